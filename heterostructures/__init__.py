@@ -1,0 +1,6 @@
+"""Structure and electronic-structure science of perovskite/chalcogenide heterostructures.
+
+Pure Python (ase, pymatgen, numpy, scipy): this package never imports AiiDA, so every
+function here can be used and tested on its own. The AiiDA layer in ``workflows`` records
+calls into it with provenance.
+"""
