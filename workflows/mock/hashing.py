@@ -1,0 +1,174 @@
+"""Normalise a QE run's inputs and hash them: the key under which a recording is stored.
+
+What goes into the hash (the *hash material*, a small text kept with each recording so
+that a miss can be diffed against the nearest recording):
+
+* the code name (``pw.x``, ``projwfc.x``, ...);
+* the input file with volatile lines removed: ``outdir``, ``pseudo_dir``, ``wfcdir``
+  (absolute paths differ between machines and AiiDA work folders) and ``max_seconds``
+  (derived from the scheduler wall time, not physics); trailing blanks and blank lines;
+* the sha256 of every pseudopotential named in ``ATOMIC_SPECIES``, with the generation
+  date that ld1.x stamps into UPF files masked;
+* the **names** of the parent files present in the working directory (restart folders
+  such as ``out/aiida.save/charge-density.dat``), never their bytes.
+
+Why parent bytes are not hashed: QE output is not bitwise reproducible from run to run
+(threading, FFT planning and summation order change the last digits). A recording of a
+chained step (nscf, projwfc, pp) is made downstream of one real parent run; a replay is
+downstream of the *replayed* parent, and a re-recording downstream of another real run.
+Hashing parent bytes would make every chained replay miss. What this gives up: a change
+that alters only a parent's content while leaving every input file of the chain equal
+cannot be detected here; it is caught where the parent itself is hashed, since the
+parent step's own inputs changed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+VOLATILE_KEYS = ("outdir", "pseudo_dir", "wfcdir", "max_seconds")
+_VOLATILE_LINE = re.compile(rf"^\s*({'|'.join(VOLATILE_KEYS)})\s*=", re.IGNORECASE)
+_PSEUDO_DIR = re.compile(r"^\s*pseudo_dir\s*=\s*['\"]([^'\"]*)['\"]", re.IGNORECASE | re.MULTILINE)
+_UPF_DATE_ATTRIBUTE = re.compile(r'date="[^"]*"')
+_UPF_DATE_LINE = re.compile(r"Generation date:.*")
+_CARD_NAMES = (
+    "ATOMIC_SPECIES",
+    "ATOMIC_POSITIONS",
+    "K_POINTS",
+    "CELL_PARAMETERS",
+    "OCCUPATIONS",
+    "CONSTRAINTS",
+    "ATOMIC_VELOCITIES",
+    "ATOMIC_FORCES",
+    "ADDITIONAL_K_POINTS",
+    "SOLVENTS",
+    "HUBBARD",
+)
+
+# Files never recorded nor hashed as parent names: wavefunctions (large, opt-in for
+# recordings), scratch buffers that pw.x deletes or rewrites, and AiiDA's own files.
+TRANSIENT_PATTERNS = (
+    "*.wfc*",
+    "*.mix*",
+    "*.hub*",
+    "*.igk*",
+    "*.restart_*",
+    "_aiidasubmit.sh",
+    "_scheduler-*",
+    ".aiida/*",
+)
+WAVEFUNCTION_PATTERNS = ("wfc*.dat", "wfc*.hdf5", "*/wfc*.dat", "*/wfc*.hdf5")
+
+
+class InputHashingError(ValueError):
+    """The inputs of a run could not be hashed (unreadable input, missing pseudopotential)."""
+
+
+@dataclass(frozen=True)
+class HashedInputs:
+    """The normalised inputs of one run and their sha256 digest (hex)."""
+
+    code: str
+    normalised_input: str
+    pseudo_checksums: tuple[tuple[str, str], ...]
+    parent_files: tuple[str, ...]
+
+    @property
+    def material(self) -> str:
+        """The exact text that is hashed; diffs between runs are made on this text."""
+        lines = [f"# code {self.code}", self.normalised_input.rstrip("\n")]
+        lines += [f"# pseudo {name} sha256 {digest}" for name, digest in self.pseudo_checksums]
+        lines += [f"# parent file {name}" for name in self.parent_files]
+        return "\n".join(lines) + "\n"
+
+    @property
+    def digest(self) -> str:
+        """sha256 hex digest of :attr:`material`."""
+        return hashlib.sha256(self.material.encode()).hexdigest()
+
+
+def normalise_input(text: str) -> str:
+    """Drop volatile lines (paths, wall-time limits), trailing blanks and blank lines."""
+    kept = [line.rstrip() for line in text.splitlines()]
+    return "\n".join(line for line in kept if line and not _VOLATILE_LINE.match(line)) + "\n"
+
+
+def referenced_pseudos(text: str) -> list[str]:
+    """File names listed in the ``ATOMIC_SPECIES`` card (empty for post-processing codes)."""
+    names: list[str] = []
+    in_species = False
+    for line in text.splitlines():
+        words = line.split()
+        if not words:
+            continue
+        card = words[0].upper()
+        if card == "ATOMIC_SPECIES":
+            in_species = True
+            continue
+        if card in _CARD_NAMES or words[0].startswith(("&", "/")):
+            in_species = False
+            continue
+        if in_species and len(words) >= 3:
+            names.append(words[2])
+    return names
+
+
+def pseudo_checksum(path: Path) -> str:
+    """sha256 of a pseudopotential file with ld1.x's generation date masked."""
+    text = path.read_text(errors="replace")
+    text = _UPF_DATE_LINE.sub("Generation date:", _UPF_DATE_ATTRIBUTE.sub('date=""', text))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pseudo_directory(text: str, workdir: Path) -> Path:
+    """The ``pseudo_dir`` of an input, relative to ``workdir`` (``workdir`` itself if unset)."""
+    match = _PSEUDO_DIR.search(text)
+    return workdir / match.group(1) if match else workdir
+
+
+def is_transient(relative_path: str) -> bool:
+    """Whether a file is scratch or wavefunction data, neither hashed nor recorded by default."""
+    patterns = TRANSIENT_PATTERNS + WAVEFUNCTION_PATTERNS
+    return any(fnmatch.fnmatch(relative_path, pattern) for pattern in patterns)
+
+
+def parent_file_names(workdir: Path, exclude: Iterable[Path]) -> tuple[str, ...]:
+    """Relative names of the files present before the run, minus inputs and scratch."""
+    excluded = {path.resolve() for path in exclude}
+    names = []
+    for path in sorted(workdir.rglob("*")):
+        if not path.is_file() or path.resolve() in excluded:
+            continue
+        relative = path.relative_to(workdir).as_posix()
+        if not is_transient(relative):
+            names.append(relative)
+    return tuple(names)
+
+
+def hash_inputs(
+    code: str, input_text: str, workdir: Path, exclude: Iterable[Path] = ()
+) -> HashedInputs:
+    """Hash the inputs of a run of ``code`` about to start in ``workdir``.
+
+    ``exclude`` lists files that are not parents (the input file, the file our stdout
+    is redirected to). Pseudopotentials are looked up in the input's ``pseudo_dir``
+    relative to ``workdir``; their folder is excluded from the parent names.
+    """
+    pseudo_dir = pseudo_directory(input_text, workdir)
+    checksums = []
+    for name in referenced_pseudos(input_text):
+        path = pseudo_dir / name
+        if not path.is_file():
+            raise InputHashingError(
+                f"pseudopotential {name!r} named in ATOMIC_SPECIES is not in {pseudo_dir}: "
+                "the mock hashes pseudo files, so they must be present as for the real code"
+            )
+        checksums.append((name, pseudo_checksum(path)))
+    pseudo_files = [pseudo_dir / name for name, _ in checksums]
+    parents = parent_file_names(workdir, [*exclude, *pseudo_files])
+    return HashedInputs(code, normalise_input(input_text), tuple(checksums), parents)

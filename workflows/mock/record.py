@@ -1,0 +1,155 @@
+"""Record mode: run the real QE executable and store what it wrote under the input hash.
+
+The real executable is the code name looked up on ``PATH`` (``pw.x``), run serially, or
+through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as-root
+flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1.
+Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
+one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
+few MB.
+"""
+
+from __future__ import annotations
+
+import datetime
+import fnmatch
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from workflows.mock.hashing import (
+    WAVEFUNCTION_PATTERNS,
+    HashedInputs,
+    is_transient,
+    pseudo_directory,
+    referenced_pseudos,
+)
+from workflows.mock.invocation import Invocation
+from workflows.mock.store import Recording, RecordingMetadata, RecordingStore
+
+MPI_RANKS_VARIABLE = "JANUS_MOCK_MPI_RANKS"
+KEEP_WAVEFUNCTIONS_VARIABLE = "JANUS_MOCK_KEEP_WAVEFUNCTIONS"
+LARGE_RECORDING_BYTES = 5_000_000
+_QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
+_ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+
+FileState = dict[str, tuple[int, int]]
+
+
+class RealCodeNotFoundError(FileNotFoundError):
+    """Record mode needs the real executable on PATH."""
+
+
+def real_executable(code: str) -> str:
+    """Absolute path of the real ``code`` on PATH."""
+    path = shutil.which(code)
+    if path is None:
+        raise RealCodeNotFoundError(
+            f"record mode needs the real {code} on PATH (install Quantum ESPRESSO, e.g. "
+            "`apt-get install quantum-espresso`)"
+        )
+    return path
+
+
+def real_command(invocation: Invocation) -> list[str]:
+    """The command that runs the real code: serial, or through mpirun when asked."""
+    command = [real_executable(invocation.code), *invocation.arguments]
+    ranks = os.environ.get(MPI_RANKS_VARIABLE)
+    if ranks:
+        if not ranks.isdigit() or int(ranks) < 1:
+            raise ValueError(f"{MPI_RANKS_VARIABLE}={ranks!r}: give a positive number of ranks")
+        command = ["mpirun", "-np", ranks, *command]
+    return command
+
+
+def file_state(workdir: Path) -> FileState:
+    """Size and modification time (ns) of every file below ``workdir``."""
+    state = {}
+    for path in workdir.rglob("*"):
+        if path.is_file():
+            stat = path.stat()
+            state[path.relative_to(workdir).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return state
+
+
+def _wanted(relative_path: str, keep_wavefunctions: bool) -> bool:
+    is_wavefunction = any(fnmatch.fnmatch(relative_path, p) for p in WAVEFUNCTION_PATTERNS)
+    if is_wavefunction and keep_wavefunctions:
+        return True
+    return not is_transient(relative_path)
+
+
+def written_files(invocation: Invocation, before: FileState) -> dict[str, bytes]:
+    """Files the run created or changed, minus scratch and (by default) wavefunctions."""
+    keep_wavefunctions = os.environ.get(KEEP_WAVEFUNCTIONS_VARIABLE) == "1"
+    skipped = {path.resolve() for path in invocation.redirected_files}
+    outputs = {}
+    for name, state in sorted(file_state(invocation.workdir).items()):
+        path = invocation.workdir / name
+        if before.get(name) == state or path.resolve() in skipped:
+            continue
+        if _wanted(name, keep_wavefunctions):
+            outputs[name] = path.read_bytes()
+    return outputs
+
+
+def split_pseudo_copies(
+    invocation: Invocation, files: dict[str, bytes]
+) -> tuple[dict[str, bytes], tuple[tuple[str, str], ...]]:
+    """Separate output files that are byte copies of input pseudopotentials."""
+    pseudo_dir = pseudo_directory(invocation.input_text, invocation.workdir)
+    by_checksum = {
+        hashlib.sha256((pseudo_dir / name).read_bytes()).hexdigest(): name
+        for name in referenced_pseudos(invocation.input_text)
+    }
+    kept, copies = {}, []
+    for path, data in files.items():
+        source = by_checksum.get(hashlib.sha256(data).hexdigest())
+        if source is None:
+            kept[path] = data
+        else:
+            copies.append((path, source))
+    return kept, tuple(copies)
+
+
+def run_and_record(invocation: Invocation, hashed: HashedInputs, store: RecordingStore) -> int:
+    """Run the real code, forward its output, store the recording; return its exit status."""
+    command = real_command(invocation)
+    environment = {**os.environ, **_ROOT_FLAGS}
+    environment.setdefault("OMP_NUM_THREADS", "1")
+    before = file_state(invocation.workdir)
+    completed = subprocess.run(
+        command,
+        input=invocation.input_text.encode() if invocation.input_from_stdin else None,
+        stdin=None if invocation.input_from_stdin else subprocess.DEVNULL,
+        capture_output=True,
+        cwd=invocation.workdir,
+        env=environment,
+        check=False,
+    )
+    sys.stdout.buffer.write(completed.stdout)
+    sys.stdout.flush()
+    sys.stderr.buffer.write(completed.stderr)
+    files, pseudo_copies = split_pseudo_copies(invocation, written_files(invocation, before))
+    version = _QE_VERSION.search(completed.stdout.decode(errors="replace"))
+    metadata = RecordingMetadata(
+        code=invocation.code,
+        digest=hashed.digest,
+        material=hashed.material,
+        command=tuple(command),
+        qe_version=version.group(1) if version else "unknown",
+        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        hostname=socket.gethostname(),
+        exit_status=completed.returncode,
+        file_sizes=tuple((name, len(data)) for name, data in files.items()),
+        pseudo_copies=pseudo_copies,
+    )
+    archive = store.save(Recording(metadata, files, completed.stdout, completed.stderr))
+    size = archive.stat().st_size
+    note = " (large: keep recordings small)" if size > LARGE_RECORDING_BYTES else ""
+    print(f"janus-mock-code: recorded {archive} ({size} bytes){note}", file=sys.stderr)
+    return completed.returncode
