@@ -1,0 +1,176 @@
+"""MD units, stdout parsing, chunk merging and velocities, checked on recorded pw.x 6.7 runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heterostructures.md_units import (
+    MdInputError,
+    check_timestep_fs,
+    fs_to_rydberg_time,
+    plan_chunks,
+    rydberg_time_to_fs,
+)
+from heterostructures.trajectory import (
+    MdChunk,
+    TrajectoryError,
+    md_diagnostics,
+    merge_chunks,
+    parse_pw_md_stdout,
+    plot_temperature_and_energy,
+    select_snapshots,
+    velocities_from_positions,
+)
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "qe67_md_cds_nve"
+CELL = np.array([[0.0, 2.915, 2.915], [2.915, 0.0, 2.915], [2.915, 2.915, 0.0]])
+INITIAL = np.array([[0.0, 0.0, 0.0], [1.6575, 1.3075, 1.5075]])
+MASSES = np.array([112.41, 32.06])
+DT_FS = rydberg_time_to_fs(20.67)
+
+
+def _parse(name: str) -> MdChunk:
+    return parse_pw_md_stdout((FIXTURES / name).read_text(), 2, CELL)
+
+
+def test_timestep_conversion_matches_hand_calculation() -> None:
+    # ħ/Ry = 2 × 2.4188843e-17 s = 4.8377687e-17 s, so 1 fs = 1e-15 / 4.8377687e-17 = 20.6707.
+    assert fs_to_rydberg_time(1.0) == pytest.approx(20.6707, abs=1e-4)
+    # pw.x 6.7 itself prints "Time step = 20.00 a.u., 0.9676 femto-seconds".
+    assert rydberg_time_to_fs(20.0) == pytest.approx(0.9676, abs=5e-5)
+    assert rydberg_time_to_fs(fs_to_rydberg_time(1.7)) == pytest.approx(1.7)
+
+
+@pytest.mark.parametrize("timestep_fs", [0.0, 0.05, 6.0, -1.0])
+def test_insane_timestep_is_rejected(timestep_fs: float) -> None:
+    with pytest.raises(MdInputError, match="sane range"):
+        check_timestep_fs(timestep_fs)
+
+
+def test_chunk_plan_covers_all_steps_within_walltime() -> None:
+    plan = plan_chunks(5000, walltime_seconds=3600, seconds_per_step=30, setup_seconds=60)
+    assert plan.steps_per_chunk == (0.8 * 3600 - 60) // 30
+    assert plan.n_chunks * plan.steps_per_chunk >= 5000
+    assert (plan.n_chunks - 1) * plan.steps_per_chunk < 5000
+    with pytest.raises(MdInputError, match="shorter than one MD step"):
+        plan_chunks(10, walltime_seconds=20, seconds_per_step=30)
+
+
+def test_parser_aligns_energy_with_the_positions_it_belongs_to() -> None:
+    chunk = _parse("uninterrupted.out")
+    assert chunk.steps.tolist() == list(range(10))
+    # Started from rest: QE's kinetic energy of step 0 is zero, forces sum to zero.
+    assert chunk.kinetic_energy_ev[0] == 0.0
+    np.testing.assert_allclose(chunk.forces_ev_per_ang.sum(axis=1), 0.0, atol=1e-6)
+    # Printed positions are those of the *next* step: step 1 moved S against its force.
+    moved = chunk.next_positions_ang[0] - INITIAL
+    assert np.dot(moved[1], chunk.forces_ev_per_ang[0, 1]) > 0
+
+
+def test_restart_chunk_continues_the_step_count() -> None:
+    assert _parse("chunk1.out").steps.tolist() == [0, 1, 2, 3, 4]
+    assert _parse("chunk2.out").steps.tolist() == [5, 6, 7, 8, 9]
+
+
+def test_chunks_merge_into_the_uninterrupted_run() -> None:
+    whole = merge_chunks(INITIAL, [_parse("uninterrupted.out")], DT_FS, CELL, MASSES)
+    merged = merge_chunks(
+        INITIAL, [_parse("chunk1.out"), _parse("chunk2.out")], DT_FS, CELL, MASSES
+    )
+    assert merged.steps.tolist() == list(range(10))
+    np.testing.assert_allclose(merged.positions_ang, whole.positions_ang, atol=1e-6)
+    np.testing.assert_allclose(merged.velocities_ang_per_fs, whole.velocities_ang_per_fs, atol=1e-6)
+    np.testing.assert_allclose(merged.potential_energy_ev, whole.potential_energy_ev, atol=1e-5)
+
+
+def test_repeated_step_is_kept_once_and_lost_step_is_an_error() -> None:
+    first, second = _parse("chunk1.out"), _parse("chunk2.out")
+    whole = merge_chunks(INITIAL, [first, second], DT_FS, CELL, MASSES)
+    twice = merge_chunks(INITIAL, [first, first, second], DT_FS, CELL, MASSES)
+    assert twice.steps.tolist() == whole.steps.tolist()
+    with pytest.raises(TrajectoryError, match=r"steps \[0, 1, 2, 3, 4\] are missing"):
+        merge_chunks(INITIAL, [second], DT_FS, CELL, MASSES)
+
+
+def test_derived_kinetic_energy_reproduces_qe() -> None:
+    trajectory = merge_chunks(INITIAL, [_parse("uninterrupted.out")], DT_FS, CELL, MASSES)
+    # Frame 0 starts from rest: the force-corrected one-sided difference gives v = 0.
+    np.testing.assert_allclose(trajectory.velocities_ang_per_fs[0], 0.0, atol=1e-7)
+    np.testing.assert_allclose(
+        trajectory.kinetic_energy_ev[1:], trajectory.qe_kinetic_energy_ev[1:], rtol=2e-4
+    )
+
+
+def test_nve_drift_of_the_recorded_run_is_bounded() -> None:
+    trajectory = merge_chunks(INITIAL, [_parse("uninterrupted.out")], DT_FS, CELL, MASSES)
+    diagnostics = md_diagnostics(trajectory)
+    # Measured −0.018 eV/atom/ps at 25 Ry while heating to 500 K in 10 fs.
+    assert abs(diagnostics.drift_ev_per_atom_per_ps) < 0.05
+    assert diagnostics.total_energy_std_ev < 1e-3
+    assert diagnostics.temperature_mean_k == pytest.approx(trajectory.temperature_k.mean())
+
+
+def test_central_difference_velocities_are_second_order() -> None:
+    omega, amplitude = 0.2, 0.3  # rad/fs, Å
+    cell = np.eye(3) * 50.0
+    errors = []
+    for dt in (0.2, 0.1):
+        times = np.arange(0.0, 10.0, dt)
+        positions = np.zeros((len(times), 1, 3))
+        positions[:, 0, 0] = amplitude * np.cos(omega * times)
+        accel = np.array([[-(omega**2) * amplitude, 0.0, 0.0]])
+        velocities = velocities_from_positions(positions, dt, cell, accel)
+        exact = -amplitude * omega * np.sin(omega * times[:-1])
+        errors.append(np.abs(velocities[:, 0, 0] - exact).max())
+    assert errors[0] / errors[1] == pytest.approx(4.0, rel=0.1)
+
+
+def test_velocities_use_the_minimum_image_for_wrapped_coordinates() -> None:
+    cell = np.eye(3) * 4.0
+    positions = np.array([[[3.9, 0, 0]], [[0.0, 0, 0]], [[0.1, 0, 0]]])
+    velocities = velocities_from_positions(positions, 1.0, cell)
+    np.testing.assert_allclose(velocities[:, 0, 0], [0.1, 0.1])
+
+
+def test_snapshot_selection_window_and_stride() -> None:
+    times = np.arange(20) * 1.0
+    selection = select_snapshots(times, start_fs=5.0, stop_fs=14.0, stride=3)
+    assert selection.frame_indices == (5, 8, 11, 14)
+    with pytest.raises(TrajectoryError, match="no frame in the snapshot window"):
+        select_snapshots(times, start_fs=30.0)
+
+
+def test_plot_is_written(tmp_path: Path) -> None:
+    trajectory = merge_chunks(INITIAL, [_parse("uninterrupted.out")], DT_FS, CELL, MASSES)
+    path = plot_temperature_and_energy(trajectory, tmp_path / "md.png", production_start_fs=4.0)
+    assert path.stat().st_size > 1000
+
+
+@pytest.mark.real_qe
+@pytest.mark.skipif(shutil.which("pw.x") is None, reason="pw.x not installed")
+def test_recording_is_reproduced_by_real_pw(tmp_path: Path) -> None:
+    """Re-run the 5 + 5 restart recording and check it matches the committed one."""
+    target = tmp_path / "fixture"
+    shutil.copytree(FIXTURES, target)
+    env = {**os.environ, "PSEUDO_INPUTS": str(Path(__file__).parents[2] / "profiles/pseudos/nc")}
+    subprocess.run(
+        [str(target / "record.sh")], check=True, capture_output=True, timeout=120, env=env
+    )
+    replay = merge_chunks(
+        INITIAL,
+        [
+            parse_pw_md_stdout((target / name).read_text(), 2, CELL)
+            for name in ("chunk1.out", "chunk2.out")
+        ],
+        DT_FS,
+        CELL,
+        MASSES,
+    )
+    recorded = merge_chunks(INITIAL, [_parse("uninterrupted.out")], DT_FS, CELL, MASSES)
+    np.testing.assert_allclose(replay.positions_ang, recorded.positions_ang, atol=1e-5)
