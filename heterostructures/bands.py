@@ -1,0 +1,42 @@
+"""Band gaps from Kohn–Sham eigenvalues of an insulator (fixed occupations, no spin)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+
+@dataclass(frozen=True)
+class BandGap:
+    """Fundamental gap of a band structure; energies in eV."""
+
+    vbm_ev: float
+    cbm_ev: float
+    gap_ev: float
+    direct: bool
+
+
+def band_gap(eigenvalues_ev: ArrayLike, n_electrons: float) -> BandGap:
+    """Gap between the highest occupied and lowest empty band over all k-points.
+
+    ``eigenvalues_ev`` has shape (n_kpoints, n_bands). Two electrons occupy each band;
+    the calculation must have computed at least one empty band.
+    """
+    energies = np.atleast_2d(np.asarray(eigenvalues_ev, dtype=float))
+    n_occupied = round(n_electrons / 2)
+    if abs(n_electrons / 2 - n_occupied) > 1e-6:
+        raise ValueError(
+            f"odd electron count {n_electrons}: a spin-unpolarised gap needs an even one"
+        )
+    if energies.shape[1] <= n_occupied:
+        raise ValueError(
+            f"{energies.shape[1]} bands computed for {n_occupied} occupied ones: "
+            "raise nbnd to see the gap"
+        )
+    valence = energies[:, n_occupied - 1]
+    conduction = energies[:, n_occupied]
+    vbm, cbm = float(valence.max()), float(conduction.min())
+    direct = int(valence.argmax()) == int(conduction.argmin())
+    return BandGap(vbm_ev=vbm, cbm_ev=cbm, gap_ev=cbm - vbm, direct=direct)

@@ -1,0 +1,70 @@
+"""Entry point of ``aiida-janus``: set-up and the commands that drive the study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+import workflows.cli  # noqa: F401  (pins AIIDA_PATH before AiiDA is imported)
+from workflows.setup.paths import PROFILES_DIR
+
+
+@click.group()
+@click.version_option(package_name="aiida-janus")
+def cli() -> None:
+    """aiida-janus: provenance-tracked perovskite/chalcogenide heterostructure studies.
+
+    \b
+    Quick start (embedded profile, this machine):
+      aiida-janus setup          # QE, pseudopotentials, SQLite profile, codes
+      aiida-janus demo           # run the demo study with real pw.x
+    """
+
+
+@cli.command()
+@click.option(
+    "--profile", "profile_name", default="janus", show_default=True, help="AiiDA profile name."
+)
+@click.option(
+    "--computer",
+    "computer_yaml",
+    type=click.Path(path_type=Path),
+    default=PROFILES_DIR / "computer-localhost.yaml",
+    show_default=True,
+    help="Computer YAML (e.g. profiles/computer-slurm.yaml); codes from profiles/code-*.yaml.",
+)
+@click.option(
+    "--pseudos",
+    "flavours",
+    multiple=True,
+    default=("paw", "nc"),
+    show_default=True,
+    type=click.Choice(["paw", "nc"]),
+    help="Pseudopotential families to generate and install.",
+)
+def setup(profile_name: str, computer_yaml: Path, flavours: tuple[str, ...]) -> None:
+    """Set up everything, idempotently: QE, profile, computer, codes, pseudos.
+
+    \b
+    Examples:
+      aiida-janus setup
+      aiida-janus setup --computer profiles/computer-slurm.yaml
+    """
+    from workflows.cli.setup_steps import run_setup
+
+    run_setup(profile_name, computer_yaml, flavours)
+
+
+@cli.command()
+@click.option("--profile", "profile_name", default="janus", show_default=True)
+@click.option("--computer", "computer_label", default="localhost", show_default=True)
+def demo(profile_name: str, computer_label: str) -> None:
+    """Run the demo study on the embedded profile with real Quantum ESPRESSO.
+
+    Today: SCF of zinc-blende CdS through aiida-quantumespresso's PwBaseWorkChain with
+    the offline pslibrary PAW family; prints energy, gap and wall time.
+    """
+    from workflows.cli.demo import run_demo
+
+    run_demo(profile_name, computer_label)

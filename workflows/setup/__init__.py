@@ -1,0 +1,1 @@
+"""Set-up of the embedded environment: work folder, QE, pseudopotentials, profile, codes."""
