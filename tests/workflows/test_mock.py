@@ -1,0 +1,219 @@
+"""Mock QE codes: hashing, record → replay round trips, loud misses, corrupt stores.
+
+A fake ``pw.x`` (a shell script put first on PATH) exercises the recording machinery
+without QE; the ``real_qe`` tests record and replay a real 2-atom zinc-blende CdS pw.x
+run (NC pslibrary pseudos from ld1.x, 25/100 Ry, 2×2×2 k: ~3 s), directly and through
+aiida-quantumespresso's PwCalculation.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from workflows.mock.codes import mock_program
+from workflows.mock.executable import EXIT_MISSING_RECORDING, EXIT_STORE_ERROR
+from workflows.mock.hashing import hash_inputs
+from workflows.mock.store import RecordingStore
+
+PSEUDO_INPUTS = Path(__file__).resolve().parents[2] / "profiles" / "pseudos" / "nc"
+FAKE_PW = """#!/bin/sh
+# Stands in for pw.x: writes an XML whose bytes change every run, a wavefunction and a
+# pseudo copy, like the real code; FAKE_EXIT sets its exit status.
+mkdir -p out/aiida.save
+echo "     Program PWSCF v.6.7MaX starts on fake"
+grep ecutwfc "$2"
+grep ecutwfc "$2" > out/aiida.save/data-file-schema.xml
+echo "pid $$" >> out/aiida.save/data-file-schema.xml
+echo wavefunction > out/aiida.save/wfc1.dat
+cp pseudo/Si.upf out/aiida.save/
+echo run >> "$(dirname "$0")/runs.log"
+echo "fake warning" >&2
+exit "${FAKE_EXIT:-0}"
+"""
+FAKE_UPF = (
+    '<UPF version="2.0.1">\n  Generation date: {date}\n  <PP_HEADER z_valence="{z}"/>\n</UPF>\n'
+)
+
+
+def write_si_input(workdir: Path, ecutwfc: float = 20.0, outdir: str = "./out/") -> None:
+    """A pw.x input (fake Si) with its pseudo folder, the way AiiDA lays it out."""
+    (workdir / "pseudo").mkdir(parents=True, exist_ok=True)
+    (workdir / "pseudo" / "Si.upf").write_text(FAKE_UPF.format(date="26Nov2026", z=4.0))
+    (workdir / "aiida.in").write_text(
+        f"&CONTROL\n  calculation = 'scf'\n  outdir = '{outdir}'\n  prefix = 'aiida'\n"
+        f"  pseudo_dir = './pseudo/'\n/\n&SYSTEM\n  ecutwfc = {ecutwfc}\n  ibrav = 2\n"
+        "  celldm(1) = 10.2\n  nat = 2\n  ntyp = 1\n/\n&ELECTRONS\n/\nATOMIC_SPECIES\n"
+        "Si 28.086 Si.upf\nATOMIC_POSITIONS crystal\nSi 0.00 0.00 0.00\n"
+        "Si 0.25 0.25 0.25\nK_POINTS gamma\n"
+    )
+
+
+def run_mock(
+    workdir: Path, store: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``janus-mock-code pw.x -in aiida.in > aiida.out`` as AiiDA's job script does."""
+    command = [*mock_program(), "--store", str(store), "pw.x", "-in", "aiida.in"]
+    environment = {k: v for k, v in os.environ.items() if k != "JANUS_MOCK_RECORD"}
+    with (workdir / "aiida.out").open("w") as stdout:
+        return subprocess.run(
+            command,
+            cwd=workdir,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            env={**environment, **(env or {})},
+            text=True,
+            check=False,
+        )
+
+
+@pytest.fixture
+def fake_pw_path(tmp_path: Path) -> str:
+    """A PATH whose ``pw.x`` is the fake above."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    (bin_dir / "pw.x").write_text(FAKE_PW)
+    (bin_dir / "pw.x").chmod(0o755)
+    return f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
+
+
+def fake_runs(tmp_path: Path) -> int:
+    """How many times the fake pw.x ran."""
+    return len((tmp_path / "fake-bin" / "runs.log").read_text().splitlines())
+
+
+def record_fake(tmp_path: Path, fake_pw_path: str, fake_exit: int = 0) -> Path:
+    """Record one fake run into ``tmp_path/store``; return the store."""
+    store, workdir = tmp_path / "store", tmp_path / "recorded"
+    write_si_input(workdir)
+    env = {"JANUS_MOCK_RECORD": "1", "PATH": fake_pw_path, "FAKE_EXIT": str(fake_exit)}
+    assert run_mock(workdir, store, env).returncode == fake_exit
+    return store
+
+
+def _digest(workdir: Path) -> str:
+    text = (workdir / "aiida.in").read_text()
+    return hash_inputs("pw.x", text, workdir, [workdir / "aiida.in", workdir / "aiida.out"]).digest
+
+
+@pytest.mark.parametrize(
+    ("edit", "same_hash"),
+    [
+        (lambda d: write_si_input(d, outdir="/scratch/elsewhere/out/"), True),
+        (
+            lambda d: (d / "pseudo" / "Si.upf").write_text(FAKE_UPF.format(date="1Jan2020", z=4.0)),
+            True,
+        ),
+        (lambda d: (d / "out" / "aiida.save" / "wfc1.dat").write_text("any"), True),
+        (lambda d: write_si_input(d, ecutwfc=20.5), False),
+        (
+            lambda d: (d / "pseudo" / "Si.upf").write_text(
+                FAKE_UPF.format(date="26Nov2026", z=3.0)
+            ),
+            False,
+        ),
+        (lambda d: (d / "out" / "aiida.save" / "charge-density.dat").write_text("x"), False),
+    ],
+    ids=["outdir", "upf-date", "wavefunction", "ecutwfc", "pseudo-content", "parent-file"],
+)
+def test_hash_ignores_volatile_paths_but_not_physics(
+    tmp_path: Path, edit: Callable[[Path], object], same_hash: bool
+) -> None:
+    write_si_input(tmp_path)
+    (tmp_path / "out" / "aiida.save").mkdir(parents=True)
+    before = _digest(tmp_path)
+    edit(tmp_path)
+    assert (_digest(tmp_path) == before) is same_hash
+
+
+def test_parent_file_bytes_are_not_hashed(tmp_path: Path) -> None:
+    write_si_input(tmp_path)
+    density = tmp_path / "out" / "aiida.save" / "charge-density.dat"
+    density.parent.mkdir(parents=True)
+    density.write_bytes(b"\x00" * 8)
+    before = _digest(tmp_path)
+    density.write_bytes(b"\x01" * 16)
+    assert _digest(tmp_path) == before
+
+
+@pytest.mark.parametrize("fake_exit", [0, 2])
+def test_record_then_replay_round_trips(tmp_path: Path, fake_pw_path: str, fake_exit: int) -> None:
+    store = record_fake(tmp_path, fake_pw_path, fake_exit)
+    recorded, replayed = tmp_path / "recorded", tmp_path / "replayed"
+    write_si_input(replayed)
+    result = run_mock(replayed, store)
+    assert result.returncode == fake_exit
+    assert result.stderr == "fake warning\n"
+    assert fake_runs(tmp_path) == 1
+    for name in ("aiida.out", "out/aiida.save/data-file-schema.xml", "out/aiida.save/Si.upf"):
+        assert (replayed / name).read_bytes() == (recorded / name).read_bytes(), name
+    assert not (replayed / "out" / "aiida.save" / "wfc1.dat").exists()
+    (metadata,) = RecordingStore(store).metadata_for_code("pw.x")
+    assert metadata.pseudo_copies == (("out/aiida.save/Si.upf", "Si.upf"),)
+    assert metadata.qe_version == "6.7MaX"
+    assert metadata.exit_status == fake_exit
+
+
+def test_missing_recording_names_hash_diff_and_command(tmp_path: Path, fake_pw_path: str) -> None:
+    store = record_fake(tmp_path, fake_pw_path)
+    workdir = tmp_path / "changed"
+    write_si_input(workdir, ecutwfc=21.0)
+    result = run_mock(workdir, store, {"PATH": fake_pw_path})
+    assert result.returncode == EXIT_MISSING_RECORDING
+    stdout = (workdir / "aiida.out").read_text()
+    for message in (stdout, result.stderr):
+        assert f"NO RECORDING of pw.x for input hash {_digest(workdir)}" in message
+        assert "-  ecutwfc = 20.0\n+  ecutwfc = 21.0" in message
+        assert f"cd {workdir} && JANUS_MOCK_RECORD=1 " in message
+        assert f"--store {store} pw.x -in aiida.in > aiida.out" in message
+    assert fake_runs(tmp_path) == 1
+    assert not (workdir / "out").exists()
+
+
+def _truncate_archive(store: Path) -> None:
+    (archive,) = (store / "pw.x").glob("*.tar.xz")
+    archive.write_bytes(archive.read_bytes()[:100])
+
+
+def _drop_metadata(store: Path) -> None:
+    (metadata,) = (store / "pw.x").glob("*.json")
+    metadata.unlink()
+
+
+def _other_digest(store: Path) -> None:
+    (metadata,) = (store / "pw.x").glob("*.json")
+    metadata.write_text(metadata.read_text().replace('"digest": "', '"digest": "0'))
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda store: store.rename(store.with_name("moved")), "does not exist"),
+        (_truncate_archive, "is unreadable"),
+        (_drop_metadata, "is incomplete"),
+        (_other_digest, "is for digest 0"),
+    ],
+    ids=["missing-store", "truncated-archive", "no-metadata", "wrong-digest"],
+)
+def test_corrupt_or_missing_store_fails_clearly(
+    tmp_path: Path, fake_pw_path: str, damage: Callable[[Path], object], expected: str
+) -> None:
+    store = record_fake(tmp_path, fake_pw_path)
+    damage(store)
+    workdir = tmp_path / "replayed"
+    write_si_input(workdir)
+    result = run_mock(workdir, store)
+    assert result.returncode == EXIT_STORE_ERROR
+    assert expected in result.stderr
+    assert expected in (workdir / "aiida.out").read_text()
+
+
+def test_secondary_mpi_rank_does_nothing(tmp_path: Path) -> None:
+    write_si_input(tmp_path)
+    result = run_mock(tmp_path, tmp_path / "no-store", {"OMPI_COMM_WORLD_RANK": "1"})
+    assert (result.returncode, result.stderr, (tmp_path / "aiida.out").read_text()) == (0, "", "")
