@@ -1,0 +1,175 @@
+"""Grouping, band edges, offsets and alignment type (synthetic and recorded QE 6.7 data)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from heterostructures.electronic import (
+    BulkReference,
+    ElectronicStructureError,
+    classify_alignment,
+    domain_alignment,
+    eigenvalue_band_edges,
+    group_projected_dos,
+    lineup_offsets,
+    middle_layer_mask,
+    midgap_reference,
+    pdos_band_edges,
+)
+from heterostructures.projwfc_files import (
+    ProjectedDos,
+    read_atomic_projections,
+    read_atomic_states,
+    read_projected_dos,
+)
+
+FIXTURES = Path(__file__).parents[1] / "fixtures"
+BULK = FIXTURES / "qe67_projwfc_cds_bulk"
+SUPERLATTICE = FIXTURES / "qe67_projwfc_cds_zns_001"
+SL_DOMAINS = ["CdS", "CdS", "ZnS", "ZnS"]
+SL_LAYERS = [1, 1, 1, 1]
+
+
+def parabolic_dos(energies: np.ndarray, vbm: float, cbm: float) -> np.ndarray:
+    """3D parabolic-band DOS (states/eV) with edges at vbm and cbm."""
+    return np.sqrt((vbm - energies).clip(min=0)) + np.sqrt((energies - cbm).clip(min=0))
+
+
+def two_domain_pdos(
+    edges: dict[str, tuple[float, float]], layers_per_domain: int = 3
+) -> ProjectedDos:
+    """A synthetic interface: one atom per layer, every atom with its domain's DOS."""
+    energies = np.arange(-3.0, 5.0, 0.005)
+    rows, atoms = [], []
+    for domain_index, (vbm, cbm) in enumerate(edges.values()):
+        for layer in range(layers_per_domain):
+            rows.append(parabolic_dos(energies, vbm, cbm))
+            atoms.append(domain_index * layers_per_domain + layer + 1)
+    dos = np.array(rows)
+    return ProjectedDos(
+        energies_ev=energies,
+        orbital_dos=dos,
+        orbital_atoms=np.array(atoms),
+        orbital_elements=tuple("X" for _ in atoms),
+        orbital_labels=tuple("s" for _ in atoms),
+        total_dos=dos.sum(axis=0),
+        total_pdos=dos.sum(axis=0),
+    )
+
+
+def test_layer_and_orbital_groups_sum_back_to_the_total_projected_dos() -> None:
+    pdos = read_projected_dos(SUPERLATTICE)
+    # projwfc prints 3 significant digits: the sums agree to that rounding (≤ 1 %).
+    for keys in (
+        SL_DOMAINS,
+        list(zip(SL_DOMAINS, [1, 2, 1, 2], strict=True)),
+        ["Cd", "S", "Zn", "S"],
+    ):
+        grouped = group_projected_dos(pdos, keys)
+        assert grouped.dos.sum(axis=0) == pytest.approx(pdos.total_pdos, rel=1e-2, abs=1e-4)
+    by_orbital = group_projected_dos(pdos, SL_DOMAINS, by_orbital=True)
+    assert set(by_orbital.keys) == {(d, o) for d in ("CdS", "ZnS") for o in "spd"}
+    assert by_orbital.dos.sum(axis=0) == pytest.approx(
+        group_projected_dos(pdos, SL_DOMAINS).dos.sum(axis=0)
+    )
+    assert list(group_projected_dos(pdos, SL_DOMAINS).n_atoms) == [2, 2]
+
+
+def test_bulk_edges_equal_the_kohn_sham_vbm_and_cbm() -> None:
+    pdos = read_projected_dos(BULK)
+    projections = read_atomic_projections(BULK / "atomic_proj.xml")
+    vbm, cbm = projections.eigenvalues_ev[:, 8].max(), projections.eigenvalues_ev[:, 9].min()
+    reference = midgap_reference(projections)
+    assert reference == pytest.approx(0.5 * (vbm + cbm))
+    step = pdos.energies_ev[1] - pdos.energies_ev[0]
+    # Tetrahedron PDOS: a tiny integrated threshold finds the onset. The dispersive CdS
+    # conduction band holds few states near Γ, so its edge lags by < 3 grid steps.
+    edges = pdos_band_edges(pdos.energies_ev, pdos.total_pdos, reference, 2, states_per_atom=1e-6)
+    assert edges.valence_band_max_ev == pytest.approx(vbm, abs=step)
+    assert edges.conduction_band_min_ev == pytest.approx(cbm, abs=3 * step)
+    assert not edges.metallic
+    sulfur = np.array([s.element == "S" for s in read_atomic_states(BULK / "projwfc.out")])
+    ks = eigenvalue_band_edges(projections, sulfur, reference, min_weight=0.25)
+    assert (ks.valence_band_max_ev, ks.conduction_band_min_ev) == pytest.approx((vbm, cbm))
+
+
+@pytest.mark.parametrize(
+    ("edges", "expected_type"),
+    [
+        ({"perovskite": (0.0, 2.0), "chalcogenide": (-0.3, 1.9)}, "II"),
+        ({"perovskite": (0.0, 2.0), "chalcogenide": (0.3, 1.5)}, "I"),
+    ],
+)
+def test_synthetic_two_domain_offsets_are_recovered(
+    edges: dict[str, tuple[float, float]], expected_type: str
+) -> None:
+    pdos = two_domain_pdos(edges)
+    domains = [d for d in edges for _ in range(3)]
+    layers = [layer for _ in edges for layer in (3, 2, 1)]
+    (vbm_a, cbm_a), (vbm_b, cbm_b) = edges.values()
+    reference = 0.5 * (max(vbm_a, vbm_b) + min(cbm_a, cbm_b))
+    alignment = domain_alignment(pdos, domains, layers, ("perovskite", "chalcogenide"), reference)
+    # Both edges sit the same (1.5 t)^(2/3) inside their parabolic bands: offsets are exact.
+    assert alignment.projected.valence_offset_ev == pytest.approx(vbm_a - vbm_b, abs=0.006)
+    assert alignment.projected.conduction_offset_ev == pytest.approx(cbm_a - cbm_b, abs=0.006)
+    assert alignment.edges_a.gap_ev == pytest.approx(cbm_a - vbm_a, abs=0.05)
+    assert alignment.projected.alignment_type == expected_type
+    assert "E_CBM(A) − E_CBM(B)" in alignment.convention
+    assert "PBE" in alignment.level_of_theory
+
+
+def test_broken_gap_or_metal_is_reported_never_a_silent_offset() -> None:
+    edges = {"perovskite": (0.0, 1.0), "chalcogenide": (1.2, 2.5)}
+    assert classify_alignment(0.0, 1.0, 1.2, 2.5) == "III"
+    domains = [d for d in edges for _ in range(3)]
+    layers = [3, 2, 1] * 2
+    alignment = domain_alignment(
+        two_domain_pdos(edges), domains, layers, ("perovskite", "chalcogenide"), 1.1
+    )
+    assert alignment.projected.alignment_type == "undetermined"
+    assert alignment.projected.valence_offset_ev is None
+    assert "metallic" in alignment.projected.reason
+
+
+def test_metallic_system_has_no_midgap_reference() -> None:
+    projections = read_atomic_projections(BULK / "atomic_proj.xml")
+    metal = replace(projections, n_electrons=17.0)
+    with pytest.raises(ElectronicStructureError, match="even"):
+        midgap_reference(metal)
+    overlapping = projections.eigenvalues_ev.copy()
+    overlapping[:, 9] = overlapping[:, 8].max() - 0.1
+    with pytest.raises(ElectronicStructureError, match="metallic"):
+        midgap_reference(replace(projections, eigenvalues_ev=overlapping))
+
+
+def test_labels_that_do_not_fit_the_calculation_are_refused() -> None:
+    pdos = read_projected_dos(SUPERLATTICE)
+    with pytest.raises(ElectronicStructureError, match="3 group labels for 4 atoms"):
+        group_projected_dos(pdos, ["CdS", "CdS", "ZnS"])
+    with pytest.raises(ElectronicStructureError, match="is this an interface"):
+        middle_layer_mask(["CdS"] * 4, [1, 2, 2, 1], "perovskite")
+
+
+def test_middle_layers_are_the_deepest_of_the_domain() -> None:
+    domains = ["A"] * 4 + ["B"] * 4
+    layers = [1, 2, 2, 1, 1, 2, 3, 1]
+    assert middle_layer_mask(domains, layers, "A").tolist() == [False, True, True] + [False] * 5
+    assert middle_layer_mask(domains, layers, "B", n_layers=2).tolist() == [False] * 5 + [
+        True,
+        True,
+        False,
+    ]
+
+
+def test_potential_lineup_formula() -> None:
+    # A: VBM 1.0 eV above its mean potential 0.5; B: VBM 2.0 above 1.0; interface step ΔV 0.3.
+    a = BulkReference(valence_band_max_ev=1.5, conduction_band_min_ev=3.5, mean_potential_ev=0.5)
+    b = BulkReference(valence_band_max_ev=3.0, conduction_band_min_ev=4.5, mean_potential_ev=1.0)
+    result = lineup_offsets(a, b, delta_v_ev=0.3)
+    assert result.valence_offset_ev == pytest.approx((1.5 - 0.5) - (3.0 - 1.0) + 0.3)
+    assert result.conduction_offset_ev == pytest.approx((3.5 - 0.5) - (4.5 - 1.0) + 0.3)
+    assert result.alignment_type == "II"
