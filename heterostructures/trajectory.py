@@ -101,8 +101,9 @@ def parse_pw_md_stdout(text: str, n_atoms: int, cell_ang: np.ndarray) -> MdChunk
         if iteration is None or kinetic is None or temperature is None:
             continue
         energy = _ENERGY.search(block)
+        # verbosity='high' adds per-term force blocks after the total: keep the first N.
         forces = np.array([[float(x) for x in m.groups()] for m in _FORCE.finditer(block)])
-        if energy is None or forces.shape != (n_atoms, 3):
+        if energy is None or len(forces) < n_atoms:
             raise TrajectoryError(f"MD step {iteration.group(1)}: missing energy or forces.")
         rows.append(
             (
