@@ -27,19 +27,23 @@ bit-for-bit reproducible):
   collapses onto that state with probability |c_i|² times the Boltzmann factor of the
   implied hop (then the active state becomes i), otherwise state i is projected out.
 
-Populations are the fractions of trajectories on each active state (the surface-hopping
-populations); the mean |c_i|² is returned as well. Trajectories start at
-``n_initial_times`` evenly spaced MD steps; with ``allow_recycling`` the Hamiltonian
-series is looped (segment index modulo its length, a jump at each wrap) to reach
-simulation times longer than the MD, and the result says so.
+Populations are the fractions of trajectories on each active state; the mean |c_i|² is
+returned too. Trajectories start at ``n_initial_times`` evenly spaced MD steps; with
+``allow_recycling`` the series is looped (segment index modulo its length, a jump at
+each wrap) to reach times longer than the MD, and the result says so.
 
-Why not ``mudslide`` (PyPI, 0.12.0, source read): its ``SurfaceHoppingMD`` propagates
-nuclei (positions, velocities, masses, forces) and builds the electronic propagator from
-a model's derivative-coupling *vectors* contracted with the velocity; hops are accepted
-by kinetic-energy rescaling along the NAC direction. There is no model type for a
-precomputed E(t)/d_ij(t) series, no Boltzmann hop acceptance and no DISH, and it runs one
-Python object per trajectory. Wrapping the series as a fictitious 1-D coordinate would
-still accept hops by kinetic energy, not detailed balance. Hence this engine.
+Measured on a two-level model (gap 0.05 eV, fluctuating NAC, 300 K, tests): DISH reaches
+the Boltzmann ratio within 10 %; FSSH, having no decoherence, keeps ≈ 1.3× the Boltzmann
+upper population (the known overcoherence of CPA-FSSH): prefer DISH for long times.
+
+Why not ``mudslide`` (PyPI 0.12.0, source read): ``SurfaceHoppingMD`` propagates nuclei
+(positions, velocities, masses, forces), builds the electronic propagator from a model's
+derivative-coupling *vectors* contracted with the velocity and accepts hops by
+kinetic-energy rescaling; there is no model for a precomputed E(t)/d_ij(t) series, no
+Boltzmann acceptance, no DISH, and one Python object per trajectory. Its coherent
+integrator was used as a cross-check instead: ``propagation.propagate_interpolated_rk4``
+(256 RK4 sub-steps) on a random 4-band, 200-step series agrees with
+:func:`propagate_amplitudes` to max |Δρ| = 6·10⁻⁴ (1 sub-step), 4·10⁻⁵ (4), 6·10⁻⁷ (32).
 """
 
 from __future__ import annotations
@@ -275,6 +279,19 @@ class _Ensemble:
     temperature_k: float
     rng: np.random.Generator
 
+    @classmethod
+    def start(cls, ntraj: int, nbands: int, settings: HoppingSettings, dt_fs: float) -> _Ensemble:
+        """All trajectories on the initial state, clocks at zero, a fresh seeded RNG."""
+        initial = np.full(ntraj, settings.initial_state)
+        return cls(
+            coefficients=np.eye(nbands, dtype=complex)[initial],
+            active=initial,
+            elapsed_fs=np.zeros((ntraj, nbands)),
+            dt_fs=dt_fs,
+            temperature_k=settings.temperature_k,
+            rng=np.random.default_rng(settings.seed),
+        )
+
     @property
     def rows(self) -> NDArray:
         return np.arange(self.active.size)
@@ -360,14 +377,7 @@ def run_surface_hopping(
     starts = _initial_steps(hamiltonian, settings)
     segments = np.repeat(starts, settings.n_realisations)
     ntraj, nbands, ntimes = segments.size, hamiltonian.nbands, settings.n_steps + 1
-    ensemble = _Ensemble(
-        coefficients=np.eye(nbands, dtype=complex)[np.full(ntraj, settings.initial_state)],
-        active=np.full(ntraj, settings.initial_state),
-        elapsed_fs=np.zeros((ntraj, nbands)),
-        dt_fs=hamiltonian.dt_fs,
-        temperature_k=settings.temperature_k,
-        rng=np.random.default_rng(settings.seed),
-    )
+    ensemble = _Ensemble.start(ntraj, nbands, settings, hamiltonian.dt_fs)
     populations, coherent, energy = np.empty((ntimes, nbands)), np.empty((ntimes, nbands)), []
     energies = hamiltonian.energies_ev[segments % hamiltonian.nsegments]
     for step in range(ntimes):

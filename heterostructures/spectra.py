@@ -170,6 +170,23 @@ def _resolution_verdict(
     )
 
 
+def _transform(
+    signal: NDArray, dt_fs: float, method: str, max_lag_fs: float | None
+) -> tuple[NDArray, float]:
+    """Intensity (eV²·fs) on the rfft grid and the length (fs) that sets its resolution."""
+    n = signal.size
+    if method == "power":
+        return dt_fs / n * np.abs(np.fft.rfft(signal)) ** 2, n * dt_fs
+    if method != "acf":
+        raise SpectraInputError(f"method must be 'power' or 'acf', got {method!r}")
+    lags = n // 2 if max_lag_fs is None else round(max_lag_fs / dt_fs)
+    if not 1 <= lags < n:
+        raise SpectraInputError(f"max_lag_fs must lie in (0, {n * dt_fs:g}) fs")
+    acf = np.zeros(n)
+    acf[: lags + 1] = autocorrelation(signal, dt_fs).acf_ev2[: lags + 1]
+    return dt_fs * (2.0 * np.fft.rfft(acf).real - acf[0]), lags * dt_fs
+
+
 def spectral_density(
     fluctuation_ev: ArrayLike,
     dt_fs: float,
@@ -186,22 +203,9 @@ def spectral_density(
     returns the spectrum with ``resolved=False`` and that message in ``resolution_note``.
     """
     signal = _validated_signal(fluctuation_ev, dt_fs)
-    n = signal.size
-    trajectory_fs = n * dt_fs
-    frequencies = np.fft.rfftfreq(n, dt_fs) / SPEED_OF_LIGHT_CM_PER_FS
-    if method == "power":
-        intensity = dt_fs / n * np.abs(np.fft.rfft(signal)) ** 2
-        transform_fs = trajectory_fs
-    elif method == "acf":
-        lags = n // 2 if max_lag_fs is None else round(max_lag_fs / dt_fs)
-        if not 1 <= lags < n:
-            raise SpectraInputError(f"max_lag_fs must lie in (0, {trajectory_fs:g}) fs")
-        acf = np.zeros(n)
-        acf[: lags + 1] = autocorrelation(signal, dt_fs).acf_ev2[: lags + 1]
-        intensity = dt_fs * (2.0 * np.fft.rfft(acf).real - acf[0])
-        transform_fs = lags * dt_fs
-    else:
-        raise SpectraInputError(f"method must be 'power' or 'acf', got {method!r}")
+    trajectory_fs = signal.size * dt_fs
+    frequencies = np.fft.rfftfreq(signal.size, dt_fs) / SPEED_OF_LIGHT_CM_PER_FS
+    intensity, transform_fs = _transform(signal, dt_fs, method, max_lag_fs)
     resolution = frequency_resolution_cm(transform_fs)
     resolved: bool | None = None
     note = f"resolution {resolution:.1f} cm^-1 = 1/(c · {transform_fs:.0f} fs)"
