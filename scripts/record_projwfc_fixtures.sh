@@ -58,7 +58,7 @@ W="$WORK/qe67_projwfc_cds_zns_001"
 for f in "$W"/sl.pdos_* "$W/projwfc.out" "$W/out/sl.save/atomic_proj.xml" "$W/out/sl.save/data-file-schema.xml"; do
     store "$f" "$SL"
 done
-for f in "$W"/*.cube; do
+for f in "$W"/sl_psi2_K001_B019.cube "$W"/sl_psi2_K001_B021.cube "$W"/sl_potential.cube; do
     store "$f" "$PP"
 done
 echo "recorded into $BULK, $SL and $PP"
