@@ -4,7 +4,8 @@ Classical-path approximation (CPA): the nuclei follow the ground-state MD trajec
 the electronic Hamiltonian along it — adiabatic energies E_i(t) (eV) and NA couplings
 d_ij = ⟨i|∂_t j⟩ (fs⁻¹) — is computed once and the electron is propagated on it:
 
-    iħ ċ_i = E_i c_i − iħ Σ_j d_ij c_j,   i.e. H = diag(E) − iħ D (Hermitian, D = −Dᵀ).
+    iħ ċ_i = E_i c_i − iħ Σ_j d_ij c_j,   i.e. H = diag(E) − iħ D (Hermitian, D = −D†;
+    real antisymmetric at Γ, complex at general k).
 
 Each MD step k → k+1 is one segment with the NAC of the pair (midpoint value) held fixed
 and the energies interpolated linearly over ``substeps`` sub-steps; every sub-step is
@@ -15,7 +16,7 @@ Hopping (both methods vectorised over all trajectories, one seeded ``numpy`` Gen
 bit-for-bit reproducible):
 
 * FSSH (Tully, J. Chem. Phys. 93, 1061 (1990)): from the active state a to j with
-  probability g_aj = δt · max(0, 2 Re(c_j* c_a d_aj)) / |c_a|², flux averaged over the
+  probability g_aj = δt · max(0, −2 Re(c_j* d_ja c_a)) / |c_a|², flux averaged over the
   step. With no nuclear back-reaction in the CPA there is no kinetic energy to rescale,
   so an upward hop (ΔE > 0) is accepted with the Boltzmann factor exp(−ΔE/k_B T)
   (detailed balance, as in PYXAID; Prezhdo and co-workers).
@@ -84,7 +85,10 @@ class NaHamiltonian:
         midpoint value is the mean of neighbours).
         """
         energies = np.asarray(energies_ev, dtype=float)
-        nac = np.asarray(nac_per_fs, dtype=float)
+        nac = np.asarray(nac_per_fs)
+        if np.iscomplexobj(nac) and not np.any(nac.imag):
+            nac = nac.real  # Γ-point couplings stored as complex
+        nac = nac.astype(complex if np.iscomplexobj(nac) else float)
         if energies.ndim != 2:
             raise DynamicsInputError(f"energies must be nsteps × nbands, got {energies.shape}")
         nsteps, nbands = energies.shape
@@ -106,14 +110,14 @@ class NaHamiltonian:
             raise DynamicsInputError("energies and NAC must be finite (no NaN/inf)")
         if not dt_fs > 0:
             raise DynamicsInputError(f"dt_fs must be positive, got {dt_fs}")
-        asymmetry = np.abs(nac + nac.transpose(0, 2, 1))
+        asymmetry = np.abs(nac + nac.conj().transpose(0, 2, 1))
         tolerance = 1e-8 + 1e-6 * float(np.abs(nac).max())
         if asymmetry.max() > tolerance:
             step = int(np.unravel_index(asymmetry.argmax(), asymmetry.shape)[0])
             raise DynamicsInputError(
-                f"NAC is not antisymmetric (d_ij = -d_ji): max |d + dᵀ| = "
-                f"{asymmetry.max():.3g} fs^-1 at pair {step}; antisymmetrise it, "
-                "(d - dᵀ)/2, after phase correction"
+                f"NAC is not anti-Hermitian (d_ij = -d_ji*): max |d + d†| = "
+                f"{asymmetry.max():.3g} fs^-1 at pair {step}; use (d - d†)/2 if "
+                "this is rounding, else check the phase correction"
             )
         return cls(energies_ev=energies, nac_per_fs=nac, dt_fs=float(dt_fs))
 
@@ -256,9 +260,9 @@ def _fssh_probabilities(
 ) -> NDArray:
     """Cumulative fewest-switches hop probabilities (ntraj × nbands) out of ``active``."""
     rows = np.arange(active.size)
-    coupling_from_active = nac[rows, active, :]
-    flux = sum(  # 2 Re(c_j* c_a d_aj), averaged over the step's two ends
-        np.real(coeffs.conj() * coeffs[rows, active][:, None] * coupling_from_active)
+    coupling_into = nac[rows, :, active]
+    flux = sum(  # −2 Re(c_j* d_ja c_a), averaged over the step's two ends
+        -np.real(coeffs.conj() * coupling_into * coeffs[rows, active][:, None])
         for coeffs in (before, after)
     )
     population = np.maximum(np.abs(before[rows, active]) ** 2, 1e-300)

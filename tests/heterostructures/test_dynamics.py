@@ -59,14 +59,23 @@ def test_degenerate_levels_with_constant_coupling_give_rabi_cosine_law() -> None
     assert np.allclose(np.linalg.norm(amplitudes, axis=1), 1.0, atol=1e-12)
 
 
-def test_propagators_are_unitary_for_a_random_hamiltonian() -> None:
+@pytest.mark.parametrize("complex_nac", [False, True])
+def test_propagators_are_unitary_for_a_random_hamiltonian(complex_nac: bool) -> None:
+    """Real antisymmetric (Γ) and complex anti-Hermitian (general k) couplings."""
     rng = np.random.default_rng(0)
     energies = rng.normal(size=(51, 4))
-    raw = rng.normal(scale=0.05, size=(50, 4, 4))
-    hamiltonian = NaHamiltonian.from_arrays(energies, raw - raw.transpose(0, 2, 1), DT_FS)
+    raw = rng.normal(scale=0.05, size=(50, 4, 4)) + 1j * complex_nac * rng.normal(
+        scale=0.05, size=(50, 4, 4)
+    )
+    hamiltonian = NaHamiltonian.from_arrays(energies, raw - raw.conj().transpose(0, 2, 1), DT_FS)
+    assert np.iscomplexobj(hamiltonian.nac_per_fs) == complex_nac
     propagators = segment_propagators(hamiltonian, substeps=3)
     products = propagators @ propagators.conj().transpose(0, 2, 1)
     assert np.allclose(products, np.eye(4), atol=1e-12)
+    settings = HoppingSettings(initial_state=3, final_state=0, n_steps=40, n_initial_times=2)
+    result = run_surface_hopping(hamiltonian, settings, propagators=propagators)
+    assert np.allclose(result.state_populations.sum(axis=1), 1.0)
+    assert np.allclose(result.coherent_populations.sum(axis=1), 1.0)
 
 
 def test_substeps_integrate_a_linear_energy_ramp_exactly() -> None:
@@ -216,7 +225,7 @@ def antisymmetry_broken() -> NaHamiltonian:
     [
         (lambda: NaHamiltonian.from_arrays(np.zeros((10, 2)), np.zeros((9, 3, 3)), DT_FS), "match"),
         (lambda: NaHamiltonian.from_arrays(np.zeros((10, 2)), np.zeros((5, 2, 2)), DT_FS), "9"),
-        (antisymmetry_broken, "antisymmetric"),
+        (antisymmetry_broken, "anti-Hermitian"),
         (
             lambda: NaHamiltonian.from_arrays(np.zeros((2, 2)), np.zeros((1, 2, 2)), DT_FS),
             "MD steps",
