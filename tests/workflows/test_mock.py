@@ -12,13 +12,22 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.conftest import require_executable
 from workflows.mock.codes import mock_program
 from workflows.mock.executable import EXIT_MISSING_RECORDING, EXIT_STORE_ERROR
 from workflows.mock.hashing import hash_inputs
 from workflows.mock.store import RecordingStore
+
+if TYPE_CHECKING:
+    from aiida.orm import CalcJobNode, InstalledCode
+    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
+
+MockCodeFactory = Callable[..., "InstalledCode"]
+FamilyFactory = Callable[[str], "CutoffsPseudoPotentialFamily"]
 
 PSEUDO_INPUTS = Path(__file__).resolve().parents[2] / "profiles" / "pseudos" / "nc"
 FAKE_PW = """#!/bin/sh
@@ -217,3 +226,113 @@ def test_secondary_mpi_rank_does_nothing(tmp_path: Path) -> None:
     write_si_input(tmp_path)
     result = run_mock(tmp_path, tmp_path / "no-store", {"OMPI_COMM_WORLD_RANK": "1"})
     assert (result.returncode, result.stderr, (tmp_path / "aiida.out").read_text()) == (0, "", "")
+
+
+CDS_ECUTRHO_RY = 100.0
+
+
+def cds_pw_inputs(
+    code: InstalledCode, family: CutoffsPseudoPotentialFamily, ecutwfc_ry: float = 25.0
+) -> dict[str, Any]:
+    """PwCalculation inputs for 2-atom zinc-blende CdS (a = 5.83 Å), NC, 2×2×2 k.
+
+    Cutoffs are below the family's converged 60 Ry on purpose: the run only has to be a
+    real, seconds-long pw.x run for the mock to record.
+    """
+    from aiida import orm
+    from ase.build import bulk
+
+    structure = orm.StructureData(ase=bulk("CdS", "zincblende", a=5.83))
+    kpoints = orm.KpointsData()
+    kpoints.set_kpoints_mesh([2, 2, 2])
+    parameters = {
+        "CONTROL": {"calculation": "scf"},
+        "SYSTEM": {"ecutwfc": ecutwfc_ry, "ecutrho": CDS_ECUTRHO_RY},
+        "ELECTRONS": {"conv_thr": 1.0e-8},
+    }
+    return {
+        "code": code,
+        "structure": structure,
+        "kpoints": kpoints,
+        "parameters": orm.Dict(parameters),
+        "pseudos": family.get_pseudos(structure=structure),
+        "metadata": {"options": {"resources": {"num_machines": 1}, "max_wallclock_seconds": 300}},
+    }
+
+
+def run_pw(inputs: dict[str, Any]) -> CalcJobNode:
+    """Run a PwCalculation to completion in this process; return its node."""
+    from aiida.engine import run_get_node
+    from aiida.orm import CalcJobNode
+    from aiida_quantumespresso.calculations.pw import PwCalculation
+
+    _, node = run_get_node(PwCalculation, inputs)
+    assert isinstance(node, CalcJobNode)
+    return node
+
+
+def recorded_total_energy_ry(stdout: str) -> float:
+    """The converged total energy (Ry) from the ``!    total energy`` line of pw.x stdout."""
+    (line,) = [line for line in stdout.splitlines() if line.startswith("!")]
+    return float(line.split("=")[1].split()[0])
+
+
+def test_pw_calculation_replays_committed_recording(
+    mock_code: MockCodeFactory, pseudo_family: FamilyFactory
+) -> None:
+    """The committed CdS recording replays through PwCalculation into the recorded physics.
+
+    Under ``scripts/record_fixtures.sh`` this test is what (re-)records that fixture.
+    """
+    node = run_pw(cds_pw_inputs(mock_code("pw.x"), pseudo_family("nc")))
+    assert node.is_finished_ok, node.exit_message
+    stdout = node.outputs.retrieved.base.repository.get_object_content("aiida.out")
+    parameters = node.outputs.output_parameters.get_dict()
+    from aiida_quantumespresso.parsers.parse_raw.pw import CONSTANTS  # the parser's Ry → eV
+
+    energy_ev = recorded_total_energy_ry(stdout) * CONSTANTS.ry_to_ev
+    assert parameters["energy"] == pytest.approx(energy_ev, abs=1e-5)
+    assert parameters["number_of_electrons"] == 18.0  # NC: Cd 4d10 5s2, S 3s2 3p4
+    assert "6.7" in parameters["creator_version"]
+
+
+def test_changed_parameter_misses_recording_and_calcjob_fails(
+    mock_code: MockCodeFactory, pseudo_family: FamilyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JANUS_MOCK_RECORD", raising=False)
+    node = run_pw(cds_pw_inputs(mock_code("pw.x"), pseudo_family("nc"), ecutwfc_ry=26.0))
+    assert node.is_failed
+    retrieved = node.outputs.retrieved.base.repository
+    for name in ("aiida.out", "_scheduler-stderr.txt"):
+        message = retrieved.get_object_content(name)
+        assert "NO RECORDING of pw.x for input hash" in message
+        assert "-  ecutwfc =   2.5000000000d+01\n+  ecutwfc =   2.6000000000d+01" in message
+        assert "JANUS_MOCK_RECORD=1" in message
+
+
+@pytest.mark.real_qe
+def test_real_pw_recorded_then_replayed_gives_identical_parsed_outputs(
+    mock_code: MockCodeFactory,
+    pseudo_family: FamilyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    require_executable("pw.x")
+    code, family = mock_code("pw.x", store=tmp_path / "store"), pseudo_family("nc")
+    monkeypatch.setenv("JANUS_MOCK_RECORD", "1")
+    real = run_pw(cds_pw_inputs(code, family))
+    monkeypatch.delenv("JANUS_MOCK_RECORD")
+    replayed = run_pw(cds_pw_inputs(code, family))
+    assert real.is_finished_ok, real.exit_message
+    assert replayed.is_finished_ok, replayed.exit_message
+    assert (
+        replayed.outputs.output_parameters.get_dict() == real.outputs.output_parameters.get_dict()
+    )
+    bands = [node.outputs.output_band.get_bands().tolist() for node in (real, replayed)]
+    assert bands[0] == bands[1]
+    files = [node.outputs.retrieved.base.repository for node in (real, replayed)]
+    names = files[0].list_object_names()
+    assert names == files[1].list_object_names()
+    assert "janus-mock-code: recorded" in files[0].get_object_content("_scheduler-stderr.txt")
+    for name in (name for name in names if name != "_scheduler-stderr.txt"):
+        assert files[0].get_object_content(name, "rb") == files[1].get_object_content(name, "rb")
