@@ -85,9 +85,12 @@ def _fit_rate(
     model: Callable[..., NDArray], times: NDArray, data: NDArray, start: list[float]
 ) -> tuple[NDArray, NDArray]:
     lower = [0.0] + [-np.inf] * (len(start) - 1)
-    params, covariance = curve_fit(
-        model, times, data, p0=start, bounds=(lower, np.inf), maxfev=20000
-    )
+    try:
+        params, covariance = curve_fit(
+            model, times, data, p0=start, bounds=(lower, np.inf), maxfev=20000
+        )
+    except RuntimeError:  # no convergence: report "not determined" rather than fail
+        return np.array([0.0, *start[1:]]), np.full((len(start), len(start)), np.inf)
     if not np.all(np.isfinite(covariance)):
         covariance = np.full_like(covariance, np.inf)
     return np.asarray(params), np.asarray(covariance)
