@@ -186,7 +186,8 @@ def build_slab(
     slab = stack_planes(unit, n_planes, start_plane)
     formulas, charges = plane_charges(slab)
     per_period = len(enumerate_terminations(unit)[0].plane_formulas)
-    if mode == "stoichiometric" and n_planes % per_period:
+    stoichiometric = slab.get_chemical_formula(mode="reduce") == unit.get_chemical_formula(mode="reduce")
+    if mode == "stoichiometric" and not stoichiometric:
         raise TooFewLayersError(f"a stoichiometric slab needs a multiple of {per_period} planes")
     if mode != "stoichiometric" and formulas[0] != formulas[-1]:
         raise TooFewLayersError(
