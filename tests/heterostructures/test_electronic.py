@@ -173,3 +173,37 @@ def test_potential_lineup_formula() -> None:
     assert result.valence_offset_ev == pytest.approx((1.5 - 0.5) - (3.0 - 1.0) + 0.3)
     assert result.conduction_offset_ev == pytest.approx((3.5 - 0.5) - (4.5 - 1.0) + 0.3)
     assert result.alignment_type == "II"
+
+
+def test_pdos_edge_profile_and_is_fs_pictures_are_written(tmp_path: Path) -> None:
+    from heterostructures.cube import read_cube
+    from heterostructures.densities import line_density
+    from heterostructures.electronic_plots import (
+        plot_band_edge_profile,
+        plot_projected_dos,
+        plot_transfer_densities,
+    )
+
+    pdos = read_projected_dos(SUPERLATTICE)
+    by_domain = group_projected_dos(pdos, SL_DOMAINS)
+    by_element = group_projected_dos(pdos, ["Cd", "S", "Zn", "S"])
+    picture = plot_projected_dos(by_domain, by_element, 6.467, "E_F", tmp_path / "pdos.png")
+    edges = [
+        pdos_band_edges(pdos.energies_ev, by_domain.of(d), 7.1, 2, group=d) for d in ("CdS", "ZnS")
+    ]
+    profile = plot_band_edge_profile(edges, [1.0, 4.0], 6.467, "E_F", tmp_path / "edges.png")
+    pp = FIXTURES / "qe67_pp_cds_zns_001"
+    grid = read_cube(pp / "sl_psi2_K001_B019.cube")
+    z, initial = line_density(grid)
+    _, final = line_density(read_cube(pp / "sl_psi2_K001_B021.cube"))
+    side = plot_transfer_densities(
+        z,
+        initial,
+        final,
+        grid.positions_ang[:, 2],
+        ["Cd", "S", "Zn", "S"],
+        SL_DOMAINS,
+        tmp_path / "isfs.png",
+    )
+    for path in (picture, profile, side):
+        assert path.read_bytes()[:4] == b"\x89PNG"
