@@ -38,7 +38,8 @@ def _termination_lines(side: str, termination: Termination) -> list[str]:
     return [
         f"{side} ({termination.mode}): {termination.name}",
         f"  planes bottom→top with formal charge (e per cell): {planes}",
-        f"  total formal charge {termination.total_charge:+g} e, formal dipole {termination.dipole:+.3f} e·Å",
+        f"  total formal charge {termination.total_charge:+g} e,"
+        f" formal dipole {termination.dipole:+.3f} e·Å",
     ]
 
 
@@ -53,16 +54,20 @@ def format_summary(interface: Interface) -> str:
         else f"slab with {spec.vacuum:.1f} Å vacuum"
     )
     lines = [
-        f"{spec.perovskite} {spec.perovskite_hkl} / {spec.chalcogenide} {spec.chalcogenide_hkl} interface, {layout}",
-        f"cell a b c = {lengths[0]:.4f} {lengths[1]:.4f} {lengths[2]:.4f} Å, in-plane supercell {spec.supercell}",
+        f"{spec.perovskite} {spec.perovskite_hkl} / {spec.chalcogenide} {spec.chalcogenide_hkl}"
+        f" interface, {layout}",
+        f"cell a b c = {lengths[0]:.4f} {lengths[1]:.4f} {lengths[2]:.4f} Å,"
+        f" in-plane supercell {spec.supercell}",
         f"atoms: {len(atoms)} {atoms.get_chemical_formula(mode='metal')}",
         "strain (principal, %, relative to each bulk; strain_weight "
         f"{spec.strain_weight:g}): perovskite {interface.perovskite_strain_percent[0]:+.3f} "
         f"{interface.perovskite_strain_percent[1]:+.3f}, chalcogenide "
-        f"{interface.chalcogenide_strain_percent[0]:+.3f} {interface.chalcogenide_strain_percent[1]:+.3f}",
+        f"{interface.chalcogenide_strain_percent[0]:+.3f}"
+        f" {interface.chalcogenide_strain_percent[1]:+.3f}",
         *_termination_lines("perovskite", interface.perovskite_termination),
         *_termination_lines("chalcogenide", interface.chalcogenide_termination),
-        f"registry shift {interface.registry_shift} (fractions of the cell), plane gap {interface.gap:.3f} Å",
+        f"registry shift {interface.registry_shift} (fractions of the cell),"
+        f" plane gap {interface.gap:.3f} Å",
         f"closest cross-interface contact {distance:.3f} Å = {ratio:.3f} × covalent radius sum "
         f"(bound {spec.contact_bound:g})",
         f"fixed atoms (relaxation): {int(np.sum(atoms.arrays['fixed']))}",

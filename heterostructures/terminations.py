@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from ase import Atoms
 from ase.build import make_supercell
+from pymatgen.core import Composition
 
 from heterostructures.facet_matching import (
     Vector3,
@@ -186,7 +187,9 @@ def build_slab(
     slab = stack_planes(unit, n_planes, start_plane)
     formulas, charges = plane_charges(slab)
     per_period = len(enumerate_terminations(unit)[0].plane_formulas)
-    stoichiometric = slab.get_chemical_formula(mode="reduce") == unit.get_chemical_formula(mode="reduce")
+    stoichiometric = Composition(slab.get_chemical_formula()).reduced_formula == (
+        Composition(unit.get_chemical_formula()).reduced_formula
+    )
     if mode == "stoichiometric" and not stoichiometric:
         raise TooFewLayersError(f"a stoichiometric slab needs a multiple of {per_period} planes")
     if mode != "stoichiometric" and formulas[0] != formulas[-1]:

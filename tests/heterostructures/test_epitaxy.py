@@ -36,7 +36,9 @@ def test_d220_spacings_match_the_paper_and_mismatch_is_below_one_percent() -> No
 def test_orthorhombic_220_is_a_different_plane_from_pseudocubic_220() -> None:
     report = epitaxy_report("CsPbBr3", "CdS")
     assert report.orthorhombic_d220_pbnm == pytest.approx(2.9, abs=0.05)
-    assert report.orthorhombic_d220_pbnm / report.d220_perovskite == pytest.approx(np.sqrt(2), rel=0.01)
+    assert report.orthorhombic_d220_pbnm / report.d220_perovskite == pytest.approx(
+        np.sqrt(2), rel=0.01
+    )
 
 
 def test_spacings_are_analytic_for_cubic_cells() -> None:
@@ -115,7 +117,9 @@ def test_2d_strain_is_analytic() -> None:
 def test_in_plane_lattice_spans_the_primitive_2d_cell() -> None:
     atoms = perovskite("CsPbBr3")
     first, second = in_plane_lattice(atoms, (1, 1, 0))
-    area = np.linalg.norm(np.cross(np.array(first) @ atoms.cell[:], np.array(second) @ atoms.cell[:]))
+    area = np.linalg.norm(
+        np.cross(np.array(first) @ atoms.cell[:], np.array(second) @ atoms.cell[:])
+    )
     assert area == pytest.approx(atoms.get_volume() / interplanar_spacing(atoms, (1, 1, 0)))
 
 

@@ -6,12 +6,16 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from ase.data import covalent_radii
 from pymatgen.analysis.interfaces.coherent_interfaces import CoherentInterfaceBuilder
 from pymatgen.analysis.interfaces.zsl import ZSLGenerator
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from heterostructures.interface import InterfaceSpec, build_interface, default_interface, min_contact_ratio
+from heterostructures.interface import (
+    InterfaceSpec,
+    build_interface,
+    default_interface,
+    min_contact_ratio,
+)
 from heterostructures.layers import layers_of_atoms
 from heterostructures.phases import FORMAL_CHARGES, chalcogenide, perovskite
 from heterostructures.registry import ContactSide, scan_registry
@@ -22,7 +26,12 @@ from heterostructures.structure_errors import (
     StructureInputError,
     TooFewLayersError,
 )
-from heterostructures.terminations import build_slab, describe, enumerate_terminations, oriented_unit
+from heterostructures.terminations import (
+    build_slab,
+    describe,
+    enumerate_terminations,
+    oriented_unit,
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +69,9 @@ def test_labels_have_the_names_and_types_the_workflows_read(demo: object) -> Non
     assert arrays["fixed"].dtype == bool
     z = demo.atoms.positions[:, 2]  # type: ignore[attr-defined]
     top_cds = z[arrays["domain"] == "chalcogenide"].max()
-    assert np.all(z[(arrays["domain"] == "chalcogenide") & (arrays["layer"] == 0)] == pytest.approx(top_cds))
+    assert np.all(
+        z[(arrays["domain"] == "chalcogenide") & (arrays["layer"] == 0)] == pytest.approx(top_cds)
+    )
     assert not arrays["fixed"][arrays["layer"] == 0].any()
     assert arrays["fixed"].sum() == 8
 
@@ -86,7 +97,9 @@ def test_strain_split_puts_the_lattice_where_it_should(weight: float) -> None:
     assert interface.atoms.cell[0, 0] == pytest.approx(expected)
     assert interface.atoms.cell[1, 1] == pytest.approx(np.sqrt(2) * expected)
     perovskite_strain = 100 * (expected - a_p) / a_p
-    assert interface.perovskite_strain_percent == pytest.approx((perovskite_strain, perovskite_strain))
+    assert interface.perovskite_strain_percent == pytest.approx(
+        (perovskite_strain, perovskite_strain)
+    )
     if weight == 0.0:
         assert interface.perovskite_strain_percent == pytest.approx((0.0, 0.0), abs=1e-12)
     if weight == 1.0:
@@ -136,7 +149,9 @@ def test_registry_scan_never_returns_atoms_closer_than_the_bound() -> None:
             shift = np.asarray(candidate.shift) @ cell
             delta = (upper.xy + shift)[None, :, :] - lower.xy[:, None, :]
             fractional = np.linalg.solve(cell.T, delta.reshape(-1, 2).T).T
-            rho = np.linalg.norm((fractional - np.rint(fractional)) @ cell, axis=1).reshape(delta.shape[:2])
+            rho = np.linalg.norm((fractional - np.rint(fractional)) @ cell, axis=1).reshape(
+                delta.shape[:2]
+            )
             height = lower.height[:, None] + upper.height[None, :] + candidate.gap
             ratio = np.sqrt(rho**2 + height**2) / (lower.radii[:, None] + upper.radii[None, :])
             assert ratio.min() >= bound - 1e-9
@@ -150,7 +165,9 @@ def test_periodic_superlattice_has_no_vacuum_and_both_interfaces_are_sane() -> N
     assert superlattice.atoms.cell[2, 2] < slab.atoms.cell[2, 2] - 5.0
     _, ratio = min_contact_ratio(superlattice.atoms)
     assert ratio >= 1.2 - 1e-9
-    assert set(superlattice.atoms.arrays["layer"][superlattice.atoms.arrays["domain"] == "perovskite"]) == {0, 1, 2}
+    assert set(
+        superlattice.atoms.arrays["layer"][superlattice.atoms.arrays["domain"] == "perovskite"]
+    ) == {0, 1, 2}
 
 
 def test_production_model_is_larger_and_documented() -> None:
@@ -183,7 +200,9 @@ def test_matches_pymatgen_coherent_interface_builder_on_the_same_facets() -> Non
     )
     reference = next(builder.get_interfaces(builder.terminations[0], gap=3.0, vacuum_over_film=10))
     ours = build_interface(InterfaceSpec(strain_weight=1.0))
-    assert sorted(reference.lattice.abc[:2]) == pytest.approx(sorted(ours.atoms.cell.lengths()[:2]), abs=1e-3)
+    assert sorted(reference.lattice.abc[:2]) == pytest.approx(
+        sorted(ours.atoms.cell.lengths()[:2]), abs=1e-3
+    )
     assert len(builder.terminations) == 1
     perovskite_unit = oriented_unit(perovskite("CsPbBr3"), (1, 1, 0))
     assert len(enumerate_terminations(perovskite_unit)) == 2
