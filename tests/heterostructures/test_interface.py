@@ -11,6 +11,7 @@ from pymatgen.analysis.interfaces.zsl import ZSLGenerator
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from heterostructures.interface import (
+    Interface,
     InterfaceSpec,
     build_interface,
     default_interface,
@@ -35,22 +36,22 @@ from heterostructures.terminations import (
 
 
 @pytest.fixture(scope="module")
-def demo() -> object:
+def demo() -> Interface:
     return default_interface()
 
 
-def test_demo_model_is_the_26_atom_compensated_stack(demo: object) -> None:
-    atoms = demo.atoms  # type: ignore[attr-defined]
+def test_demo_model_is_the_26_atom_compensated_stack(demo: Interface) -> None:
+    atoms = demo.atoms
     assert len(atoms) == 26
     assert atoms.get_chemical_formula() == "Br6Cd8Cs2Pb2S8"
-    assert demo.perovskite_termination.name == "Br/CsPbBr/Br2/CsPbBr/Br"  # type: ignore[attr-defined]
+    assert demo.perovskite_termination.name == "Br/CsPbBr/Br2/CsPbBr/Br"
     assert sorted(atoms.cell.lengths()[:2]) == pytest.approx([5.825, 8.237], abs=0.01)
-    for strains in (demo.perovskite_strain_percent, demo.chalcogenide_strain_percent):  # type: ignore[attr-defined]
+    for strains in (demo.perovskite_strain_percent, demo.chalcogenide_strain_percent):
         assert max(abs(v) for v in strains) < 1.0
 
 
-def test_demo_contacts_respect_the_bound_and_br_faces_cd(demo: object) -> None:
-    atoms = demo.atoms  # type: ignore[attr-defined]
+def test_demo_contacts_respect_the_bound_and_br_faces_cd(demo: Interface) -> None:
+    atoms = demo.atoms
     _, ratio = min_contact_ratio(atoms)
     assert ratio >= 1.2 - 1e-9
     domain, layer = atoms.arrays["domain"], atoms.arrays["layer"]
@@ -62,12 +63,12 @@ def test_demo_contacts_respect_the_bound_and_br_faces_cd(demo: object) -> None:
         assert atoms.symbols[chalcogenide_atoms[np.argmin(distances)]] == "Cd"
 
 
-def test_labels_have_the_names_and_types_the_workflows_read(demo: object) -> None:
-    arrays = demo.atoms.arrays  # type: ignore[attr-defined]
+def test_labels_have_the_names_and_types_the_workflows_read(demo: Interface) -> None:
+    arrays = demo.atoms.arrays
     assert set(arrays["domain"]) == {"perovskite", "chalcogenide"}
     assert arrays["layer"].dtype.kind == "i"
     assert arrays["fixed"].dtype == bool
-    z = demo.atoms.positions[:, 2]  # type: ignore[attr-defined]
+    z = demo.atoms.positions[:, 2]
     top_cds = z[arrays["domain"] == "chalcogenide"].max()
     assert np.all(
         z[(arrays["domain"] == "chalcogenide") & (arrays["layer"] == 0)] == pytest.approx(top_cds)
