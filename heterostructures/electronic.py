@@ -375,3 +375,28 @@ def domain_alignment(
         )  # fmt: skip
     projected = offsets_from_edges(edges[0], edges[1], "layer-projected DOS edges")
     return BandAlignment(pair[0], pair[1], edges[0], edges[1], projected, lineup)
+
+
+def layer_resolved_edges(
+    pdos: ProjectedDos,
+    domains: Sequence[str],
+    layers: Sequence[int],
+    reference_ev: float,
+    states_per_atom: float = DEFAULT_STATES_PER_ATOM,
+) -> tuple[BandEdges, ...]:
+    """Projected-DOS band edges of every (domain, layer) group, for the edge profile."""
+    check_atom_labels(domains, pdos.n_atoms, "domain")
+    keys = list(zip(domains, layers, strict=True))
+    grouped = group_projected_dos(pdos, keys)
+    return tuple(
+        pdos_band_edges(
+            pdos.energies_ev,
+            dos,
+            reference_ev,
+            int(count),
+            states_per_atom,
+            f"{key[0]} layer {key[1]}",
+        )
+        for key, dos, count in zip(grouped.keys, grouped.dos, grouped.n_atoms, strict=True)
+        if isinstance(key, tuple)
+    )

@@ -15,6 +15,7 @@ from heterostructures.electronic import (
     domain_alignment,
     eigenvalue_band_edges,
     group_projected_dos,
+    layer_resolved_edges,
     lineup_offsets,
     middle_layer_mask,
     midgap_reference,
@@ -207,3 +208,14 @@ def test_pdos_edge_profile_and_is_fs_pictures_are_written(tmp_path: Path) -> Non
     )
     for path in (picture, profile, side):
         assert path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_layer_resolved_edges_follow_each_layer() -> None:
+    edges = {"perovskite": (0.0, 2.0), "chalcogenide": (-0.3, 1.9)}
+    domains = [d for d in edges for _ in range(3)]
+    layers = [3, 2, 1, 1, 2, 3]
+    profile = layer_resolved_edges(two_domain_pdos(edges), domains, layers, 0.95)
+    assert [edge.group for edge in profile][:2] == ["perovskite layer 3", "perovskite layer 2"]
+    vbms = [edge.valence_band_max_ev or float("nan") for edge in profile]
+    assert vbms[:3] == pytest.approx([vbms[0]] * 3)
+    assert vbms[0] - vbms[5] == pytest.approx(0.3, abs=0.006)
