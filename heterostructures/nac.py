@@ -109,8 +109,8 @@ def _aligned_coefficients(bra: Wavefunction, ket: Wavefunction) -> np.ndarray:
     if np.array_equal(bra.miller_indices, ket.miller_indices):
         return ket.coefficients
     permutation = plane_wave_permutation(bra.miller_indices, ket.miller_indices)
-    blocks = ket.coefficients.reshape(ket.n_bands, ket.npol, ket.n_plane_waves)
-    return blocks[:, :, permutation].reshape(ket.n_bands, -1)
+    spinor_offsets = ket.n_plane_waves * np.arange(ket.npol)
+    return ket.coefficients[:, (spinor_offsets[:, None] + permutation[None, :]).ravel()]
 
 
 def _gamma_index(wavefunction: Wavefunction) -> np.ndarray:

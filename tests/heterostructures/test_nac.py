@@ -44,7 +44,9 @@ def with_band_factor(wavefunction: Wavefunction, band: int, factor: complex) -> 
     return replace(wavefunction, coefficients=coefficients)
 
 
-def synthetic(coefficients: np.ndarray, miller: np.ndarray | None = None) -> Wavefunction:
+def synthetic(
+    coefficients: np.ndarray, miller: np.ndarray | None = None, npol: int = 1
+) -> Wavefunction:
     """A general-k wavefunction on a 7×7×7 Miller grid (or the given Miller indices)."""
     grid = np.arange(-3, 4)
     if miller is None:
@@ -56,7 +58,7 @@ def synthetic(coefficients: np.ndarray, miller: np.ndarray | None = None) -> Wav
         gamma_only=False,
         scale_factor=1.0,
         n_plane_waves_global=miller.shape[0],
-        npol=1,
+        npol=npol,
         n_bands_in_file=coefficients.shape[0],
         reciprocal_vectors_per_bohr=np.eye(3),
         miller_indices=miller.astype(np.int32),
@@ -120,6 +122,23 @@ def test_plane_wave_reordering_does_not_change_overlaps() -> None:
         ],
         after.miller_indices,
     )
+
+
+def test_spinor_plane_wave_reordering_does_not_change_overlaps() -> None:
+    """Noncollinear (npol = 2): both spinor halves are matched with the same permutation."""
+    rng = np.random.default_rng(5)
+    miller = synthetic(orthonormal_basis(1)).miller_indices
+    n = miller.shape[0]
+    state = synthetic(rng.normal(size=(4, 2 * n)) + 1j * rng.normal(size=(4, 2 * n)), miller, 2)
+    shuffle = rng.permutation(n)
+    up, down = state.coefficients[:, :n], state.coefficients[:, n:]
+    shuffled = replace(
+        state,
+        miller_indices=miller[shuffle],
+        coefficients=np.concatenate([up[:, shuffle], down[:, shuffle]], axis=1),
+    )
+    expected = up.conj() @ up.T + down.conj() @ down.T
+    np.testing.assert_allclose(overlap_matrix(state, shuffled), expected, rtol=1e-12)
 
 
 def test_sign_flipped_state_is_corrected() -> None:
