@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from heterostructures import wavefunctions
+from heterostructures.nac import overlap_matrix
 from heterostructures.wavefunctions import (
     BandWindowError,
     WavefunctionFileError,
@@ -19,7 +22,8 @@ from heterostructures.wavefunctions import (
     wavefunction_file,
 )
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+REPOSITORY = Path(__file__).resolve().parents[2]
+FIXTURES = REPOSITORY / "tests" / "fixtures"
 GAMMA_RUN = FIXTURES / "qe67_wfc_cds_nc_gamma" / "snapshot_0"
 TWO_K_RUN = FIXTURES / "qe67_wfc_cds_nc_2k" / "snapshot_0"
 PREFIX = "cds"
@@ -212,3 +216,76 @@ def test_wavefunction_file_prefers_dat(tmp_path: Path) -> None:
     shutil.copytree(GAMMA_RUN, run)
     (run / "cds.save" / "wfc1.hdf5").write_bytes(b"")
     assert wavefunction_file(run, PREFIX).suffix == ".dat"
+
+
+def minimal_xml(path: Path, band_structure: str) -> None:
+    """A data-file-schema.xml cut down to what read_band_structure reads (Hartree units)."""
+    vectors = "".join(
+        f"<b{i}>{' '.join(['1.0' if j == i else '0.0' for j in (1, 2, 3)])}</b{i}>"
+        for i in (1, 2, 3)
+    )
+    path.write_text(
+        "<qes:espresso xmlns:qes='x'><output>"
+        "<atomic_structure nat='1' alat='10.0'/>"
+        f"<basis_set><gamma_only>false</gamma_only><ecutwfc>15.0</ecutwfc><ecutrho>60.0</ecutrho>"
+        f"<reciprocal_lattice>{vectors}</reciprocal_lattice></basis_set>"
+        f"<band_structure>{band_structure}</band_structure></output></qes:espresso>"
+    )
+
+
+def test_lsda_energies_follow_the_wfc_file_numbering(tmp_path: Path) -> None:
+    """LSDA: each k lists spin-up then spin-down; spin-down rows follow all spin-up rows."""
+    k_block = (
+        "<ks_energies><k_point weight='1.0'>{k} 0 0</k_point>"
+        "<eigenvalues>{e}</eigenvalues></ks_energies>"
+    )
+    bands = "<lsda>true</lsda><noncolin>false</noncolin>"
+    bands += "<highestOccupiedLevel>0.5</highestOccupiedLevel>"
+    bands += k_block.format(k=0.0, e="0.1 0.2 -0.1 -0.2")
+    bands += k_block.format(k=0.5, e="0.3 0.4 -0.3 -0.4")
+    minimal_xml(tmp_path / "data-file-schema.xml", bands)
+    result = read_band_structure(tmp_path / "data-file-schema.xml")
+    expected_hartree = [[0.1, 0.2], [0.3, 0.4], [-0.1, -0.2], [-0.3, -0.4]]
+    np.testing.assert_allclose(result.energies_ev, np.array(expected_hartree) * 27.211386245988)
+    assert result.fermi_energy_ev == pytest.approx(0.5 * 27.211386245988)
+    assert (result.lsda, result.ecutwfc_ry, result.n_bands) == (True, 30.0, 2)
+
+
+@pytest.mark.real_qe
+def test_committed_input_reproduces_the_recorded_wavefunctions(tmp_path: Path) -> None:
+    """Rerun the committed Γ-only pw.in (NC pseudos from ld1.x): same energies, same states."""
+    if shutil.which("pw.x") is None or shutil.which("ld1.x") is None:
+        pytest.skip("Quantum ESPRESSO (pw.x, ld1.x) not installed")
+    (tmp_path / "pseudo").mkdir()
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    for name in ("Cd.pbe-n-nc.in", "S.pbe-n-nc.in"):
+        with (REPOSITORY / "profiles" / "pseudos" / "nc" / name).open() as ld1_input:
+            subprocess.run(
+                ["ld1.x"],
+                stdin=ld1_input,
+                cwd=tmp_path / "pseudo",
+                env=environment,
+                check=True,
+                capture_output=True,
+                timeout=60,
+            )
+    shutil.copy(GAMMA_RUN / "pw.in", tmp_path / "pw.in")
+    subprocess.run(
+        ["pw.x", "-in", "pw.in"],
+        cwd=tmp_path,
+        env=environment,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    recorded, fresh = (
+        band_structure_of_run(GAMMA_RUN, PREFIX),
+        band_structure_of_run(tmp_path, PREFIX),
+    )
+    np.testing.assert_allclose(fresh.energies_ev, recorded.energies_ev, atol=1e-4)
+    window = (1, 10)  # whole degenerate sets only: bands 11-12 belong to a set cut by nbnd
+    overlap = overlap_matrix(
+        read_wavefunction(wavefunction_file(GAMMA_RUN, PREFIX), window),
+        read_wavefunction(wavefunction_file(tmp_path, PREFIX), window),
+    )
+    np.testing.assert_allclose(np.linalg.svd(overlap, compute_uv=False), 1.0, atol=1e-6)
