@@ -21,6 +21,11 @@ Conventions, in the order applied at each pair:
   couplings are then reported per label, not per energy rank.
 * Phase: each state's arbitrary phase (a sign for Γ-only) is fixed so that the diagonal
   ⟨i(t)|i(t+dt)⟩ is real and positive, propagated from the first snapshot onward.
+
+Entry points: ``couplings_from_snapshots`` (pw.x outdirs in trajectory order),
+``couplings_from_wavefunctions`` (any lazy stream of snapshots), and, for workflows that
+delete wavefunction files as they go, ``overlap_between_runs`` per pair followed by
+``couplings_from_overlaps`` on the stored matrices. All give the same ``NacSeries``.
 """
 
 from __future__ import annotations
@@ -159,9 +164,13 @@ def nonadiabatic_couplings(overlap: np.ndarray, dt_fs: float) -> np.ndarray:
 
     Uses ⟨i(t+dt)|j(t)⟩ = conj(⟨j(t)|i(t+dt)⟩), so one overlap matrix per pair suffices.
     """
-    if dt_fs <= 0:
-        raise ValueError(f"time step dt_fs must be positive, got {dt_fs}")
+    _require_positive_time_step(dt_fs)
     return np.asarray((overlap - overlap.conj().T) / (2.0 * dt_fs))
+
+
+def _require_positive_time_step(dt_fs: float) -> None:
+    if not dt_fs > 0:
+        raise ValueError(f"time step dt_fs must be positive (fs), got {dt_fs}")
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,6 +244,46 @@ class NacSeries:
         return (np.arange(self.nac_per_fs.shape[0]) + 0.5) * self.dt_fs
 
 
+def couplings_from_overlaps(
+    raw_overlaps: Sequence[np.ndarray] | np.ndarray,
+    energies_ev: np.ndarray,
+    dt_fs: float,
+    band_window: BandWindow,
+    *,
+    track_states: bool = True,
+) -> NacSeries:
+    """Track, phase-correct and differentiate raw pair overlaps into a ``NacSeries``.
+
+    ``raw_overlaps[n]`` is ⟨i(t_n)|j(t_{n+1})⟩ with bands in pw.x (energy) order at both
+    times and ``energies_ev[n]`` the window energies of snapshot n, as stored per pair by a
+    workflow that deletes wavefunction files once they have been overlapped.
+    """
+    raw = np.asarray(raw_overlaps)
+    energies = np.asarray(energies_ev, dtype=float)
+    _require_positive_time_step(dt_fs)
+    if raw.ndim != 3 or raw.shape[0] == 0 or raw.shape[1] != raw.shape[2]:
+        raise ValueError(f"need ≥ 1 square overlap matrix (n_pairs, n, n), got shape {raw.shape}")
+    if energies.shape != (raw.shape[0] + 1, raw.shape[1]):
+        raise ValueError(
+            f"energies shape {energies.shape} does not match {raw.shape[0]} pairs of "
+            f"{raw.shape[1]} states: need (n_pairs + 1, n_states)"
+        )
+    state = TrackingState.initial(raw.shape[1], raw.dtype)
+    orders, corrected = [state.band_order], np.empty_like(raw)
+    for pair, overlap in enumerate(raw):
+        corrected[pair], state = align_pair(overlap, state, track_states)
+        orders.append(state.band_order)
+    band_order = np.array(orders)
+    return NacSeries(
+        dt_fs=dt_fs,
+        band_window=band_window,
+        energies_ev=np.take_along_axis(energies, band_order, axis=1),
+        band_order=band_order,
+        overlaps=corrected,
+        nac_per_fs=np.array([nonadiabatic_couplings(s, dt_fs) for s in corrected]),
+    )
+
+
 def couplings_from_wavefunctions(
     snapshots: Iterable[tuple[np.ndarray, Wavefunction]],
     dt_fs: float,
@@ -247,61 +296,67 @@ def couplings_from_wavefunctions(
     ``snapshots`` may be a lazy generator: each wavefunction is released once it has been
     overlapped with the next, so memory is two snapshots plus n_pairs × n_states² numbers.
     """
-    if dt_fs <= 0:
-        raise ValueError(f"time step dt_fs must be positive, got {dt_fs}")
-    iterator = iter(snapshots)
-    first = next(iterator, None)
-    if first is None:
-        raise ValueError("no snapshots given: need at least two to compute couplings")
-    energies, previous = first
-    if orthonormalize:
-        previous = lowdin_orthonormalize(previous)
-    dtype = np.float64 if previous.gamma_only else np.complex128
-    state = TrackingState.initial(previous.n_bands, dtype)
-    energy_rows, orders, overlaps = [np.asarray(energies)], [state.band_order], []
-    for energies, current in iterator:
+    _require_positive_time_step(dt_fs)
+    energy_rows: list[np.ndarray] = []
+    raw_overlaps: list[np.ndarray] = []
+    previous: Wavefunction | None = None
+    for energies, current in snapshots:
         wavefunction = lowdin_orthonormalize(current) if orthonormalize else current
-        corrected, state = align_pair(overlap_matrix(previous, wavefunction), state, track_states)
-        overlaps.append(corrected)
-        orders.append(state.band_order)
-        energy_rows.append(np.asarray(energies)[state.band_order])
+        if previous is not None:
+            raw_overlaps.append(overlap_matrix(previous, wavefunction))
+        energy_rows.append(np.asarray(energies))
         previous = wavefunction
-    if not overlaps:
-        raise ValueError("only one snapshot given: need at least two to compute couplings")
-    overlap_series = np.array(overlaps)
-    return NacSeries(
-        dt_fs=dt_fs,
-        band_window=previous.band_window,
-        energies_ev=np.array(energy_rows),
-        band_order=np.array(orders),
-        overlaps=overlap_series,
-        nac_per_fs=np.array([nonadiabatic_couplings(s, dt_fs) for s in overlap_series]),
+    if previous is None or not raw_overlaps:
+        raise ValueError(f"{len(energy_rows)} snapshot(s) given: need at least two")
+    return couplings_from_overlaps(
+        raw_overlaps, np.array(energy_rows), dt_fs, previous.band_window, track_states=track_states
     )
+
+
+def read_snapshot(
+    outdir: Path | str, prefix: str, band_window: BandWindow, k_index: int = 1
+) -> tuple[np.ndarray, Wavefunction]:
+    """Window energies (eV) and wavefunction of one pw.x run in ``<outdir>/<prefix>.save``."""
+    bands = band_structure_of_run(outdir, prefix)
+    if not 1 <= k_index <= bands.energies_ev.shape[0]:
+        raise ValueError(f"k_index {k_index} not in 1..{bands.energies_ev.shape[0]} ({outdir})")
+    first, last = validate_band_window(band_window, bands.n_bands, str(outdir))
+    wavefunction = read_wavefunction(wavefunction_file(outdir, prefix, k_index), (first, last))
+    return bands.energies_ev[k_index - 1, first - 1 : last], wavefunction
 
 
 def _snapshot_reader(
     snapshot_dirs: Sequence[Path], band_window: BandWindow, prefix: str, k_index: int
 ) -> Iterator[tuple[np.ndarray, Wavefunction]]:
-    """Yield (window energies eV, window wavefunction) per pw.x outdir, checking cutoffs."""
+    """Yield ``read_snapshot`` per pw.x outdir, checking every cutoff against the first."""
     reference_cutoff: float | None = None
     for directory in snapshot_dirs:
-        bands = band_structure_of_run(directory, prefix)
-        if not 1 <= k_index <= bands.energies_ev.shape[0]:
-            raise ValueError(
-                f"k_index {k_index} not in 1..{bands.energies_ev.shape[0]} ({directory})"
-            )
-        first, last = validate_band_window(band_window, bands.n_bands, str(directory))
+        cutoff = band_structure_of_run(directory, prefix).ecutwfc_ry
         if reference_cutoff is None:
-            reference_cutoff = bands.ecutwfc_ry
-        elif not np.isclose(bands.ecutwfc_ry, reference_cutoff, rtol=1e-10):
+            reference_cutoff = cutoff
+        elif not np.isclose(cutoff, reference_cutoff, rtol=1e-10):
             raise SnapshotMismatchError(
-                f"{directory} has ecutwfc = {bands.ecutwfc_ry} Ry but the first snapshot has "
+                f"{directory} has ecutwfc = {cutoff} Ry but the first snapshot has "
                 f"{reference_cutoff} Ry: run every snapshot with the same cutoff"
             )
-        wavefunction = read_wavefunction(
-            wavefunction_file(directory, prefix, k_index), (first, last)
-        )
-        yield bands.energies_ev[k_index - 1, first - 1 : last], wavefunction
+        yield read_snapshot(directory, prefix, band_window, k_index)
+
+
+def overlap_between_runs(
+    outdir_now: Path | str,
+    outdir_next: Path | str,
+    band_window: BandWindow,
+    prefix: str,
+    *,
+    k_index: int = 1,
+    orthonormalize: bool = False,
+) -> np.ndarray:
+    """Raw ⟨i(t)|j(t+dt)⟩ (bands in energy order) of two pw.x runs, for per-pair storage."""
+    pair = list(
+        _snapshot_reader([Path(outdir_now), Path(outdir_next)], band_window, prefix, k_index)
+    )
+    bra, ket = (lowdin_orthonormalize(w) if orthonormalize else w for _, w in pair)
+    return overlap_matrix(bra, ket)
 
 
 def couplings_from_snapshots(
@@ -320,6 +375,7 @@ def couplings_from_snapshots(
     ``wfc<k_index>.dat``; ``band_window`` is 1-based inclusive as in pw.x. Use
     ``orthonormalize=True`` for PAW/ultrasoft runs (see the module docstring).
     """
+    _require_positive_time_step(dt_fs)
     directories = [Path(d) for d in snapshot_dirs]
     if len(directories) < 2:
         raise ValueError(f"need at least two snapshot directories, got {len(directories)}")

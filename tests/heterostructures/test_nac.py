@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,14 @@ import pytest
 from heterostructures.nac import (
     HBAR_MEV_FS,
     SnapshotMismatchError,
+    couplings_from_overlaps,
     couplings_from_snapshots,
     couplings_from_wavefunctions,
     lowdin_orthonormalize,
+    overlap_between_runs,
     overlap_matrix,
     plane_wave_permutation,
+    read_snapshot,
 )
 from heterostructures.wavefunctions import (
     BandWindowError,
@@ -220,6 +224,21 @@ def test_tracking_follows_states_through_a_crossing() -> None:
     np.testing.assert_allclose(tracked.nac_per_fs[1], tracked.nac_per_fs[0], atol=1e-12)
     adiabatic = couplings_from_wavefunctions(snapshots, 1.0, track_states=False)
     assert np.abs(np.diagonal(adiabatic.overlaps[1])[:2]).max() < 0.1
+
+
+def test_stored_pair_overlaps_give_the_same_series_as_streaming() -> None:
+    """Workflow path (overlap per pair, stored, then post-processed) equals the streaming one."""
+    runs = [GAMMA_0, GAMMA_1, GAMMA_0]
+    window = (2, 10)
+    streamed = couplings_from_snapshots(runs, window, 1.0, PREFIX)
+    stored = [overlap_between_runs(a, b, window, PREFIX) for a, b in pairwise(runs)]
+    energies = np.array([read_snapshot(run, PREFIX, window)[0] for run in runs])
+    replayed = couplings_from_overlaps(stored, energies, 1.0, window)
+    for field in ("energies_ev", "band_order", "overlaps", "nac_per_fs"):
+        np.testing.assert_array_equal(getattr(replayed, field), getattr(streamed, field))
+    assert replayed.band_window == streamed.band_window == window
+    with pytest.raises(ValueError, match=r"need \(n_pairs \+ 1, n_states\)"):
+        couplings_from_overlaps(stored, energies[:2], 1.0, window)
 
 
 def test_mismatched_cutoffs_are_rejected(tmp_path: Path) -> None:
