@@ -4,7 +4,9 @@
 # Gamma-only and 2-k-point runs at two geometries, plus PAW at the same geometry (Gamma-only).
 # Gaussian smearing (0.01 Ry): with Gamma-only sampling of the primitive cell the band edge is
 # degenerate at the Fermi level and fixed occupations slosh without converging (measured).
-# Usage: scripts/record_wfc_fixtures.sh        (takes ~1 min on one core)
+# Usage: scripts/record_wfc_fixtures.sh [fixture/snapshot ...]
+#   no argument: re-record every run (~15 s on one idle core); with arguments, only those, e.g.
+#   scripts/record_wfc_fixtures.sh qe67_wfc_cds_paw_gamma/snapshot_1
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -66,6 +68,7 @@ $5
 INPUT
 }
 
+selected=("$@")
 gamma_block='K_POINTS gamma'
 two_k_block=$'K_POINTS tpiba\n2\n0.0 0.0 0.0 1.0\n0.5 0.5 0.5 1.0'
 nc_species=(Cd.pbe-n-nc.UPF S.pbe-n-nc.UPF)
@@ -75,6 +78,10 @@ paw_species=(Cd.pbe-n-kjpaw_psl.1.0.0.UPF S.pbe-nl-kjpaw_psl.1.0.0.UPF)
 record() {
     local name=$1 snapshot=$2 sx=$3 ecutrho=$4 cd_upf=$5 s_upf=$6 kblock=$7
     local run="$work/$name/$snapshot" dest="$fixtures/$name/$snapshot"
+    if (( ${#selected[@]} )) && [[ ! " ${selected[*]} " == *" $name/$snapshot "* ]]; then
+        return 0
+    fi
+    echo "recording $name/$snapshot"
     mkdir -p "$run"
     write_input "$ecutrho" "$cd_upf" "$s_upf" "$sx" "$kblock" \
         | sed "s|$work/pseudo|./pseudo|" > "$run/pw.in.committed"
@@ -92,5 +99,6 @@ record qe67_wfc_cds_nc_gamma snapshot_0 0.25 100.0 "${nc_species[@]}" "$gamma_bl
 record qe67_wfc_cds_nc_gamma snapshot_1 0.26 100.0 "${nc_species[@]}" "$gamma_block"
 record qe67_wfc_cds_nc_2k snapshot_0 0.25 100.0 "${nc_species[@]}" "$two_k_block"
 record qe67_wfc_cds_paw_gamma snapshot_0 0.25 200.0 "${paw_species[@]}" "$gamma_block"
+record qe67_wfc_cds_paw_gamma snapshot_1 0.26 200.0 "${paw_species[@]}" "$gamma_block"
 
 du -sh "$fixtures"/qe67_wfc_*
