@@ -175,8 +175,7 @@ class AimdWorkChain(ProtocolMixin, WorkChain):
         spec.inputs.validator = validate_aimd_inputs
         spec.outline(
             cls.setup,
-            # aiida types outline steps as Callable[[WorkChain], ...]; subclass methods are fine.
-            while_(cls.has_steps_left)(cls.run_chunk, cls.inspect_chunk),  # type: ignore[arg-type]
+            while_(cls.has_steps_left)(cls.run_chunk, cls.inspect_chunk),
             cls.merge,
         )
         spec.output("trajectory", valid_type=orm.TrajectoryData, help="All steps, with velocities.")

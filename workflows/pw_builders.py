@@ -1,10 +1,9 @@
-"""Builders for plain pw.x runs with the project's pseudopotential families.
+"""pw.x input choices shared by every janus workchain that builds on PwBaseWorkChain.
 
-aiida-quantumespresso's ``PwBaseWorkChain.get_builder_from_protocol`` is reused; this
-module only adds what our offline families need: the family label, a density cutoff
-from a protocol dual (the header ``rho_cutoff`` of some pslibrary PAW files, e.g. Cd at
-638 Ry, is far above what the PAW augmentation needs for our accuracy), and enough empty
-bands to see a gap.
+aiida-quantumespresso's ``get_builder_from_protocol`` is reused; this module only adds
+what our offline families need: the family label, a density cutoff from a protocol
+``dual`` (the header ``rho_cutoff`` of some pslibrary PAW files, e.g. Cd at 638 Ry, is
+far above what our accuracy needs), and enough empty bands to see a gap.
 """
 
 from __future__ import annotations
@@ -16,9 +15,63 @@ from workflows.setup.pseudos import FAMILY_LABELS
 if TYPE_CHECKING:
     from aiida.engine import ProcessBuilder
     from aiida.orm import AbstractCode, StructureData
+    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
 DEFAULT_DUAL = 8.0
 EMPTY_BANDS = 8
+
+
+class PseudoFamilyError(ValueError):
+    """The pseudopotential family is missing or lacks an element of the structure."""
+
+
+def load_family(flavour: str) -> CutoffsPseudoPotentialFamily:
+    """The installed janus family of a flavour, with a fix in the message if absent."""
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import load_group
+
+    if flavour not in FAMILY_LABELS:
+        raise PseudoFamilyError(
+            f"unknown pseudo flavour {flavour!r}: use one of {sorted(FAMILY_LABELS)}"
+        )
+    try:
+        family: CutoffsPseudoPotentialFamily = load_group(FAMILY_LABELS[flavour])
+    except NotExistent as exception:
+        raise PseudoFamilyError(
+            f"pseudo family {FAMILY_LABELS[flavour]} is not installed: run `aiida-janus setup`"
+        ) from exception
+    return family
+
+
+def family_overrides(
+    structure: StructureData,
+    flavour: str = "paw",
+    dual: float = DEFAULT_DUAL,
+    insulator: bool = True,
+    cutoff_elements: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """PwBaseWorkChain overrides: family, cutoffs (Ry) and, for insulators, ``nbnd``.
+
+    ``cutoff_elements`` widens the set of elements whose recommended cutoffs are taken,
+    so that every calculation of a study (bulk references, interface) shares one
+    ``ecutwfc``: total energies are then comparable. Raises ``PseudoFamilyError``
+    naming the elements the family lacks.
+    """
+    family = load_family(flavour)
+    elements = tuple(sorted(set(structure.get_symbols_set()) | set(cutoff_elements)))
+    missing = sorted(set(elements) - set(family.elements))
+    if missing:
+        raise PseudoFamilyError(
+            f"family {family.label} has no pseudopotential for {missing}: add the ld1.x input "
+            "to profiles/pseudos/ and re-run `aiida-janus setup`, or use another family"
+        )
+    ecutwfc, _ = family.get_recommended_cutoffs(elements=elements, unit="Ry")
+    system: dict[str, Any] = {"ecutwfc": ecutwfc, "ecutrho": dual * ecutwfc}
+    if insulator:
+        pseudos = family.get_pseudos(structure=structure)
+        valence = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
+        system["nbnd"] = round(valence) // 2 + EMPTY_BANDS
+    return {"pseudo_family": family.label, "pw": {"parameters": {"SYSTEM": system}}}
 
 
 def pw_base_builder(
@@ -31,21 +84,11 @@ def pw_base_builder(
     overrides: dict[str, Any] | None = None,
 ) -> ProcessBuilder:
     """A ``PwBaseWorkChain`` builder for an SCF with our family and ``nbnd`` beyond the gap."""
-    from aiida.orm import load_group
-    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
     from aiida_quantumespresso.common.types import ElectronicType
     from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
     from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
-    family = load_group(FAMILY_LABELS[flavour])
-    assert isinstance(family, CutoffsPseudoPotentialFamily)
-    ecutwfc, _ = family.get_recommended_cutoffs(structure=structure, unit="Ry")
-    pseudos = family.get_pseudos(structure=structure)
-    valence = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
-    system = {"ecutwfc": ecutwfc, "ecutrho": dual * ecutwfc}
-    if insulator:
-        system["nbnd"] = round(valence) // 2 + EMPTY_BANDS
-    base = {"pseudo_family": family.label, "pw": {"parameters": {"SYSTEM": system}}}
+    base = family_overrides(structure, flavour, dual, insulator)
     electronic = ElectronicType.INSULATOR if insulator else ElectronicType.METAL
     return PwBaseWorkChain.get_builder_from_protocol(
         code,

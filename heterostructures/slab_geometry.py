@@ -1,0 +1,48 @@
+"""Where the vacuum of a slab is, for pw.x's sawtooth dipole correction (fractions of c)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from ase import Atoms
+
+
+@dataclass(frozen=True)
+class VacuumRegion:
+    """Largest atom-free region along the cell's third axis, in fractional coordinates."""
+
+    centre: float
+    width: float
+    width_ang: float
+
+
+def largest_vacuum(atoms: Atoms) -> VacuumRegion:
+    """Largest gap between consecutive atomic planes along c (periodic wrap included)."""
+    z = np.sort(atoms.get_scaled_positions(wrap=True)[:, 2])
+    gaps = np.diff(np.append(z, z[0] + 1.0))
+    i = int(gaps.argmax())
+    centre = (z[i] + gaps[i] / 2.0) % 1.0
+    return VacuumRegion(float(centre), float(gaps[i]), float(gaps[i] * atoms.cell.lengths()[2]))
+
+
+def dipole_correction_parameters(atoms: Atoms, min_vacuum_ang: float = 6.0) -> dict[str, object]:
+    """pw.x ``CONTROL``/``SYSTEM`` keys of the dipole correction placed in the vacuum.
+
+    The sawtooth's discontinuity (``emaxpos`` … ``emaxpos + eopreg``) must lie in vacuum,
+    away from the atoms; a cell with less than ``min_vacuum_ang`` of vacuum is a
+    superlattice and gets no correction (an empty dict).
+    """
+    region = largest_vacuum(atoms)
+    if region.width_ang < min_vacuum_ang:
+        return {}
+    eopreg = 0.25 * region.width
+    return {
+        "CONTROL": {"tefield": True, "dipfield": True},
+        "SYSTEM": {
+            "edir": 3,
+            "emaxpos": float((region.centre - eopreg / 2.0) % 1.0),
+            "eopreg": float(eopreg),
+            "eamp": 0.0,
+        },
+    }
