@@ -1,0 +1,362 @@
+"""Calcfunctions recording the band alignment and IS/FS analyses of ``heterostructures``.
+
+The files come from the retrieved ``FolderData`` of our projwfc.x and pp.x calculations
+(``*.pdos*``, ``atomic_proj.xml``, the projwfc.x stdout, the pp.x cube) and are read by
+:mod:`heterostructures.projwfc_files` / :mod:`heterostructures.cube`; aiida-quantumespresso's
+``ProjectionData`` is never built. Each calcfunction has a plain-Python twin
+(``analyse_*``, ``select_*``) that the workchains call first, so that bad input ends the
+workchain with an exit code before any half-finished result is stored.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+
+from heterostructures.cube import read_cube
+from heterostructures.densities import (
+    PARTITION,
+    TransferStates,
+    domain_fractions,
+    layer_partition,
+    line_density,
+    select_transfer_states,
+    spatial_overlap,
+)
+from heterostructures.electronic import (
+    LEVEL_OF_THEORY,
+    SIGN_CONVENTION,
+    BandEdges,
+    ElectronicStructureError,
+    GroupedDos,
+    OffsetResult,
+    check_atom_labels,
+    domain_alignment,
+    eigenvalue_band_edges,
+    group_projected_dos,
+    layer_resolved_edges,
+    middle_layer_mask,
+    midgap_reference,
+    offsets_from_edges,
+)
+from heterostructures.electronic_plots import (
+    plot_band_edge_profile,
+    plot_projected_dos,
+    plot_transfer_densities,
+)
+from heterostructures.projwfc_files import (
+    read_atomic_projections,
+    read_atomic_states,
+    read_projected_dos,
+)
+from workflows.labels import labelled_atoms
+
+PREFIX = "aiida"
+ATOMIC_PROJ = "atomic_proj.xml"
+PROJWFC_STDOUT = "aiida.out"
+CUBE_FILE = "aiida.fileout"
+
+
+@dataclass(frozen=True)
+class SiteLabels:
+    """Plain per-atom labels in pw.x order: domain, layer, element, height z (Å)."""
+
+    domains: list[str]
+    layers: list[int]
+    symbols: list[str]
+    z_ang: list[float]
+
+    @classmethod
+    def from_nodes(cls, structure: orm.StructureData, site_labels: orm.Dict) -> SiteLabels:
+        """Labels of ``structure`` (raises ``LabelError`` when they do not fit)."""
+        atoms = labelled_atoms(structure, site_labels)
+        return cls(
+            domains=[str(d) for d in atoms.arrays["domain"]],
+            layers=[int(layer) for layer in atoms.arrays["layer"]],
+            symbols=atoms.get_chemical_symbols(),
+            z_ang=[float(z) for z in atoms.positions[:, 2]],
+        )
+
+    def domain_pair(self, requested: Sequence[str] | None) -> tuple[str, str]:
+        """(A, B): the requested pair or the first two domains in site order."""
+        present = list(dict.fromkeys(self.domains))
+        pair = list(requested) if requested else present[:2]
+        if len(present) < 2 or len(pair) != 2 or not set(pair) <= set(present):
+            raise ElectronicStructureError(
+                f"domains {present} (requested {requested}): a band alignment needs an interface "
+                "with two labelled domains; build it with janus.interface"
+            )
+        return pair[0], pair[1]
+
+    def layer_heights(self) -> list[float]:
+        """Mean z (Å) of each (domain, layer) in order of first appearance."""
+        keys = list(dict.fromkeys(zip(self.domains, self.layers, strict=True)))
+        pairs = list(zip(self.domains, self.layers, strict=True))
+        return [
+            float(np.mean([z for z, key in zip(self.z_ang, pairs, strict=True) if key == wanted]))
+            for wanted in keys
+        ]
+
+
+@dataclass(frozen=True)
+class AlignmentAnalysis:
+    """Everything ``janus.electronic`` stores: summary, PDOS groups, layer edges."""
+
+    summary: dict[str, Any]
+    groups: dict[str, GroupedDos]
+    layer_edges: tuple[BandEdges, ...]
+    zero_ev: float
+    zero_label: str
+
+
+def _edges_dict(edges: BandEdges) -> dict[str, Any]:
+    return {
+        "group": edges.group,
+        "method": edges.method,
+        "vbm_ev": edges.valence_band_max_ev,
+        "cbm_ev": edges.conduction_band_min_ev,
+        "gap_ev": edges.gap_ev,
+        "metallic": edges.metallic,
+    }
+
+
+def _route_dict(offsets: OffsetResult, edges: Sequence[BandEdges]) -> dict[str, Any]:
+    return {
+        "route": offsets.route,
+        "valence_offset_ev": offsets.valence_offset_ev,
+        "conduction_offset_ev": offsets.conduction_offset_ev,
+        "alignment_type": offsets.alignment_type,
+        "reason": offsets.reason,
+        "edges": [_edges_dict(edge) for edge in edges],
+    }
+
+
+def _eigenvalue_route(
+    folder: Path, labels: SiteLabels, pair: tuple[str, str], reference: float, n_middle: int
+) -> dict[str, Any]:
+    """Route 1b: KS eigenvalues weighted by projections on the middle layers of each domain."""
+    projections = read_atomic_projections(folder / ATOMIC_PROJ)
+    states = read_atomic_states(folder / PROJWFC_STDOUT)
+    edges = []
+    for domain in pair:
+        atoms = middle_layer_mask(labels.domains, labels.layers, domain, n_middle)
+        mask = np.array([atoms[state.atom - 1] for state in states])
+        min_weight = 0.5 * float(atoms.sum()) / len(labels.domains)
+        edges.append(eigenvalue_band_edges(projections, mask, reference, min_weight, group=domain))
+    offsets = offsets_from_edges(edges[0], edges[1], "projection-weighted Kohn–Sham eigenvalues")
+    return _route_dict(offsets, edges)
+
+
+def analyse_alignment(
+    folder: Path, labels: SiteLabels, settings: dict[str, Any]
+) -> AlignmentAnalysis:
+    """Band alignment of a projwfc.x output folder; metallic → "undetermined", no numbers.
+
+    ``settings``: ``domains`` (A, B) or None, ``states_per_atom``, ``n_middle_layers``.
+    Raises ``ProjwfcFileError``/``ElectronicStructureError`` for missing files or labels.
+    """
+    pdos = read_projected_dos(folder, PREFIX)
+    check_atom_labels(labels.domains, pdos.n_atoms, "domain")
+    pair = labels.domain_pair(settings.get("domains"))
+    groups = {
+        "domain": group_projected_dos(pdos, labels.domains),
+        "element": group_projected_dos(pdos, labels.symbols),
+        "layer": group_projected_dos(
+            pdos, [f"{d} layer {n}" for d, n in zip(labels.domains, labels.layers, strict=True)]
+        ),
+    }
+    summary: dict[str, Any] = {
+        "domain_a": pair[0],
+        "domain_b": pair[1],
+        "sign_convention": SIGN_CONVENTION,
+        "level_of_theory": LEVEL_OF_THEORY,
+    }
+    projections = read_atomic_projections(folder / ATOMIC_PROJ)
+    try:
+        reference = midgap_reference(projections)
+    except ElectronicStructureError as metallic:
+        zero = projections.fermi_energy_ev or 0.0
+        summary |= {"status": "undetermined", "alignment_type": "undetermined"}
+        summary |= {"reason": str(metallic), "energy_zero_ev": zero, "energy_zero": "E_F"}
+        return AlignmentAnalysis(summary, groups, (), zero, "E_F")
+    n_middle = int(settings.get("n_middle_layers", 1))
+    alignment = domain_alignment(
+        pdos, labels.domains, labels.layers, pair, reference, n_middle,
+        float(settings["states_per_atom"]),
+    )  # fmt: skip
+    projected = _route_dict(alignment.projected, [alignment.edges_a, alignment.edges_b])
+    vbm = alignment.edges_a.valence_band_max_ev
+    zero, zero_label = (reference, "midgap") if vbm is None else (vbm, f"VBM of {pair[0]}")
+    summary |= {
+        "status": "determined" if projected["alignment_type"] != "undetermined" else "undetermined",
+        "alignment_type": projected["alignment_type"],
+        "reason": projected["reason"],
+        "reference_ev": reference,
+        "reference": "midgap between highest occupied and lowest empty KS level (pw.x scale)",
+        "energy_zero_ev": zero,
+        "energy_zero": zero_label,
+        "domain_gaps_ev": {pair[0]: alignment.edges_a.gap_ev, pair[1]: alignment.edges_b.gap_ev},
+        "routes": {
+            "projected_dos": projected,
+            "eigenvalues": _eigenvalue_route(folder, labels, pair, reference, n_middle),
+        },
+    }
+    edges = layer_resolved_edges(
+        pdos, labels.domains, labels.layers, reference, float(settings["states_per_atom"])
+    )
+    return AlignmentAnalysis(summary, groups, edges, zero, zero_label)
+
+
+def _png(plot: Any, *args: Any) -> orm.SinglefileData:
+    """Run a plotting function into a temporary PNG and wrap it as a node."""
+    with tempfile.TemporaryDirectory() as scratch:
+        path = plot(*args, Path(scratch) / f"{plot.__name__.removeprefix('plot_')}.png")
+        return orm.SinglefileData(file=path)
+
+
+def _pdos_array(analysis: AlignmentAnalysis) -> orm.ArrayData:
+    """Energies (eV) and PDOS (states/eV/cell) per domain, element and layer."""
+    array = orm.ArrayData()
+    array.set_array("energies_ev", analysis.groups["domain"].energies_ev)
+    for name, grouped in analysis.groups.items():
+        array.set_array(f"pdos_by_{name}", grouped.dos)
+        array.base.attributes.set(f"keys_by_{name}", [str(key) for key in grouped.keys])
+    array.base.attributes.set("energy_zero_ev", analysis.zero_ev)
+    array.base.attributes.set("energy_zero", analysis.zero_label)
+    return array
+
+
+@calcfunction
+def band_alignment(
+    retrieved: orm.FolderData,
+    structure: orm.StructureData,
+    site_labels: orm.Dict,
+    settings: orm.Dict,
+) -> dict[str, orm.Data]:
+    """``band_alignment`` Dict, ``projected_dos`` ArrayData and the PDOS / edge-profile PNGs."""
+    labels = SiteLabels.from_nodes(structure, site_labels)
+    with retrieved.base.repository.as_path() as folder:
+        analysis = analyse_alignment(Path(folder), labels, settings.get_dict())
+    outputs: dict[str, orm.Data] = {
+        "band_alignment": orm.Dict(analysis.summary),
+        "projected_dos": _pdos_array(analysis),
+        "pdos_plot": _png(
+            plot_projected_dos, analysis.groups["domain"], analysis.groups["element"],
+            analysis.zero_ev, analysis.zero_label,
+        ),
+    }  # fmt: skip
+    if analysis.layer_edges:
+        outputs["edge_profile_plot"] = _png(
+            plot_band_edge_profile, analysis.layer_edges, labels.layer_heights(),
+            analysis.zero_ev, analysis.zero_label,
+        )  # fmt: skip
+    return outputs
+
+
+def select_states(folder: Path, labels: SiteLabels, settings: dict[str, Any]) -> TransferStates:
+    """IS/FS from a projwfc.x folder; ``settings``: donor, acceptor, carrier, threshold, k_index."""
+    return select_transfer_states(
+        read_atomic_projections(folder / ATOMIC_PROJ),
+        read_atomic_states(folder / PROJWFC_STDOUT),
+        labels.domains,
+        labels.layers,
+        donor=settings["donor"],
+        acceptor=settings["acceptor"],
+        carrier=settings.get("carrier", "electron"),
+        threshold=float(settings.get("threshold", 0.5)),
+        k_index=settings.get("k_index"),
+    )
+
+
+def transfer_states_dict(transfer: TransferStates) -> dict[str, Any]:
+    """JSON form of the IS/FS choice (1-based k-point and band, as pp.x wants them)."""
+
+    def state(character: Any) -> dict[str, Any]:
+        return {
+            "k_index": character.k_index,
+            "band": character.band,
+            "energy_ev": character.energy_ev,
+            "domain_weights": character.domain_weights,
+            "element_weights": character.element_weights,
+            "layer_weights": {f"{d} layer {n}": w for (d, n), w in character.layer_weights.items()},
+        }
+
+    return {
+        "carrier": transfer.carrier,
+        "donor": transfer.donor,
+        "acceptor": transfer.acceptor,
+        "threshold": transfer.threshold,
+        "initial": state(transfer.initial),
+        "final": state(transfer.final),
+        "energy_gap_ev": transfer.energy_gap_ev,
+        "explanation": transfer.explanation,
+    }
+
+
+@calcfunction
+def transfer_states(
+    projections: orm.FolderData,
+    structure: orm.StructureData,
+    site_labels: orm.Dict,
+    settings: orm.Dict,
+) -> orm.Dict:
+    """Record the IS/FS choice made on a projwfc.x retrieved folder."""
+    labels = SiteLabels.from_nodes(structure, site_labels)
+    with projections.base.repository.as_path() as folder:
+        chosen = select_states(Path(folder), labels, settings.get_dict())
+    return orm.Dict(transfer_states_dict(chosen))
+
+
+def analyse_densities(
+    initial_cube: Path, final_cube: Path, labels: SiteLabels, plot_path: Path
+) -> dict[str, Any]:
+    """Norms, layer/domain fractions (spatial partition) and ∫|ψ_IS||ψ_FS| of two pp.x cubes."""
+    grids = {"initial": read_cube(initial_cube), "final": read_cube(final_cube)}
+    summary: dict[str, Any] = {"partition": PARTITION}
+    lines = {}
+    for role, grid in grids.items():
+        layers = layer_partition(grid, labels.z_ang, labels.domains, labels.layers)
+        lines[role] = line_density(grid)
+        summary[role] = {
+            "norm": grid.integral(),
+            "layer_fractions": {f"{d} layer {n}": f for (d, n), f in layers.items()},
+            "domain_fractions": domain_fractions(layers),
+        }
+    summary["spatial_overlap"] = spatial_overlap(grids["initial"], grids["final"])
+    z = lines["initial"][0]
+    plot_transfer_densities(
+        z, lines["initial"][1], lines["final"][1], labels.z_ang, labels.symbols,
+        labels.domains, plot_path,
+    )  # fmt: skip
+    return summary
+
+
+@calcfunction
+def transfer_densities(
+    states: orm.Dict,
+    initial: orm.FolderData,
+    final: orm.FolderData,
+    structure: orm.StructureData,
+    site_labels: orm.Dict,
+) -> dict[str, orm.Data]:
+    """IS/FS summary Dict (choice + spatial analysis) and the planar-average PNG."""
+    labels = SiteLabels.from_nodes(structure, site_labels)
+    with (
+        initial.base.repository.as_path() as initial_folder,
+        final.base.repository.as_path() as final_folder,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        plot = Path(scratch) / "transfer_densities.png"
+        spatial = analyse_densities(
+            Path(initial_folder) / CUBE_FILE, Path(final_folder) / CUBE_FILE, labels, plot
+        )
+        picture = orm.SinglefileData(file=plot)
+    summary = states.get_dict() | {"spatial": spatial}
+    return {"summary": orm.Dict(summary), "density_plot": picture}
