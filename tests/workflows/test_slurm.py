@@ -124,8 +124,9 @@ def test_pw_scf_through_core_slurm(local_slurm: SlurmStatus) -> None:
     install_pseudo_family("paw")
     structure = StructureData(ase=bulk("CdS", "zincblende", a=CDS_ZB_LATTICE_A))
     builder = pw_base_builder(code, structure, protocol="fast", overrides=CHEAP_SCF)
-    builder.pw.metadata.options.resources = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
-    builder.pw.metadata.options.max_wallclock_seconds = 600
+    options = builder["pw"]["metadata"]["options"]
+    options["resources"] = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
+    options["max_wallclock_seconds"] = 600
     _, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_status
     (calc,) = [child for child in node.called if isinstance(child, CalcJobNode)]
