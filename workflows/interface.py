@@ -14,6 +14,7 @@ from typing import Any
 
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
+from aiida_quantumespresso.common.types import ElectronicType
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
@@ -201,6 +202,7 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
             protocol=protocol,
             overrides=recursive_merge(pw, inputs["relax"]),
             options=options,
+            electronic_type=ElectronicType.INSULATOR,
         )
         kpoints = orm.KpointsData()
         kpoints.set_kpoints_mesh(inputs["kpoints_mesh"])

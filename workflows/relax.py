@@ -116,17 +116,22 @@ class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
         protocol: str | None = None,
         overrides: dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
+        cutoff_elements: tuple[str, ...] = (),
     ) -> Any:
         """Builder for ``formula``/``phase`` with the given protocol (fast/balanced/stringent).
 
-        Raises ``ValueError`` subclasses before anything is stored for an unknown
-        protocol, formula or phase, or a family that lacks an element.
+        ``cutoff_elements``: the other elements of the study, so that the bulk and the
+        interface share one ``ecutwfc`` and their energies can be compared. Raises
+        ``ValueError`` subclasses before anything is stored for an unknown protocol,
+        formula or phase, or a family that lacks an element.
         """
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         if phase not in SUPPORTED_PHASES:
             raise ValueError(f"phase {phase!r} is not supported: use one of {SUPPORTED_PHASES}")
         structure = orm.StructureData(ase=primitive_bulk(formula, phase))
-        pw_overrides = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
+        pw_overrides = family_overrides(
+            structure, inputs["pseudo_flavour"], inputs["dual"], cutoff_elements=cutoff_elements
+        )
         relax_overrides = recursive_merge(
             {"base_relax": pw_overrides, "base_init_relax": pw_overrides}, inputs["relax"]
         )
@@ -143,7 +148,8 @@ class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
         builder.formula = orm.Str(formula)
         builder.phase = orm.Str(phase)
         relax_inputs = relax._inputs(prune=True)
-        for exposed_elsewhere in ("structure", "clean_workdir"):
-            relax_inputs.pop(exposed_elsewhere, None)
+        # No loose pre-relaxation: bulk cells of 2-5 atoms start close to their minimum.
+        for dropped in ("structure", "clean_workdir", "base_init_relax"):
+            relax_inputs.pop(dropped, None)
         builder.relax = relax_inputs
         return builder

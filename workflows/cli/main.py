@@ -68,3 +68,9 @@ def demo(profile_name: str, computer_label: str) -> None:
     from workflows.cli.demo import run_demo
 
     run_demo(profile_name, computer_label)
+
+
+from workflows.cli.build import build, epitaxy  # noqa: E402  (commands registered below)
+
+cli.add_command(build)
+cli.add_command(epitaxy)
