@@ -70,7 +70,7 @@ def build(
         "strain_weight": strain_weight,
         "max_strain_percent": max_strain,
     }
-    spec = {key: value for key, value in options.items() if value is not None}
+    spec: dict[str, object] = {k: v for k, v in options.items() if v is not None}
     spec.update(model=model, perovskite=perovskite, chalcogenide=chalcogenide, periodic=periodic)
     try:
         interface = build_from_spec(spec, {})

@@ -74,3 +74,9 @@ from workflows.cli.build import build, epitaxy  # noqa: E402  (commands register
 
 cli.add_command(build)
 cli.add_command(epitaxy)
+
+from workflows.cli.study import report, run, submit  # noqa: E402
+
+cli.add_command(run)
+cli.add_command(submit)
+cli.add_command(report)

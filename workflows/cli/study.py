@@ -1,0 +1,181 @@
+"""``aiida-janus run`` / ``submit`` / ``report``: drive a study locally or through a daemon."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+PROTOCOLS = click.Choice(["fast", "balanced", "stringent"])
+
+
+def study_options(function: Any) -> Any:
+    """Options shared by ``run`` and ``submit``."""
+    options = [
+        click.option("--perovskite", default="CsPbBr3", show_default=True, help="CsPbX3 formula."),
+        click.option("--chalcogenide", default="CdS", show_default=True, help="MX formula."),
+        click.option("--protocol", type=PROTOCOLS, default="fast", show_default=True),
+        click.option(
+            "--computer",
+            "computer_label",
+            default="localhost",
+            show_default=True,
+            help="Computer whose pw/projwfc/pp codes run the study.",
+        ),
+        click.option(
+            "--ranks", type=int, default=None, help="MPI ranks per job (default: the computer's)."
+        ),
+        click.option(
+            "--skip",
+            multiple=True,
+            help="Steps to skip: bulk, interface, electronic, charge_densities, aimd.",
+        ),
+        click.option("--profile", "profile_name", default="janus", show_default=True),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def build_study(
+    perovskite: str,
+    chalcogenide: str,
+    protocol: str,
+    computer_label: str,
+    ranks: int | None,
+    skip: tuple[str, ...],
+    profile_name: str,
+) -> Any:
+    """A pipeline builder, or a ClickException naming what to fix."""
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import List, load_code
+
+    from heterostructures.structure_errors import StructureInputError
+    from workflows.pipeline_builder import pipeline_builder
+    from workflows.setup.profile import ensure_profile
+
+    ensure_profile(profile_name)
+    try:
+        codes = {name: load_code(f"{name}@{computer_label}") for name in ("pw", "projwfc", "pp")}
+    except NotExistent as exception:
+        raise click.ClickException(
+            f"no codes on computer {computer_label!r}: run `aiida-janus setup` "
+            f"(or `aiida-janus setup --computer <yaml>`): {exception}"
+        ) from exception
+    options = None
+    if ranks is not None:
+        options = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": ranks}}
+    try:
+        builder = pipeline_builder(codes, perovskite, chalcogenide, protocol, options=options)
+    except (StructureInputError, ValueError) as exception:
+        raise click.ClickException(str(exception)) from exception
+    if skip:
+        builder.skip = List(list(skip))
+    return builder
+
+
+@click.command("run")
+@study_options
+def run(**kwargs: Any) -> None:
+    """Run a study in this process (blocking), reporting each step as it starts.
+
+    \b
+    Examples:
+      aiida-janus run                                  # CsPbBr3/CdS, fast protocol
+      aiida-janus run --chalcogenide ZnS --skip aimd
+    """
+    from aiida.engine import run_get_node
+    from aiida.orm import WorkflowNode
+
+    from workflows.queries import tag_study
+    from workflows.report import summary_table
+
+    builder = build_study(**kwargs)
+    _, node = run_get_node(builder)
+    assert isinstance(node, WorkflowNode)
+    tag_study(
+        node,
+        perovskite=kwargs["perovskite"],
+        chalcogenide=kwargs["chalcogenide"],
+        protocol=kwargs["protocol"],
+    )
+    if not node.is_finished_ok:
+        raise click.ClickException(f"study <{node.pk}> failed: {node.exit_message}")
+    click.echo(summary_table(node.outputs.summary.get_dict()))
+    click.echo(f"study <{node.pk}> finished: `aiida-janus report {node.pk}` writes its figures")
+
+
+@click.command("submit")
+@study_options
+def submit(**kwargs: Any) -> None:
+    """Submit a study to the AiiDA daemon and return at once.
+
+    \b
+    Examples:
+      verdi daemon start && aiida-janus submit --protocol balanced --computer slurm-local
+      aiida-janus status <PK>
+    """
+    from aiida.engine import submit as submit_process
+    from aiida.engine.daemon.client import get_daemon_client
+    from aiida.orm import WorkflowNode
+
+    from workflows.queries import tag_study
+
+    builder = build_study(**kwargs)
+    if not get_daemon_client().is_daemon_running:
+        raise click.ClickException(
+            "the AiiDA daemon is not running: start it with `verdi daemon start` (the venv's "
+            "verdi on PATH, AIIDA_PATH set as the Makefile does), or use `aiida-janus run`"
+        )
+    node = submit_process(builder)
+    assert isinstance(node, WorkflowNode)
+    tag_study(
+        node,
+        perovskite=kwargs["perovskite"],
+        chalcogenide=kwargs["chalcogenide"],
+        protocol=kwargs["protocol"],
+    )
+    click.echo(f"submitted study <{node.pk}>: follow it with `aiida-janus status {node.pk}`")
+
+
+@click.command("report")
+@click.argument("pk", type=int)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("janus-report"),
+    show_default=True,
+    help="Folder for summary.md and the PNG figures.",
+)
+@click.option("--profile", "profile_name", default="janus", show_default=True)
+def report(pk: int, output: Path, profile_name: str) -> None:
+    """Write a finished study's summary table and figures.
+
+    \b
+    Example:
+      aiida-janus report 123 -o report-123
+    """
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import WorkflowNode, load_node
+
+    from workflows.report import write_report
+    from workflows.setup.profile import ensure_profile
+
+    ensure_profile(profile_name)
+    try:
+        node = load_node(pk)
+    except NotExistent as exception:
+        raise click.ClickException(
+            f"no node with PK {pk}: list studies with `aiida-janus query studies`"
+        ) from exception
+    if not isinstance(node, WorkflowNode):
+        raise click.ClickException(f"<{pk}> is a {node.node_type}, not a study (janus.pipeline)")
+    try:
+        paths = write_report(node, output)
+    except ValueError as exception:
+        raise click.ClickException(str(exception)) from exception
+    click.echo(paths["summary"].read_text())
+    for name, path in paths.items():
+        click.echo(f"  {name}: {path}")

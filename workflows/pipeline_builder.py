@@ -1,0 +1,150 @@
+"""``get_builder_from_protocol`` for ``janus.pipeline``: every step from its own protocol.
+
+Each step's namespace is filled by that workchain's own ``get_builder_from_protocol`` on a
+preview of the interface (built in memory from experimental lattices: composition, site
+order and labels are those the pipeline will have, only lattice and relaxed positions
+differ), then the inputs the pipeline provides at run time are removed.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import Any
+
+from aiida import orm
+from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+
+from heterostructures.interface_spec import build_from_spec
+from workflows.aimd import AimdWorkChain
+from workflows.densities import ChargeDensitiesWorkChain
+from workflows.electronic import ElectronicWorkChain
+from workflows.interface import InterfaceWorkChain
+from workflows.labels import labels_from_atoms
+from workflows.pipeline import PipelineWorkChain
+from workflows.protocols import JanusProtocolMixin
+from workflows.pw_builders import load_family
+from workflows.relax import BulkReferenceWorkChain
+
+BULK_PHASES = {"perovskite": "cubic", "chalcogenide": "zincblende"}
+
+
+class PipelineProtocol(JanusProtocolMixin):
+    """Reads ``protocols/pipeline.yaml``."""
+
+    _protocol_file = "pipeline.yaml"
+
+    @classmethod
+    def get_available_protocols(cls) -> dict[str, Any]:
+        """Protocols of the pipeline file."""
+        protocols: dict[str, Any] = cls._load_protocol_file()["protocols"]
+        return protocols
+
+
+def _without(builder: Any, *names: str) -> dict[str, Any]:
+    inputs: dict[str, Any] = builder._inputs(prune=True)
+    for name in names:
+        inputs.pop(name, None)
+    return inputs
+
+
+def pipeline_builder(
+    codes: Mapping[str, orm.AbstractCode],
+    perovskite: str = "CsPbBr3",
+    chalcogenide: str = "CdS",
+    protocol: str = "fast",
+    overrides: dict[str, Any] | None = None,
+    options: dict[str, Any] | None = None,
+) -> Any:
+    """A ready ``janus.pipeline`` builder; ``codes`` needs ``pw``, ``projwfc`` and ``pp``.
+
+    ``overrides`` maps step namespaces (``interface``, ``electronic``, ``aimd``, …) to that
+    step's protocol overrides. Raises ``ValueError`` subclasses for bad input before
+    anything is stored.
+    """
+    missing = sorted({"pw", "projwfc", "pp"} - set(codes))
+    if missing:
+        raise ValueError(f"codes {missing} are not configured: run `aiida-janus setup`")
+    settings = PipelineProtocol.checked_protocol_inputs(protocol, None)
+    steps = recursive_merge(settings["steps"], overrides or {})
+    interface = InterfaceWorkChain.get_builder_from_protocol(
+        codes["pw"], protocol, steps["interface"], perovskite, chalcogenide, options
+    )
+    preview = build_from_spec(interface.interface.get_dict(), {})
+    structure = orm.StructureData(ase=preview.atoms)
+    labels = orm.Dict(labels_from_atoms(preview.atoms))
+    elements = tuple(sorted(structure.get_symbols_set()))
+    builder = PipelineWorkChain.get_builder()
+    builder.perovskite, builder.chalcogenide = orm.Str(perovskite), orm.Str(chalcogenide)
+    builder.protocol = orm.Str(protocol)
+    for side, formula in (("perovskite", perovskite), ("chalcogenide", chalcogenide)):
+        bulk = BulkReferenceWorkChain.get_builder_from_protocol(
+            codes["pw"],
+            formula,
+            BULK_PHASES[side],
+            protocol,
+            steps[f"{side}_bulk"],
+            options,
+            cutoff_elements=elements,
+        )
+        builder[f"{side}_bulk"] = _without(bulk)
+    builder.interface = _without(interface, "lattices", "reference_energies")
+    electronic = ElectronicWorkChain.get_builder_from_protocol(
+        codes["pw"],
+        codes["projwfc"],
+        structure,
+        labels,
+        protocol,
+        steps["electronic"],
+        code_pp=codes["pp"],
+        options=options,
+    )
+    builder.electronic = _without(electronic, "structure", "site_labels")
+    densities = ChargeDensitiesWorkChain.get_builder_from_protocol(
+        codes["pp"],
+        structure,
+        labels,
+        orm.RemoteData(remote_path="/", computer=codes["pp"].computer),
+        protocol=protocol,
+        overrides=steps["charge_densities"],
+        options=options,
+    )
+    densities_inputs = _without(densities, "structure", "site_labels", "parent_folder")
+    densities_inputs["selection"] = orm.Dict(
+        {
+            **densities_inputs.get("selection", orm.Dict()).get_dict(),
+            "donor": "perovskite",
+            "acceptor": "chalcogenide",
+        }
+    )
+    builder.charge_densities = densities_inputs
+    builder.aimd = _aimd_inputs(codes["pw"], structure, protocol, steps["aimd"], settings, options)
+    return builder
+
+
+def _aimd_inputs(
+    code: orm.AbstractCode,
+    structure: orm.StructureData,
+    protocol: str,
+    overrides: dict[str, Any],
+    settings: dict[str, Any],
+    options: dict[str, Any] | None,
+) -> dict[str, Any]:
+    family = load_family(settings["md_pseudo_flavour"])
+    aimd = AimdWorkChain.get_builder_from_protocol(
+        code,
+        structure,
+        protocol=protocol,
+        overrides=copy.deepcopy(overrides),
+        pseudo_family=family.label,
+        options=options,
+    )
+    inputs = _without(aimd, "structure")
+    if settings["md_gamma_only"]:
+        mesh = orm.KpointsData()
+        mesh.set_kpoints_mesh([1, 1, 1])
+        inputs["md"].pop("kpoints_distance", None)
+        inputs["md"]["kpoints"] = mesh
+        pw_settings = inputs["md"]["pw"].get("settings", orm.Dict()).get_dict()
+        inputs["md"]["pw"]["settings"] = orm.Dict({**pw_settings, "gamma_only": True})
+    return inputs

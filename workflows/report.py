@@ -1,0 +1,124 @@
+"""The study report: a summary table (Markdown) and the figures of a finished pipeline.
+
+Reads only what the pipeline stored (its ``summary`` Dict and the PNG ``SinglefileData``
+its steps produced), so a report can be regenerated months later from the database or an
+exported archive.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiida import orm
+
+NOT_RUN = "not run"
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 3) -> str:
+    if value is None:
+        return "not determined"
+    if isinstance(value, float):
+        return f"{value:.{digits}f} {unit}".strip()
+    return f"{value} {unit}".strip()
+
+
+def _strain_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    report = summary.get("build_report")
+    if not report:
+        return [("interface", NOT_RUN)]
+    return [
+        (
+            "interface",
+            f"{report['formula']} ({report['n_atoms']} atoms), "
+            f"{report['perovskite_termination']} on {report['chalcogenide_termination']}",
+        ),
+        (
+            "strain perovskite / chalcogenide (%)",
+            f"{report['perovskite_strain_percent'][0]:+.3f} / "
+            f"{report['chalcogenide_strain_percent'][0]:+.3f}",
+        ),
+    ]
+
+
+def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    alignment = summary.get("band_alignment")
+    if not alignment:
+        return [("band alignment", NOT_RUN)]
+    rows = [("alignment type", str(alignment.get("alignment_type")))]
+    for name, route in alignment.get("routes", {}).items():
+        rows.append(
+            (
+                f"ΔE_C / ΔE_V ({name})",
+                f"{_fmt(route.get('conduction_offset_ev'), 'eV')} / "
+                f"{_fmt(route.get('valence_offset_ev'), 'eV')}",
+            )
+        )
+    rows.append(("sign convention", str(alignment.get("sign_convention", ""))))
+    return rows
+
+
+def _transfer_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    states = summary.get("charge_transfer_states")
+    if not states:
+        return [("IS/FS states", NOT_RUN)]
+    rows = []
+    for role in ("initial", "final"):
+        state = states.get(role, {})
+        weights = state.get("domain_weights", {})
+        top = max(state.get("element_weights", {"?": 0}).items(), key=lambda kv: kv[1])
+        rows.append(
+            (
+                f"{role} state",
+                f"band {state.get('band')} at k {state.get('k_index')}, "
+                f"{_fmt(state.get('energy_ev'), 'eV')}; domains "
+                + ", ".join(f"{k} {v:.2f}" for k, v in weights.items())
+                + f"; mostly on {top[0]}",
+            )
+        )
+    return rows
+
+
+def _md_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    diagnostics = summary.get("md_diagnostics")
+    if not diagnostics:
+        return [("AIMD", NOT_RUN)]
+    return [
+        (f"MD {key}", _fmt(value))
+        for key, value in sorted(diagnostics.items())
+        if isinstance(value, int | float)
+    ]
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """Markdown table of the headline numbers; steps not run say so."""
+    rows = [
+        ("pair", summary.get("pair", "?")),
+        ("level of theory", summary.get("level_of_theory", "?")),
+    ]
+    rows += _strain_rows(summary) + _alignment_rows(summary) + _transfer_rows(summary)
+    rows += _md_rows(summary)
+    lines = ["| quantity | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
+    """Write ``summary.md`` and every PNG of the study into ``outdir``; return the paths."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    if "summary" not in pipeline.outputs:
+        raise ValueError(
+            f"process <{pipeline.pk}> has no `summary` output: is it a finished janus.pipeline?"
+        )
+    written = {"summary": outdir / "summary.md"}
+    written["summary"].write_text(summary_table(pipeline.outputs.summary.get_dict()))
+    query = orm.QueryBuilder()
+    query.append(orm.WorkflowNode, filters={"id": pipeline.pk}, tag="study")
+    query.append(orm.ProcessNode, with_ancestors="study", tag="step")
+    query.append(orm.SinglefileData, with_incoming="step", project=["*"])
+    for (node,) in query.all():
+        if node.filename.endswith(".png"):
+            path = outdir / f"{node.pk}_{node.filename}"
+            path.write_bytes(node.get_content(mode="rb"))
+            written[path.stem] = path
+    return written
