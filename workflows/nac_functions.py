@@ -1,0 +1,330 @@
+"""Calcfunctions of the non-adiabatic (NA) analysis: provenance around ``heterostructures``.
+
+Snapshot side (``janus.na_snapshots``): a trajectory frame as a structure, the overlap of
+two snapshots read from their pw.x remote folders, and the NA Hamiltonian assembled from
+the per-pair overlaps. Only small arrays are stored: per pair an n_b × n_b overlap and the
+window energies (eV); the wavefunction files stay on the computer that ran pw.x and are
+copied through the computer's transport into a temporary folder only while overlapped.
+
+Analysis side (``janus.na_analysis``): gap spectral density and pure dephasing
+(:mod:`heterostructures.spectra`), surface-hopping populations and decay fits
+(:mod:`heterostructures.dynamics`, :mod:`heterostructures.fits`), and the two figures.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from aiida import orm
+from aiida.engine import calcfunction
+
+from heterostructures.fits import DecayFit
+from heterostructures.nac import couplings_from_overlaps, overlap_between_runs
+from heterostructures.wavefunctions import band_structure_of_run, validate_band_window
+
+SAVE_FILES = ("data-file-schema.xml", "wfc1.dat", "wfc1.hdf5")
+PW_OUTDIR = "out"
+
+
+@calcfunction
+def trajectory_frame(trajectory: orm.TrajectoryData, index: orm.Int) -> orm.StructureData:
+    """The structure (Å) of frame ``index`` (0-based array index) of an MD trajectory."""
+    structure: orm.StructureData = trajectory.get_step_structure(index.value)
+    return structure
+
+
+def _copy_save_files(remote: orm.RemoteData, prefix: str, target: Path) -> Path:
+    """Copy ``<remote>/out/<prefix>.save/{xml, wfc1}`` into ``target``; return the outdir."""
+    save = Path(remote.get_remote_path()) / PW_OUTDIR / f"{prefix}.save"
+    local = target / f"{prefix}.save"
+    local.mkdir(parents=True)
+    with remote.get_authinfo().get_transport() as transport:
+        present = set(transport.listdir(str(save))) if transport.isdir(str(save)) else set()
+        for name in SAVE_FILES:
+            if name in present:
+                transport.getfile(str(save / name), str(local / name))
+    return target
+
+
+@calcfunction
+def snapshot_pair_overlap(
+    bra: orm.RemoteData, ket: orm.RemoteData, settings: orm.Dict
+) -> orm.ArrayData:
+    """Raw ⟨i(t)|j(t+dt)⟩ of the band window and both snapshots' window energies (eV).
+
+    ``settings``: ``band_window`` (first, last; 1-based inclusive), ``prefix``,
+    ``orthonormalize`` (Löwdin, for PAW). Raises ``SnapshotMismatchError`` (different
+    cutoff or basis), ``BandWindowError`` or ``FileNotFoundError`` (no wavefunctions).
+    """
+    options = settings.get_dict()
+    prefix = options["prefix"]
+    with tempfile.TemporaryDirectory() as scratch:
+        folders = [
+            _copy_save_files(remote, prefix, Path(scratch) / name)
+            for name, remote in (("bra", bra), ("ket", ket))
+        ]
+        overlap = overlap_between_runs(
+            folders[0],
+            folders[1],
+            tuple(options["band_window"]),
+            prefix,
+            orthonormalize=options.get("orthonormalize", False),
+        )
+        bands = [band_structure_of_run(folder, prefix) for folder in folders]
+    first, last = validate_band_window(tuple(options["band_window"]), bands[0].n_bands, "bra")
+    node = orm.ArrayData()
+    node.set_array("overlap", overlap)
+    node.set_array("energies_bra_ev", bands[0].energies_ev[0, first - 1 : last])
+    node.set_array("energies_ket_ev", bands[1].energies_ev[0, first - 1 : last])
+    node.base.attributes.set("ecutwfc_ry", bands[0].ecutwfc_ry)
+    node.base.attributes.set("band_window", [first, last])
+    return node
+
+
+@calcfunction
+def assemble_na_hamiltonian(settings: orm.Dict, **pairs: orm.ArrayData) -> dict[str, orm.Data]:
+    """Phase-corrected, state-tracked NA Hamiltonian from the per-pair overlaps.
+
+    ``pairs`` are keyed ``pair_NNNN`` in trajectory order; ``settings`` holds
+    ``dt_fs``, ``band_window``, ``track_states`` and the chain layout (copied to the Dict).
+    Arrays: ``energies_ev`` (n_snapshots × n_b, eV), ``overlaps`` and ``nac_per_fs``
+    (n_pairs × n_b × n_b; NAC in fs⁻¹ at the pair midpoints), ``band_order``, ``times_fs``.
+    """
+    options = settings.get_dict()
+    ordered = [pairs[key] for key in sorted(pairs)]
+    energies = [pair.get_array("energies_bra_ev") for pair in ordered]
+    energies.append(ordered[-1].get_array("energies_ket_ev"))
+    series = couplings_from_overlaps(
+        [pair.get_array("overlap") for pair in ordered],
+        np.array(energies),
+        options["dt_fs"],
+        tuple(options["band_window"]),
+        track_states=options["track_states"],
+    )
+    hamiltonian = orm.ArrayData()
+    hamiltonian.set_array("energies_ev", series.energies_ev)
+    hamiltonian.set_array("overlaps", series.overlaps)
+    hamiltonian.set_array("nac_per_fs", series.nac_per_fs)
+    hamiltonian.set_array("band_order", series.band_order)
+    hamiltonian.set_array("times_fs", options["dt_fs"] * np.arange(len(energies)))
+    hamiltonian.base.attributes.set("dt_fs", options["dt_fs"])
+    hamiltonian.base.attributes.set("band_window", list(series.band_window))
+    hamiltonian.base.attributes.set(
+        "units", "energies eV (per tracked state label), NAC fs^-1 at pair midpoints, times fs"
+    )
+    return {"na_hamiltonian": hamiltonian, "na_parameters": orm.Dict(options)}
+
+
+def fit_summary(fit: DecayFit) -> dict[str, Any]:
+    """A decay fit as plain JSON (``inf`` written as None), with its one-line summary."""
+    values = {
+        key: (None if isinstance(value, float) and not np.isfinite(value) else value)
+        for key, value in asdict(fit).items()
+    }
+    return {**values, "summary": fit.summary()}
+
+
+def _hamiltonian_arrays(na_hamiltonian: orm.ArrayData) -> tuple[np.ndarray, np.ndarray, float]:
+    return (
+        na_hamiltonian.get_array("energies_ev"),
+        na_hamiltonian.get_array("nac_per_fs"),
+        float(na_hamiltonian.base.attributes.get("dt_fs")),
+    )
+
+
+def _array_node(units: str, **arrays: np.ndarray) -> orm.ArrayData:
+    node = orm.ArrayData()
+    for name, values in arrays.items():
+        node.set_array(name, np.asarray(values))
+    node.base.attributes.set("units", units)
+    return node
+
+
+@calcfunction
+def gap_spectral_analysis(
+    na_hamiltonian: orm.ArrayData, states: orm.Dict, settings: orm.Dict
+) -> dict[str, orm.Data]:
+    """IS–FS gap, its spectral density (peaks in cm⁻¹) and pure dephasing (Fig. 4c).
+
+    ``states``: window indices ``initial`` and ``final`` (0-based). ``settings``:
+    ``required_resolution_cm``, ``prominence_fraction``, ``max_frequency_cm``. A spectrum
+    too coarse for the requested resolution is flagged ``resolved: False`` with the
+    trajectory length it needs, not rejected. Conventions: :mod:`heterostructures.spectra`.
+    """
+    from heterostructures.spectra import (
+        find_spectral_peaks,
+        gap_fluctuation,
+        pure_dephasing,
+        spectral_density,
+    )
+
+    energies, _, dt_fs = _hamiltonian_arrays(na_hamiltonian)
+    options = settings.get_dict()
+    gap = gap_fluctuation(energies, dt_fs, states["initial"], states["final"])
+    density = spectral_density(
+        gap.fluctuation_ev,
+        dt_fs,
+        required_resolution_cm=options["required_resolution_cm"],
+        on_unresolved="flag",
+    )
+    peaks = find_spectral_peaks(
+        density,
+        prominence_fraction=options["prominence_fraction"],
+        max_frequency_cm=options.get("max_frequency_cm"),
+    )
+    dephasing = pure_dephasing(gap.fluctuation_ev, dt_fs)
+    summary = {
+        "mean_gap_ev": gap.mean_gap_ev,
+        "gap_std_ev": float(gap.fluctuation_ev.std()),
+        "peaks_cm": [peak.frequency_cm for peak in peaks],
+        "peak_intensities": [peak.intensity for peak in peaks],
+        "resolution_cm": density.resolution_cm,
+        "resolved": density.resolved,
+        "resolution_note": density.resolution_note,
+        "trajectory_length_fs": density.trajectory_length_fs,
+        "spectral_convention": "periodogram (dt/N)|FT δE|^2 = FT of the biased un-normalised ACF",
+        "dephasing": fit_summary(dephasing.fit),
+        "dephasing_short_time_tau_fs": dephasing.short_time_tau_fs,
+    }
+    return {
+        "gap": _array_node("fs, eV", times_fs=gap.times_fs, gap_ev=gap.gap_ev),
+        "spectral_density": _array_node(
+            "cm^-1, eV^2 fs", frequencies_cm=density.frequencies_cm, intensity=density.intensity
+        ),
+        "dephasing": _array_node(
+            "fs, eV^2, dimensionless",
+            times_fs=dephasing.times_fs,
+            acf_ev2=dephasing.acf_ev2,
+            dephasing=dephasing.dephasing,
+        ),
+        "spectral_summary": orm.Dict(summary),
+    }
+
+
+@calcfunction
+def surface_hopping_dynamics(
+    na_hamiltonian: orm.ArrayData, states: orm.Dict, settings: orm.Dict
+) -> dict[str, orm.Data]:
+    """P_IS(t) and E(t) by FSSH/DISH in the classical-path approximation, with τ fits (Fig. 4d).
+
+    ``states``: ``initial``, ``final``, ``donors`` (0-based window indices). ``settings``:
+    ``method``, ``temperature_k``, ``simulation_time_fs``, ``n_initial_times``,
+    ``n_realisations``, ``seed``, ``allow_recycling``, ``substeps``.
+    """
+    from heterostructures.dynamics import HoppingSettings, NaHamiltonian, run_surface_hopping
+    from heterostructures.fits import fit_transfer_and_relaxation
+    from heterostructures.spectra import dephasing_time_matrix
+
+    energies, nac, dt_fs = _hamiltonian_arrays(na_hamiltonian)
+    options = settings.get_dict()
+    hamiltonian = NaHamiltonian.from_arrays(energies, nac, dt_fs)
+    hopping = HoppingSettings(
+        initial_state=states["initial"],
+        final_state=states["final"],
+        donor_states=tuple(states["donors"]),
+        n_steps=max(1, round(options["simulation_time_fs"] / dt_fs)),
+        method=options["method"],
+        temperature_k=options["temperature_k"],
+        n_initial_times=options["n_initial_times"],
+        n_realisations=options["n_realisations"],
+        seed=options["seed"],
+        allow_recycling=options["allow_recycling"],
+        substeps=options["substeps"],
+    )
+    decoherence = dephasing_time_matrix(energies, dt_fs) if hopping.method == "dish" else None
+    result = run_surface_hopping(hamiltonian, hopping, decoherence_times_fs=decoherence)
+    fits = fit_transfer_and_relaxation(
+        result.times_fs, result.donor_population, result.mean_energy_ev
+    )
+    summary = {
+        "method": result.method,
+        "n_trajectories": result.n_trajectories,
+        "temperature_k": result.temperature_k,
+        "seed": result.seed,
+        "recycled": result.recycled,
+        "note": result.note,
+        "transfer": fit_summary(fits.transfer),
+        "relaxation": fit_summary(fits.relaxation),
+    }
+    populations = _array_node(
+        "fs, fraction, eV relative to the final state",
+        times_fs=result.times_fs,
+        donor_population=result.donor_population,
+        mean_energy_ev=result.mean_energy_ev,
+        state_populations=result.state_populations,
+        coherent_populations=result.coherent_populations,
+    )
+    return {"populations": populations, "dynamics_summary": orm.Dict(summary)}
+
+
+def _png_node(figure: Any, filename: str) -> orm.SinglefileData:
+    import io
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    buffer.seek(0)
+    return orm.SinglefileData(buffer, filename=filename)
+
+
+def _spectral_figure(density: orm.ArrayData, summary: dict[str, Any]) -> Any:
+    """Fig. 4c: I(ν̃) with the peaks marked and the resolution stated."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.5), layout="constrained")
+    axes = figure.add_subplot()
+    frequencies = density.get_array("frequencies_cm")
+    axes.plot(frequencies, density.get_array("intensity"), color="tab:blue")
+    for peak in summary["peaks_cm"]:
+        axes.axvline(peak, color="0.6", lw=0.8, ls=":")
+    axes.set_xlim(0, min(frequencies.max(), 600.0))
+    axes.set_xlabel("frequency (cm$^{-1}$)")
+    axes.set_ylabel("spectral density (eV$^2$ fs)")
+    verdict = "resolved" if summary["resolved"] else "NOT resolved"
+    axes.set_title(
+        f"IS–FS gap, Δν̃ = {summary['resolution_cm']:.0f} cm$^{{-1}}$ ({verdict})", fontsize=9
+    )
+    return figure
+
+
+def _dynamics_figure(populations: orm.ArrayData, summary: dict[str, Any]) -> Any:
+    """Fig. 4d: P_IS(t) and E(t) (relative to the final state) with the τ fits in the legend."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6, 3.5), layout="constrained")
+    left = figure.add_subplot()
+    times = populations.get_array("times_fs")
+    left.plot(times, populations.get_array("donor_population"), color="tab:red")
+    left.set_xlabel("time (fs)")
+    left.set_ylabel("P$_{IS}$(t)", color="tab:red")
+    left.set_ylim(0, 1.05)
+    right = left.twinx()
+    right.plot(times, populations.get_array("mean_energy_ev"), color="tab:blue")
+    right.set_ylabel("E(t) − E$_{FS}$ (eV)", color="tab:blue")
+    left.set_title(
+        f"{summary['method'].upper()}, {summary['n_trajectories']} trajectories\n"
+        f"ET: {summary['transfer']['summary']}\nrelax: {summary['relaxation']['summary']}",
+        fontsize=7,
+    )
+    return figure
+
+
+@calcfunction
+def na_figures(
+    spectral_density: orm.ArrayData,
+    spectral_summary: orm.Dict,
+    populations: orm.ArrayData,
+    dynamics_summary: orm.Dict,
+) -> dict[str, orm.SinglefileData]:
+    """PNG figures like the paper's Fig. 4c (spectral density) and 4d (P_IS(t), E(t))."""
+    return {
+        "spectral_density_plot": _png_node(
+            _spectral_figure(spectral_density, spectral_summary.get_dict()), "spectral_density.png"
+        ),
+        "dynamics_plot": _png_node(
+            _dynamics_figure(populations, dynamics_summary.get_dict()), "dynamics.png"
+        ),
+    }
