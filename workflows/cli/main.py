@@ -59,15 +59,23 @@ def setup(profile_name: str, computer_yaml: Path, flavours: tuple[str, ...]) -> 
 @cli.command()
 @click.option("--profile", "profile_name", default="janus", show_default=True)
 @click.option("--computer", "computer_label", default="localhost", show_default=True)
-def demo(profile_name: str, computer_label: str) -> None:
-    """Run the demo study on the embedded profile with real Quantum ESPRESSO.
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    default=Path("janus-demo"),
+    show_default=True,
+    help="Folder for the report (summary.md and figures).",
+)
+def demo(profile_name: str, computer_label: str, output: Path) -> None:
+    """Run the demo study (CsPbBr3/CdS, fast protocol) with real Quantum ESPRESSO.
 
-    Today: SCF of zinc-blende CdS through aiida-quantumespresso's PwBaseWorkChain with
-    the offline pslibrary PAW family; prints energy, gap and wall time.
+    The whole pipeline on the 13-atom superlattice: bulk references, interface build and
+    relaxation, band alignment, IS/FS densities, AIMD; then writes the report.
     """
     from workflows.cli.demo import run_demo
 
-    run_demo(profile_name, computer_label)
+    run_demo(profile_name, computer_label, output)
 
 
 from workflows.cli.build import build, epitaxy  # noqa: E402  (commands registered below)
