@@ -1,0 +1,489 @@
+"""Provenance queries: what a study ran, where a number came from, which studies match.
+
+Every question is answered from AiiDA's provenance graph with ``QueryBuilder``:
+
+* :func:`list_calculations` walks the CALL links of a workflow (recursively) and lists
+  each calculation with its code, key inputs, state, scheduler job id and runtime;
+* :func:`trace_output` follows data provenance (CREATE and INPUT_CALC links) from a
+  reported number, e.g. a band offset in a ``Dict``, back to every structure, parameter
+  set, pseudopotential and calculation that produced it;
+* :func:`find_studies` selects workflow nodes of a process type by materials pair and
+  protocol, recorded as extras (see :func:`tag_study`) or as ``Str`` inputs of that name;
+* :func:`diff_inputs` compares two workflows' inputs, flattened to dotted keys.
+
+Bad input (unknown PK, a node that is not a workflow, a missing key) raises
+:class:`QueryError` with a message that says what to give instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aiida import orm
+
+PIPELINE_PROCESS_TYPE = "aiida.workflows:janus.pipeline"
+STUDY_TAGS = ("perovskite", "chalcogenide", "protocol")
+DESCRIPTION_CHARS = 100
+
+
+class QueryError(ValueError):
+    """A query was given something it cannot answer for; the message says what to give."""
+
+
+@dataclass(frozen=True)
+class CalculationRecord:
+    """One calculation of a workflow.
+
+    ``runtime_s`` is the code's own wall time (s) when it reports one (pw.x does), else
+    the node's creation-to-last-change time (s), which includes queueing.
+    """
+
+    pk: int
+    process_label: str
+    call_path: str
+    code: str
+    state: str
+    exit_status: int | None
+    job_id: str | None
+    scheduler_state: str | None
+    runtime_s: float | None
+    inputs: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class ProvenanceSource:
+    """An ancestor of a traced value: its PK, kind (``structure``, ``pseudopotential`` …)."""
+
+    pk: int
+    kind: str
+    type_name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class TraceResult:
+    """A value, the ``Dict`` holding it, the process that made it, and all its sources."""
+
+    key: str
+    value: Any
+    data_pk: int
+    creator_pk: int | None
+    sources: tuple[ProvenanceSource, ...]
+
+    def of_kind(self, kind: str) -> tuple[ProvenanceSource, ...]:
+        """Sources of one kind, e.g. ``"pseudopotential"``."""
+        return tuple(source for source in self.sources if source.kind == kind)
+
+
+@dataclass(frozen=True)
+class InputDiff:
+    """Flattened inputs that differ between two workflows (``None``: absent on that side)."""
+
+    pk_a: int
+    pk_b: int
+    changed: Mapping[str, tuple[Any, Any]]
+
+    @property
+    def identical(self) -> bool:
+        """True when the two workflows had the same inputs."""
+        return not self.changed
+
+
+def _pk(node: orm.Node) -> int:
+    """The PK of a stored node (the graph holds only stored nodes)."""
+    if node.pk is None:
+        raise QueryError(f"{type(node).__name__} is not stored: store it before querying")
+    return node.pk
+
+
+def load_existing(pk: int) -> orm.Node:
+    """The node with this PK, or ``QueryError`` saying how to find a valid one."""
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import load_node
+
+    try:
+        return load_node(pk)
+    except NotExistent as exception:
+        raise QueryError(
+            f"no node with PK {pk} in this profile: list studies with "
+            "`aiida-janus query studies` or processes with `verdi process list -a`"
+        ) from exception
+
+
+def load_workflow(pk: int) -> orm.WorkflowNode:
+    """The workflow node with this PK, or ``QueryError`` naming what the node is instead."""
+    from aiida.orm import WorkflowNode
+
+    node = load_existing(pk)
+    if not isinstance(node, WorkflowNode):
+        raise QueryError(
+            f"node {pk} is a {type(node).__name__}, not a workflow: give the PK of a workflow "
+            "(a study), e.g. from `aiida-janus query studies`"
+        )
+    return node
+
+
+def describe_node(node: orm.Node) -> str:
+    """One short line for a node: formula, pseudo file, k-mesh, code label or value."""
+    from aiida import orm
+
+    name = type(node).__name__
+    if isinstance(node, orm.StructureData):
+        return f"{node.get_formula()} ({len(node.sites)} atoms)"
+    if isinstance(node, orm.KpointsData):
+        try:
+            mesh, offset = node.get_kpoints_mesh()
+            return f"mesh {mesh} offset {offset}"
+        except AttributeError:
+            return f"{len(node.get_kpoints())} k-points"
+    if isinstance(node, orm.AbstractCode):
+        return node.full_label
+    if isinstance(node, orm.BaseType):
+        return repr(node.value)
+    if isinstance(node, orm.Dict):
+        flat = ", ".join(f"{k}={v!r}" for k, v in flatten_mapping(node.get_dict()).items())
+        return flat if len(flat) <= DESCRIPTION_CHARS else flat[: DESCRIPTION_CHARS - 1] + "…"
+    filename = node.base.attributes.get("filename", None)
+    element = node.base.attributes.get("element", None)
+    if filename is not None:
+        return f"{element}: {filename}" if element else str(filename)
+    return f"{name}<{node.pk}>"
+
+
+def flatten_mapping(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mapping to ``{"a.b.c": value}``; lists stay values."""
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten_mapping(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def called_processes(workflow_pk: int) -> Iterator[tuple[str, orm.ProcessNode]]:
+    """Every process called by a workflow, recursively, as ``(call path, node)``.
+
+    Walks CALL links level by level with QueryBuilder (data links are not followed, so
+    later studies that used this one's outputs are not included). Ordered by creation.
+    """
+    from aiida.common.links import LinkType
+    from aiida.orm import ProcessNode, QueryBuilder, WorkflowNode
+
+    call_types = [LinkType.CALL_CALC.value, LinkType.CALL_WORK.value]
+    frontier = {workflow_pk: ""}
+    while frontier:
+        builder = QueryBuilder()
+        builder.append(
+            WorkflowNode, filters={"id": {"in": list(frontier)}}, project="id", tag="caller"
+        )
+        builder.append(
+            ProcessNode,
+            with_incoming="caller",
+            edge_filters={"type": {"in": call_types}},
+            edge_project="label",
+            project="*",
+            tag="called",
+        )
+        builder.order_by({"called": {"ctime": "asc"}})
+        next_frontier: dict[int, str] = {}
+        for row in builder.iterdict():
+            node = row["called"]["*"]
+            label = row["caller--called"]["label"]
+            path = f"{frontier[row['caller']['id']]}/{label}".lstrip("/")
+            yield path, node
+            if isinstance(node, WorkflowNode):
+                next_frontier[_pk(node)] = path
+        frontier = next_frontier
+
+
+def _runtime_s(node: orm.CalculationNode) -> float | None:
+    from aiida.orm import Dict
+
+    parameters = node.base.links.get_outgoing(link_label_filter="output_parameters").all_nodes()
+    if parameters and isinstance(parameters[0], Dict):
+        wall = parameters[0].get("wall_time_seconds")
+        if wall is not None:
+            return float(wall)
+    if not node.is_terminated:
+        return None
+    return (node.mtime - node.ctime).total_seconds()
+
+
+def calculation_record(path: str, node: orm.CalculationNode) -> CalculationRecord:
+    """Summary of one calculation: code, inputs (one line each), state, job id, runtime."""
+    from aiida.orm import AbstractCode, CalcJobNode
+
+    inputs = {}
+    code = ""
+    for link in node.base.links.get_incoming().all():
+        if isinstance(link.node, AbstractCode):
+            code = link.node.full_label
+        else:
+            inputs[link.link_label] = describe_node(link.node)
+    is_job = isinstance(node, CalcJobNode)
+    scheduler_state = node.get_scheduler_state() if is_job else None
+    return CalculationRecord(
+        pk=_pk(node),
+        process_label=node.process_label or type(node).__name__,
+        call_path=path,
+        code=code,
+        state=node.process_state.value if node.process_state else "unknown",
+        exit_status=node.exit_status,
+        job_id=node.get_job_id() if is_job else None,
+        scheduler_state=scheduler_state.value if scheduler_state else None,
+        runtime_s=_runtime_s(node),
+        inputs=dict(sorted(inputs.items())),
+    )
+
+
+def list_calculations(workflow_pk: int) -> list[CalculationRecord]:
+    """Every calculation (CalcJob and calcfunction) a workflow ran, in creation order."""
+    from aiida.orm import CalculationNode
+
+    load_workflow(workflow_pk)
+    return [
+        calculation_record(path, node)
+        for path, node in called_processes(workflow_pk)
+        if isinstance(node, CalculationNode)
+    ]
+
+
+def _lookup(mapping: Mapping[str, Any], dotted_key: str) -> Any:
+    value: Any = mapping
+    for part in dotted_key.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            raise KeyError(dotted_key)
+        value = value[part]
+    return value
+
+
+def _dicts_with_key(node: orm.Node, dotted_key: str) -> list[orm.Dict]:
+    """The Dict itself, or the Dict outputs of a process, that contain ``dotted_key``."""
+    from aiida.orm import Dict, ProcessNode, QueryBuilder
+
+    if isinstance(node, Dict):
+        return [node]
+    if not isinstance(node, ProcessNode):
+        raise QueryError(
+            f"node {node.pk} is a {type(node).__name__}: give a Dict or a process with Dict outputs"
+        )
+    *parents, last = dotted_key.split(".")
+    attribute = ".".join(["attributes", *parents])
+    builder = QueryBuilder().append(ProcessNode, filters={"id": node.pk}, tag="process")
+    builder.append(Dict, with_incoming="process", filters={attribute: {"has_key": last}})
+    return list({_pk(data): data for data in builder.all(flat=True)}.values())
+
+
+def _kind(node: orm.Node) -> str:
+    from aiida import orm
+
+    kinds: tuple[tuple[type[orm.Node], str], ...] = (
+        (orm.StructureData, "structure"),
+        (orm.Dict, "parameters"),
+        (orm.KpointsData, "kpoints"),
+        (orm.AbstractCode, "code"),
+        (orm.CalculationNode, "calculation"),
+    )
+    for node_class, kind in kinds:
+        if isinstance(node, node_class):
+            return kind
+    if node.node_type.startswith("data.pseudo."):
+        return "pseudopotential"
+    return "data"
+
+
+def trace_output(pk: int, key: str) -> TraceResult:
+    """Trace the value ``key`` (dotted for nested keys) of a Dict, or of a process's Dict
+    outputs, back through data provenance to everything it was computed from."""
+    from aiida.orm import Node, QueryBuilder
+
+    holders = _dicts_with_key(load_existing(pk), key)
+    holders = [holder for holder in holders if _has_key(holder, key)]
+    if not holders:
+        raise QueryError(f"no Dict at or below node {pk} holds key {key!r}: {_key_hint(pk)}")
+    if len(holders) > 1:
+        pks = ", ".join(str(holder.pk) for holder in holders)
+        raise QueryError(f"key {key!r} is in several outputs of node {pk} ({pks}): trace one")
+    data = holders[0]
+    builder = QueryBuilder().append(Node, filters={"id": data.pk}, tag="value")
+    builder.append(Node, with_descendants="value", project=["*"])
+    ancestors = sorted({node.pk: node for node in builder.all(flat=True)}.values(), key=_pk)
+    sources = tuple(
+        ProvenanceSource(node.pk, _kind(node), type(node).__name__, _describe_ancestor(node))
+        for node in ancestors
+    )
+    creator = data.creator
+    return TraceResult(
+        key, _lookup(data.get_dict(), key), _pk(data), creator.pk if creator else None, sources
+    )
+
+
+def _describe_ancestor(node: orm.Node) -> str:
+    from aiida.orm import ProcessNode
+
+    if isinstance(node, ProcessNode):
+        return node.process_label or type(node).__name__
+    return describe_node(node)
+
+
+def _has_key(data: orm.Dict, key: str) -> bool:
+    try:
+        _lookup(data.get_dict(), key)
+    except KeyError:
+        return False
+    return True
+
+
+def _key_hint(pk: int) -> str:
+    from aiida.orm import Dict, ProcessNode
+
+    node = load_existing(pk)
+    if isinstance(node, Dict):
+        return f"its keys are {sorted(flatten_mapping(node.get_dict()))[:20]}"
+    if isinstance(node, ProcessNode):
+        labels = sorted(
+            f"{link.link_label} (PK {link.node.pk})"
+            for link in node.base.links.get_outgoing().all()
+            if isinstance(link.node, Dict)
+        )
+        return f"its Dict outputs are {labels}; give the PK of one of them to see its keys"
+    return "give a Dict or a process PK"
+
+
+def tag_study(node: orm.WorkflowNode, **tags: str) -> None:
+    """Record the materials pair and protocol on a study as extras, for :func:`find_studies`."""
+    unknown = sorted(set(tags) - set(STUDY_TAGS))
+    if unknown:
+        raise QueryError(f"unknown study tags {unknown}: use {list(STUDY_TAGS)}")
+    node.base.extras.set_many(tags)
+
+
+def _pks_with_tag(process_type: str, tag: str, value: str) -> set[int]:
+    from aiida.orm import QueryBuilder, Str, WorkflowNode
+
+    by_extra = QueryBuilder().append(
+        WorkflowNode,
+        filters={"process_type": process_type, f"extras.{tag}": value},
+        project="id",
+    )
+    by_input = QueryBuilder().append(Str, filters={"attributes.value": value}, tag="value")
+    by_input.append(
+        WorkflowNode,
+        with_incoming="value",
+        edge_filters={"label": tag},
+        filters={"process_type": process_type},
+        project="id",
+    )
+    return set(by_extra.all(flat=True)) | set(by_input.all(flat=True))
+
+
+def find_studies(
+    process_type: str = PIPELINE_PROCESS_TYPE, **tags: str | None
+) -> list[orm.WorkflowNode]:
+    """Workflow nodes of ``process_type`` matching every given tag (extra or Str input).
+
+    ``find_studies(perovskite="CsPbBr3", protocol="fast")``; ``None`` tags are ignored.
+    Newest first.
+    """
+    from aiida.orm import QueryBuilder, WorkflowNode
+
+    wanted = {tag: value for tag, value in tags.items() if value is not None}
+    unknown = sorted(set(wanted) - set(STUDY_TAGS))
+    if unknown:
+        raise QueryError(f"unknown study tags {unknown}: use {list(STUDY_TAGS)}")
+    builder = QueryBuilder().append(
+        WorkflowNode, filters={"process_type": process_type}, project="id"
+    )
+    pks = set(builder.all(flat=True))
+    for tag, value in wanted.items():
+        pks &= _pks_with_tag(process_type, tag, value)
+    if not pks:
+        return []
+    found = QueryBuilder().append(WorkflowNode, filters={"id": {"in": sorted(pks)}}, project="*")
+    return list(found.order_by({WorkflowNode: {"ctime": "desc"}}).all(flat=True))
+
+
+def flattened_inputs(workflow: orm.WorkflowNode) -> dict[str, Any]:
+    """A workflow's inputs as ``{"pw.parameters.SYSTEM.ecutwfc": 30.0, ...}`` plus tags."""
+    from aiida.orm import Dict
+
+    flat: dict[str, Any] = {}
+    for link in workflow.base.links.get_incoming().all():
+        label = link.link_label.replace("__", ".")
+        if isinstance(link.node, Dict):
+            flat.update(flatten_mapping(link.node.get_dict(), label + "."))
+        else:
+            flat[label] = describe_node(link.node)
+    for tag in STUDY_TAGS:
+        value = workflow.base.extras.get(tag, None)
+        if value is not None:
+            flat[f"extras.{tag}"] = value
+    return flat
+
+
+def diff_inputs(pk_a: int, pk_b: int) -> InputDiff:
+    """The inputs (flattened to dotted keys) that differ between two workflows."""
+    inputs_a = flattened_inputs(load_workflow(pk_a))
+    inputs_b = flattened_inputs(load_workflow(pk_b))
+    changed = {
+        key: (inputs_a.get(key), inputs_b.get(key))
+        for key in sorted(set(inputs_a) | set(inputs_b))
+        if inputs_a.get(key) != inputs_b.get(key)
+    }
+    return InputDiff(pk_a, pk_b, changed)
+
+
+@dataclass(frozen=True)
+class StepStatus:
+    """One process under a workflow: where it sits, its state and, for CalcJobs, the
+    AiiDA job state (``withscheduler`` …) and the scheduler's job id and state."""
+
+    call_path: str
+    pk: int
+    process_label: str
+    state: str
+    exit_status: int | None
+    calc_job_state: str | None
+    job_id: str | None
+    scheduler_state: str | None
+
+    @property
+    def depth(self) -> int:
+        """Nesting level below the workflow (0 for a direct child)."""
+        return self.call_path.count("/")
+
+
+def workflow_status(workflow_pk: int) -> list[StepStatus]:
+    """The workflow itself and every process it called, with states and job ids."""
+    from aiida.orm import CalcJobNode
+
+    workflow = load_workflow(workflow_pk)
+    steps = [_step("", workflow)]
+    for path, node in called_processes(workflow_pk):
+        step = _step(path, node)
+        if isinstance(node, CalcJobNode):
+            job_state = node.get_state()
+            scheduler_state = node.get_scheduler_state()
+            step = StepStatus(
+                path,
+                _pk(node),
+                step.process_label,
+                step.state,
+                step.exit_status,
+                job_state.value if job_state else None,
+                node.get_job_id(),
+                scheduler_state.value if scheduler_state else None,
+            )
+        steps.append(step)
+    return steps
+
+
+def _step(path: str, node: orm.ProcessNode) -> StepStatus:
+    state = node.process_state.value if node.process_state else "unknown"
+    label = node.process_label or type(node).__name__
+    return StepStatus(path, _pk(node), label, state, node.exit_status, None, None, None)
