@@ -1,0 +1,229 @@
+"""``janus.electronic``: builder snapshots, bad input, and a replayed end-to-end run.
+
+The end-to-end run replays real QE 6.7 runs (pw.x scf + nscf, projwfc.x, pp.x) of a
+4-atom CdS/ZnS (001) superlattice recorded in ``tests/fixtures/mock`` (see its README).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pytest
+
+if TYPE_CHECKING:
+    from aiida.orm import Dict, InstalledCode, StructureData
+    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
+
+SUPERLATTICE_CELL = (3.970405, 3.970405, 5.615)
+SUPERLATTICE_SITES = (
+    ("Cd", (0.0, 0.0, 0.0), "CdS"),
+    ("S", (0.5, 0.0, 0.259127), "CdS"),
+    ("Zn", (0.5, 0.5, 0.518255), "ZnS"),
+    ("S", (0.0, 0.5, 0.759127), "ZnS"),
+)
+MOCK_OPTIONS = {
+    "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1},
+    "withmpi": False,
+    "max_wallclock_seconds": 600,
+}
+CUTOFFS_RY = {"ecutwfc": 30.0, "ecutrho": 120.0}
+# Tiny and cheap: NC pseudos, 30/120 Ry, scf 2x2x1 k, nscf 2x2x2 (8 k, nosym), 26 bands.
+TINY = {
+    "pseudo_flavour": "nc",
+    "dual": 4.0,
+    "analysis": {"domains": ["ZnS", "CdS"]},
+    "scf": {"kpoints_distance": 1.2, "pw": {"parameters": {"SYSTEM": CUTOFFS_RY}}},
+    "nscf": {"kpoints_distance": 0.8, "pw": {"parameters": {"SYSTEM": CUTOFFS_RY}}},
+    "projwfc": {"parameters": {"PROJWFC": {"deltae": 0.05}}},
+}
+
+
+def superlattice() -> tuple[StructureData, Dict]:
+    """CdS/ZnS (001), one cation and one anion plane per domain, and its site labels."""
+    from aiida.orm import Dict, StructureData
+    from ase import Atoms
+
+    atoms = Atoms(
+        [symbol for symbol, _, _ in SUPERLATTICE_SITES],
+        scaled_positions=[position for _, position, _ in SUPERLATTICE_SITES],
+        cell=np.diag(SUPERLATTICE_CELL),
+        pbc=True,
+    )
+    labels = {
+        "domain": [domain for _, _, domain in SUPERLATTICE_SITES],
+        "layer": [1, 1, 1, 1],
+        "fixed": [False] * 4,
+    }
+    return StructureData(ase=atoms), Dict(labels)
+
+
+def tiny_builder(codes: dict[str, InstalledCode], with_potential: bool = True) -> Any:
+    """The recorded run's builder (``fast`` protocol + :data:`TINY`, mock codes)."""
+    from workflows.electronic import ElectronicWorkChain
+
+    structure, labels = superlattice()
+    return ElectronicWorkChain.get_builder_from_protocol(
+        codes["pw.x"],
+        codes["projwfc.x"],
+        structure,
+        labels,
+        protocol="fast",
+        overrides=TINY,
+        code_pp=codes["pp.x"] if with_potential else None,
+        options=MOCK_OPTIONS,
+    )
+
+
+@pytest.fixture
+def mock_codes(
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+) -> dict[str, InstalledCode]:
+    """Mock pw.x, projwfc.x and pp.x, with the NC family installed."""
+    pseudo_family("nc")
+    return {name: mock_code(name) for name in ("pw.x", "projwfc.x", "pp.x")}
+
+
+def plain(value: Any) -> Any:
+    """Builder contents as YAML-friendly data (node → its content) for snapshots."""
+    from aiida import orm
+
+    if isinstance(value, orm.Dict):
+        return value.get_dict()
+    if isinstance(value, orm.KpointsData):
+        return {"mesh": list(value.get_kpoints_mesh()[0])}
+    if isinstance(value, orm.AbstractCode):
+        return value.default_calc_job_plugin
+    if isinstance(value, orm.StructureData):
+        return value.get_formula()
+    if isinstance(value, orm.Data) and hasattr(value, "filename"):
+        return value.filename
+    if isinstance(value, orm.BaseType):
+        return value.value
+    if hasattr(value, "items"):
+        return {key: plain(item) for key, item in sorted(value.items())}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("protocol", ["fast", "balanced", "stringent"])
+def test_builder_snapshot_per_protocol(
+    protocol: str,
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+    data_regression: Any,
+) -> None:
+    from workflows.electronic import ElectronicWorkChain
+
+    pseudo_family("paw")
+    structure, labels = superlattice()
+    builder = ElectronicWorkChain.get_builder_from_protocol(
+        mock_code("pw.x"), mock_code("projwfc.x"), structure, labels, protocol=protocol,
+        code_pp=mock_code("pp.x"),
+    )  # fmt: skip
+    snapshot = plain(builder._inputs(prune=True))
+    assert snapshot["nscf"]["pw"]["parameters"]["SYSTEM"]["occupations"] == "tetrahedra_opt"
+    assert snapshot["nscf"]["pw"]["settings"] == {"PARENT_FOLDER_SYMLINK": False}
+    data_regression.check(snapshot)
+
+
+def test_builder_refuses_bad_labels_and_protocols(mock_codes: dict[str, InstalledCode]) -> None:
+    from aiida.orm import Dict, Node, QueryBuilder
+
+    from workflows.electronic import ElectronicWorkChain
+    from workflows.labels import LabelError
+    from workflows.protocols import UnknownProtocolError
+
+    structure, labels = superlattice()
+    nodes_before = QueryBuilder().append(Node).count()
+    short = Dict({key: value[:3] for key, value in labels.get_dict().items()})
+    with pytest.raises(LabelError, match="wrong length for 4 sites"):
+        ElectronicWorkChain.get_builder_from_protocol(
+            mock_codes["pw.x"], mock_codes["projwfc.x"], structure, short
+        )
+    with pytest.raises(LabelError, match="lack"):
+        ElectronicWorkChain.get_builder_from_protocol(
+            mock_codes["pw.x"], mock_codes["projwfc.x"], structure, Dict({})
+        )
+    with pytest.raises(UnknownProtocolError, match="choose one of"):
+        ElectronicWorkChain.get_builder_from_protocol(
+            mock_codes["pw.x"], mock_codes["projwfc.x"], structure, labels, protocol="quick"
+        )
+    assert QueryBuilder().append(Node).count() == nodes_before
+
+
+def test_launch_refuses_non_interface_labels(mock_codes: dict[str, InstalledCode]) -> None:
+    """Labels naming one domain (or an absent one) fail validation: nothing is stored."""
+    from aiida.engine import run
+    from aiida.orm import Dict, Node, QueryBuilder
+
+    builder = tiny_builder(mock_codes, with_potential=False)
+    nodes_before = QueryBuilder().append(Node).count()
+    builder.site_labels = Dict({"domain": ["CdS"] * 4, "layer": [1] * 4, "fixed": [False] * 4})
+    with pytest.raises(ValueError, match="needs an interface with two labelled domains"):
+        run(builder)
+    builder = tiny_builder(mock_codes, with_potential=False)
+    builder.analysis = Dict({"domains": ["CsPbBr3", "CdS"]})
+    with pytest.raises(ValueError, match=r"requested \['CsPbBr3', 'CdS'\]"):
+        run(builder)
+    assert QueryBuilder().append(Node).count() == nodes_before  # validated before storing
+
+
+def run_tiny_electronic(codes: dict[str, InstalledCode]) -> Any:
+    """Run the recorded workchain; fail with its report if it does not finish ok."""
+    from aiida.cmdline.utils.common import get_workchain_report
+    from aiida.engine import run_get_node
+    from aiida.orm import WorkChainNode
+
+    _, node = run_get_node(tiny_builder(codes))
+    assert isinstance(node, WorkChainNode)
+    assert node.is_finished_ok, get_workchain_report(node, "REPORT")
+    return node
+
+
+def test_band_alignment_end_to_end(mock_codes: dict[str, InstalledCode]) -> None:
+    from aiida.common.links import LinkType
+
+    node = run_tiny_electronic(mock_codes)
+    alignment = node.outputs.band_alignment.get_dict()
+    assert alignment["status"] == "determined"
+    assert alignment["level_of_theory"].startswith("PBE, no spin–orbit")
+    routes = alignment["routes"]
+    for route in routes.values():
+        (a, b) = route["edges"]
+        assert route["valence_offset_ev"] == pytest.approx(a["vbm_ev"] - b["vbm_ev"])
+        assert route["conduction_offset_ev"] == pytest.approx(a["cbm_ev"] - b["cbm_ev"])
+        assert a["gap_ev"] > 0
+        assert b["gap_ev"] > 0
+    # KS route: each domain's gap brackets the interface HOMO-LUMO midgap reference.
+    for edges in routes["eigenvalues"]["edges"]:
+        assert edges["vbm_ev"] < alignment["reference_ev"] < edges["cbm_ev"]
+    pdos = node.outputs.projected_dos
+    by_domain, by_element = pdos.get_array("pdos_by_domain"), pdos.get_array("pdos_by_element")
+    assert pdos.base.attributes.get("keys_by_domain") == ["CdS", "ZnS"]
+    np.testing.assert_allclose(by_domain.sum(axis=0), by_element.sum(axis=0), atol=1e-9)
+    np.testing.assert_allclose(
+        by_domain.sum(axis=0), pdos.get_array("pdos_by_layer").sum(axis=0), atol=1e-9
+    )
+    assert pdos.base.attributes.get("energy_zero") == "VBM of ZnS"
+    for plot in (node.outputs.pdos_plot, node.outputs.edge_profile_plot):
+        assert plot.get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
+    creator = node.outputs.band_alignment.creator
+    inputs = {link.link_label for link in creator.base.links.get_incoming().all()}
+    assert {"retrieved", "structure", "site_labels", "settings"} <= inputs
+    assert creator.inputs.retrieved.uuid == node.outputs.projections_folder.uuid
+    called = {
+        link.link_label
+        for link_type in (LinkType.CALL_WORK, LinkType.CALL_CALC)
+        for link in node.base.links.get_outgoing(link_type=link_type).all()
+    } - {"CALL"}
+    assert called == {"scf", "nscf", "projwfc", "pp_potential"}
+    assert node.outputs.band_alignment.creator.process_label == "band_alignment"
+    retrieved = set(node.outputs.projections_folder.base.repository.list_object_names())
+    assert {"atomic_proj.xml", "aiida.pdos_tot"} <= retrieved
+    projwfc = node.outputs.projections_folder.creator
+    assert set(projwfc.outputs) == {"output_parameters", "remote_folder", "retrieved"}
+    assert "aiida.fileout" in node.outputs.potential_folder.base.repository.list_object_names()
