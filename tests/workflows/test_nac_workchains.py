@@ -167,3 +167,114 @@ def test_snapshots_end_to_end_on_recorded_pw(mock_code: Callable[..., InstalledC
     assert stored < 2_000
     assert all(calc.outputs.remote_folder.is_cleaned for calc in calcs)
     assert not any(calc.base.caching.is_valid_cache for calc in calcs)
+
+
+SPEED_OF_LIGHT_CM_PER_FS = 2.99792458e-5
+
+
+def _synthetic_hamiltonian(n_steps: int = 1024, cycles: int = 10) -> Any:
+    """Two states: FS (band 1) at 0 eV, IS (band 2) at 0.1 + 0.02 cos(2π f t) eV, f on a
+    DFT bin (``cycles`` periods in the series); constant NAC 0.002 fs⁻¹; dt 1 fs."""
+    from aiida.orm import ArrayData
+
+    times = np.arange(n_steps, dtype=float)
+    energies = np.zeros((n_steps, 2))
+    energies[:, 1] = 0.1 + 0.02 * np.cos(2 * np.pi * cycles / n_steps * times)
+    nac = np.zeros((n_steps - 1, 2, 2))
+    nac[:, 0, 1], nac[:, 1, 0] = 0.002, -0.002
+    node = ArrayData()
+    node.set_array("energies_ev", energies)
+    node.set_array("nac_per_fs", nac)
+    node.base.attributes.set("dt_fs", 1.0)
+    node.base.attributes.set("band_window", [1, 2])
+    return node
+
+
+def _analysis_builder(hamiltonian: Any, protocol: str = "fast", **overrides: Any) -> Any:
+    from workflows.nac import NaAnalysisWorkChain
+
+    defaults = {"dynamics": {"simulation_time_fs": 300.0}}
+    return NaAnalysisWorkChain.get_builder_from_protocol(
+        hamiltonian,
+        initial_band=2,
+        final_band=1,
+        protocol=protocol,
+        overrides={**defaults, **overrides},
+    )
+
+
+@pytest.mark.parametrize("protocol", ["fast", "balanced", "stringent"])
+def test_analysis_builder_per_protocol(
+    aiida_profile: object, protocol: str, data_regression: Any
+) -> None:
+    builder = _analysis_builder(_synthetic_hamiltonian(), protocol, dynamics={})
+    data_regression.check(
+        {"spectra": builder.spectra.get_dict(), "dynamics": builder.dynamics.get_dict()}
+    )
+
+
+def test_analysis_cosine_gap_peak_and_conserved_populations(aiida_profile: object) -> None:
+    from aiida.engine import run_get_node
+
+    results, node = run_get_node(_analysis_builder(_synthetic_hamiltonian()))
+    assert node.is_finished_ok, node.exit_message
+    summary = results["spectral_summary"].get_dict()
+    expected_cm = 10 / 1024 / SPEED_OF_LIGHT_CM_PER_FS  # 325.7 cm^-1
+    assert summary["resolved"] is True
+    assert summary["resolution_cm"] == pytest.approx(1 / (1024 * SPEED_OF_LIGHT_CM_PER_FS))
+    assert min(abs(p - expected_cm) for p in summary["peaks_cm"]) < summary["resolution_cm"] / 2
+    assert summary["mean_gap_ev"] == pytest.approx(0.1, abs=1e-6)
+    populations = results["populations"]
+    states = populations.get_array("state_populations")
+    np.testing.assert_allclose(states.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(populations.get_array("coherent_populations").sum(axis=1), 1.0)
+    donor = populations.get_array("donor_population")
+    assert donor[0] == 1.0
+    assert np.all((donor >= 0) & (donor <= 1))
+    dynamics = results["dynamics_summary"].get_dict()
+    assert dynamics["n_trajectories"] == 1000
+    assert dynamics["method"] == "dish"
+    assert {"tau_fs", "tau_sigma_fs", "determined"} <= set(dynamics["transfer"])
+    for plot in ("spectral_density_plot", "dynamics_plot"):
+        with results[plot].open(mode="rb") as handle:
+            assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_analysis_short_series_is_flagged_not_rejected(aiida_profile: object) -> None:
+    from aiida.engine import run_get_node
+
+    results, node = run_get_node(_analysis_builder(_synthetic_hamiltonian(64, 4)))
+    assert node.is_finished_ok, node.exit_message
+    summary = results["spectral_summary"].get_dict()
+    assert summary["resolved"] is False
+    assert "needs a trajectory of ≥ 1011 fs" in summary["resolution_note"]
+
+
+@pytest.mark.parametrize(
+    ("hamiltonian_steps", "changes", "status", "message"),
+    [
+        (64, {"initial_band": 3}, 201, "band window 1..2"),
+        (5, {}, 202, "needs ≥ 8"),
+        (64, {"dynamics": {"n_realisations": 50}}, 203, "≥ 100"),
+        (64, {"dynamics": {"method": "ehrenfest"}}, 203, "method must be"),
+        (64, {"dynamics": {"allow_recycling": False, "n_initial_times": 60}}, 203, "do not fit"),
+    ],
+)
+def test_analysis_bad_input(
+    aiida_profile: object,
+    hamiltonian_steps: int,
+    changes: dict[str, Any],
+    status: int,
+    message: str,
+) -> None:
+    from aiida import orm
+    from aiida.engine import run_get_node
+
+    builder = _analysis_builder(
+        _synthetic_hamiltonian(hamiltonian_steps, 2), dynamics=changes.get("dynamics", {})
+    )
+    if "initial_band" in changes:
+        builder.initial_band = orm.Int(changes["initial_band"])
+    _, node = run_get_node(builder)
+    assert node.exit_status == status
+    assert message in (node.exit_message or "")
