@@ -305,11 +305,18 @@ def _dynamics_figure(populations: orm.ArrayData, summary: dict[str, Any]) -> Any
     right.plot(times, populations.get_array("mean_energy_ev"), color="tab:blue")
     right.set_ylabel("E(t) − E$_{FS}$ (eV)", color="tab:blue")
     left.set_title(
-        f"{summary['method'].upper()}, {summary['n_trajectories']} trajectories\n"
-        f"ET: {summary['transfer']['summary']}\nrelax: {summary['relaxation']['summary']}",
-        fontsize=7,
+        f"{summary['method'].upper()}, {summary['n_trajectories']} trajectories: "
+        f"{_fit_label('ET', summary['transfer'])}, {_fit_label('relax', summary['relaxation'])}",
+        fontsize=8,
     )
     return figure
+
+
+def _fit_label(name: str, fit: dict[str, Any]) -> str:
+    """``τ_ET = 801 ± 40 fs`` or ``τ_ET ≥ 900 fs (not determined)`` for a plot title."""
+    if fit["determined"]:
+        return f"τ$_{{{name}}}$ = {fit['tau_fs']:.0f} ± {fit['tau_sigma_fs']:.0f} fs"
+    return f"τ$_{{{name}}}$ ≥ {fit['lower_bound_fs']:.0f} fs (not determined)"
 
 
 @calcfunction

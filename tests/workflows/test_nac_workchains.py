@@ -148,7 +148,7 @@ def test_snapshots_end_to_end_on_recorded_pw(mock_code: Callable[..., InstalledC
     assert energies.shape == (4, 4)
     # Phase-corrected overlaps of neighbouring snapshots: positive, near-unit diagonal.
     diagonal = np.diagonal(overlaps, axis1=1, axis2=2)
-    assert diagonal.min() > 0.95
+    assert diagonal.min() > 0.99  # measured 0.9985–0.9998
     np.testing.assert_allclose(nac, -nac.transpose(0, 2, 1), atol=1e-12)
     # Energies are QE's own (output_band, eV) for the tracked bands.
     calcs = _calculations(node)
