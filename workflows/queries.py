@@ -55,7 +55,8 @@ class CalculationRecord:
 
 @dataclass(frozen=True)
 class ProvenanceSource:
-    """An ancestor of a traced value: its PK, kind (``structure``, ``pseudopotential`` …)."""
+    """An ancestor of a traced value: PK, kind (``structure``, ``parameters``,
+    ``pseudopotential``, ``kpoints``, ``code``, ``calculation``, ``intermediate``, ``data``)."""
 
     pk: int
     kind: str
@@ -194,6 +195,8 @@ def called_processes(workflow_pk: int) -> Iterator[tuple[str, orm.ProcessNode]]:
         for row in builder.iterdict():
             node = row["called"]["*"]
             label = row["caller--called"]["label"]
+            if label == "CALL":
+                label = _label(node)
             path = f"{frontier[row['caller']['id']]}/{label}".lstrip("/")
             yield path, node
             if isinstance(node, WorkflowNode):
@@ -216,26 +219,26 @@ def _runtime_s(node: orm.CalculationNode) -> float | None:
 
 def calculation_record(path: str, node: orm.CalculationNode) -> CalculationRecord:
     """Summary of one calculation: code, inputs (one line each), state, job id, runtime."""
-    from aiida.orm import AbstractCode, CalcJobNode
+    from aiida.common.links import LinkType
+    from aiida.orm import AbstractCode
 
     inputs = {}
     code = ""
-    for link in node.base.links.get_incoming().all():
+    for link in node.base.links.get_incoming(link_type=LinkType.INPUT_CALC).all():
         if isinstance(link.node, AbstractCode):
             code = link.node.full_label
         else:
             inputs[link.link_label] = describe_node(link.node)
-    is_job = isinstance(node, CalcJobNode)
-    scheduler_state = node.get_scheduler_state() if is_job else None
+    _, job_id, scheduler_state = _job(node)
     return CalculationRecord(
         pk=_pk(node),
-        process_label=node.process_label or type(node).__name__,
+        process_label=_label(node),
         call_path=path,
         code=code,
-        state=node.process_state.value if node.process_state else "unknown",
+        state=_state(node),
         exit_status=node.exit_status,
-        job_id=node.get_job_id() if is_job else None,
-        scheduler_state=scheduler_state.value if scheduler_state else None,
+        job_id=job_id,
+        scheduler_state=scheduler_state,
         runtime_s=_runtime_s(node),
         inputs=dict(sorted(inputs.items())),
     )
@@ -280,20 +283,24 @@ def _dicts_with_key(node: orm.Node, dotted_key: str) -> list[orm.Dict]:
 
 
 def _kind(node: orm.Node) -> str:
+    """Role of an ancestor; data made by a calculation (other than structures) is
+    ``intermediate``, so ``parameters`` means only parameters a person chose."""
     from aiida import orm
 
-    kinds: tuple[tuple[type[orm.Node], str], ...] = (
-        (orm.StructureData, "structure"),
-        (orm.Dict, "parameters"),
-        (orm.KpointsData, "kpoints"),
-        (orm.AbstractCode, "code"),
-        (orm.CalculationNode, "calculation"),
-    )
-    for node_class, kind in kinds:
-        if isinstance(node, node_class):
-            return kind
+    if isinstance(node, orm.CalculationNode):
+        return "calculation"
+    if isinstance(node, orm.AbstractCode):
+        return "code"
     if node.node_type.startswith("data.pseudo."):
         return "pseudopotential"
+    if isinstance(node, orm.StructureData):
+        return "structure"
+    if isinstance(node, orm.Data) and node.creator is not None:
+        return "intermediate"
+    if isinstance(node, orm.Dict):
+        return "parameters"
+    if isinstance(node, orm.KpointsData):
+        return "kpoints"
     return "data"
 
 
@@ -314,7 +321,7 @@ def trace_output(pk: int, key: str) -> TraceResult:
     builder.append(Node, with_descendants="value", project=["*"])
     ancestors = sorted({node.pk: node for node in builder.all(flat=True)}.values(), key=_pk)
     sources = tuple(
-        ProvenanceSource(node.pk, _kind(node), type(node).__name__, _describe_ancestor(node))
+        ProvenanceSource(_pk(node), _kind(node), type(node).__name__, _describe_ancestor(node))
         for node in ancestors
     )
     creator = data.creator
@@ -460,30 +467,30 @@ class StepStatus:
 
 def workflow_status(workflow_pk: int) -> list[StepStatus]:
     """The workflow itself and every process it called, with states and job ids."""
+    workflow = load_workflow(workflow_pk)
+    return [
+        StepStatus(path, _pk(node), _label(node), _state(node), node.exit_status, *_job(node))
+        for path, node in [("", workflow), *called_processes(workflow_pk)]
+    ]
+
+
+def _state(node: orm.ProcessNode) -> str:
+    return node.process_state.value if node.process_state else "unknown"
+
+
+def _label(node: orm.ProcessNode) -> str:
+    return node.process_label or type(node).__name__
+
+
+def _job(node: orm.ProcessNode) -> tuple[str | None, str | None, str | None]:
+    """(AiiDA job state, scheduler job id, scheduler state) of a CalcJob; Nones otherwise."""
     from aiida.orm import CalcJobNode
 
-    workflow = load_workflow(workflow_pk)
-    steps = [_step("", workflow)]
-    for path, node in called_processes(workflow_pk):
-        step = _step(path, node)
-        if isinstance(node, CalcJobNode):
-            job_state = node.get_state()
-            scheduler_state = node.get_scheduler_state()
-            step = StepStatus(
-                path,
-                _pk(node),
-                step.process_label,
-                step.state,
-                step.exit_status,
-                job_state.value if job_state else None,
-                node.get_job_id(),
-                scheduler_state.value if scheduler_state else None,
-            )
-        steps.append(step)
-    return steps
-
-
-def _step(path: str, node: orm.ProcessNode) -> StepStatus:
-    state = node.process_state.value if node.process_state else "unknown"
-    label = node.process_label or type(node).__name__
-    return StepStatus(path, _pk(node), label, state, node.exit_status, None, None, None)
+    if not isinstance(node, CalcJobNode):
+        return None, None, None
+    job_state, scheduler_state = node.get_state(), node.get_scheduler_state()
+    return (
+        job_state.value if job_state else None,
+        node.get_job_id(),
+        scheduler_state.value if scheduler_state else None,
+    )

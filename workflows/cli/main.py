@@ -88,3 +88,12 @@ from workflows.cli.study import report, run, submit  # noqa: E402
 cli.add_command(run)
 cli.add_command(submit)
 cli.add_command(report)
+
+from workflows.cli.cluster import slurm_down, slurm_up  # noqa: E402
+from workflows.cli.query import export, query, status  # noqa: E402
+
+cli.add_command(slurm_up)
+cli.add_command(slurm_down)
+cli.add_command(query)
+cli.add_command(status)
+cli.add_command(export)

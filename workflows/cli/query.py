@@ -1,0 +1,266 @@
+"""``aiida-janus query …``, ``status`` and ``export``: read a study back from provenance.
+
+Thin wrappers over :mod:`workflows.queries`; every bad input (unknown PK, a node that is
+not a workflow, a key that is not there) ends as one ``click.ClickException`` line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from workflows.queries import PIPELINE_PROCESS_TYPE
+
+TRACE_SECTIONS = (
+    "structure",
+    "parameters",
+    "pseudopotential",
+    "kpoints",
+    "code",
+    "data",
+    "calculation",
+    "intermediate",
+)
+
+
+def profile_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--profile NAME``; without it, the loaded profile or the default ``janus``."""
+    return click.option(
+        "--profile",
+        "profile_name",
+        default=None,
+        help="AiiDA profile (default: the loaded one, else 'janus').",
+    )(function)
+
+
+def use_profile(profile_name: str | None) -> None:
+    """Load ``profile_name``; with None keep an already loaded profile (tests, verdi shell)."""
+    from aiida.manage.configuration import get_profile
+
+    from workflows.setup.profile import DEFAULT_PROFILE, ensure_profile
+
+    if profile_name is None and get_profile() is not None:
+        return
+    ensure_profile(profile_name or DEFAULT_PROFILE)
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Turn the queries' ``ValueError`` subclasses into one-line CLI errors."""
+    try:
+        yield
+    except ValueError as exception:
+        raise click.ClickException(str(exception)) from exception
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@click.group("query")
+def query() -> None:
+    """Ask the provenance graph about studies.
+
+    \b
+    Examples:
+      aiida-janus query studies --perovskite CsPbBr3 --chalcogenide CdS --protocol fast
+      aiida-janus query calcs 1234
+      aiida-janus query trace 1234 band_offsets.cb_offset_ev
+      aiida-janus query diff 1234 1302
+    """
+
+
+@query.command("calcs")
+@click.argument("pk", type=int)
+@click.option("--inputs/--no-inputs", default=True, show_default=True, help="Show key inputs.")
+@profile_option
+def calcs(pk: int, inputs: bool, profile_name: str | None) -> None:
+    """List every calculation a study ran: code, state, job id, runtime (s), inputs.
+
+    \b
+    Examples:
+      aiida-janus query calcs 1234
+      aiida-janus query calcs 1234 --no-inputs
+    """
+    from workflows.queries import list_calculations
+
+    use_profile(profile_name)
+    with clear_errors():
+        records = list_calculations(pk)
+    click.echo(f"{'PK':>6}  {'step':<40} {'process':<24} {'code':<22} state      job  runtime/s")
+    for r in records:
+        state = r.state if r.exit_status in (None, 0) else f"{r.state}[{r.exit_status}]"
+        click.echo(
+            f"{r.pk:>6}  {r.call_path:<40} {r.process_label:<24} {r.code or '-':<22} "
+            f"{state:<9} {r.job_id or '-':>6} {_seconds(r.runtime_s):>9}"
+        )
+        if inputs:
+            for label, description in r.inputs.items():
+                click.echo(f"{'':8}{label}: {description}")
+    click.echo(f"{len(records)} calculations")
+
+
+@query.command("trace")
+@click.argument("pk", type=int)
+@click.argument("key")
+@profile_option
+def trace(pk: int, key: str, profile_name: str | None) -> None:
+    """Trace a reported number back to the structures, parameters and pseudos behind it.
+
+    PK is a Dict, or a process whose Dict outputs hold KEY; nested keys are dotted.
+
+    \b
+    Examples:
+      aiida-janus query trace 1234 band_offsets.cb_offset_ev
+      aiida-janus query trace 1311 mismatch_percent
+    """
+    from workflows.queries import trace_output
+
+    use_profile(profile_name)
+    with clear_errors():
+        result = trace_output(pk, key)
+    click.echo(f"{key} = {result.value!r}  (Dict<{result.data_pk}>, made by <{result.creator_pk}>)")
+    for kind in TRACE_SECTIONS:
+        sources = result.of_kind(kind)
+        if sources:
+            click.echo(f"{kind}:")
+        for source in sources:
+            click.echo(f"  {source.pk:>6}  {source.type_name:<22} {source.description}")
+
+
+@query.command("studies")
+@click.option("--perovskite", default=None, help="e.g. CsPbBr3")
+@click.option("--chalcogenide", default=None, help="e.g. CdS")
+@click.option("--protocol", default=None, help="fast, balanced or stringent")
+@click.option(
+    "--process-type",
+    default=PIPELINE_PROCESS_TYPE,
+    show_default=True,
+    help="Which workflows count as studies.",
+)
+@profile_option
+def studies(
+    perovskite: str | None,
+    chalcogenide: str | None,
+    protocol: str | None,
+    process_type: str,
+    profile_name: str | None,
+) -> None:
+    """Find studies by materials pair and protocol (inputs or extras of the workflow).
+
+    \b
+    Examples:
+      aiida-janus query studies
+      aiida-janus query studies --perovskite CsPbBr3 --chalcogenide CdS --protocol fast
+    """
+    from workflows.queries import find_studies, flattened_inputs
+
+    use_profile(profile_name)
+    with clear_errors():
+        found = find_studies(
+            process_type, perovskite=perovskite, chalcogenide=chalcogenide, protocol=protocol
+        )
+    if not found:
+        click.echo(f"no {process_type} studies match")
+        return
+    for node in found:
+        flat = flattened_inputs(node)
+        pair = "/".join(
+            str(flat.get(tag, flat.get(f"extras.{tag}", "?"))).strip("'")
+            for tag in ("perovskite", "chalcogenide")
+        )
+        protocol_used = str(flat.get("protocol", flat.get("extras.protocol", "-"))).strip("'")
+        state = node.process_state.value if node.process_state else "unknown"
+        click.echo(
+            f"{node.pk:>6}  {node.ctime:%Y-%m-%d %H:%M}  {pair:<16} {protocol_used:<10} {state}"
+        )
+
+
+@query.command("diff")
+@click.argument("pk_a", type=int)
+@click.argument("pk_b", type=int)
+@profile_option
+def diff(pk_a: int, pk_b: int, profile_name: str | None) -> None:
+    """Show the inputs (flattened, dotted keys) that differ between two studies.
+
+    \b
+    Examples:
+      aiida-janus query diff 1234 1302
+    """
+    from workflows.queries import diff_inputs
+
+    use_profile(profile_name)
+    with clear_errors():
+        result = diff_inputs(pk_a, pk_b)
+    if result.identical:
+        click.echo(f"<{pk_a}> and <{pk_b}> have identical inputs")
+        return
+    width = max(len(key) for key in result.changed)
+    click.echo(f"{'input':<{width}}  <{pk_a}>  ->  <{pk_b}>")
+    for key, (value_a, value_b) in result.changed.items():
+        click.echo(f"{key:<{width}}  {_shown(value_a)}  ->  {_shown(value_b)}")
+
+
+def _shown(value: Any) -> str:
+    return "(absent)" if value is None else str(value)
+
+
+@click.command("status")
+@click.argument("pk", type=int)
+@profile_option
+def status(pk: int, profile_name: str | None) -> None:
+    """Per-step state of a study, with CalcJob states and scheduler job ids.
+
+    \b
+    Examples:
+      aiida-janus status 1234
+    """
+    from workflows.queries import workflow_status
+
+    use_profile(profile_name)
+    with clear_errors():
+        steps = workflow_status(pk)
+    for step in steps:
+        indent = "  " * (step.depth + (1 if step.call_path else 0))
+        name = step.call_path.rsplit("/", 1)[-1]
+        title = (
+            step.process_label
+            if name in ("", step.process_label)
+            else f"{name} <{step.process_label}>"
+        )
+        exit_note = "" if step.exit_status in (None, 0) else f" [exit {step.exit_status}]"
+        job = ""
+        if step.job_id is not None or step.calc_job_state is not None:
+            job = f"  job {step.job_id or '-'}"
+            job += f" {step.calc_job_state}" if step.calc_job_state else ""
+            job += f", scheduler {step.scheduler_state}" if step.scheduler_state else ""
+        click.echo(f"{step.pk:>6}  {indent}{title} {step.state}{exit_note}{job}")
+
+
+@click.command("export")
+@click.argument("pk", type=int)
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--overwrite", is_flag=True, help="Replace FILE if it exists.")
+@profile_option
+def export(pk: int, file: Path, overwrite: bool, profile_name: str | None) -> None:
+    """Write a study and its full provenance to an AiiDA archive (``verdi archive import``).
+
+    \b
+    Examples:
+      aiida-janus export 1234 cspbbr3-cds-fast.aiida
+    """
+    from aiida.tools.archive import create_archive
+
+    from workflows.queries import load_workflow
+
+    use_profile(profile_name)
+    if file.exists() and not overwrite:
+        raise click.ClickException(f"{file} exists: choose another name or add --overwrite")
+    with clear_errors():
+        node = load_workflow(pk)
+    path = create_archive([node], filename=file, overwrite=overwrite)
+    click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} kB) with study <{pk}>")
