@@ -16,9 +16,13 @@ import pytest
 from aiida.engine import run_get_node
 from aiida.orm import CalcJobNode, StructureData
 from ase.build import bulk
+from click.testing import CliRunner
 
 from tests.conftest import require_executable, running_in_ci
+from tests.workflows.test_queries import stored_pk
+from workflows.cli.main import cli
 from workflows.pw_builders import pw_base_builder
+from workflows.queries import workflow_status
 from workflows.setup.codes import register_code, register_computer
 from workflows.setup.paths import PROFILES_DIR
 from workflows.setup.slurm import (
@@ -109,6 +113,11 @@ def test_start_is_idempotent(local_slurm: SlurmStatus) -> None:
     assert again.started == (), "a running SLURM is left alone"
     assert again.node == local_node().name
     assert slurm_is_up()
+    result = CliRunner().invoke(cli, ["slurm-up", "--no-register"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert f"SLURM node {local_slurm.node} is idle; started nothing (already running)" in (
+        result.output
+    )
 
 
 @pytest.mark.slurm
@@ -135,6 +144,9 @@ def test_pw_scf_through_core_slurm(local_slurm: SlurmStatus) -> None:
     assert int(job_id) > 0
     assert calc.computer is not None
     assert calc.computer.label == "slurm-local"
+    (step,) = [s for s in workflow_status(stored_pk(node)) if s.pk == calc.pk]
+    assert step.job_id == job_id, "`aiida-janus status` shows the SLURM job id"
+    assert step.scheduler_state == "done"
     params = node.outputs.output_parameters.get_dict()
     assert params["convergence_info"]["scf_conv"]["convergence_achieved"]
     assert params["energy"] < 0, "a bound crystal has a negative total energy (eV)"

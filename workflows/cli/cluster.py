@@ -67,7 +67,7 @@ def slurm_up(computer_yaml: Path, register: bool, timeout: float, profile_name: 
         raise click.ClickException(f"SLURM did not start: {exception}") from exception
     started = ", ".join(status.started) or "nothing (already running)"
     click.echo(
-        f"SLURM node {status.node} is {status.state}; started {started} in {status.seconds:.1f} s"
+        f"SLURM node {status.node} is {status.state}; started {started} in {status.seconds:.2f} s"
     )
     if register:
         from workflows.setup.codes import SetupSpecError, register_computer_and_codes
