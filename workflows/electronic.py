@@ -13,6 +13,7 @@ for caching and later restarts; its remote folder is the parent of ``janus.charg
 from __future__ import annotations
 
 import copy
+import tempfile
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,6 +29,7 @@ from heterostructures.electronic import ElectronicStructureError
 from workflows.densities import CubePpCalculation
 from workflows.electronic_functions import (
     ATOMIC_PROJ,
+    CUBE_FILE,
     PREFIX,
     SiteLabels,
     analyse_alignment,
@@ -97,7 +99,12 @@ def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
     return None
 
 
-DEFAULT_ANALYSIS = {"domains": None, "states_per_atom": 1e-3, "n_middle_layers": 1}
+DEFAULT_ANALYSIS = {
+    "domains": None,
+    "states_per_atom": 1e-3,
+    "n_middle_layers": 1,
+    "lineup_periods_ang": None,
+}
 
 
 class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
@@ -167,6 +174,12 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         spec.output("projections_folder", valid_type=orm.FolderData, help="projwfc.x files.")
         spec.output("nscf_remote_folder", valid_type=orm.RemoteData, help="Parent for pp.x.")
         spec.output("potential_folder", valid_type=orm.FolderData, required=False)
+        spec.output(
+            "potential_profile",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="z (Å), planar and macroscopic averages (Ry) of V_bare + V_H.",
+        )
 
     @staticmethod
     def _define_exit_codes(spec: Any) -> None:
@@ -249,8 +262,15 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         retrieved = self.ctx.projwfc.outputs.retrieved
         labels = SiteLabels.from_nodes(self.inputs.structure, self.inputs.site_labels)
         try:
-            with retrieved.base.repository.as_path() as folder:
-                analysis = analyse_alignment(Path(folder), labels, self.ctx.analysis)
+            with (
+                retrieved.base.repository.as_path() as folder,
+                tempfile.TemporaryDirectory() as scratch,
+            ):
+                cube = None
+                if "pp_potential" in self.ctx:
+                    self.ctx.pp_potential.outputs.retrieved.base.repository.copy_tree(scratch)
+                    cube = Path(scratch) / CUBE_FILE
+                analysis = analyse_alignment(Path(folder), labels, self.ctx.analysis, cube)
         except (ElectronicStructureError, LabelError) as error:
             return self.exit_codes.ERROR_ANALYSIS_FAILED.format(pk=retrieved.pk, error=error)
         if analysis.summary["status"] != "determined":
@@ -260,11 +280,15 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
     def results(self) -> None:
         """Record the analysis (calcfunction) and attach the outputs."""
         retrieved = self.ctx.projwfc.outputs.retrieved
+        potential = {}
+        if "pp_potential" in self.ctx:
+            potential["potential"] = self.ctx.pp_potential.outputs.retrieved
         outputs = band_alignment(
             retrieved,
             self.inputs.structure,
             self.inputs.site_labels,
             orm.Dict(self.ctx.analysis),
+            **potential,
         )
         for name, node in outputs.items():
             self.out(name, node)

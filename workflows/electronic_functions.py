@@ -27,6 +27,10 @@ from heterostructures.densities import (
     domain_fractions,
     layer_partition,
     line_density,
+    macroscopic_average,
+    planar_average,
+    plane_heights_ang,
+    potential_step_ev,
     select_transfer_states,
     spatial_overlap,
 )
@@ -114,6 +118,7 @@ class AlignmentAnalysis:
     layer_edges: tuple[BandEdges, ...]
     zero_ev: float
     zero_label: str
+    potential: dict[str, np.ndarray]
 
 
 def _edges_dict(edges: BandEdges) -> dict[str, Any]:
@@ -154,12 +159,58 @@ def _eigenvalue_route(
     return _route_dict(offsets, edges)
 
 
+LINEUP_NOTE = (
+    "offsets need bulk references strained like the interface: ΔE = (E_edge − V̄)_A − "
+    "(E_edge − V̄)_B + ΔV (heterostructures.electronic.lineup_offsets); not run here"
+)
+
+
+def analyse_potential(
+    cube: Path, labels: SiteLabels, pair: tuple[str, str], settings: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Route 2 step: ΔV = V̄(middle of A) − V̄(middle of B) (eV) of the pp.x plot_num 11 cube.
+
+    The macroscopic average uses ``settings["lineup_periods_ang"]`` (one window per
+    domain, Å) or, by default, the mean layer thickness (cell length / layers) once.
+    """
+    grid = read_cube(cube)
+    z = plane_heights_ang(grid)
+    length = float(z[1] - z[0]) * z.size
+    planar = planar_average(grid.data)
+    n_layers = len(set(zip(labels.domains, labels.layers, strict=True)))
+    windows = list(settings.get("lineup_periods_ang") or [length / n_layers])
+    macroscopic = macroscopic_average(planar, float(z[1] - z[0]), windows)
+    regions = {}
+    for domain in pair:
+        mask = middle_layer_mask(labels.domains, labels.layers, domain, settings["n_middle_layers"])
+        heights = np.asarray(labels.z_ang)[mask] % length
+        half = 0.25 * min(windows)
+        regions[domain] = (float(heights.min() - half), float(heights.max() + half))
+    step = potential_step_ev(z, macroscopic, regions[pair[0]], regions[pair[1]])
+    summary = {"delta_v_ev": step, "windows_ang": windows, "regions_ang": regions}
+    arrays = {"z_ang": z, "planar_ry": planar, "macroscopic_ry": macroscopic}
+    return summary | {"note": LINEUP_NOTE}, arrays
+
+
+def _unresolved_offsets(routes: dict[str, Any], energies_ev: np.ndarray) -> list[str]:
+    """Routes whose offsets are both below the PDOS grid step (eV): the type is noise there."""
+    step = float(energies_ev[1] - energies_ev[0])
+    return [
+        f"{route['route']}: |ΔE_V|, |ΔE_C| < {step:.3f} eV (PDOS grid step); the alignment type "
+        "is not resolved (domains too thin for bulk-like middle layers?)"
+        for route in routes.values()
+        if route["valence_offset_ev"] is not None
+        and max(abs(route["valence_offset_ev"]), abs(route["conduction_offset_ev"])) < step
+    ]
+
+
 def analyse_alignment(
-    folder: Path, labels: SiteLabels, settings: dict[str, Any]
+    folder: Path, labels: SiteLabels, settings: dict[str, Any], potential_cube: Path | None = None
 ) -> AlignmentAnalysis:
     """Band alignment of a projwfc.x output folder; metallic → "undetermined", no numbers.
 
-    ``settings``: ``domains`` (A, B) or None, ``states_per_atom``, ``n_middle_layers``.
+    ``settings``: ``domains`` (A, B) or None, ``states_per_atom``, ``n_middle_layers``,
+    ``lineup_periods_ang``. With ``potential_cube`` the line-up step ΔV is added.
     Raises ``ProjwfcFileError``/``ElectronicStructureError`` for missing files or labels.
     """
     pdos = read_projected_dos(folder, PREFIX)
@@ -178,6 +229,11 @@ def analyse_alignment(
         "sign_convention": SIGN_CONVENTION,
         "level_of_theory": LEVEL_OF_THEORY,
     }
+    potential: dict[str, np.ndarray] = {}
+    if potential_cube is not None:
+        summary["potential_lineup"], potential = analyse_potential(
+            potential_cube, labels, pair, settings
+        )
     projections = read_atomic_projections(folder / ATOMIC_PROJ)
     try:
         reference = midgap_reference(projections)
@@ -185,7 +241,7 @@ def analyse_alignment(
         zero = projections.fermi_energy_ev or 0.0
         summary |= {"status": "undetermined", "alignment_type": "undetermined"}
         summary |= {"reason": str(metallic), "energy_zero_ev": zero, "energy_zero": "E_F"}
-        return AlignmentAnalysis(summary, groups, (), zero, "E_F")
+        return AlignmentAnalysis(summary, groups, (), zero, "E_F", potential)
     n_middle = int(settings.get("n_middle_layers", 1))
     alignment = domain_alignment(
         pdos, labels.domains, labels.layers, pair, reference, n_middle,
@@ -208,10 +264,11 @@ def analyse_alignment(
             "eigenvalues": _eigenvalue_route(folder, labels, pair, reference, n_middle),
         },
     }
+    summary["warnings"] = _unresolved_offsets(summary["routes"], pdos.energies_ev)
     edges = layer_resolved_edges(
         pdos, labels.domains, labels.layers, reference, float(settings["states_per_atom"])
     )
-    return AlignmentAnalysis(summary, groups, edges, zero, zero_label)
+    return AlignmentAnalysis(summary, groups, edges, zero, zero_label, potential)
 
 
 def _png(plot: Any, *args: Any) -> orm.SinglefileData:
@@ -239,11 +296,20 @@ def band_alignment(
     structure: orm.StructureData,
     site_labels: orm.Dict,
     settings: orm.Dict,
+    potential: orm.FolderData | None = None,
 ) -> dict[str, orm.Data]:
-    """``band_alignment`` Dict, ``projected_dos`` ArrayData and the PDOS / edge-profile PNGs."""
+    """``band_alignment`` Dict, ``projected_dos`` ArrayData, the PDOS / edge-profile PNGs
+    and, with the pp.x ``potential`` folder, the ``potential_profile`` ArrayData."""
     labels = SiteLabels.from_nodes(structure, site_labels)
-    with retrieved.base.repository.as_path() as folder:
-        analysis = analyse_alignment(Path(folder), labels, settings.get_dict())
+    with (
+        retrieved.base.repository.as_path() as folder,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        cube = None
+        if potential is not None:
+            potential.base.repository.copy_tree(scratch)
+            cube = Path(scratch) / CUBE_FILE
+        analysis = analyse_alignment(Path(folder), labels, settings.get_dict(), cube)
     outputs: dict[str, orm.Data] = {
         "band_alignment": orm.Dict(analysis.summary),
         "projected_dos": _pdos_array(analysis),
@@ -252,6 +318,8 @@ def band_alignment(
             analysis.zero_ev, analysis.zero_label,
         ),
     }  # fmt: skip
+    if analysis.potential:
+        outputs["potential_profile"] = orm.ArrayData(analysis.potential)
     if analysis.layer_edges:
         outputs["edge_profile_plot"] = _png(
             plot_band_edge_profile, analysis.layer_edges, labels.layer_heights(),

@@ -184,7 +184,9 @@ def run_tiny_electronic(codes: dict[str, InstalledCode]) -> Any:
     return node
 
 
-def test_band_alignment_end_to_end(mock_codes: dict[str, InstalledCode]) -> None:
+def test_band_alignment_end_to_end(
+    mock_codes: dict[str, InstalledCode], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from aiida.common.links import LinkType
 
     node = run_tiny_electronic(mock_codes)
@@ -198,6 +200,11 @@ def test_band_alignment_end_to_end(mock_codes: dict[str, InstalledCode]) -> None
         assert route["conduction_offset_ev"] == pytest.approx(a["cbm_ev"] - b["cbm_ev"])
         assert a["gap_ev"] > 0
         assert b["gap_ev"] > 0
+    # One period: no bulk-like middle layers, both domains share the KS edge states, so
+    # the eigenvalue route gives zero offsets and both routes are flagged as unresolved.
+    assert routes["eigenvalues"]["valence_offset_ev"] == 0.0
+    assert routes["eigenvalues"]["conduction_offset_ev"] == 0.0
+    assert len(alignment["warnings"]) == 2
     # KS route: each domain's gap brackets the interface HOMO-LUMO midgap reference.
     for edges in routes["eigenvalues"]["edges"]:
         assert edges["vbm_ev"] < alignment["reference_ev"] < edges["cbm_ev"]
@@ -227,3 +234,37 @@ def test_band_alignment_end_to_end(mock_codes: dict[str, InstalledCode]) -> None
     projwfc = node.outputs.projections_folder.creator
     assert set(projwfc.outputs) == {"output_parameters", "remote_folder", "retrieved"}
     assert "aiida.fileout" in node.outputs.potential_folder.base.repository.list_object_names()
+    lineup = alignment["potential_lineup"]
+    assert abs(lineup["delta_v_ev"]) < 5.0
+    assert "bulk references" in lineup["note"]
+    profile = node.outputs.potential_profile
+    # The macroscopic average is a box filter: it keeps the cell average of V.
+    assert profile.get_array("macroscopic_ry").mean() == pytest.approx(
+        profile.get_array("planar_ry").mean(), abs=1e-9
+    )
+    check_metallic_result_is_undetermined(node, monkeypatch)
+
+
+def check_metallic_result_is_undetermined(node: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No gap in the projections → "undetermined" with the reason, and no offsets at all.
+
+    The recorded system has a gap, so the midgap search is made to find none; the real
+    metallic test of :func:`heterostructures.electronic.midgap_reference` is upstream.
+    """
+    from pathlib import Path
+
+    from heterostructures.electronic import ElectronicStructureError
+    from workflows import electronic_functions
+    from workflows.electronic_functions import SiteLabels, analyse_alignment
+
+    def no_gap(_: object) -> float:
+        raise ElectronicStructureError("metallic: highest occupied 7.1 eV ≥ lowest empty 7.0 eV")
+
+    monkeypatch.setattr(electronic_functions, "midgap_reference", no_gap)
+    labels = SiteLabels.from_nodes(node.inputs.structure, node.inputs.site_labels)
+    with node.outputs.projections_folder.base.repository.as_path() as folder:
+        analysis = analyse_alignment(Path(folder), labels, node.inputs.analysis.get_dict())
+    assert analysis.summary["alignment_type"] == "undetermined"
+    assert analysis.summary["reason"].startswith("metallic")
+    assert "routes" not in analysis.summary
+    assert analysis.layer_edges == ()
