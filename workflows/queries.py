@@ -128,10 +128,12 @@ def load_workflow(pk: int) -> orm.WorkflowNode:
 
 
 def describe_node(node: orm.Node) -> str:
-    """One short line for a node: formula, pseudo file, k-mesh, code label or value."""
+    """One short line for a node: formula, pseudo file, k-mesh, code, value or process."""
     from aiida import orm
 
     name = type(node).__name__
+    if isinstance(node, orm.ProcessNode):
+        return node.process_label or name
     if isinstance(node, orm.StructureData):
         return f"{node.get_formula()} ({len(node.sites)} atoms)"
     if isinstance(node, orm.KpointsData):
@@ -321,21 +323,13 @@ def trace_output(pk: int, key: str) -> TraceResult:
     builder.append(Node, with_descendants="value", project=["*"])
     ancestors = sorted({node.pk: node for node in builder.all(flat=True)}.values(), key=_pk)
     sources = tuple(
-        ProvenanceSource(_pk(node), _kind(node), type(node).__name__, _describe_ancestor(node))
+        ProvenanceSource(_pk(node), _kind(node), type(node).__name__, describe_node(node))
         for node in ancestors
     )
     creator = data.creator
     return TraceResult(
         key, _lookup(data.get_dict(), key), _pk(data), creator.pk if creator else None, sources
     )
-
-
-def _describe_ancestor(node: orm.Node) -> str:
-    from aiida.orm import ProcessNode
-
-    if isinstance(node, ProcessNode):
-        return node.process_label or type(node).__name__
-    return describe_node(node)
 
 
 def _has_key(data: orm.Dict, key: str) -> bool:
