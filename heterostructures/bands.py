@@ -40,3 +40,16 @@ def band_gap(eigenvalues_ev: ArrayLike, n_electrons: float) -> BandGap:
     vbm, cbm = float(valence.max()), float(conduction.min())
     direct = int(valence.argmax()) == int(conduction.argmin())
     return BandGap(vbm_ev=vbm, cbm_ev=cbm, gap_ev=cbm - vbm, direct=direct)
+
+
+def band_relative_to_edge(band: int, highest_occupied_from: int, highest_occupied_to: int) -> int:
+    """The same state's band number in a calculation with another number of valence bands.
+
+    Pseudopotential sets differ in semicore states (pslibrary NC Cs has 1 valence electron,
+    PAW 9), so a state is identified by its position relative to the highest occupied band:
+    CBM + n in one set is CBM + n in the other. Bands are 1-based (pw.x numbering).
+    """
+    mapped = band - highest_occupied_from + highest_occupied_to
+    if band < 1 or mapped < 1:
+        raise ValueError(f"band {band} has no counterpart (maps to {mapped})")
+    return mapped

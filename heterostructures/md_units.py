@@ -94,12 +94,17 @@ def plan_chunks(
 MIN_INTERATOMIC_DISTANCE_ANGSTROM = 0.5
 
 
-def check_md_settings(temperature_k: float, timestep_fs: float, min_distance_ang: float) -> None:
-    """Reject settings that cannot give a physical trajectory, with what to change."""
+def check_md_settings(
+    temperature_k: float, timestep_fs: float, min_distance_ang: float | None
+) -> None:
+    """Reject settings that cannot give a physical trajectory, with what to change.
+
+    ``min_distance_ang`` None: no structure yet, only the settings are checked.
+    """
     if temperature_k <= 0:
         raise MdInputError(f"target temperature must be > 0 K, got {temperature_k} K.")
     check_timestep_fs(timestep_fs)
-    if min_distance_ang < MIN_INTERATOMIC_DISTANCE_ANGSTROM:
+    if min_distance_ang is not None and min_distance_ang < MIN_INTERATOMIC_DISTANCE_ANGSTROM:
         raise MdInputError(
             f"two atoms are {min_distance_ang:.3f} Å apart "
             f"(< {MIN_INTERATOMIC_DISTANCE_ANGSTROM} Å): the structure has overlapping atoms; "

@@ -70,12 +70,17 @@ def _min_distance_ang(structure: orm.StructureData) -> float:
 
 
 def validate_aimd_inputs(inputs: dict[str, Any], _: Any = None) -> str | None:
-    """Reject bad settings before submission; returns the message (None when fine)."""
+    """Reject bad settings before submission; returns the message (None when fine).
+
+    Exposed in janus.pipeline without ``structure`` (given at run time): the overlap
+    check then runs when the AIMD step is launched.
+    """
+    structure = inputs.get("structure")
     try:
         check_md_settings(
             inputs["temperature"].value,
             inputs["timestep_fs"].value,
-            _min_distance_ang(inputs["structure"]),
+            _min_distance_ang(structure) if structure is not None else None,
         )
         plan_chunks(
             total_steps=1,

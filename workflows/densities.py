@@ -5,7 +5,9 @@ IS/FS are chosen on projwfc.x projections
 pp.x run (``plot_num = 7``, one k-point and band) per state writes a Gaussian cube that
 stays in the retrieved folder (file repository, openable in VESTA/Ovito); only the
 summary (indices, energies, fractions, spatial overlap) and a picture go into the
-database.
+database. The calcfunctions ``transfer_states`` and ``transfer_densities`` record the
+choice and the analysis; the workchain runs their plain-Python twins (``select_states``,
+``analyse_densities``) first, so bad input ends it before anything half-done is stored.
 """
 
 from __future__ import annotations
@@ -16,19 +18,23 @@ from typing import Any
 
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ExitCode, ToContext, WorkChain
+from aiida.engine import ExitCode, ToContext, WorkChain, calcfunction
 from aiida_quantumespresso.calculations.pp import PpCalculation
 
-from heterostructures.electronic import ElectronicStructureError
-from workflows.electronic_functions import (
-    CUBE_FILE,
-    SiteLabels,
-    analyse_densities,
-    select_states,
-    transfer_densities,
-    transfer_states,
-    transfer_states_dict,
+from heterostructures.cube import read_cube
+from heterostructures.densities import (
+    PARTITION,
+    TransferStates,
+    domain_fractions,
+    layer_partition,
+    line_density,
+    select_transfer_states,
+    spatial_overlap,
 )
+from heterostructures.electronic import ElectronicStructureError
+from heterostructures.electronic_plots import plot_transfer_densities
+from heterostructures.projwfc_files import read_atomic_projections, read_atomic_states
+from workflows.electronic_functions import ATOMIC_PROJ, CUBE_FILE, PROJWFC_STDOUT, SiteLabels
 from workflows.labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin
 
@@ -60,6 +66,108 @@ class CubePpCalculation(PpCalculation):
         return calcinfo
 
 
+def select_states(folder: Path, labels: SiteLabels, settings: dict[str, Any]) -> TransferStates:
+    """IS/FS from a projwfc.x folder; ``settings``: donor, acceptor, carrier, threshold, k_index."""
+    return select_transfer_states(
+        read_atomic_projections(folder / ATOMIC_PROJ),
+        read_atomic_states(folder / PROJWFC_STDOUT),
+        labels.domains,
+        labels.layers,
+        donor=settings["donor"],
+        acceptor=settings["acceptor"],
+        carrier=settings.get("carrier", "electron"),
+        threshold=float(settings.get("threshold", 0.5)),
+        k_index=settings.get("k_index"),
+    )
+
+
+def transfer_states_dict(transfer: TransferStates) -> dict[str, Any]:
+    """JSON form of the IS/FS choice (1-based k-point and band, as pp.x wants them)."""
+
+    def state(character: Any) -> dict[str, Any]:
+        return {
+            "k_index": character.k_index,
+            "band": character.band,
+            "energy_ev": character.energy_ev,
+            "domain_weights": character.domain_weights,
+            "element_weights": character.element_weights,
+            "layer_weights": {f"{d} layer {n}": w for (d, n), w in character.layer_weights.items()},
+        }
+
+    return {
+        "carrier": transfer.carrier,
+        "donor": transfer.donor,
+        "acceptor": transfer.acceptor,
+        "threshold": transfer.threshold,
+        "initial": state(transfer.initial),
+        "final": state(transfer.final),
+        "energy_gap_ev": transfer.energy_gap_ev,
+        "explanation": transfer.explanation,
+    }
+
+
+@calcfunction
+def transfer_states(
+    projections: orm.FolderData,
+    structure: orm.StructureData,
+    site_labels: orm.Dict,
+    settings: orm.Dict,
+) -> orm.Dict:
+    """Record the IS/FS choice made on a projwfc.x retrieved folder."""
+    labels = SiteLabels.from_nodes(structure, site_labels)
+    with projections.base.repository.as_path() as folder:
+        chosen = select_states(Path(folder), labels, settings.get_dict())
+    return orm.Dict(transfer_states_dict(chosen))
+
+
+def analyse_densities(
+    initial_cube: Path, final_cube: Path, labels: SiteLabels, plot_path: Path
+) -> dict[str, Any]:
+    """Norms, layer/domain fractions (spatial partition) and ∫|ψ_IS||ψ_FS| of two pp.x cubes."""
+    grids = {"initial": read_cube(initial_cube), "final": read_cube(final_cube)}
+    summary: dict[str, Any] = {"partition": PARTITION}
+    lines = {}
+    for role, grid in grids.items():
+        layers = layer_partition(grid, labels.z_ang, labels.domains, labels.layers)
+        lines[role] = line_density(grid)
+        summary[role] = {
+            "norm": grid.integral(),
+            "layer_fractions": {f"{d} layer {n}": f for (d, n), f in layers.items()},
+            "domain_fractions": domain_fractions(layers),
+        }
+    summary["spatial_overlap"] = spatial_overlap(grids["initial"], grids["final"])
+    z = lines["initial"][0]
+    plot_transfer_densities(
+        z, lines["initial"][1], lines["final"][1], labels.z_ang, labels.symbols,
+        labels.domains, plot_path,
+    )  # fmt: skip
+    return summary
+
+
+@calcfunction
+def transfer_densities(
+    states: orm.Dict,
+    initial: orm.FolderData,
+    final: orm.FolderData,
+    structure: orm.StructureData,
+    site_labels: orm.Dict,
+) -> dict[str, orm.Data]:
+    """IS/FS summary Dict (choice + spatial analysis) and the planar-average PNG."""
+    labels = SiteLabels.from_nodes(structure, site_labels)
+    with (
+        initial.base.repository.as_path() as initial_folder,
+        final.base.repository.as_path() as final_folder,
+        tempfile.TemporaryDirectory() as scratch,
+    ):
+        plot = Path(scratch) / "transfer_densities.png"
+        spatial = analyse_densities(
+            Path(initial_folder) / CUBE_FILE, Path(final_folder) / CUBE_FILE, labels, plot
+        )
+        picture = orm.SinglefileData(file=plot)
+    summary = states.get_dict() | {"spatial": spatial}
+    return {"summary": orm.Dict(summary), "density_plot": picture}
+
+
 def state_parameters(k_index: int, band: int) -> dict[str, Any]:
     """pp.x input for |ψ|² of one state (1-based k-point and band) as a 3D cube."""
     return {
@@ -85,8 +193,12 @@ def _state_range_error(states: dict[str, Any], parent: orm.RemoteData) -> str | 
     return None
 
 
-def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
-    """Labels fit and name ≥ 2 domains; states given either explicitly or by selection."""
+def validate_inputs(inputs: dict[str, Any], namespace: Any) -> str | None:
+    """Labels fit and name ≥ 2 domains; states given either explicitly or by selection.
+
+    When exposed without ``projections`` (janus.pipeline provides them at run time), a
+    ``selection`` alone is enough.
+    """
     structure, labels = inputs.get("structure"), inputs.get("site_labels")
     if structure is not None and labels is not None:
         try:
@@ -98,7 +210,10 @@ def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
                 f"site labels name one domain {sorted(set(labels['domain']))}: IS/FS need an "
                 "interface with donor and acceptor domains"
             )
-    if ("states" in inputs) == ("projections" in inputs and "selection" in inputs):
+    projections_given = "projections" in inputs or (
+        namespace is not None and "projections" not in namespace
+    )
+    if ("states" in inputs) == (projections_given and "selection" in inputs):
         return "give either `states` or both `projections` and `selection`"
     if "states" in inputs and "parent_folder" in inputs:
         return _state_range_error(inputs["states"].get_dict(), inputs["parent_folder"])

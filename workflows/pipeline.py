@@ -18,10 +18,12 @@ from workflows.aimd import AimdWorkChain
 from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
-from workflows.pipeline_summary import study_summary
+from workflows.nac import NaAnalysisWorkChain, NaSnapshotsWorkChain
+from workflows.pipeline_summary import na_transfer_bands, study_summary
+from workflows.pw_builders import EMPTY_BANDS
 from workflows.relax import BulkReferenceWorkChain
 
-STEPS = ("bulk", "interface", "electronic", "charge_densities", "aimd")
+STEPS = ("bulk", "interface", "electronic", "charge_densities", "aimd", "na")
 SIDES = ("perovskite", "chalcogenide")
 
 
@@ -91,6 +93,18 @@ class PipelineWorkChain(WorkChain):
         spec.expose_inputs(
             AimdWorkChain, namespace="aimd", exclude=("structure",), namespace_options=optional
         )
+        spec.expose_inputs(
+            NaSnapshotsWorkChain,
+            namespace="na_snapshots",
+            exclude=("trajectory", "site_labels"),
+            namespace_options=optional,
+        )
+        spec.expose_inputs(
+            NaAnalysisWorkChain,
+            namespace="na_analysis",
+            exclude=("na_hamiltonian", "initial_band", "final_band"),
+            namespace_options=optional,
+        )
         spec.inputs.validator = validate_pipeline
         spec.outline(
             cls.setup,
@@ -99,6 +113,12 @@ class PipelineWorkChain(WorkChain):
             if_(cls.should_run_electronic)(cls.run_electronic, cls.inspect_electronic),
             if_(cls.should_run_densities)(cls.run_densities, cls.inspect_densities),
             if_(cls.should_run_aimd)(cls.run_aimd, cls.inspect_aimd),
+            if_(cls.should_run_na)(
+                cls.run_na_snapshots,
+                cls.inspect_na_snapshots,
+                cls.run_na_analysis,
+                cls.inspect_na_analysis,
+            ),
             cls.results,
         )
         spec.output("structure", valid_type=orm.StructureData, required=False)
@@ -106,6 +126,7 @@ class PipelineWorkChain(WorkChain):
         spec.output("band_alignment", valid_type=orm.Dict, required=False)
         spec.output("charge_transfer_states", valid_type=orm.Dict, required=False)
         spec.output("trajectory", valid_type=orm.TrajectoryData, required=False)
+        spec.output("na_hamiltonian", valid_type=orm.ArrayData, required=False)
         spec.output("summary", valid_type=orm.Dict, help="The study's headline numbers.")
         spec.exit_code(
             401,
@@ -244,11 +265,75 @@ class PipelineWorkChain(WorkChain):
         self.ctx.pieces["md_diagnostics"] = node.outputs.diagnostics
         return None
 
+    def should_run_na(self) -> bool:
+        """NA analysis needs a trajectory and its two namespaces."""
+        return (
+            self.ctx.trajectory is not None
+            and self._runs("na", "na_snapshots")
+            and "na_analysis" in self.inputs
+        )
+
+    def run_na_snapshots(self) -> Any:
+        """SCF on the selected frames, overlaps and couplings."""
+        inputs = self.exposed_inputs(NaSnapshotsWorkChain, namespace="na_snapshots")
+        inputs["trajectory"] = self.ctx.trajectory
+        if "snapshots" not in inputs and "aimd" in self.ctx:
+            inputs["snapshots"] = self.ctx.aimd.outputs.snapshots
+        if self.ctx.site_labels is not None:
+            inputs["site_labels"] = self.ctx.site_labels
+        inputs["metadata"] = {"call_link_label": "na_snapshots"}
+        return ToContext(na_snapshots=self.submit(NaSnapshotsWorkChain, **inputs))
+
+    def inspect_na_snapshots(self) -> Any:
+        """Keep the NA Hamiltonian."""
+        node = self.ctx.na_snapshots
+        if not node.is_finished_ok:
+            return self._failed("na_snapshots", node)
+        self.ctx.na_hamiltonian = node.outputs.na_hamiltonian
+        return None
+
+    def run_na_analysis(self) -> Any:
+        """Spectral density, dephasing and surface hopping between IS and FS."""
+        inputs = self.exposed_inputs(NaAnalysisWorkChain, namespace="na_analysis")
+        bands = na_transfer_bands(self._na_band_inputs())
+        inputs.update(
+            na_hamiltonian=self.ctx.na_hamiltonian,
+            initial_band=bands["initial_band"],
+            final_band=bands["final_band"],
+        )
+        inputs["metadata"] = {"call_link_label": "na_analysis"}
+        return ToContext(na_analysis=self.submit(NaAnalysisWorkChain, **inputs))
+
+    def _na_band_inputs(self) -> orm.Dict:
+        """IS/FS of the electronic step (if any) and the occupied bands of both sets."""
+        nbnd = self.inputs.na_snapshots.scf.pw.parameters["SYSTEM"]["nbnd"]
+        values: dict[str, Any] = {"na_highest_occupied": nbnd - EMPTY_BANDS}
+        if "charge_transfer_states" in self.ctx.pieces:
+            states = self.ctx.pieces["charge_transfer_states"]
+            nscf = self.ctx.electronic.outputs.nscf_remote_folder.creator
+            values["electronic_highest_occupied"] = round(
+                nscf.outputs.output_parameters["number_of_electrons"] / 2
+            )
+            values["initial_band"] = states["initial"]["band"]
+            values["final_band"] = states["final"]["band"]
+        return orm.Dict(values)
+
+    def inspect_na_analysis(self) -> Any:
+        """NA times and spectra for the summary."""
+        node = self.ctx.na_analysis
+        if not node.is_finished_ok:
+            return self._failed("na_analysis", node)
+        self.ctx.pieces["spectral_summary"] = node.outputs.spectral_summary
+        self.ctx.pieces["dynamics_summary"] = node.outputs.dynamics_summary
+        return None
+
     def results(self) -> None:
         """Expose the main results and a summary made by a calcfunction (provenance)."""
         for name in ("structure", "site_labels", "trajectory"):
             if self.ctx[name] is not None:
                 self.out(name, self.ctx[name])
+        if "na_hamiltonian" in self.ctx:
+            self.out("na_hamiltonian", self.ctx.na_hamiltonian)
         for name in ("band_alignment", "charge_transfer_states"):
             if name in self.ctx.pieces:
                 self.out(name, self.ctx.pieces[name])

@@ -21,6 +21,7 @@ from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
 from workflows.labels import labels_from_atoms
+from workflows.nac import NaAnalysisWorkChain, NaSnapshotsWorkChain
 from workflows.pipeline import PipelineWorkChain
 from workflows.protocols import JanusProtocolMixin
 from workflows.pw_builders import load_family
@@ -119,6 +120,18 @@ def pipeline_builder(
     )
     builder.charge_densities = densities_inputs
     builder.aimd = _aimd_inputs(codes["pw"], structure, protocol, steps["aimd"], settings, options)
+    snapshots = NaSnapshotsWorkChain.get_builder_from_protocol(
+        codes["pw"],
+        orm.TrajectoryData([structure]),
+        protocol=protocol,
+        overrides=steps["na_snapshots"],
+        options=options,
+    )
+    builder.na_snapshots = _without(snapshots, "trajectory", "site_labels")
+    analysis = NaAnalysisWorkChain.get_builder_from_protocol(
+        orm.ArrayData(), 1, 1, protocol=protocol, overrides=steps["na_analysis"]
+    )
+    builder.na_analysis = _without(analysis, "na_hamiltonian", "initial_band", "final_band")
     return builder
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from aiida import orm
 from aiida.engine import calcfunction
 
+from heterostructures.bands import band_relative_to_edge
+
 LEVEL_OF_THEORY = "PBE without spin-orbit coupling (pslibrary 1.0.0 PAW/NC)"
 
 
@@ -25,3 +27,23 @@ def study_summary(perovskite: orm.Str, chalcogenide: orm.Str, **pieces: orm.Dict
     for name, node in pieces.items():
         summary[name] = node.get_dict()
     return orm.Dict(summary)
+
+
+@calcfunction
+def na_transfer_bands(bands: orm.Dict) -> dict[str, orm.Int]:
+    """IS/FS band numbers for the NA snapshots (their pseudopotentials may differ).
+
+    With the electronic step's IS/FS (``initial_band``/``final_band`` and its
+    ``electronic_highest_occupied``), each is moved to the snapshots' numbering by its
+    position relative to the highest occupied band. Without them, IS = CBM + 1 and
+    FS = CBM of the snapshots (stated in the NA analysis inputs' provenance).
+    """
+    values = bands.get_dict()
+    to = int(values["na_highest_occupied"])
+    if "initial_band" not in values:
+        return {"initial_band": orm.Int(to + 2), "final_band": orm.Int(to + 1)}
+    source = int(values["electronic_highest_occupied"])
+    return {
+        role: orm.Int(band_relative_to_edge(int(values[role]), source, to))
+        for role in ("initial_band", "final_band")
+    }
