@@ -1,10 +1,10 @@
-"""Calcfunctions recording the band alignment and IS/FS analyses of ``heterostructures``.
+"""Calcfunctions recording the band alignment of ``heterostructures``; shared file names.
 
 The files come from the retrieved ``FolderData`` of our projwfc.x and pp.x calculations
 (``*.pdos*``, ``atomic_proj.xml``, the projwfc.x stdout, the pp.x cube) and are read by
 :mod:`heterostructures.projwfc_files` / :mod:`heterostructures.cube`; aiida-quantumespresso's
 ``ProjectionData`` is never built. Each calcfunction has a plain-Python twin
-(``analyse_*``, ``select_*``) that the workchains call first, so that bad input ends the
+(``analyse_*``) that the workchain calls first, so that bad input ends the
 workchain with an exit code before any half-finished result is stored.
 """
 
@@ -22,21 +22,15 @@ from aiida.engine import calcfunction
 
 from heterostructures.cube import read_cube
 from heterostructures.densities import (
-    PARTITION,
-    TransferStates,
-    domain_fractions,
-    layer_partition,
-    line_density,
     macroscopic_average,
     planar_average,
     plane_heights_ang,
     potential_step_ev,
-    select_transfer_states,
-    spatial_overlap,
 )
 from heterostructures.electronic import (
     LEVEL_OF_THEORY,
     SIGN_CONVENTION,
+    BandAlignment,
     BandEdges,
     ElectronicStructureError,
     GroupedDos,
@@ -53,9 +47,9 @@ from heterostructures.electronic import (
 from heterostructures.electronic_plots import (
     plot_band_edge_profile,
     plot_projected_dos,
-    plot_transfer_densities,
 )
 from heterostructures.projwfc_files import (
+    ProjectedDos,
     read_atomic_projections,
     read_atomic_states,
     read_projected_dos,
@@ -119,6 +113,7 @@ class AlignmentAnalysis:
     zero_ev: float
     zero_label: str
     potential: dict[str, np.ndarray]
+    total_pdos: np.ndarray
 
 
 def _edges_dict(edges: BandEdges) -> dict[str, Any]:
@@ -204,6 +199,44 @@ def _unresolved_offsets(routes: dict[str, Any], energies_ev: np.ndarray) -> list
     ]
 
 
+def _grouped(pdos: ProjectedDos, labels: SiteLabels) -> dict[str, GroupedDos]:
+    """Projected DOS summed by domain, element and (domain, layer)."""
+    layer_keys = [f"{d} layer {n}" for d, n in zip(labels.domains, labels.layers, strict=True)]
+    return {
+        "domain": group_projected_dos(pdos, labels.domains),
+        "element": group_projected_dos(pdos, labels.symbols),
+        "layer": group_projected_dos(pdos, layer_keys),
+    }
+
+
+def _determined(
+    folder: Path, pdos: ProjectedDos, labels: SiteLabels, pair: tuple[str, str],
+    reference: float, settings: dict[str, Any],
+) -> tuple[dict[str, Any], BandAlignment]:  # fmt: skip
+    """Summary entries of both projected routes for an interface with a gap."""
+    n_middle = int(settings.get("n_middle_layers", 1))
+    alignment = domain_alignment(
+        pdos, labels.domains, labels.layers, pair, reference, n_middle,
+        float(settings["states_per_atom"]),
+    )  # fmt: skip
+    projected = _route_dict(alignment.projected, [alignment.edges_a, alignment.edges_b])
+    routes = {
+        "projected_dos": projected,
+        "eigenvalues": _eigenvalue_route(folder, labels, pair, reference, n_middle),
+    }
+    summary = {
+        "status": "determined" if projected["alignment_type"] != "undetermined" else "undetermined",
+        "alignment_type": projected["alignment_type"],
+        "reason": projected["reason"],
+        "reference_ev": reference,
+        "reference": "midgap between highest occupied and lowest empty KS level (pw.x scale)",
+        "domain_gaps_ev": {pair[0]: alignment.edges_a.gap_ev, pair[1]: alignment.edges_b.gap_ev},
+        "routes": routes,
+        "warnings": _unresolved_offsets(routes, pdos.energies_ev),
+    }
+    return summary, alignment
+
+
 def analyse_alignment(
     folder: Path, labels: SiteLabels, settings: dict[str, Any], potential_cube: Path | None = None
 ) -> AlignmentAnalysis:
@@ -212,17 +245,12 @@ def analyse_alignment(
     ``settings``: ``domains`` (A, B) or None, ``states_per_atom``, ``n_middle_layers``,
     ``lineup_periods_ang``. With ``potential_cube`` the line-up step ΔV is added.
     Raises ``ProjwfcFileError``/``ElectronicStructureError`` for missing files or labels.
+    The energy zero is the VBM of domain A (E_F when metallic), stated in the result.
     """
     pdos = read_projected_dos(folder, PREFIX)
     check_atom_labels(labels.domains, pdos.n_atoms, "domain")
     pair = labels.domain_pair(settings.get("domains"))
-    groups = {
-        "domain": group_projected_dos(pdos, labels.domains),
-        "element": group_projected_dos(pdos, labels.symbols),
-        "layer": group_projected_dos(
-            pdos, [f"{d} layer {n}" for d, n in zip(labels.domains, labels.layers, strict=True)]
-        ),
-    }
+    groups = _grouped(pdos, labels)
     summary: dict[str, Any] = {
         "domain_a": pair[0],
         "domain_b": pair[1],
@@ -241,34 +269,15 @@ def analyse_alignment(
         zero = projections.fermi_energy_ev or 0.0
         summary |= {"status": "undetermined", "alignment_type": "undetermined"}
         summary |= {"reason": str(metallic), "energy_zero_ev": zero, "energy_zero": "E_F"}
-        return AlignmentAnalysis(summary, groups, (), zero, "E_F", potential)
-    n_middle = int(settings.get("n_middle_layers", 1))
-    alignment = domain_alignment(
-        pdos, labels.domains, labels.layers, pair, reference, n_middle,
-        float(settings["states_per_atom"]),
-    )  # fmt: skip
-    projected = _route_dict(alignment.projected, [alignment.edges_a, alignment.edges_b])
+        return AlignmentAnalysis(summary, groups, (), zero, "E_F", potential, pdos.total_pdos)
+    determined, alignment = _determined(folder, pdos, labels, pair, reference, settings)
     vbm = alignment.edges_a.valence_band_max_ev
     zero, zero_label = (reference, "midgap") if vbm is None else (vbm, f"VBM of {pair[0]}")
-    summary |= {
-        "status": "determined" if projected["alignment_type"] != "undetermined" else "undetermined",
-        "alignment_type": projected["alignment_type"],
-        "reason": projected["reason"],
-        "reference_ev": reference,
-        "reference": "midgap between highest occupied and lowest empty KS level (pw.x scale)",
-        "energy_zero_ev": zero,
-        "energy_zero": zero_label,
-        "domain_gaps_ev": {pair[0]: alignment.edges_a.gap_ev, pair[1]: alignment.edges_b.gap_ev},
-        "routes": {
-            "projected_dos": projected,
-            "eigenvalues": _eigenvalue_route(folder, labels, pair, reference, n_middle),
-        },
-    }
-    summary["warnings"] = _unresolved_offsets(summary["routes"], pdos.energies_ev)
+    summary |= determined | {"energy_zero_ev": zero, "energy_zero": zero_label}
     edges = layer_resolved_edges(
         pdos, labels.domains, labels.layers, reference, float(settings["states_per_atom"])
     )
-    return AlignmentAnalysis(summary, groups, edges, zero, zero_label, potential)
+    return AlignmentAnalysis(summary, groups, edges, zero, zero_label, potential, pdos.total_pdos)
 
 
 def _png(plot: Any, *args: Any) -> orm.SinglefileData:
@@ -279,9 +288,11 @@ def _png(plot: Any, *args: Any) -> orm.SinglefileData:
 
 
 def _pdos_array(analysis: AlignmentAnalysis) -> orm.ArrayData:
-    """Energies (eV) and PDOS (states/eV/cell) per domain, element and layer."""
+    """Energies (eV), PDOS (states/eV/cell) per domain, element and layer, and projwfc's
+    total PDOS (``*.pdos_tot``, the sum of all projections)."""
     array = orm.ArrayData()
     array.set_array("energies_ev", analysis.groups["domain"].energies_ev)
+    array.set_array("total_pdos", analysis.total_pdos)
     for name, grouped in analysis.groups.items():
         array.set_array(f"pdos_by_{name}", grouped.dos)
         array.base.attributes.set(f"keys_by_{name}", [str(key) for key in grouped.keys])
@@ -326,105 +337,3 @@ def band_alignment(
             analysis.zero_ev, analysis.zero_label,
         )  # fmt: skip
     return outputs
-
-
-def select_states(folder: Path, labels: SiteLabels, settings: dict[str, Any]) -> TransferStates:
-    """IS/FS from a projwfc.x folder; ``settings``: donor, acceptor, carrier, threshold, k_index."""
-    return select_transfer_states(
-        read_atomic_projections(folder / ATOMIC_PROJ),
-        read_atomic_states(folder / PROJWFC_STDOUT),
-        labels.domains,
-        labels.layers,
-        donor=settings["donor"],
-        acceptor=settings["acceptor"],
-        carrier=settings.get("carrier", "electron"),
-        threshold=float(settings.get("threshold", 0.5)),
-        k_index=settings.get("k_index"),
-    )
-
-
-def transfer_states_dict(transfer: TransferStates) -> dict[str, Any]:
-    """JSON form of the IS/FS choice (1-based k-point and band, as pp.x wants them)."""
-
-    def state(character: Any) -> dict[str, Any]:
-        return {
-            "k_index": character.k_index,
-            "band": character.band,
-            "energy_ev": character.energy_ev,
-            "domain_weights": character.domain_weights,
-            "element_weights": character.element_weights,
-            "layer_weights": {f"{d} layer {n}": w for (d, n), w in character.layer_weights.items()},
-        }
-
-    return {
-        "carrier": transfer.carrier,
-        "donor": transfer.donor,
-        "acceptor": transfer.acceptor,
-        "threshold": transfer.threshold,
-        "initial": state(transfer.initial),
-        "final": state(transfer.final),
-        "energy_gap_ev": transfer.energy_gap_ev,
-        "explanation": transfer.explanation,
-    }
-
-
-@calcfunction
-def transfer_states(
-    projections: orm.FolderData,
-    structure: orm.StructureData,
-    site_labels: orm.Dict,
-    settings: orm.Dict,
-) -> orm.Dict:
-    """Record the IS/FS choice made on a projwfc.x retrieved folder."""
-    labels = SiteLabels.from_nodes(structure, site_labels)
-    with projections.base.repository.as_path() as folder:
-        chosen = select_states(Path(folder), labels, settings.get_dict())
-    return orm.Dict(transfer_states_dict(chosen))
-
-
-def analyse_densities(
-    initial_cube: Path, final_cube: Path, labels: SiteLabels, plot_path: Path
-) -> dict[str, Any]:
-    """Norms, layer/domain fractions (spatial partition) and ∫|ψ_IS||ψ_FS| of two pp.x cubes."""
-    grids = {"initial": read_cube(initial_cube), "final": read_cube(final_cube)}
-    summary: dict[str, Any] = {"partition": PARTITION}
-    lines = {}
-    for role, grid in grids.items():
-        layers = layer_partition(grid, labels.z_ang, labels.domains, labels.layers)
-        lines[role] = line_density(grid)
-        summary[role] = {
-            "norm": grid.integral(),
-            "layer_fractions": {f"{d} layer {n}": f for (d, n), f in layers.items()},
-            "domain_fractions": domain_fractions(layers),
-        }
-    summary["spatial_overlap"] = spatial_overlap(grids["initial"], grids["final"])
-    z = lines["initial"][0]
-    plot_transfer_densities(
-        z, lines["initial"][1], lines["final"][1], labels.z_ang, labels.symbols,
-        labels.domains, plot_path,
-    )  # fmt: skip
-    return summary
-
-
-@calcfunction
-def transfer_densities(
-    states: orm.Dict,
-    initial: orm.FolderData,
-    final: orm.FolderData,
-    structure: orm.StructureData,
-    site_labels: orm.Dict,
-) -> dict[str, orm.Data]:
-    """IS/FS summary Dict (choice + spatial analysis) and the planar-average PNG."""
-    labels = SiteLabels.from_nodes(structure, site_labels)
-    with (
-        initial.base.repository.as_path() as initial_folder,
-        final.base.repository.as_path() as final_folder,
-        tempfile.TemporaryDirectory() as scratch,
-    ):
-        plot = Path(scratch) / "transfer_densities.png"
-        spatial = analyse_densities(
-            Path(initial_folder) / CUBE_FILE, Path(final_folder) / CUBE_FILE, labels, plot
-        )
-        picture = orm.SinglefileData(file=plot)
-    summary = states.get_dict() | {"spatial": spatial}
-    return {"summary": orm.Dict(summary), "density_plot": picture}
