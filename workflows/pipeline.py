@@ -20,7 +20,6 @@ from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
 from workflows.nac import NaAnalysisWorkChain, NaSnapshotsWorkChain
 from workflows.pipeline_summary import na_transfer_bands, study_summary
-from workflows.pw_builders import EMPTY_BANDS
 from workflows.relax import BulkReferenceWorkChain
 
 STEPS = ("bulk", "interface", "electronic", "charge_densities", "aimd", "na")
@@ -41,6 +40,15 @@ def validate_pipeline(inputs: dict[str, Any], _: Any) -> str | None:
     if "interface" in skip and "structure" not in inputs:
         return "skipping `interface` needs `structure` and `site_labels`"
     return None
+
+
+def _highest_occupied_band(process: orm.ProcessNode) -> int:
+    """Highest occupied band (1-based) of the first pw.x run in or under ``process``."""
+    calcs = [process] if isinstance(process, orm.CalcJobNode) else process.called_descendants
+    for calc in calcs:
+        if isinstance(calc, orm.CalcJobNode) and "output_parameters" in calc.outputs:
+            return round(calc.outputs.output_parameters["number_of_electrons"] / 2)
+    raise ValueError(f"<{process.pk}> ran no pw.x calculation with output_parameters")
 
 
 class PipelineWorkChain(WorkChain):
@@ -306,14 +314,13 @@ class PipelineWorkChain(WorkChain):
 
     def _na_band_inputs(self) -> orm.Dict:
         """IS/FS of the electronic step (if any) and the occupied bands of both sets."""
-        nbnd = self.inputs.na_snapshots.scf.pw.parameters["SYSTEM"]["nbnd"]
-        values: dict[str, Any] = {"na_highest_occupied": nbnd - EMPTY_BANDS}
+        values: dict[str, Any] = {
+            "na_highest_occupied": _highest_occupied_band(self.ctx.na_snapshots)
+        }
         if "charge_transfer_states" in self.ctx.pieces:
             states = self.ctx.pieces["charge_transfer_states"]
             nscf = self.ctx.electronic.outputs.nscf_remote_folder.creator
-            values["electronic_highest_occupied"] = round(
-                nscf.outputs.output_parameters["number_of_electrons"] / 2
-            )
+            values["electronic_highest_occupied"] = _highest_occupied_band(nscf)
             values["initial_band"] = states["initial"]["band"]
             values["final_band"] = states["final"]["band"]
         return orm.Dict(values)
