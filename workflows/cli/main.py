@@ -6,7 +6,10 @@ from pathlib import Path
 
 import click
 
-import workflows.cli  # noqa: F401  (pins AIIDA_PATH before AiiDA is imported)
+from workflows.cli.build import build, epitaxy
+from workflows.cli.cluster import slurm_down, slurm_up
+from workflows.cli.query import export, query, status
+from workflows.cli.study import report, run, submit
 from workflows.setup.paths import PROFILES_DIR
 
 
@@ -78,22 +81,5 @@ def demo(profile_name: str, computer_label: str, output: Path) -> None:
     run_demo(profile_name, computer_label, output)
 
 
-from workflows.cli.build import build, epitaxy  # noqa: E402  (commands registered below)
-
-cli.add_command(build)
-cli.add_command(epitaxy)
-
-from workflows.cli.study import report, run, submit  # noqa: E402
-
-cli.add_command(run)
-cli.add_command(submit)
-cli.add_command(report)
-
-from workflows.cli.cluster import slurm_down, slurm_up  # noqa: E402
-from workflows.cli.query import export, query, status  # noqa: E402
-
-cli.add_command(slurm_up)
-cli.add_command(slurm_down)
-cli.add_command(query)
-cli.add_command(status)
-cli.add_command(export)
+for command in (build, epitaxy, run, submit, report, status, query, export, slurm_up, slurm_down):
+    cli.add_command(command)
