@@ -2,6 +2,11 @@
 
 The end-to-end run replays real QE 6.7 runs (pw.x scf + nscf, projwfc.x, pp.x) of a
 4-atom CdS/ZnS (001) superlattice recorded in ``tests/fixtures/mock`` (see its README).
+All six recordings this module and ``test_densities`` replay are made, with real QE
+(serial, ~2 min), by one command::
+
+    scripts/record_fixtures.sh \
+        'tests/workflows/test_densities.py::test_transfer_densities_end_to_end'
 """
 
 from __future__ import annotations
