@@ -2,3 +2,10 @@
 
 Holds no physics of its own: every science step is a call into ``heterostructures``.
 """
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("aiida-janus")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0+unknown"
