@@ -1,4 +1,4 @@
-"""``janus.na_snapshots`` and ``janus.na_analysis``: the NA Hamiltonian and what it gives.
+"""``janus.na_snapshots``: the NA Hamiltonian from SCF runs on trajectory snapshots.
 
 ``janus.na_snapshots`` runs a Γ-only pw.x SCF (norm-conserving pseudos: their plane-wave
 overlaps are orthonormal, see DESIGN.md) at every selected frame of a ``janus.aimd``
@@ -11,15 +11,15 @@ are stored and the next snapshot of its chain (which restarted from it) has fini
 Cleaned calculations are marked invalid for caching, so no later run can restart from
 an emptied cache source. Only n_b × n_b matrices and window energies reach the database.
 
-``janus.na_analysis`` turns the NA Hamiltonian into the paper's Fig. 4c/4d: spectral
-density and pure dephasing of the IS–FS gap, FSSH/DISH populations, τ_ET and τ_relax.
+``janus.na_analysis`` (:mod:`workflows.na_analysis`, re-exported here) turns the NA
+Hamiltonian into the paper's Fig. 4c/4d. The request checks live in
+:mod:`workflows.na_requests`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, while_
@@ -27,16 +27,17 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from heterostructures.nac import SnapshotMismatchError
-from heterostructures.trajectory import TrajectoryError, select_snapshots
 from heterostructures.wavefunctions import BandWindowError
-from workflows.nac_functions import (
-    assemble_na_hamiltonian,
-    gap_spectral_analysis,
-    na_figures,
-    snapshot_pair_overlap,
-    surface_hopping_dynamics,
-    trajectory_frame,
+from workflows.na_analysis import NaAnalysisWorkChain as NaAnalysisWorkChain
+from workflows.na_requests import (
+    NaInputError,
+    chain_layout,
+    check_band_window,
+    check_fixed_cell,
+    selected_frames,
+    snapshot_spacing_fs,
 )
+from workflows.nac_functions import assemble_na_hamiltonian, snapshot_pair_overlap, trajectory_frame
 from workflows.protocols import JanusProtocolMixin
 from workflows.pw_builders import EMPTY_BANDS, family_overrides
 
@@ -44,108 +45,30 @@ PW_PREFIX = "aiida"
 CUTOFF_TOLERANCE_RY = 1e-6
 
 
-class NaInputError(ValueError):
-    """A snapshot or analysis request that cannot run; ``exit_code`` names the 2xx code."""
-
-    def __init__(self, exit_code: str, message: str) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
-
-
-def selected_frames(trajectory: orm.TrajectoryData, selection: dict[str, Any]) -> list[int]:
-    """Frame indices from ``frame_indices``, or ``stride`` with ``start_fs``/``stop_fs``."""
-    n_frames = trajectory.numsteps
-    if "frame_indices" in selection:
-        frames = [int(index) for index in selection["frame_indices"]]
-    else:
-        times = trajectory.get_times()
-        times = np.arange(n_frames, dtype=float) if times is None else np.asarray(times)
-        try:
-            frames = list(
-                select_snapshots(
-                    times,
-                    selection.get("start_fs", float(times[0])),
-                    selection.get("stop_fs"),
-                    selection.get("stride", 1),
-                ).frame_indices
-            )
-        except TrajectoryError as error:
-            raise NaInputError("ERROR_EMPTY_SELECTION", str(error)) from error
-    if not frames:
-        raise NaInputError("ERROR_EMPTY_SELECTION", "the snapshot selection is empty")
-    outside = [index for index in frames if not 0 <= index < n_frames]
-    if outside or len(frames) < 2 or any(np.diff(frames) <= 0):
-        raise NaInputError(
-            "ERROR_TRAJECTORY_TOO_SHORT",
-            f"need ≥ 2 increasing frame indices within the trajectory's {n_frames} frames, "
-            f"got {frames}: run a longer janus.aimd or select fewer/earlier frames",
-        )
-    return frames
-
-
-def snapshot_spacing_fs(
-    trajectory: orm.TrajectoryData, frames: list[int], dt_fs: float | None
-) -> float:
-    """dt between snapshots (fs): from the trajectory's times, which must be evenly spaced."""
-    times = trajectory.get_times()
-    if times is None:
-        if dt_fs is None:
-            raise NaInputError(
-                "ERROR_TIME_STEP", "the trajectory has no times: give dt_fs between snapshots"
-            )
-        return dt_fs
-    spacing = np.diff(np.asarray(times)[frames])
-    if not np.allclose(spacing, spacing[0], rtol=1e-6) or spacing[0] <= 0:
-        raise NaInputError(
-            "ERROR_TIME_STEP",
-            f"snapshots are not evenly spaced in time ({spacing.min():g}–{spacing.max():g} fs): "
-            "NAC by finite differences needs one dt; use a constant stride",
-        )
-    if dt_fs is not None and not np.isclose(dt_fs, spacing[0], rtol=1e-6):
-        raise NaInputError(
-            "ERROR_TIME_STEP",
-            f"dt_fs = {dt_fs} fs but the selected frames are {spacing[0]:g} fs apart: "
-            "omit dt_fs or fix the selection",
-        )
-    return float(spacing[0])
-
-
-def check_band_window(band_window: list[int], parameters: dict[str, Any]) -> None:
-    """The window must lie in 1..nbnd; nbnd must be set explicitly in ``SYSTEM``."""
-    nbnd = parameters.get("SYSTEM", {}).get("nbnd")
-    if nbnd is None:
-        raise NaInputError(
-            "ERROR_BAND_WINDOW", "set scf.pw.parameters.SYSTEM.nbnd: the band window needs it"
-        )
-    first, last = (int(band) for band in band_window)
-    if not 1 <= first <= last <= nbnd:
-        raise NaInputError(
-            "ERROR_BAND_WINDOW",
-            f"band window ({first}, {last}) is outside the computed bands 1..{nbnd} "
-            "(1-based inclusive): narrow the window or raise nbnd",
-        )
-
-
-def chain_layout(n_snapshots: int, n_chains: int) -> list[list[int]]:
-    """Contiguous chains of snapshot positions, as even as possible (longest first)."""
-    if not 1 <= n_chains <= n_snapshots:
-        raise NaInputError(
-            "ERROR_CHAINS", f"n_chains must be in 1..{n_snapshots} (snapshots), got {n_chains}"
-        )
-    return [block.tolist() for block in np.array_split(np.arange(n_snapshots), n_chains)]
-
-
-def _check_fixed_cell(trajectory: orm.TrajectoryData, frames: list[int]) -> None:
-    cells = trajectory.get_cells()
-    if cells is not None and not np.allclose(cells[frames], cells[frames[0]], atol=1e-8):
-        raise NaInputError(
-            "ERROR_VARIABLE_CELL",
-            "the cell changes between snapshots: overlaps need one plane-wave basis (NVE/NVT)",
-        )
-
-
 def _key(position: int) -> str:
     return f"snapshot_{position:04d}"
+
+
+def protocol_band_window(nbnd: int, bands_below: int, bands_above: int) -> list[int]:
+    """(first, last) pw.x bands, 1-based: ``bands_below`` up to the highest occupied band
+    (``nbnd − EMPTY_BANDS``) and ``bands_above`` empty bands above it."""
+    if not 0 < bands_above <= EMPTY_BANDS or bands_below < 1:
+        raise ValueError(f"bands_above must be in 1..{EMPTY_BANDS}, bands_below ≥ 1")
+    highest_occupied = nbnd - EMPTY_BANDS
+    return [highest_occupied - bands_below + 1, highest_occupied + bands_above]
+
+
+def _gamma_only(scf_inputs: dict[str, Any]) -> dict[str, Any]:
+    """PwBaseWorkChain protocol inputs → the exposed ``scf`` namespace: Γ-only k-point and
+    ``gamma_only`` settings; structure, clean_workdir and kpoints_distance removed."""
+    for exposed_elsewhere in ("clean_workdir", "kpoints_distance"):
+        scf_inputs.pop(exposed_elsewhere, None)
+    scf_inputs["pw"].pop("structure")
+    kpoints = orm.KpointsData()
+    kpoints.set_kpoints_mesh([1, 1, 1])
+    scf_inputs["kpoints"] = kpoints
+    scf_inputs["pw"]["settings"] = orm.Dict({"gamma_only": True})
+    return scf_inputs
 
 
 class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
@@ -210,7 +133,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         try:
             frames = selected_frames(trajectory, selection)
             self.ctx.dt_fs = snapshot_spacing_fs(trajectory, frames, dt_fs)
-            _check_fixed_cell(trajectory, frames)
+            check_fixed_cell(trajectory, frames)
             check_band_window(
                 list(self.inputs.band_window), self.inputs.scf.pw.parameters.get_dict()
             )
@@ -351,14 +274,11 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         structure = trajectory.get_step_structure(0)
         family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
-        nbnd = family["pw"]["parameters"]["SYSTEM"]["nbnd"]
-        highest_occupied = nbnd - EMPTY_BANDS
-        if not 0 < inputs["bands_above"] <= EMPTY_BANDS or inputs["bands_below"] < 1:
-            raise ValueError(f"bands_above must be in 1..{EMPTY_BANDS}, bands_below ≥ 1")
-        window = [
-            highest_occupied - inputs["bands_below"] + 1,
-            highest_occupied + inputs["bands_above"],
-        ]
+        window = protocol_band_window(
+            family["pw"]["parameters"]["SYSTEM"]["nbnd"],
+            inputs["bands_below"],
+            inputs["bands_above"],
+        )
         scf = PwBaseWorkChain.get_builder_from_protocol(
             code,
             structure,
@@ -366,14 +286,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
             overrides=recursive_merge(family, inputs["scf"]),
             options=options,
         )
-        scf_inputs = scf._inputs(prune=True)
-        for exposed_elsewhere in ("clean_workdir", "kpoints_distance"):
-            scf_inputs.pop(exposed_elsewhere, None)
-        scf_inputs["pw"].pop("structure")
-        kpoints = orm.KpointsData()
-        kpoints.set_kpoints_mesh([1, 1, 1])
-        scf_inputs["kpoints"] = kpoints
-        scf_inputs["pw"]["settings"] = orm.Dict({"gamma_only": True})
+        scf_inputs = _gamma_only(scf._inputs(prune=True))
         builder = cls.get_builder()
         builder.trajectory = trajectory
         builder.scf = scf_inputs
@@ -401,155 +314,3 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         self.out("na_parameters", outputs["na_parameters"])
         if "site_labels" in self.inputs:
             self.out("site_labels", self.inputs.site_labels)
-
-
-MIN_REALISATIONS = 100
-
-
-def analysis_states(
-    band_window: list[int], initial: int, final: int, donors: list[int]
-) -> dict[str, Any]:
-    """pw.x band numbers → 0-based window indices (``initial``, ``final``, ``donors``)."""
-    first, last = band_window
-    bands = {"initial_band": initial, "final_band": final, **{f"donor {b}": b for b in donors}}
-    outside = {name: band for name, band in bands.items() if not first <= band <= last}
-    if outside or initial == final:
-        raise NaInputError(
-            "ERROR_STATES",
-            f"IS/FS bands must differ and lie in the band window {first}..{last} "
-            f"(pw.x numbering); got {bands}",
-        )
-    return {
-        "initial": initial - first,
-        "final": final - first,
-        "donors": [band - first for band in donors or [initial]],
-    }
-
-
-def check_analysis_request(energies: np.ndarray, dt_fs: float, dynamics: dict[str, Any]) -> None:
-    """Enough snapshots for the spectra (``MIN_SAMPLES``) and ≥ 100 hopping realisations."""
-    from heterostructures.dynamics import DynamicsInputError, HoppingSettings
-    from heterostructures.spectra import MIN_SAMPLES, required_length_fs
-
-    if energies.shape[0] < MIN_SAMPLES:
-        raise NaInputError(
-            "ERROR_TOO_SHORT",
-            f"{energies.shape[0]} snapshots ({energies.shape[0] * dt_fs:g} fs): the gap "
-            f"analysis needs ≥ {MIN_SAMPLES}; resolving 33 cm^-1 needs "
-            f"≥ {required_length_fs(33.0):.0f} fs of snapshots",
-        )
-    if dynamics["n_realisations"] < MIN_REALISATIONS:
-        raise NaInputError(
-            "ERROR_DYNAMICS_SETTINGS",
-            f"n_realisations = {dynamics['n_realisations']}: use ≥ {MIN_REALISATIONS} "
-            "for populations with a few-% statistical error",
-        )
-    try:
-        HoppingSettings(initial_state=0, final_state=0, n_steps=1, **_hopping_options(dynamics))
-    except (DynamicsInputError, TypeError) as error:
-        raise NaInputError("ERROR_DYNAMICS_SETTINGS", str(error)) from error
-
-
-def _hopping_options(dynamics: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in dynamics.items() if key != "simulation_time_fs"}
-
-
-class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
-    """Spectral density, dephasing, FSSH/DISH populations and τ fits, with plots."""
-
-    _protocol_file = "na_analysis.yaml"
-
-    @classmethod
-    def define(cls, spec: Any) -> None:
-        """NA Hamiltonian, IS/FS bands, spectra and dynamics settings; Dicts, arrays, PNGs."""
-        super().define(spec)
-        spec.input("na_hamiltonian", valid_type=orm.ArrayData, help="janus.na_snapshots output.")
-        spec.input("initial_band", valid_type=orm.Int, help="IS band (pw.x numbering).")
-        spec.input("final_band", valid_type=orm.Int, help="FS band (pw.x numbering).")
-        spec.input("donor_bands", valid_type=orm.List, required=False, help="Counted in P_IS.")
-        spec.input("spectra", valid_type=orm.Dict, help="required_resolution_cm, peaks.")
-        spec.input("dynamics", valid_type=orm.Dict, help="method, temperature_k, seed, ...")
-        spec.outline(cls.setup, cls.run_spectra, cls.run_dynamics, cls.make_plots)
-        for name in ("gap", "spectral_density", "dephasing", "populations"):
-            spec.output(name, valid_type=orm.ArrayData)
-        spec.output("spectral_summary", valid_type=orm.Dict, help="Peaks cm^-1, resolution, τ.")
-        spec.output("dynamics_summary", valid_type=orm.Dict, help="τ_ET, τ_relax ± 1σ, flags.")
-        spec.output("spectral_density_plot", valid_type=orm.SinglefileData, help="Fig. 4c.")
-        spec.output("dynamics_plot", valid_type=orm.SinglefileData, help="Fig. 4d.")
-        spec.exit_code(201, "ERROR_STATES", message="{error}")
-        spec.exit_code(202, "ERROR_TOO_SHORT", message="{error}")
-        spec.exit_code(203, "ERROR_DYNAMICS_SETTINGS", message="{error}")
-
-    def setup(self) -> Any:
-        """Map IS/FS to window indices and check lengths and settings (2xx)."""
-        hamiltonian = self.inputs.na_hamiltonian
-        donors = list(self.inputs.donor_bands) if "donor_bands" in self.inputs else []
-        try:
-            states = analysis_states(
-                hamiltonian.base.attributes.get("band_window"),
-                self.inputs.initial_band.value,
-                self.inputs.final_band.value,
-                donors,
-            )
-            check_analysis_request(
-                hamiltonian.get_array("energies_ev"),
-                hamiltonian.base.attributes.get("dt_fs"),
-                self.inputs.dynamics.get_dict(),
-            )
-        except NaInputError as error:
-            return self.exit_codes(error.exit_code).format(error=str(error))
-        self.ctx.states = orm.Dict(states)
-        return None
-
-    def run_spectra(self) -> None:
-        """Gap, spectral density (flagged when unresolved) and pure dephasing."""
-        outputs = gap_spectral_analysis(
-            self.inputs.na_hamiltonian, self.ctx.states, self.inputs.spectra
-        )
-        self.out_many(outputs)
-
-    def run_dynamics(self) -> Any:
-        """Surface hopping and the τ_ET / τ_relax fits."""
-        from heterostructures.dynamics import DynamicsInputError
-
-        try:
-            outputs = surface_hopping_dynamics(
-                self.inputs.na_hamiltonian, self.ctx.states, self.inputs.dynamics
-            )
-        except DynamicsInputError as error:
-            return self.exit_codes.ERROR_DYNAMICS_SETTINGS.format(error=str(error))
-        self.out_many(outputs)
-        return None
-
-    def make_plots(self) -> None:
-        """PNG figures like the paper's Fig. 4c and 4d."""
-        self.out_many(
-            na_figures(
-                self.outputs["spectral_density"],
-                self.outputs["spectral_summary"],
-                self.outputs["populations"],
-                self.outputs["dynamics_summary"],
-            )
-        )
-
-    @classmethod
-    def get_builder_from_protocol(
-        cls,
-        na_hamiltonian: orm.ArrayData,
-        initial_band: int,
-        final_band: int,
-        protocol: str | None = None,
-        overrides: dict[str, Any] | None = None,
-        donor_bands: list[int] | None = None,
-    ) -> Any:
-        """Builder from ``protocols/na_analysis.yaml`` (fast / balanced / stringent)."""
-        inputs = cls.checked_protocol_inputs(protocol, overrides)
-        builder = cls.get_builder()
-        builder.na_hamiltonian = na_hamiltonian
-        builder.initial_band = orm.Int(initial_band)
-        builder.final_band = orm.Int(final_band)
-        if donor_bands:
-            builder.donor_bands = orm.List(donor_bands)
-        builder.spectra = orm.Dict(inputs["spectra"])
-        builder.dynamics = orm.Dict(inputs["dynamics"])
-        return builder
