@@ -12,14 +12,29 @@ Every question is answered from AiiDA's provenance graph with ``QueryBuilder``:
 * :func:`diff_inputs` compares two workflows' inputs, flattened to dotted keys.
 
 Bad input (unknown PK, a node that is not a workflow, a missing key) raises
-:class:`QueryError` with a message that says what to give instead.
+:class:`QueryError` with a message that says what to give instead. Loading nodes and
+walking CALL links live in :mod:`workflows.process_tree`; the live state of every step
+(:func:`workflow_status`, re-exported here) in :mod:`workflows.process_status`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from workflows.process_status import StepStatus as StepStatus
+from workflows.process_status import workflow_status as workflow_status
+from workflows.process_tree import (
+    QueryError,
+    calc_job_state,
+    called_processes,
+    load_existing,
+    load_workflow,
+    process_label,
+    process_state,
+    stored_pk,
+)
 
 if TYPE_CHECKING:
     from aiida import orm
@@ -27,10 +42,6 @@ if TYPE_CHECKING:
 PIPELINE_PROCESS_TYPE = "aiida.workflows:janus.pipeline"
 STUDY_TAGS = ("perovskite", "chalcogenide", "protocol")
 DESCRIPTION_CHARS = 100
-
-
-class QueryError(ValueError):
-    """A query was given something it cannot answer for; the message says what to give."""
 
 
 @dataclass(frozen=True)
@@ -93,40 +104,6 @@ class InputDiff:
         return not self.changed
 
 
-def _pk(node: orm.Node) -> int:
-    """The PK of a stored node (the graph holds only stored nodes)."""
-    if node.pk is None:
-        raise QueryError(f"{type(node).__name__} is not stored: store it before querying")
-    return node.pk
-
-
-def load_existing(pk: int) -> orm.Node:
-    """The node with this PK, or ``QueryError`` saying how to find a valid one."""
-    from aiida.common.exceptions import NotExistent
-    from aiida.orm import load_node
-
-    try:
-        return load_node(pk)
-    except NotExistent as exception:
-        raise QueryError(
-            f"no node with PK {pk} in this profile: list studies with "
-            "`aiida-janus query studies` or processes with `verdi process list -a`"
-        ) from exception
-
-
-def load_workflow(pk: int) -> orm.WorkflowNode:
-    """The workflow node with this PK, or ``QueryError`` naming what the node is instead."""
-    from aiida.orm import WorkflowNode
-
-    node = load_existing(pk)
-    if not isinstance(node, WorkflowNode):
-        raise QueryError(
-            f"node {pk} is a {type(node).__name__}, not a workflow: give the PK of a workflow "
-            "(a study), e.g. from `aiida-janus query studies`"
-        )
-    return node
-
-
 def describe_node(node: orm.Node) -> str:
     """One short line for a node: formula, pseudo file, k-mesh, code, value or process."""
     from aiida import orm
@@ -168,44 +145,6 @@ def flatten_mapping(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, A
     return flat
 
 
-def called_processes(workflow_pk: int) -> Iterator[tuple[str, orm.ProcessNode]]:
-    """Every process called by a workflow, recursively, as ``(call path, node)``.
-
-    Walks CALL links level by level with QueryBuilder (data links are not followed, so
-    later studies that used this one's outputs are not included). Ordered by creation.
-    """
-    from aiida.common.links import LinkType
-    from aiida.orm import ProcessNode, QueryBuilder, WorkflowNode
-
-    call_types = [LinkType.CALL_CALC.value, LinkType.CALL_WORK.value]
-    frontier = {workflow_pk: ""}
-    while frontier:
-        builder = QueryBuilder()
-        builder.append(
-            WorkflowNode, filters={"id": {"in": list(frontier)}}, project="id", tag="caller"
-        )
-        builder.append(
-            ProcessNode,
-            with_incoming="caller",
-            edge_filters={"type": {"in": call_types}},
-            edge_project="label",
-            project="*",
-            tag="called",
-        )
-        builder.order_by({"called": {"ctime": "asc"}})
-        next_frontier: dict[int, str] = {}
-        for row in builder.iterdict():
-            node = row["called"]["*"]
-            label = row["caller--called"]["label"]
-            if label == "CALL":
-                label = _label(node)
-            path = f"{frontier[row['caller']['id']]}/{label}".lstrip("/")
-            yield path, node
-            if isinstance(node, WorkflowNode):
-                next_frontier[_pk(node)] = path
-        frontier = next_frontier
-
-
 def _runtime_s(node: orm.CalculationNode) -> float | None:
     from aiida.orm import Dict
 
@@ -231,13 +170,13 @@ def calculation_record(path: str, node: orm.CalculationNode) -> CalculationRecor
             code = link.node.full_label
         else:
             inputs[link.link_label] = describe_node(link.node)
-    _, job_id, scheduler_state = _job(node)
+    _, job_id, scheduler_state = calc_job_state(node)
     return CalculationRecord(
-        pk=_pk(node),
-        process_label=_label(node),
+        pk=stored_pk(node),
+        process_label=process_label(node),
         call_path=path,
         code=code,
-        state=_state(node),
+        state=process_state(node),
         exit_status=node.exit_status,
         job_id=job_id,
         scheduler_state=scheduler_state,
@@ -281,7 +220,7 @@ def _dicts_with_key(node: orm.Node, dotted_key: str) -> list[orm.Dict]:
     attribute = ".".join(["attributes", *parents])
     builder = QueryBuilder().append(ProcessNode, filters={"id": node.pk}, tag="process")
     builder.append(Dict, with_incoming="process", filters={attribute: {"has_key": last}})
-    return list({_pk(data): data for data in builder.all(flat=True)}.values())
+    return list({stored_pk(data): data for data in builder.all(flat=True)}.values())
 
 
 def _kind(node: orm.Node) -> str:
@@ -321,14 +260,18 @@ def trace_output(pk: int, key: str) -> TraceResult:
     data = holders[0]
     builder = QueryBuilder().append(Node, filters={"id": data.pk}, tag="value")
     builder.append(Node, with_descendants="value", project=["*"])
-    ancestors = sorted({node.pk: node for node in builder.all(flat=True)}.values(), key=_pk)
+    ancestors = sorted({node.pk: node for node in builder.all(flat=True)}.values(), key=stored_pk)
     sources = tuple(
-        ProvenanceSource(_pk(node), _kind(node), type(node).__name__, describe_node(node))
+        ProvenanceSource(stored_pk(node), _kind(node), type(node).__name__, describe_node(node))
         for node in ancestors
     )
     creator = data.creator
     return TraceResult(
-        key, _lookup(data.get_dict(), key), _pk(data), creator.pk if creator else None, sources
+        key,
+        _lookup(data.get_dict(), key),
+        stored_pk(data),
+        creator.pk if creator else None,
+        sources,
     )
 
 
@@ -437,54 +380,3 @@ def diff_inputs(pk_a: int, pk_b: int) -> InputDiff:
         if inputs_a.get(key) != inputs_b.get(key)
     }
     return InputDiff(pk_a, pk_b, changed)
-
-
-@dataclass(frozen=True)
-class StepStatus:
-    """One process under a workflow: where it sits, its state and, for CalcJobs, the
-    AiiDA job state (``withscheduler`` …) and the scheduler's job id and state."""
-
-    call_path: str
-    pk: int
-    process_label: str
-    state: str
-    exit_status: int | None
-    calc_job_state: str | None
-    job_id: str | None
-    scheduler_state: str | None
-
-    @property
-    def depth(self) -> int:
-        """Nesting level below the workflow (0 for a direct child)."""
-        return self.call_path.count("/")
-
-
-def workflow_status(workflow_pk: int) -> list[StepStatus]:
-    """The workflow itself and every process it called, with states and job ids."""
-    workflow = load_workflow(workflow_pk)
-    return [
-        StepStatus(path, _pk(node), _label(node), _state(node), node.exit_status, *_job(node))
-        for path, node in [("", workflow), *called_processes(workflow_pk)]
-    ]
-
-
-def _state(node: orm.ProcessNode) -> str:
-    return node.process_state.value if node.process_state else "unknown"
-
-
-def _label(node: orm.ProcessNode) -> str:
-    return node.process_label or type(node).__name__
-
-
-def _job(node: orm.ProcessNode) -> tuple[str | None, str | None, str | None]:
-    """(AiiDA job state, scheduler job id, scheduler state) of a CalcJob; Nones otherwise."""
-    from aiida.orm import CalcJobNode
-
-    if not isinstance(node, CalcJobNode):
-        return None, None, None
-    job_state, scheduler_state = node.get_state(), node.get_scheduler_state()
-    return (
-        job_state.value if job_state else None,
-        node.get_job_id(),
-        scheduler_state.value if scheduler_state else None,
-    )

@@ -1,7 +1,8 @@
 """``aiida-janus query …``, ``status`` and ``export``: read a study back from provenance.
 
-Thin wrappers over :mod:`workflows.queries`; every bad input (unknown PK, a node that is
-not a workflow, a key that is not there) ends as one ``click.ClickException`` line.
+Thin wrappers over :mod:`workflows.queries` and :mod:`workflows.process_status`; every bad
+input (unknown PK, a node that is not a workflow, a key that is not there) ends as one
+``click.ClickException`` line.
 """
 
 from __future__ import annotations
@@ -219,7 +220,7 @@ def status(pk: int, profile_name: str | None) -> None:
     Examples:
       aiida-janus status 1234
     """
-    from workflows.queries import workflow_status
+    from workflows.process_status import workflow_status
 
     use_profile(profile_name)
     with clear_errors():
@@ -255,7 +256,7 @@ def export(pk: int, file: Path, overwrite: bool, profile_name: str | None) -> No
     """
     from aiida.tools.archive import create_archive
 
-    from workflows.queries import load_workflow
+    from workflows.process_tree import load_workflow
 
     use_profile(profile_name)
     if file.exists() and not overwrite:
