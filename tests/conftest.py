@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from workflows.mock.codes import DEFAULT_STORE, calc_job_plugin, register_mock_code
+from workflows.setup.codes import ROOT_MPI_ENV
 
 if TYPE_CHECKING:
     from aiida.orm import Computer, InstalledCode
@@ -69,7 +70,9 @@ def localhost(aiida_profile: object, janus_test_dir: Path) -> Computer:
         scheduler_type="core.direct",
         workdir=str(janus_test_dir / "scratch"),
     ).store()
-    computer.set_prepend_text("export OMP_NUM_THREADS=1")
+    # Same environment as profiles/computer-localhost.yaml, so MPI codes run as root too.
+    root_env = ROOT_MPI_ENV if os.geteuid() == 0 else ""
+    computer.set_prepend_text(root_env + "export OMP_NUM_THREADS=1")
     computer.set_default_mpiprocs_per_machine(1)
     computer.configure(safe_interval=0.0)
     computer.set_minimum_job_poll_interval(0.0)

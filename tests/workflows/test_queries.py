@@ -166,8 +166,9 @@ def build_toy_studies() -> ToyStudies:
     return _BUILT[-1]
 
 
-@pytest.fixture(scope="module")
-def studies(aiida_profile: object) -> ToyStudies:
+@pytest.fixture
+def studies(localhost: object) -> ToyStudies:
+    """Needs the session's ``localhost`` (1 rank by default) before the YAML lookup."""
     return build_toy_studies()
 
 

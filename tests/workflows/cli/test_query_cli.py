@@ -16,8 +16,8 @@ from tests.workflows.test_queries import ToyStudies, build_toy_studies, stored_p
 from workflows.cli.main import cli
 
 
-@pytest.fixture(scope="module")
-def studies(aiida_profile: object) -> ToyStudies:
+@pytest.fixture
+def studies(localhost: object) -> ToyStudies:
     return build_toy_studies()
 
 

@@ -29,7 +29,7 @@ def test_pseudo_families_install_with_cutoffs() -> None:
 
 
 @pytest.mark.real_qe
-@pytest.mark.usefixtures("aiida_profile")
+@pytest.mark.usefixtures("localhost")
 def test_cds_zincblende_scf_physics() -> None:
     codes = register_computer_and_codes(PROFILES_DIR / "computer-localhost.yaml")
     install_pseudo_family("paw")
