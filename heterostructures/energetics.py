@@ -74,3 +74,15 @@ def interface_formation_energy(
         else "mean of interface and two free-surface energies (slab in vacuum)"
     )
     return FormationEnergy(gamma, gamma * EV_PER_ANG2_TO_J_PER_M2, units, meaning)
+
+
+def energy_per_formula_unit(
+    energy_ev: float, composition: Counter[str], formula: Counter[str]
+) -> float:
+    """Total energy (eV) of a bulk cell divided by its number of formula units."""
+    units = {composition[el] / n for el, n in formula.items()}
+    if len(units) != 1 or set(composition) != set(formula):
+        raise EnergeticsError(
+            f"cell composition {dict(composition)} is not a multiple of {dict(formula)}"
+        )
+    return energy_ev / units.pop()

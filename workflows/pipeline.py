@@ -19,7 +19,7 @@ from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
 from workflows.nac import NaAnalysisWorkChain, NaSnapshotsWorkChain
-from workflows.pipeline_summary import na_transfer_bands, study_summary
+from workflows.pipeline_summary import bulk_reference_energies, na_transfer_bands, study_summary
 from workflows.relax import BulkReferenceWorkChain
 
 STEPS = ("bulk", "interface", "electronic", "charge_densities", "aimd", "na")
@@ -186,6 +186,17 @@ class PipelineWorkChain(WorkChain):
                 return self._failed(f"{side}_bulk", node)
             self.ctx.lattices[side] = node.outputs.lattice
             self.ctx.pieces[f"{side}_lattice"] = node.outputs.lattice
+        self.ctx.reference_energies = bulk_reference_energies(
+            **{
+                f"{side}_{name}": node
+                for side in SIDES
+                for name, node in (
+                    ("formula", self.ctx[f"{side}_bulk"].inputs.formula),
+                    ("energy", self.ctx[f"{side}_bulk"].outputs.energy),
+                    ("structure", self.ctx[f"{side}_bulk"].outputs.relaxed_structure),
+                )
+            }
+        )
         return None
 
     def should_run_interface(self) -> bool:
@@ -196,6 +207,8 @@ class PipelineWorkChain(WorkChain):
         """Build from the relaxed lattices and relax."""
         inputs = self.exposed_inputs(InterfaceWorkChain, namespace="interface")
         inputs["lattices"] = self.ctx.lattices
+        if "reference_energies" in self.ctx:
+            inputs["reference_energies"] = self.ctx.reference_energies
         inputs["metadata"] = {"call_link_label": "interface"}
         return ToContext(interface=self.submit(InterfaceWorkChain, **inputs))
 
@@ -207,6 +220,8 @@ class PipelineWorkChain(WorkChain):
         self.ctx.structure = node.outputs.structure
         self.ctx.site_labels = node.outputs.site_labels
         self.ctx.pieces["build_report"] = node.outputs.build_report
+        if "formation_energy" in node.outputs:
+            self.ctx.pieces["formation_energy"] = node.outputs.formation_energy
         return None
 
     def should_run_electronic(self) -> bool:

@@ -6,12 +6,15 @@ from (``aiida-janus query trace`` follows those links).
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from aiida import orm
 from aiida.engine import calcfunction
+from pymatgen.core import Composition
 
 from heterostructures.bands import band_relative_to_edge
+from heterostructures.energetics import energy_per_formula_unit
 
 LEVEL_OF_THEORY = "PBE without spin-orbit coupling (pslibrary 1.0.0 PAW/NC)"
 
@@ -47,3 +50,22 @@ def na_transfer_bands(bands: orm.Dict) -> dict[str, orm.Int]:
         role: orm.Int(band_relative_to_edge(int(values[role]), source, to))
         for role in ("initial_band", "final_band")
     }
+
+
+@calcfunction
+def bulk_reference_energies(**bulks: orm.Data) -> orm.Dict:
+    """Bulk energies per formula unit (eV), keyed by formula, for the interface energy.
+
+    ``bulks`` holds ``<side>_formula`` (Str), ``<side>_energy`` (Float) and
+    ``<side>_structure`` (StructureData) of each relaxed bulk reference.
+    """
+    energies = {}
+    for side in sorted({key.rsplit("_", 1)[0] for key in bulks}):
+        formula = bulks[f"{side}_formula"].value
+        symbols = bulks[f"{side}_structure"].get_ase().get_chemical_symbols()
+        energies[formula] = energy_per_formula_unit(
+            bulks[f"{side}_energy"].value,
+            Counter(symbols),
+            Counter({el: int(n) for el, n in Composition(formula).as_dict().items()}),
+        )
+    return orm.Dict(energies)

@@ -35,3 +35,12 @@ def test_gamma_recovers_a_known_excess() -> None:
     assert result.ev_per_ang2 == pytest.approx(gamma)
     assert result.j_per_m2 == pytest.approx(gamma * EV_PER_ANG2_TO_J_PER_M2)
     assert "two equivalent interfaces" in result.meaning
+
+
+def test_energy_per_formula_unit() -> None:
+    from heterostructures.energetics import energy_per_formula_unit
+
+    cds = Counter({"Cd": 1, "S": 1})
+    assert energy_per_formula_unit(-100.0, Counter({"Cd": 4, "S": 4}), cds) == -25.0
+    with pytest.raises(EnergeticsError, match="not a multiple"):
+        energy_per_formula_unit(-100.0, Counter({"Cd": 4, "S": 3}), cds)
