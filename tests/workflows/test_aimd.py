@@ -92,11 +92,22 @@ def test_bad_input_is_rejected_before_submission(
 @pytest.mark.slow  # ~50 s, mostly AiiDA job polling for three chunks
 def test_heat_then_nve_in_restarted_chunks(pw_code: InstalledCode, nc_family: str) -> None:
     """2 fs Berendsen + 3 fs NVE, at most 2 steps per job: 3 chunks, 2 of them restarts."""
+    _check_heat_then_nve(pw_code, nc_family)
+
+
+def test_heat_then_nve_replayed_on_mock(
+    mock_code: Callable[..., InstalledCode], nc_family: str
+) -> None:
+    """The same three chunks replayed from recordings of the real pw.x runs."""
+    _check_heat_then_nve(mock_code("pw.x"), nc_family)
+
+
+def _check_heat_then_nve(code: InstalledCode, nc_family: str) -> None:
     from aiida.engine import run_get_node
     from aiida.orm import CalcJobNode
 
     builder = _builder(
-        pw_code,
+        code,
         _cds(),
         nc_family,
         equilibration_time_fs=2.0,
