@@ -128,3 +128,13 @@ def pseudo_family(aiida_profile: object) -> Callable[[str], CutoffsPseudoPotenti
         return install_pseudo_family(flavour)
 
     return factory
+
+
+@pytest.fixture
+def mock_codes(
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+) -> dict[str, InstalledCode]:
+    """Mock pw.x, projwfc.x and pp.x, with the NC family installed."""
+    pseudo_family("nc")
+    return {name: mock_code(name) for name in ("pw.x", "projwfc.x", "pp.x")}

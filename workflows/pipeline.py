@@ -20,6 +20,7 @@ from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
 from workflows.nac import NaAnalysisWorkChain, NaSnapshotsWorkChain
 from workflows.pipeline_summary import bulk_reference_energies, na_transfer_bands, study_summary
+from workflows.queries import STUDY_TAGS, tag_study
 from workflows.relax import BulkReferenceWorkChain
 
 STEPS = ("bulk", "interface", "electronic", "charge_densities", "aimd", "na")
@@ -156,7 +157,9 @@ class PipelineWorkChain(WorkChain):
 
     # -- outline ---------------------------------------------------------------------
     def setup(self) -> None:
-        """Start from given results where present."""
+        """Tag the study for queries; start from given results where present."""
+        tags = {name: self.inputs[name].value for name in STUDY_TAGS if name in self.inputs}
+        tag_study(self.node, **tags)
         self.ctx.structure = self.inputs.get("structure")
         self.ctx.site_labels = self.inputs.get("site_labels")
         self.ctx.trajectory = self.inputs.get("trajectory")

@@ -7,7 +7,6 @@ pp.x |ψ|² runs of the selected IS (on ZnS) and FS (on CdS) at Γ are recorded 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,17 +16,6 @@ from tests.workflows.test_electronic import MOCK_OPTIONS, run_tiny_electronic
 
 if TYPE_CHECKING:
     from aiida.orm import InstalledCode
-    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
-
-
-@pytest.fixture
-def mock_codes(
-    mock_code: Callable[..., InstalledCode],
-    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
-) -> dict[str, InstalledCode]:
-    """Mock pw.x, projwfc.x and pp.x, with the NC family installed."""
-    pseudo_family("nc")
-    return {name: mock_code(name) for name in ("pw.x", "projwfc.x", "pp.x")}
 
 
 def densities_builder(codes: dict[str, InstalledCode], electronic: Any, **selection: Any) -> Any:

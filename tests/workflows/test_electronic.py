@@ -81,16 +81,6 @@ def tiny_builder(codes: dict[str, InstalledCode], with_potential: bool = True) -
     )
 
 
-@pytest.fixture
-def mock_codes(
-    mock_code: Callable[..., InstalledCode],
-    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
-) -> dict[str, InstalledCode]:
-    """Mock pw.x, projwfc.x and pp.x, with the NC family installed."""
-    pseudo_family("nc")
-    return {name: mock_code(name) for name in ("pw.x", "projwfc.x", "pp.x")}
-
-
 def plain(value: Any) -> Any:
     """Builder contents as YAML-friendly data (node → its content) for snapshots."""
     from aiida import orm

@@ -14,7 +14,6 @@ def run_demo(profile_name: str, computer_label: str, output: Path) -> None:
     from aiida.orm import WorkflowNode
 
     from workflows.cli.study import build_study
-    from workflows.queries import tag_study
     from workflows.report import write_report
 
     builder = build_study("CsPbBr3", "CdS", "fast", computer_label, None, (), profile_name)
@@ -22,7 +21,6 @@ def run_demo(profile_name: str, computer_label: str, output: Path) -> None:
     _, node = run_get_node(builder)
     elapsed = time.perf_counter() - start
     assert isinstance(node, WorkflowNode)
-    tag_study(node, perovskite="CsPbBr3", chalcogenide="CdS", protocol="fast")
     if not node.is_finished_ok:
         raise click.ClickException(
             f"demo study <{node.pk}> failed ({node.exit_status}): {node.exit_message}; "

@@ -86,20 +86,11 @@ def run(**kwargs: Any) -> None:
       aiida-janus run --chalcogenide ZnS --skip aimd
     """
     from aiida.engine import run_get_node
-    from aiida.orm import WorkflowNode
 
-    from workflows.queries import tag_study
     from workflows.report import summary_table
 
     builder = build_study(**kwargs)
     _, node = run_get_node(builder)
-    assert isinstance(node, WorkflowNode)
-    tag_study(
-        node,
-        perovskite=kwargs["perovskite"],
-        chalcogenide=kwargs["chalcogenide"],
-        protocol=kwargs["protocol"],
-    )
     if not node.is_finished_ok:
         raise click.ClickException(f"study <{node.pk}> failed: {node.exit_message}")
     click.echo(summary_table(node.outputs.summary.get_dict()))
@@ -118,9 +109,6 @@ def submit(**kwargs: Any) -> None:
     """
     from aiida.engine import submit as submit_process
     from aiida.engine.daemon.client import get_daemon_client
-    from aiida.orm import WorkflowNode
-
-    from workflows.queries import tag_study
 
     builder = build_study(**kwargs)
     if not get_daemon_client().is_daemon_running:
@@ -129,13 +117,6 @@ def submit(**kwargs: Any) -> None:
             "verdi on PATH, AIIDA_PATH set as the Makefile does), or use `aiida-janus run`"
         )
     node = submit_process(builder)
-    assert isinstance(node, WorkflowNode)
-    tag_study(
-        node,
-        perovskite=kwargs["perovskite"],
-        chalcogenide=kwargs["chalcogenide"],
-        protocol=kwargs["protocol"],
-    )
     click.echo(f"submitted study <{node.pk}>: follow it with `aiida-janus status {node.pk}`")
 
 
