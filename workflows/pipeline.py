@@ -76,43 +76,47 @@ class PipelineWorkChain(WorkChain):
             required=False,
             help="An existing AIMD trajectory: skips the AIMD step.",
         )
-        optional = {"required": False, "populate_defaults": False}
+
+        def optional() -> dict[str, bool]:
+            # a fresh dict per call: expose_inputs consumes the options it is given
+            return {"required": False, "populate_defaults": False}
+
         for side in SIDES:
             spec.expose_inputs(
-                BulkReferenceWorkChain, namespace=f"{side}_bulk", namespace_options=optional
+                BulkReferenceWorkChain, namespace=f"{side}_bulk", namespace_options=optional()
             )
         spec.expose_inputs(
             InterfaceWorkChain,
             namespace="interface",
             exclude=("lattices", "reference_energies"),
-            namespace_options=optional,
+            namespace_options=optional(),
         )
         spec.expose_inputs(
             ElectronicWorkChain,
             namespace="electronic",
             exclude=("structure", "site_labels"),
-            namespace_options=optional,
+            namespace_options=optional(),
         )
         spec.expose_inputs(
             ChargeDensitiesWorkChain,
             namespace="charge_densities",
             exclude=("structure", "site_labels", "parent_folder", "projections"),
-            namespace_options=optional,
+            namespace_options=optional(),
         )
         spec.expose_inputs(
-            AimdWorkChain, namespace="aimd", exclude=("structure",), namespace_options=optional
+            AimdWorkChain, namespace="aimd", exclude=("structure",), namespace_options=optional()
         )
         spec.expose_inputs(
             NaSnapshotsWorkChain,
             namespace="na_snapshots",
             exclude=("trajectory", "site_labels"),
-            namespace_options=optional,
+            namespace_options=optional(),
         )
         spec.expose_inputs(
             NaAnalysisWorkChain,
             namespace="na_analysis",
             exclude=("na_hamiltonian", "initial_band", "final_band"),
-            namespace_options=optional,
+            namespace_options=optional(),
         )
         spec.inputs.validator = validate_pipeline
         spec.outline(
