@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from workflows.mock.codes import DEFAULT_STORE, calc_job_plugin, register_mock_code
-from workflows.setup.codes import ROOT_MPI_ENV
+from workflows.setup.codes import ROOT_MPI_ENV, ensure_code
 
 if TYPE_CHECKING:
     from aiida.orm import Computer, InstalledCode
@@ -82,26 +82,15 @@ def localhost(aiida_profile: object, janus_test_dir: Path) -> Computer:
 @pytest.fixture
 def real_code(localhost: Computer) -> Callable[[str], InstalledCode]:
     """Factory: ``real_code("pw.x")`` registers the system executable, serial (no MPI)."""
-    from aiida.common.exceptions import NotExistent
-    from aiida.orm import InstalledCode, load_code
 
     def factory(name: str) -> InstalledCode:
-        executable = require_executable(name)
-        label = f"real-{name}"
-        try:
-            existing = load_code(f"{label}@{localhost.label}")
-        except NotExistent:
-            existing = None
-        if isinstance(existing, InstalledCode):
-            return existing
-        code = InstalledCode(
-            computer=localhost,
-            filepath_executable=executable,
-            label=label,
+        return ensure_code(
+            localhost,
+            f"real-{name}",
+            require_executable(name),
             default_calc_job_plugin=calc_job_plugin(name),
             with_mpi=False,
         )
-        return code.store()
 
     return factory
 

@@ -99,31 +99,36 @@ def resolve_executable(executable: str, spec_dir: str | None) -> str:
     return found
 
 
-def register_code(
-    path: Path, computer: Computer, executable_dir: str | None = None
-) -> InstalledCode:
-    """Create (or return the existing) code ``<label>@<computer>`` from a YAML file."""
+def ensure_code(computer: Computer, label: str, executable: str, **options: Any) -> InstalledCode:
+    """Return code ``<label>@<computer>``, creating it (``InstalledCode`` options) if absent."""
     from aiida.common.exceptions import NotExistent
     from aiida.orm import InstalledCode, load_code
 
-    spec = load_spec(path, CODE_FIELDS)
     try:
-        existing = load_code(f"{spec['label']}@{computer.label}")
+        existing = load_code(f"{label}@{computer.label}")
     except NotExistent:
         existing = None
     if isinstance(existing, InstalledCode):
         return existing
-    code = InstalledCode(
-        computer=computer,
-        filepath_executable=resolve_executable(spec["executable"], executable_dir),
-        label=spec["label"],
+    code = InstalledCode(computer=computer, filepath_executable=executable, label=label, **options)
+    code.store()
+    return code
+
+
+def register_code(
+    path: Path, computer: Computer, executable_dir: str | None = None
+) -> InstalledCode:
+    """Create (or return the existing) code ``<label>@<computer>`` from a YAML file."""
+    spec = load_spec(path, CODE_FIELDS)
+    return ensure_code(
+        computer,
+        spec["label"],
+        resolve_executable(spec["executable"], executable_dir),
         description=spec.get("description", ""),
         default_calc_job_plugin=spec["default_calc_job_plugin"],
         with_mpi=bool(spec.get("with_mpi", True)),
         prepend_text=spec.get("prepend_text", ""),
     )
-    code.store()
-    return code
 
 
 def register_computer_and_codes(computer_yaml: Path) -> dict[str, InstalledCode]:
