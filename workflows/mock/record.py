@@ -5,7 +5,8 @@ through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as
 flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1.
 Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
 one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
-few MB.
+few MB. ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1`` also leaves out ``charge-density.dat`` for
+recordings that no later step restarts from (a 13-atom PAW density is several MB).
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from workflows.mock.store import Recording, RecordingMetadata, RecordingStore
 
 MPI_RANKS_VARIABLE = "JANUS_MOCK_MPI_RANKS"
 KEEP_WAVEFUNCTIONS_VARIABLE = "JANUS_MOCK_KEEP_WAVEFUNCTIONS"
+SKIP_DENSITY_VARIABLE = "JANUS_MOCK_SKIP_CHARGE_DENSITY"
+CHARGE_DENSITY_PATTERN = "*charge-density.*"
 LARGE_RECORDING_BYTES = 5_000_000
 _QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
 _ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
@@ -77,6 +80,9 @@ def file_state(workdir: Path) -> FileState:
 
 
 def _wanted(relative_path: str, keep_wavefunctions: bool) -> bool:
+    skip_density = os.environ.get(SKIP_DENSITY_VARIABLE) == "1"
+    if skip_density and fnmatch.fnmatch(relative_path, CHARGE_DENSITY_PATTERN):
+        return False
     is_wavefunction = any(fnmatch.fnmatch(relative_path, p) for p in WAVEFUNCTION_PATTERNS)
     if is_wavefunction and keep_wavefunctions:
         return True
