@@ -18,6 +18,20 @@ class BandGap:
     direct: bool
 
 
+def occupied_bands(n_electrons: float) -> int:
+    """Doubly occupied bands of a spin-unpolarised insulator.
+
+    QE prints electron counts as floats (98.00000000000001): they are rounded within
+    1e-6. Raises ``ValueError`` for an odd count, which has no gap without spin.
+    """
+    n_occupied = round(n_electrons / 2)
+    if abs(n_electrons / 2 - n_occupied) > 1e-6:
+        raise ValueError(
+            f"odd electron count {n_electrons}: a spin-unpolarised gap needs an even one"
+        )
+    return n_occupied
+
+
 def band_gap(eigenvalues_ev: ArrayLike, n_electrons: float) -> BandGap:
     """Gap between the highest occupied and lowest empty band over all k-points.
 
@@ -25,11 +39,7 @@ def band_gap(eigenvalues_ev: ArrayLike, n_electrons: float) -> BandGap:
     the calculation must have computed at least one empty band.
     """
     energies = np.atleast_2d(np.asarray(eigenvalues_ev, dtype=float))
-    n_occupied = round(n_electrons / 2)
-    if abs(n_electrons / 2 - n_occupied) > 1e-6:
-        raise ValueError(
-            f"odd electron count {n_electrons}: a spin-unpolarised gap needs an even one"
-        )
+    n_occupied = occupied_bands(n_electrons)
     if energies.shape[1] <= n_occupied:
         raise ValueError(
             f"{energies.shape[1]} bands computed for {n_occupied} occupied ones: "

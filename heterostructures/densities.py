@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heterostructures.bands import occupied_bands
 from heterostructures.cube import CubeGrid
 from heterostructures.electronic import ElectronicStructureError, group_state_weights
 from heterostructures.projwfc_files import AtomicProjections, AtomicState
@@ -230,12 +231,10 @@ def _candidate_states(
 ) -> list:
     """(k, band) 0-based of the ``count`` bands nearest the gap, ordered from the edge."""
     n_k, n_bands = projections.eigenvalues_ev.shape
-    n_occupied = projections.n_electrons / 2
-    if n_occupied != int(n_occupied):
-        raise ElectronicStructureError(
-            f"{projections.n_electrons} electrons: odd count, no gap to select from"
-        )
-    n_occupied = int(n_occupied)
+    try:
+        n_occupied = occupied_bands(projections.n_electrons)
+    except ValueError as error:
+        raise ElectronicStructureError(f"{error}: no gap to select from") from error
     if carrier == "electron":
         if n_occupied >= n_bands:
             raise ElectronicStructureError(

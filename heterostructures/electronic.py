@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from heterostructures.bands import occupied_bands
 from heterostructures.projwfc_files import AtomicProjections, ProjectedDos
 
 SIGN_CONVENTION = "ΔE_V = E_VBM(A) − E_VBM(B), ΔE_C = E_CBM(A) − E_CBM(B) (eV)"
@@ -266,14 +267,17 @@ def midgap_reference(projections: AtomicProjections) -> float:
     Counts n_electrons/2 occupied bands (spin-unpolarised). Raises if the system has no
     gap, so that no band edge is silently measured from a Fermi level inside a band.
     """
-    n_occupied = projections.n_electrons / 2
-    if n_occupied != int(n_occupied) or int(n_occupied) >= projections.n_bands:
+    try:
+        n_occupied = occupied_bands(projections.n_electrons)
+    except ValueError:
+        n_occupied = projections.n_bands
+    if n_occupied >= projections.n_bands:
         raise ElectronicStructureError(
             f"{projections.n_electrons} electrons in {projections.n_bands} bands: need an even "
             "count and at least one empty band (raise nbnd) to place a midgap reference"
         )
-    homo = float(projections.eigenvalues_ev[:, int(n_occupied) - 1].max())
-    lumo = float(projections.eigenvalues_ev[:, int(n_occupied)].min())
+    homo = float(projections.eigenvalues_ev[:, n_occupied - 1].max())
+    lumo = float(projections.eigenvalues_ev[:, n_occupied].min())
     if lumo - homo < DEFAULT_MIN_GAP_EV:
         raise ElectronicStructureError(
             f"metallic: highest occupied {homo:.3f} eV ≥ lowest empty {lumo:.3f} eV − "
