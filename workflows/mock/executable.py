@@ -7,6 +7,8 @@ Usage (normally through the wrapper script that :mod:`workflows.mock.codes` writ
 Replay is the default. Record mode runs the real code and stores its outputs; it is
 switched on by ``JANUS_MOCK_RECORD=1`` in the environment (which AiiDA's local transport
 passes on to the job, so a whole test run can record) or by ``--record``.
+``JANUS_MOCK_RECORD=missing`` replays what is recorded and records only the misses, so a
+long chain (the pipeline test) is not re-run for one new step.
 
 Exit status: the recorded one on a replay, the real one when recording,
 :data:`EXIT_MISSING_RECORDING` (3) on a miss and :data:`EXIT_STORE_ERROR` (4) when the
@@ -63,15 +65,20 @@ def _is_secondary_mpi_rank() -> bool:
     return any(os.environ.get(name, "0") != "0" for name in _RANK_VARIABLES)
 
 
-def run(code: str, arguments: tuple[str, ...], store: RecordingStore, record: bool) -> int:
-    """Replay or record one call of ``code`` in the current directory; return the exit status."""
+def run(code: str, arguments: tuple[str, ...], store: RecordingStore, record: str) -> int:
+    """Replay or record one call of ``code`` in the current directory; return the exit status.
+
+    ``record``: ``"never"`` (replay), ``"always"`` or ``"missing"``.
+    """
     invocation = read_invocation(code, arguments, Path.cwd())
     hashed = hash_inputs(
         code, invocation.input_text, invocation.workdir, invocation.redirected_files
     )
-    if record:
+    if record == "always":
         return run_and_record(invocation, hashed, store)
     recording = store.load(hashed)
+    if recording is None and record == "missing":
+        return run_and_record(invocation, hashed, store)
     if recording is None:
         report_failure(missing_recording_message(invocation, hashed, store, PROGRAM))
         return EXIT_MISSING_RECORDING
@@ -86,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     if options.store is None:
         report_failure(f"{PROGRAM}: no recording store: pass --store or set ${STORE_VARIABLE}\n")
         return EXIT_STORE_ERROR
-    record = options.record or os.environ.get(RECORD_VARIABLE) == "1"
+    mode = os.environ.get(RECORD_VARIABLE, "")
+    record = (
+        "always" if options.record or mode == "1" else "missing" if mode == "missing" else "never"
+    )
     store = RecordingStore(options.store.resolve())
     try:
         return run(options.code, tuple(options.arguments), store, record)
