@@ -336,3 +336,20 @@ def test_real_pw_recorded_then_replayed_gives_identical_parsed_outputs(
     assert "janus-mock-code: recorded" in files[0].get_object_content("_scheduler-stderr.txt")
     for name in (name for name in names if name != "_scheduler-stderr.txt"):
         assert files[0].get_object_content(name, "rb") == files[1].get_object_content(name, "rb")
+
+
+def test_post_processing_hash_sees_the_parent_system(tmp_path: Path) -> None:
+    """pp.x inputs name no structure: two parents with different geometry hash apart."""
+    import shutil
+
+    fixtures = Path(__file__).parents[1] / "fixtures" / "qe67_wfc_cds_nc_gamma"
+    pp_input = "&INPUTPP\n  outdir = './out/'\n  prefix = 'cds'\n  plot_num = 11\n/\n"
+    digests = {}
+    for snapshot in ("snapshot_0", "snapshot_1"):
+        workdir = tmp_path / snapshot
+        (workdir / "out" / "cds.save").mkdir(parents=True)
+        source = fixtures / snapshot / "cds.save" / "data-file-schema.xml"
+        shutil.copy(source, workdir / "out" / "cds.save" / "data-file-schema.xml")
+        digests[snapshot] = hash_inputs("pp.x", pp_input, workdir).digest
+        assert hash_inputs("pw.x", pp_input, workdir).parent_system == ""
+    assert digests["snapshot_0"] != digests["snapshot_1"]

@@ -10,7 +10,11 @@ that a miss can be diffed against the nearest recording):
 * the sha256 of every pseudopotential named in ``ATOMIC_SPECIES``, with the generation
   date that ld1.x stamps into UPF files masked;
 * the **names** of the parent files present in the working directory (restart folders
-  such as ``out/aiida.save/charge-density.dat``), never their bytes.
+  such as ``out/aiida.save/charge-density.dat``), never their bytes;
+* for post-processing codes (``projwfc.x``, ``pp.x``, ``dos.x``), whose input file names
+  no structure, the parent's *system*: species and positions from its
+  ``data-file-schema.xml``, rounded to 1e-3 bohr (well above run-to-run noise), so two
+  systems with the same post-processing input never share a recording.
 
 Why parent bytes are not hashed: QE output is not bitwise reproducible from run to run
 (threading, FFT planning and summation order change the last digits). A recording of a
@@ -77,6 +81,7 @@ class HashedInputs:
     normalised_input: str
     pseudo_checksums: tuple[tuple[str, str], ...]
     parent_files: tuple[str, ...]
+    parent_system: str = ""
 
     @property
     def material(self) -> str:
@@ -84,6 +89,8 @@ class HashedInputs:
         lines = [f"# code {self.code}", self.normalised_input.rstrip("\n")]
         lines += [f"# pseudo {name} sha256 {digest}" for name, digest in self.pseudo_checksums]
         lines += [f"# parent file {name}" for name in self.parent_files]
+        if self.parent_system:
+            lines.append(f"# parent system sha256 {self.parent_system}")
         return "\n".join(lines) + "\n"
 
     @property
@@ -150,6 +157,24 @@ def parent_file_names(workdir: Path, exclude: Iterable[Path]) -> tuple[str, ...]
     return tuple(names)
 
 
+_XML_ATOM = re.compile(r'<atom name="([^"]+)"[^>]*>\s*([^<]+)</atom>')
+POSITION_DECIMALS = 3
+
+
+def parent_system_digest(workdir: Path) -> str:
+    """sha256 of the parent run's species and rounded positions (bohr); "" without one."""
+    documents = sorted(workdir.glob("*/*.save/data-file-schema.xml"))
+    if not documents:
+        return ""
+    text = documents[0].read_text(errors="replace")
+    structure = text[text.rfind("<atomic_structure") :]
+    atoms = []
+    for name, position in _XML_ATOM.findall(structure[: structure.find("</atomic_structure>")]):
+        values = " ".join(f"{float(x):.{POSITION_DECIMALS}f}" for x in position.split())
+        atoms.append(f"{name} {values}")
+    return hashlib.sha256("\n".join(atoms).encode()).hexdigest()
+
+
 def hash_inputs(
     code: str, input_text: str, workdir: Path, exclude: Iterable[Path] = ()
 ) -> HashedInputs:
@@ -171,4 +196,5 @@ def hash_inputs(
         checksums.append((name, pseudo_checksum(path)))
     pseudo_files = [pseudo_dir / name for name, _ in checksums]
     parents = parent_file_names(workdir, [*exclude, *pseudo_files])
-    return HashedInputs(code, normalise_input(input_text), tuple(checksums), parents)
+    system = "" if code == "pw.x" else parent_system_digest(workdir)
+    return HashedInputs(code, normalise_input(input_text), tuple(checksums), parents, system)
