@@ -57,6 +57,7 @@ _CARD_NAMES = (
 # Files never recorded nor hashed as parent names: wavefunctions (large, opt-in for
 # recordings), scratch buffers that pw.x deletes or rewrites, and AiiDA's own files.
 TRANSIENT_PATTERNS = (
+    "*.filplot",  # pp.x's intermediate; aiida-qe retrieves only the final ``fileout``
     "*.wfc*",
     "*.mix*",
     "*.hub*",
