@@ -21,12 +21,9 @@ from heterostructures.densities import (
 )
 from heterostructures.electronic import ElectronicStructureError
 from heterostructures.projwfc_files import read_atomic_projections, read_atomic_states
+from tests.heterostructures.test_electronic import FIXTURES, SL_DOMAINS, SL_LAYERS, SUPERLATTICE
 
-FIXTURES = Path(__file__).parents[1] / "fixtures"
 PP = FIXTURES / "qe67_pp_cds_zns_001"
-SUPERLATTICE = FIXTURES / "qe67_projwfc_cds_zns_001"
-SL_DOMAINS = ["CdS", "CdS", "ZnS", "ZnS"]
-SL_LAYERS = [1, 1, 1, 1]
 
 
 def gaussian_grid(centre_ang: float, width_ang: float = 0.8, length_ang: float = 24.0) -> CubeGrid:
