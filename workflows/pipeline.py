@@ -19,7 +19,12 @@ from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
 from workflows.nac import NaAnalysisWorkChain, NaSnapshotsWorkChain
-from workflows.pipeline_summary import bulk_reference_energies, na_transfer_bands, study_summary
+from workflows.pipeline_summary import (
+    bulk_reference_energies,
+    energies_incomparable,
+    na_transfer_bands,
+    study_summary,
+)
 from workflows.queries import STUDY_TAGS, tag_study
 from workflows.relax import BulkReferenceWorkChain
 
@@ -193,6 +198,22 @@ class PipelineWorkChain(WorkChain):
                 return self._failed(f"{side}_bulk", node)
             self.ctx.lattices[side] = node.outputs.lattice
             self.ctx.pieces[f"{side}_lattice"] = node.outputs.lattice
+        incomparable = [
+            reason
+            for side in SIDES
+            if (
+                reason := energies_incomparable(
+                    self.inputs[f"{side}_bulk"].relax.base_relax.pw,
+                    self.inputs.interface.relax.pw,
+                )
+            )
+        ]
+        if incomparable:
+            self.report(
+                "no formation energy: the bulk references and the interface relaxation "
+                f"differ ({incomparable[0]}); give them one family and cutoffs to get it"
+            )
+            return None
         self.ctx.reference_energies = bulk_reference_energies(
             **{
                 f"{side}_{name}": node

@@ -69,3 +69,31 @@ def bulk_reference_energies(**bulks: orm.Data) -> orm.Dict:
             Counter({el: int(n) for el, n in Composition(formula).as_dict().items()}),
         )
     return orm.Dict(energies)
+
+
+def energies_incomparable(bulk_pw: dict[str, Any], interface_pw: dict[str, Any]) -> str | None:
+    """Why the bulk and interface total energies cannot be subtracted, or ``None``.
+
+    A formation energy subtracts bulk totals from the interface total; that only means
+    something when both used the same pseudopotential for every shared element and the
+    same plane-wave cutoffs (the ``fast`` pipeline relaxes the interface with cheaper NC
+    files than the PAW bulk references, and so skips it).
+    """
+    reasons = []
+    bulk_system = bulk_pw["parameters"].get_dict()["SYSTEM"]
+    interface_system = interface_pw["parameters"].get_dict()["SYSTEM"]
+    for cutoff in ("ecutwfc", "ecutrho"):
+        if bulk_system.get(cutoff) != interface_system.get(cutoff):
+            reasons.append(
+                f"{cutoff} {bulk_system.get(cutoff)} vs {interface_system.get(cutoff)} Ry"
+            )
+    bulk_files = {pseudo.element: pseudo.md5 for pseudo in bulk_pw["pseudos"].values()}
+    interface_files = {pseudo.element: pseudo.md5 for pseudo in interface_pw["pseudos"].values()}
+    differing = sorted(
+        element
+        for element in set(bulk_files) & set(interface_files)
+        if bulk_files[element] != interface_files[element]
+    )
+    if differing:
+        reasons.append(f"different pseudopotentials for {differing}")
+    return "; ".join(reasons) or None

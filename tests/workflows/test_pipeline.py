@@ -110,14 +110,34 @@ def test_pipeline_bad_input(codes: dict[str, InstalledCode]) -> None:
     assert "needs `structure`" in message
 
 
-def test_bulk_and_interface_share_cutoff(codes: dict[str, InstalledCode]) -> None:
+@pytest.mark.parametrize("protocol", ["balanced", "stringent"])
+def test_bulk_and_interface_share_cutoff(protocol: str, codes: dict[str, InstalledCode]) -> None:
     """Formation energies compare totals: bulk and interface must use one ecutwfc."""
     from workflows.pipeline_builder import pipeline_builder
+    from workflows.pipeline_summary import energies_incomparable
+
+    builder = pipeline_builder(codes, protocol=protocol)
+    interface = builder.interface.relax.pw
+    for side in ("perovskite_bulk", "chalcogenide_bulk"):
+        bulk = builder[side].relax.base_relax.pw
+        assert bulk.parameters["SYSTEM"]["ecutwfc"] == interface.parameters["SYSTEM"]["ecutwfc"]
+        assert energies_incomparable(bulk, interface) is None
+
+
+def test_fast_pipeline_says_why_it_has_no_formation_energy(
+    codes: dict[str, InstalledCode],
+) -> None:
+    """The fast protocol relaxes the interface with NC files: totals are not comparable."""
+    from workflows.pipeline_builder import pipeline_builder
+    from workflows.pipeline_summary import energies_incomparable
 
     builder = pipeline_builder(codes, protocol="fast")
-    interface = builder.interface.relax.pw.parameters["SYSTEM"]["ecutwfc"]
-    for side in ("perovskite_bulk", "chalcogenide_bulk"):
-        assert builder[side].relax.base_relax.pw.parameters["SYSTEM"]["ecutwfc"] == interface
+    reason = energies_incomparable(
+        builder.chalcogenide_bulk.relax.base_relax.pw, builder.interface.relax.pw
+    )
+    assert reason is not None
+    assert "ecutwfc" in reason
+    assert "different pseudopotentials for ['Cd', 'S']" in reason
 
 
 def test_pipeline_from_trajectory_runs_only_na_steps(codes: dict[str, InstalledCode]) -> None:
