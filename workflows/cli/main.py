@@ -46,17 +46,55 @@ def cli() -> None:
     type=click.Choice(["paw", "nc"]),
     help="Pseudopotential families to generate and install.",
 )
-def setup(profile_name: str, computer_yaml: Path, flavours: tuple[str, ...]) -> None:
+@click.option(
+    "--storage",
+    type=click.Choice(["sqlite", "postgresql"]),
+    default="sqlite",
+    show_default=True,
+    help="sqlite: embedded, no services. postgresql: AiiDA's production storage.",
+)
+@click.option(
+    "--broker",
+    type=click.Choice(["zeromq", "rabbitmq"]),
+    default=None,
+    help="Process broker [default: zeromq with sqlite, rabbitmq with postgresql].",
+)
+@click.option(
+    "--postgres-url",
+    default=None,
+    metavar="URL",
+    help="Existing server, postgresql://USER:PASSWORD@HOST:PORT/DB (default: local, started).",
+)
+@click.option(
+    "--rabbitmq-url",
+    default=None,
+    metavar="URL",
+    help="Existing broker, amqp://USER:PASSWORD@HOST:PORT/ (default: local, started).",
+)
+def setup(
+    profile_name: str,
+    computer_yaml: Path,
+    flavours: tuple[str, ...],
+    storage: str,
+    broker: str | None,
+    postgres_url: str | None,
+    rabbitmq_url: str | None,
+) -> None:
     """Set up everything, idempotently: QE, profile, computer, codes, pseudos.
 
     \b
     Examples:
       aiida-janus setup
       aiida-janus setup --computer profiles/computer-slurm.yaml
+      aiida-janus setup --profile group --storage postgresql --broker rabbitmq
+      aiida-janus setup --profile group --storage postgresql \\
+          --postgres-url postgresql://aiida:secret@db.example.org:5432/aiida \\
+          --rabbitmq-url amqp://aiida:secret@mq.example.org:5672/
     """
-    from workflows.cli.setup_steps import run_setup
+    from workflows.cli.setup_steps import ServicesChoice, run_setup
 
-    run_setup(profile_name, computer_yaml, flavours)
+    services = ServicesChoice(storage, broker, postgres_url, rabbitmq_url)
+    run_setup(profile_name, computer_yaml, flavours, services)
 
 
 @cli.command()
