@@ -72,13 +72,23 @@ def ensure_production_profile(
         return existing
     repository = ensure_aiida_path() / "repository" / name
     repository.mkdir(parents=True, exist_ok=True)
-    profile = _create_profile(
-        name,
-        PRODUCTION_STORAGE,
-        postgres.storage_config(repository),
-        PRODUCTION_BROKER,
-        rabbitmq.broker_config(),
-    )
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        profile = _create_profile(
+            name,
+            PRODUCTION_STORAGE,
+            postgres.storage_config(repository),
+            PRODUCTION_BROKER,
+            rabbitmq.broker_config(),
+        )
+    except SQLAlchemyError as exception:
+        raise ProfileConflictError(
+            f"could not initialise database {postgres.database!r} on {postgres.host}:"
+            f"{postgres.port} for profile {name!r} ({type(exception).__name__}: "
+            f"{str(exception).splitlines()[0]}): give an empty database (or drop this one) "
+            "and run the set-up again"
+        ) from exception
     if rabbitmq.consumer_timeout_disabled:
         # AiiDA warns on RabbitMQ >= 3.8.15 because of consumer_timeout; ours is off.
         from aiida.manage.configuration import get_config
@@ -127,6 +137,8 @@ def _create_profile(
         broker_config=broker_config,
     )
     config.set_option("runner.poll.interval", 1, scope=profile.name)
-    config.set_default_profile(profile.name, overwrite=True)
+    # The first profile becomes the default; a second one (e.g. production next to the
+    # embedded demo profile) does not silently redirect plain `verdi` commands.
+    config.set_default_profile(profile.name, overwrite=False)
     config.store()
     return load_profile(profile.name, allow_switch=True)

@@ -19,6 +19,7 @@ Why each detail:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -161,6 +162,17 @@ def _psql(sql: str) -> str:
     ).strip()
 
 
+def database_name(profile_name: str, work_folder: Path) -> str:
+    """Role and database name: the profile plus a digest of the work folder.
+
+    Two checkouts (two work folders) with a profile of the same name must not share, or
+    clash over, one database.
+    """
+    digest = hashlib.sha256(str(work_folder.resolve()).encode()).hexdigest()[:8]
+    safe = "".join(c if c.isalnum() else "_" for c in profile_name.lower())
+    return f"aiida_{safe}_{digest}"
+
+
 def ensure_local_postgres(profile_name: str, password_file: Path) -> PostgresSettings:
     """Install/start the local PostgreSQL cluster; a role and database for the profile.
 
@@ -176,7 +188,7 @@ def ensure_local_postgres(profile_name: str, password_file: Path) -> PostgresSet
         _require_root("PostgreSQL", "postgresql")
         _run(["pg_ctlcluster", version, cluster, "start"], "starting PostgreSQL")
     _wait(["pg_isready", "-h", "localhost", "-p", port], "PostgreSQL")
-    name = "aiida_" + "".join(c if c.isalnum() else "_" for c in profile_name.lower())
+    name = database_name(profile_name, password_file.parent)
     if password_file.exists():
         password = password_file.read_text().strip()
     else:
