@@ -234,3 +234,9 @@ def ensure_local_rabbitmq() -> RabbitmqSettings:
             "and restart it (`rabbitmqctl stop; rabbitmq-server -detached`)"
         )
     return RabbitmqSettings(consumer_timeout_disabled=True)
+
+
+def drop_local_database(name: str) -> None:
+    """Drop a database and its role on the local server (test and benchmark clean-up)."""
+    _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _psql(f'DROP ROLE IF EXISTS "{name}"')

@@ -1,0 +1,151 @@
+"""Driver for the fault tests: a throw-away profile with a daemon, running a mock study.
+
+The fault tests need what pytest's in-process profile cannot give: a real daemon (and,
+for the production variant, PostgreSQL + RabbitMQ) that can be killed and restarted.
+Each command runs in its own process with ``AIIDA_PATH``/``JANUS_WORK_DIR`` pointing at
+the test's folder:
+
+    python -m tests.workflows.fault_study setup sqlite|postgresql
+    python -m tests.workflows.fault_study submit      → prints the pipeline's pk
+    python -m tests.workflows.fault_study status PK   → JSON: state, CalcJob counts, hashes
+    python -m tests.workflows.fault_study teardown    → drops the profile's database
+
+The study is the tiny pipeline of ``test_pipeline.py`` (bulk → interface → electronic
+→ IS/FS → AIMD, 15 CalcJobs) on mock codes replaying real QE recordings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from typing import Any
+
+PROFILE = "faults"
+
+
+def setup(storage: str) -> None:
+    """Profile, ``localhost`` (direct scheduler), mock codes and pseudo families."""
+    from aiida import orm
+
+    from workflows.mock.codes import register_mock_code
+    from workflows.setup.codes import ROOT_MPI_ENV
+    from workflows.setup.paths import work_dir
+    from workflows.setup.profile import ensure_production_profile, ensure_profile
+    from workflows.setup.pseudos import install_pseudo_family
+
+    if storage == "postgresql":
+        from workflows.setup.services import ensure_local_postgres, ensure_local_rabbitmq
+
+        postgres = ensure_local_postgres(PROFILE, work_dir() / "postgres.password")
+        ensure_production_profile(PROFILE, postgres, ensure_local_rabbitmq())
+    else:
+        ensure_profile(PROFILE)
+    computer = orm.Computer(
+        label="localhost",
+        hostname="localhost",
+        transport_type="core.local",
+        scheduler_type="core.direct",
+        workdir=str(work_dir() / "scratch"),
+    ).store()
+    computer.set_prepend_text(
+        (ROOT_MPI_ENV if os.geteuid() == 0 else "") + "export OMP_NUM_THREADS=1"
+    )
+    computer.set_default_mpiprocs_per_machine(1)
+    computer.configure(safe_interval=0.0)
+    computer.set_minimum_job_poll_interval(0.5)
+    for name in ("pw.x", "projwfc.x", "pp.x"):
+        register_mock_code(name, computer, work_dir() / "bin")
+    for flavour in ("paw", "nc"):
+        install_pseudo_family(flavour)
+
+
+def submit() -> None:
+    """Submit the tiny study to the daemon; print its pk."""
+    from aiida import load_profile, orm
+    from aiida.engine import submit as submit_process
+
+    from tests.workflows.test_pipeline import TINY_STEPS, _serial
+    from workflows.pipeline_builder import pipeline_builder
+
+    load_profile(PROFILE)
+    codes = {name: orm.load_code(f"mock-{name}.x@localhost") for name in ("pw", "projwfc", "pp")}
+    builder = _serial(pipeline_builder(codes, protocol="fast", overrides=TINY_STEPS))
+    builder.skip = orm.List(["na"])
+    print(submit_process(builder).pk)
+
+
+def status(pk: int) -> dict[str, Any]:
+    """State of the study and of every CalcJob below it."""
+    from aiida import load_profile, orm
+
+    load_profile(PROFILE)
+    study = orm.load_node(pk)
+    nodes = [node for node in _called(study) if isinstance(node, orm.CalcJobNode)]
+    hashes = Counter(node.base.caching.compute_hash() for node in nodes)
+    return {
+        "state": study.process_state.value if study.process_state else None,
+        "exit_status": study.exit_status,
+        "finished_ok": study.is_finished_ok,
+        "calcjobs": len(nodes),
+        "calcjobs_finished_ok": sum(node.is_finished_ok for node in nodes),
+        "calcjobs_terminated": sum(node.is_terminated for node in nodes),
+        "duplicated_inputs": sum(count - 1 for count in hashes.values()),
+        "base_restarts": _restarts(study),
+    }
+
+
+def _called(node: Any) -> list[Any]:
+    """Every process below ``node`` through call links, depth first."""
+    found = []
+    for child in node.called:
+        found.append(child)
+        found.extend(_called(child))
+    return found
+
+
+def _restarts(study: Any) -> int:
+    """PwBaseWorkChain iterations beyond the first (a re-run calculation shows up here)."""
+    from aiida import orm
+
+    extra = 0
+    for node in _called(study):
+        if node.process_label == "PwBaseWorkChain":
+            extra += max(0, sum(isinstance(n, orm.CalcJobNode) for n in node.called) - 1)
+    return extra
+
+
+def teardown() -> None:
+    """Drop the production profile's database (the folder is pytest's to remove)."""
+    from aiida.manage.configuration import get_config
+
+    from workflows.setup.services import drop_local_database
+
+    config = get_config()
+    if PROFILE in config.profile_names:
+        profile = config.get_profile(PROFILE)
+        if profile.storage_backend == "core.psql_dos":
+            drop_local_database(profile.storage_config["database_name"])
+
+
+def main(argv: list[str]) -> None:
+    """Command-line entry: see the module docstring."""
+    from workflows.setup.profile import configure_aiida_dir
+
+    configure_aiida_dir()
+    command, *args = argv
+    if command == "setup":
+        setup(args[0])
+    elif command == "submit":
+        submit()
+    elif command == "status":
+        print(json.dumps(status(int(args[0]))))
+    elif command == "teardown":
+        teardown()
+    else:
+        sys.exit(f"unknown command {command!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

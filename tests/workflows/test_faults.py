@@ -1,0 +1,188 @@
+"""Faults survived: the daemon SIGKILLed mid-study, the broker restarted under load.
+
+Each test runs the tiny mock study of ``test_pipeline.py`` (11 CalcJobs replaying real
+QE recordings) through a **real daemon** of a throw-away profile made by
+``tests/workflows/fault_study.py`` in its own folder, breaks something while CalcJobs
+are in flight, and checks that the study still finishes with every calculation done
+exactly once: no input hash twice (nothing re-run after the restart) and the same
+11 CalcJobs as an uninterrupted run (nothing lost).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require_executable
+from workflows.setup.paths import work_dir
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILE = "faults"
+# bulk vc-relax ×2, interface relax, scf, nscf, projwfc, pp potential, pp IS/FS ×2, MD ×2
+EXPECTED_CALCJOBS = 11
+STUDY_TIMEOUT_S = 900.0
+
+
+class FaultProfile:
+    """Commands against the throw-away profile, each in its own process."""
+
+    def __init__(self, folder: Path) -> None:
+        bin_dir = str(Path(sys.executable).parent)
+        self.folder = folder
+        self.env = {
+            **os.environ,
+            "JANUS_WORK_DIR": str(folder),
+            "AIIDA_PATH": str(folder / "aiida"),
+            "PYTHONPATH": str(REPO),
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        }
+        self.env.pop("JANUS_MOCK_RECORD", None)
+
+    def driver(self, *args: str) -> str:
+        return self._run([sys.executable, "-m", "tests.workflows.fault_study", *args])
+
+    def verdi(self, *args: str) -> str:
+        return self._run([str(Path(sys.executable).parent / "verdi"), "-p", PROFILE, *args])
+
+    def _run(self, command: list[str]) -> str:
+        result = subprocess.run(
+            command, env=self.env, cwd=REPO, capture_output=True, text=True, check=False
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+        return result.stdout
+
+    def status(self, pk: int) -> dict[str, Any]:
+        status: dict[str, Any] = json.loads(self.driver("status", str(pk)).strip().splitlines()[-1])
+        return status
+
+    def wait(self, pk: int, done: Any, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            status = self.status(pk)
+            if done(status):
+                return status
+            time.sleep(1.0)
+        raise AssertionError(f"study <{pk}> not there after {timeout:.0f} s: {self.status(pk)}")
+
+    def daemon_pids(self) -> list[int]:
+        """Circus, broker and workers of this profile's daemon (Linux /proc)."""
+        marker = str(self.folder).encode()
+        pids = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                command = (proc / "cmdline").read_bytes()
+                environ = (proc / "environ").read_bytes()
+            except OSError:
+                continue
+            if b"daemon" in command and b"verdi" in command and marker in environ:
+                pids.append(int(proc.name))
+        return pids
+
+    def stop_daemon(self) -> None:
+        """Stop the daemon if it runs; kill what a timed-out stop leaves behind."""
+        if not self.daemon_pids():
+            return
+        with contextlib.suppress(AssertionError):
+            self.verdi("daemon", "stop")
+        if self.daemon_pids():
+            self.kill_daemon()
+
+    def kill_daemon(self) -> None:
+        """SIGKILL every daemon process and wait until they are gone."""
+        pids = self.daemon_pids()
+        assert pids, "no daemon process to kill"
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while any(Path(f"/proc/{pid}").exists() for pid in pids):
+            assert time.monotonic() < deadline, f"daemon processes {pids} survive SIGKILL"
+            time.sleep(0.2)
+
+
+def _fault_profile(folder: Path, storage: str) -> FaultProfile:
+    require_executable("ld1.x")
+    profile = FaultProfile(folder)
+    generated = work_dir() / "pseudos"
+    if generated.is_dir():  # skip regenerating the UPF files (ld1.x, ~10 s)
+        shutil.copytree(generated, profile.folder / "pseudos")
+    profile.driver("setup", storage)
+    return profile
+
+
+@pytest.fixture
+def sqlite_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultProfile]:
+    """The embedded kind of profile (SQLite + ZeroMQ broker), with codes and pseudos."""
+    profile = _fault_profile(tmp_path_factory.mktemp("faults"), "sqlite")
+    yield profile
+    profile.stop_daemon()
+
+
+@pytest.fixture
+def production_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultProfile]:
+    """PostgreSQL + RabbitMQ (local servers, installed and started as root if missing)."""
+    if os.geteuid() != 0 and not shutil.which("rabbitmq-diagnostics"):
+        pytest.skip("PostgreSQL/RabbitMQ missing and not root: cannot install them")
+    profile = _fault_profile(tmp_path_factory.mktemp("faults-psql"), "postgresql")
+    yield profile
+    profile.stop_daemon()
+    profile.driver("teardown")
+
+
+def _assert_every_calculation_once(status: dict[str, Any]) -> None:
+    assert status["finished_ok"], status
+    assert status["calcjobs"] == EXPECTED_CALCJOBS, status
+    assert status["calcjobs_terminated"] == status["calcjobs"], status
+    assert status["duplicated_inputs"] == 0, status
+    assert status["base_restarts"] == 0, status
+
+
+@pytest.mark.daemon
+def test_daemon_sigkilled_mid_study_resumes_every_calculation_once(
+    sqlite_profile: FaultProfile,
+) -> None:
+    profile = sqlite_profile
+    profile.verdi("daemon", "start", "1")
+    pk = int(profile.driver("submit").strip().splitlines()[-1])
+    before = profile.wait(pk, lambda s: s["calcjobs"] >= 4, STUDY_TIMEOUT_S)
+    assert before["state"] != "finished"
+    profile.kill_daemon()
+    profile.verdi("daemon", "start", "1")
+    after = profile.wait(
+        pk, lambda s: s["state"] in ("finished", "excepted", "killed"), STUDY_TIMEOUT_S
+    )
+    _assert_every_calculation_once(after)
+
+
+def _restart_rabbitmq() -> None:
+    """Stop and start the RabbitMQ application (queues are durable, connections drop)."""
+    for action in ("stop_app", "start_app"):
+        subprocess.run(["rabbitmqctl", "-q", action], check=True, capture_output=True)
+    subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, capture_output=True)
+
+
+@pytest.mark.daemon
+def test_rabbitmq_restarted_under_load_loses_no_process(production_profile: FaultProfile) -> None:
+    profile = production_profile
+    profile.verdi("daemon", "start", "2")
+    pk = int(profile.driver("submit").strip().splitlines()[-1])
+    before = profile.wait(pk, lambda s: s["calcjobs"] >= 4, STUDY_TIMEOUT_S)
+    assert before["state"] != "finished"
+    _restart_rabbitmq()
+    after = profile.wait(
+        pk, lambda s: s["state"] in ("finished", "excepted", "killed"), STUDY_TIMEOUT_S
+    )
+    _assert_every_calculation_once(after)
