@@ -58,7 +58,9 @@ def _pw_inputs() -> dict[str, Any]:
     code = register_mock_code("pw.x", computer, work_dir() / "mock-bin")
     family = orm.load_group(FAMILY_LABELS["nc"])
     assert isinstance(family, CutoffsPseudoPotentialFamily)
-    return cds_pw_inputs(code, family)
+    inputs = cds_pw_inputs(code, family)
+    inputs["metadata"]["disable_cache"] = True  # identical inputs: every one must run
+    return inputs
 
 
 def _direct_job_seconds(inputs: dict[str, Any], repeats: int = 5) -> float:

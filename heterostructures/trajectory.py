@@ -92,6 +92,17 @@ def parse_pw_md_stdout(text: str, n_atoms: int, cell_ang: np.ndarray) -> MdChunk
     its dynamics block is dropped, since its positions are already the last printed ones.
     """
     scf_starts = [match.start() for match in _ENERGY.finditer(text)]
+    if not scf_starts:
+        stopped = "convergence NOT achieved" in text
+        raise TrajectoryError(
+            "no converged SCF in this pw.x MD output"
+            + (
+                " (its first SCF stopped unconverged: check occupations/mixing, e.g. fixed "
+                "occupations for an insulator, local-TF mixing for long cells)"
+                if stopped
+                else ""
+            )
+        )
     rows: list[tuple[int, float, float, float, np.ndarray, np.ndarray]] = []
     for start, end in zip(scf_starts, [*scf_starts[1:], len(text)], strict=True):
         block = text[start:end]

@@ -56,6 +56,7 @@ from heterostructures.trajectory import (
     parse_pw_md_stdout,
     select_snapshots,
 )
+from workflows.pw_builders import restart_once_on_unhandled_failure
 
 THERMOSTATS = ("rescaling", "berendsen", "andersen", "svr")
 STDOUT_NAME = PwCalculation._DEFAULT_OUTPUT_FILE
@@ -224,6 +225,7 @@ class AimdWorkChain(ProtocolMixin, WorkChain):
         )
         md.pop("clean_workdir", None)
         md.pw.pop("structure", None)
+        restart_once_on_unhandled_failure(md)
         builder = cls.get_builder()
         builder.md = md._inputs(prune=True)
         builder.structure = structure

@@ -37,7 +37,7 @@ from workflows.electronic_functions import (
 )
 from workflows.labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin
-from workflows.pw_builders import family_overrides
+from workflows.pw_builders import family_overrides, restart_once_on_unhandled_failure
 
 
 class RawProjwfcCalculation(ProjwfcCalculation):
@@ -331,7 +331,7 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
                 electronic_type=ElectronicType.INSULATOR,
                 options=options,
             )
-            pw_inputs = pw._inputs(prune=True)
+            pw_inputs = restart_once_on_unhandled_failure(pw._inputs(prune=True))
             pw_inputs.pop("clean_workdir", None)
             pw_inputs["pw"].pop("structure", None)
             builder[step] = pw_inputs

@@ -25,7 +25,7 @@ from workflows.functions import build_interface_structure, interface_energy, sum
 from workflows.labels import fixed_coords
 from workflows.monitors import divergence_monitor_input, stopped_by_monitor
 from workflows.protocols import JanusProtocolMixin
-from workflows.pw_builders import family_overrides
+from workflows.pw_builders import family_overrides, restart_once_on_unhandled_failure
 
 SAFE_MIXING = {
     "ELECTRONS": {"mixing_mode": "local-TF", "mixing_beta": 0.1, "mixing_ndim": 12},
@@ -206,7 +206,7 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
         )
         kpoints = orm.KpointsData()
         kpoints.set_kpoints_mesh(inputs["kpoints_mesh"])
-        relax_inputs = relax._inputs(prune=True)
+        relax_inputs = restart_once_on_unhandled_failure(relax._inputs(prune=True))
         relax_inputs.pop("kpoints_distance", None)
         relax_inputs.pop("clean_workdir", None)
         relax_inputs["kpoints"] = kpoints

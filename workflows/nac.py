@@ -39,7 +39,7 @@ from workflows.na_requests import (
 )
 from workflows.nac_functions import assemble_na_hamiltonian, snapshot_pair_overlap, trajectory_frame
 from workflows.protocols import JanusProtocolMixin
-from workflows.pw_builders import EMPTY_BANDS, family_overrides
+from workflows.pw_builders import EMPTY_BANDS, family_overrides, restart_once_on_unhandled_failure
 
 PW_PREFIX = "aiida"
 CUTOFF_TOLERANCE_RY = 1e-6
@@ -286,7 +286,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
             overrides=recursive_merge(family, inputs["scf"]),
             options=options,
         )
-        scf_inputs = _gamma_only(scf._inputs(prune=True))
+        scf_inputs = restart_once_on_unhandled_failure(_gamma_only(scf._inputs(prune=True)))
         builder = cls.get_builder()
         builder.trajectory = trajectory
         builder.scf = scf_inputs

@@ -74,6 +74,24 @@ def family_overrides(
     return {"pseudo_family": family.label, "pw": {"parameters": {"SYSTEM": system}}}
 
 
+ON_UNHANDLED_FAILURE = "restart_once"
+
+
+def restart_once_on_unhandled_failure(builder: Any) -> Any:
+    """Make a PwBaseWorkChain builder restart once when a failure has no handler.
+
+    A pw.x killed mid-run (node failure, OOM killer, preemption) leaves a truncated
+    output that no aiida-quantumespresso handler claims, so by default the whole study
+    would fail. aiida-core's ``on_unhandled_failure='restart_once'`` runs the same
+    inputs once more and only then gives up: one wasted run for a deterministic error,
+    against a lost study for a transient one. Returns ``builder`` (a builder or a dict).
+    """
+    from aiida.orm import Str
+
+    builder["on_unhandled_failure"] = Str(ON_UNHANDLED_FAILURE)
+    return builder
+
+
 def pw_base_builder(
     code: AbstractCode,
     structure: StructureData,
@@ -90,10 +108,11 @@ def pw_base_builder(
 
     base = family_overrides(structure, flavour, dual, insulator)
     electronic = ElectronicType.INSULATOR if insulator else ElectronicType.METAL
-    return PwBaseWorkChain.get_builder_from_protocol(
+    builder = PwBaseWorkChain.get_builder_from_protocol(
         code,
         structure,
         protocol=protocol,
         overrides=recursive_merge(base, overrides or {}),
         electronic_type=electronic,
     )
+    return restart_once_on_unhandled_failure(builder)

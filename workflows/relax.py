@@ -19,7 +19,7 @@ from heterostructures.phases import bulk_phase
 from heterostructures.structure_errors import StructureInputError
 from workflows.functions import bulk_lattice_parameters, bulk_structure
 from workflows.protocols import JanusProtocolMixin
-from workflows.pw_builders import family_overrides
+from workflows.pw_builders import family_overrides, restart_once_on_unhandled_failure
 
 SUPPORTED_PHASES = ("cubic", "zincblende", "wurtzite")
 
@@ -148,6 +148,7 @@ class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
         builder.formula = orm.Str(formula)
         builder.phase = orm.Str(phase)
         relax_inputs = relax._inputs(prune=True)
+        restart_once_on_unhandled_failure(relax_inputs["base_relax"])
         # No loose pre-relaxation: bulk cells of 2-5 atoms start close to their minimum.
         for dropped in ("structure", "clean_workdir", "base_init_relax"):
             relax_inputs.pop(dropped, None)

@@ -174,3 +174,10 @@ def test_recording_is_reproduced_by_real_pw(tmp_path: Path) -> None:
     )
     recorded = merge_chunks(INITIAL, [_parse("uninterrupted.out")], DT_FS, CELL, MASSES)
     np.testing.assert_allclose(replay.positions_ang, recorded.positions_ang, atol=1e-5)
+
+
+def test_md_output_without_a_converged_scf_is_a_clear_error() -> None:
+    """A real MD output whose first SCF never converged: an error naming the cause."""
+    path = FIXTURES.parent / "qe67_md_interface_scf_not_converged" / "aiida.out"
+    with pytest.raises(TrajectoryError, match="first SCF stopped unconverged"):
+        parse_pw_md_stdout(path.read_text(), 13, np.eye(3) * 10.0)

@@ -186,3 +186,61 @@ def test_rabbitmq_restarted_under_load_loses_no_process(production_profile: Faul
         pk, lambda s: s["state"] in ("finished", "excepted", "killed"), STUDY_TIMEOUT_S
     )
     _assert_every_calculation_once(after)
+
+
+def _kill_first_pw_run(scratch: Path, after_s: float, killed: list[int]) -> None:
+    """SIGKILL the first pw.x that runs under ``scratch`` once it has run ``after_s``."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                command = (proc / "cmdline").read_bytes().split(b"\0")
+                cwd = os.readlink(proc / "cwd")
+            except OSError:
+                continue
+            if command and command[0].endswith(b"pw.x") and cwd.startswith(str(scratch)):
+                time.sleep(after_s)
+                os.kill(int(proc.name), signal.SIGKILL)
+                killed.append(int(proc.name))
+                return
+        time.sleep(0.05)
+
+
+@pytest.mark.real_qe
+def test_pw_killed_mid_run_is_restarted_once(
+    real_code: Any, pseudo_family: Any, janus_test_dir: Path
+) -> None:
+    """A pw.x killed by a signal: the SCF fails, PwBaseWorkChain runs it again and succeeds."""
+    import threading
+
+    from aiida.engine import run_get_node
+    from aiida.orm import CalcJobNode, StructureData
+    from ase.build import bulk
+
+    from workflows.pw_builders import pw_base_builder
+
+    pseudo_family("nc")
+    structure = StructureData(ase=bulk("CdS", "zincblende", a=5.832))
+    builder = pw_base_builder(
+        real_code("pw.x"),
+        structure,
+        flavour="nc",
+        overrides={"pw": {"parameters": {"ELECTRONS": {"conv_thr": 1e-11}}}},
+    )
+    killed: list[int] = []
+    killer = threading.Thread(
+        target=_kill_first_pw_run, args=(janus_test_dir / "scratch", 1.0, killed), daemon=True
+    )
+    killer.start()
+    _, node = run_get_node(builder)
+    killer.join(timeout=5)
+    assert killed, "pw.x finished before it could be killed: make the SCF longer"
+    calcs = [child for child in node.called if isinstance(child, CalcJobNode)]
+    assert len(calcs) == 2, [c.exit_status for c in calcs]
+    first, second = sorted(calcs, key=lambda c: c.ctime)
+    assert first.is_failed, "the killed run must fail, not pass with a truncated output"
+    assert second.is_finished_ok
+    assert node.is_finished_ok, node.exit_message
+    assert node.inputs.on_unhandled_failure.value == "restart_once"

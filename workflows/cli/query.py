@@ -42,11 +42,11 @@ def use_profile(profile_name: str | None) -> None:
     """Load ``profile_name``; with None keep an already loaded profile (tests, verdi shell)."""
     from aiida.manage.configuration import get_profile
 
-    from workflows.setup.profile import DEFAULT_PROFILE, ensure_profile
+    from workflows.setup.profile import DEFAULT_PROFILE, load_study_profile
 
     if profile_name is None and get_profile() is not None:
         return
-    ensure_profile(profile_name or DEFAULT_PROFILE)
+    load_study_profile(profile_name or DEFAULT_PROFILE)
 
 
 @contextmanager

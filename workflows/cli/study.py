@@ -53,9 +53,9 @@ def build_study(
 
     from heterostructures.structure_errors import StructureInputError
     from workflows.pipeline_builder import pipeline_builder
-    from workflows.setup.profile import ensure_profile
+    from workflows.setup.profile import load_study_profile
 
-    ensure_profile(profile_name)
+    load_study_profile(profile_name)
     try:
         codes = {name: load_code(f"{name}@{computer_label}") for name in ("pw", "projwfc", "pp")}
     except NotExistent as exception:
@@ -142,9 +142,9 @@ def report(pk: int, output: Path, profile_name: str) -> None:
     from aiida.orm import WorkflowNode, load_node
 
     from workflows.report import write_report
-    from workflows.setup.profile import ensure_profile
+    from workflows.setup.profile import load_study_profile
 
-    ensure_profile(profile_name)
+    load_study_profile(profile_name)
     try:
         node = load_node(pk)
     except NotExistent as exception:

@@ -137,8 +137,24 @@ def _create_profile(
         broker_config=broker_config,
     )
     config.set_option("runner.poll.interval", 1, scope=profile.name)
+    # Re-running a finished study (same inputs) reuses its calculations instead of
+    # re-running QE; a calculation whose remote folder was cleaned is barred from it.
+    config.set_option("caching.default_enabled", True, scope=profile.name)
     # The first profile becomes the default; a second one (e.g. production next to the
     # embedded demo profile) does not silently redirect plain `verdi` commands.
     config.set_default_profile(profile.name, overwrite=False)
     config.store()
     return load_profile(profile.name, allow_switch=True)
+
+
+def load_study_profile(name: str) -> Profile:
+    """Load profile ``name`` whatever its storage; create the embedded one if missing.
+
+    ``run``/``submit``/``demo`` work on the production profile too, and never replace it.
+    """
+    configure_aiida_dir()
+    from aiida.manage.configuration import get_config, load_profile
+
+    if name in get_config(create=True).profile_names:
+        return load_profile(name, allow_switch=True)
+    return ensure_profile(name)
