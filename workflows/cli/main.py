@@ -8,6 +8,7 @@ import click
 
 from workflows.cli.build import build, epitaxy
 from workflows.cli.cluster import slurm_down, slurm_up
+from workflows.cli.daemon import daemon
 from workflows.cli.query import export, query, status
 from workflows.cli.study import report, run, submit
 from workflows.setup.paths import PROFILES_DIR
@@ -119,5 +120,17 @@ def demo(profile_name: str, computer_label: str, output: Path) -> None:
     run_demo(profile_name, computer_label, output)
 
 
-for command in (build, epitaxy, run, submit, report, status, query, export, slurm_up, slurm_down):
+for command in (
+    build,
+    epitaxy,
+    run,
+    submit,
+    report,
+    status,
+    query,
+    export,
+    daemon,
+    slurm_up,
+    slurm_down,
+):
     cli.add_command(command)

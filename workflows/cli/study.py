@@ -104,7 +104,7 @@ def submit(**kwargs: Any) -> None:
 
     \b
     Examples:
-      verdi daemon start && aiida-janus submit --protocol balanced --computer slurm-local
+      aiida-janus daemon start && aiida-janus submit --protocol balanced --computer slurm-local
       aiida-janus status <PK>
     """
     from aiida.engine import submit as submit_process
@@ -113,8 +113,8 @@ def submit(**kwargs: Any) -> None:
     builder = build_study(**kwargs)
     if not get_daemon_client().is_daemon_running:
         raise click.ClickException(
-            "the AiiDA daemon is not running: start it with `verdi daemon start` (the venv's "
-            "verdi on PATH, AIIDA_PATH set as the Makefile does), or use `aiida-janus run`"
+            "the AiiDA daemon is not running: start it with `aiida-janus daemon start` "
+            "(AIIDA_PATH set as the Makefile does), or use `aiida-janus run`"
         )
     node = submit_process(builder)
     click.echo(f"submitted study <{node.pk}>: follow it with `aiida-janus status {node.pk}`")

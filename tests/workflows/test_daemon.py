@@ -1,0 +1,37 @@
+"""Stale ZeroMQ broker files of a killed daemon are cleared before a start, live ones kept."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from workflows.daemon import STALE_FILES, clear_stale_broker_files
+
+
+def _service_dir(folder: Path, pid: int) -> Path:
+    folder.mkdir()
+    (folder / "broker.pid").write_text(f"aiida-zeromq-broker {pid}")
+    (folder / "broker.sockets").write_text("/tmp/aiida_zeromq_dead")
+    (folder / "broker.status").write_text("{}")
+    (folder / "storage").mkdir()
+    return folder
+
+
+def test_files_of_a_dead_broker_are_removed_and_tasks_kept(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folder = _service_dir(tmp_path / "dead", dead.pid)
+    assert sorted(clear_stale_broker_files(folder)) == sorted(STALE_FILES)
+    assert not any((folder / name).exists() for name in STALE_FILES)
+    assert (folder / "storage").is_dir(), "queued tasks live in storage/: never removed"
+
+
+def test_files_of_a_running_broker_are_kept(tmp_path: Path) -> None:
+    folder = _service_dir(tmp_path / "alive", os.getpid())
+    assert clear_stale_broker_files(folder) == []
+    assert all((folder / name).exists() for name in STALE_FILES)
+
+
+def test_nothing_to_clear_without_a_pid_file(tmp_path: Path) -> None:
+    assert clear_stale_broker_files(tmp_path) == []

