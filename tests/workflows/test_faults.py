@@ -236,6 +236,11 @@ def test_pw_killed_mid_run_is_restarted_once(
         flavour="nc",
         overrides={"pw": {"parameters": {"ELECTRONS": {"conv_thr": 1e-11}}}},
     )
+    builder.pw.metadata.options = {
+        "resources": {"num_machines": 1},
+        "max_wallclock_seconds": 600,
+        "withmpi": False,
+    }
     killed: list[int] = []
     killer = threading.Thread(
         target=_kill_first_pw_run, args=(janus_test_dir / "scratch", 1.0, killed), daemon=True
