@@ -154,3 +154,64 @@ def test_pw_scf_through_core_slurm(local_slurm: SlurmStatus) -> None:
         sum(install_pseudo_family("paw").get_pseudo(el).z_valence for el in ("Cd", "S"))
     )
     assert params.get("wall_time_seconds", 0) < 120
+
+
+def _scancel_first_job(cancelled: list[str]) -> None:
+    """``scancel`` the first job that SLURM shows RUNNING, once it has run a second."""
+    import subprocess
+    import time
+
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        listing = subprocess.run(
+            ["squeue", "-h", "-t", "RUNNING", "-o", "%i"], capture_output=True, text=True
+        ).stdout.split()
+        if listing:
+            time.sleep(1.0)
+            subprocess.run(["scancel", listing[0]], check=True)
+            cancelled.append(listing[0])
+            return
+        time.sleep(0.2)
+
+
+@pytest.mark.slurm
+@pytest.mark.real_qe
+@pytest.mark.usefixtures("aiida_profile")
+def test_scancelled_job_is_detected_and_run_again(local_slurm: SlurmStatus) -> None:
+    """A job cancelled with scancel: the calculation fails, PwBaseWorkChain runs it again."""
+    import threading
+
+    from workflows.setup.pseudos import install_pseudo_family
+
+    require_executable("pw.x")
+    computer = register_computer(PROFILES_DIR / "computer-slurm.yaml")
+    code = register_code(PROFILES_DIR / "code-pw.yaml", computer)
+    install_pseudo_family("paw")
+    structure = StructureData(ase=bulk("CdS", "zincblende", a=CDS_ZB_LATTICE_A))
+    long_scf = {
+        "kpoints_distance": 0.5,
+        "pw": {
+            "parameters": {
+                "SYSTEM": {"ecutwfc": 30.0, "ecutrho": 240.0},
+                "ELECTRONS": {"conv_thr": 1e-12},
+            }
+        },
+    }
+    builder = pw_base_builder(code, structure, protocol="fast", overrides=long_scf)
+    options = builder["pw"]["metadata"]["options"]
+    options["resources"] = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
+    options["max_wallclock_seconds"] = 600
+    cancelled: list[str] = []
+    canceller = threading.Thread(target=_scancel_first_job, args=(cancelled,), daemon=True)
+    canceller.start()
+    _, node = run_get_node(builder)
+    canceller.join(timeout=5)
+    assert cancelled, "the job finished before scancel: make the SCF longer"
+    calcs = sorted(
+        (child for child in node.called if isinstance(child, CalcJobNode)), key=lambda c: c.ctime
+    )
+    assert calcs[0].get_job_id() == cancelled[0]
+    assert len(calcs) == 2
+    assert calcs[0].is_failed, "a cancelled job must not pass as finished"
+    assert calcs[1].is_finished_ok
+    assert node.is_finished_ok, node.exit_message
