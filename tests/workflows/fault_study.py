@@ -8,6 +8,7 @@ the test's folder:
     python -m tests.workflows.fault_study setup sqlite|postgresql
     python -m tests.workflows.fault_study submit      → prints the pipeline's pk
     python -m tests.workflows.fault_study status PK   → JSON: state, CalcJob counts, hashes
+    python -m tests.workflows.fault_study count       → number of nodes in the profile
     python -m tests.workflows.fault_study teardown    → drops the profile's database
 
 The study is the tiny pipeline of ``test_pipeline.py`` (bulk → interface → electronic
@@ -57,6 +58,8 @@ def setup(storage: str) -> None:
     computer.set_minimum_job_poll_interval(0.5)
     for name in ("pw.x", "projwfc.x", "pp.x"):
         register_mock_code(name, computer, work_dir() / "bin")
+        # Also under the labels `aiida-janus run` looks for (pw@localhost, ...).
+        register_mock_code(name, computer, work_dir() / "bin", label=name.removesuffix(".x"))
     for flavour in ("paw", "nc"):
         install_pseudo_family(flavour)
 
@@ -116,6 +119,14 @@ def _restarts(study: Any) -> int:
     return extra
 
 
+def count_nodes() -> int:
+    """Nodes in the profile (to show a failed launch stored nothing)."""
+    from aiida import load_profile, orm
+
+    load_profile(PROFILE)
+    return int(orm.QueryBuilder().append(orm.Node).count())
+
+
 def teardown() -> None:
     """Drop the production profile's database (the folder is pytest's to remove)."""
     from aiida.manage.configuration import get_config
@@ -141,6 +152,8 @@ def main(argv: list[str]) -> None:
         submit()
     elif command == "status":
         print(json.dumps(status(int(args[0]))))
+    elif command == "count":
+        print(count_nodes())
     elif command == "teardown":
         teardown()
     else:

@@ -236,7 +236,7 @@ def test_pw_killed_mid_run_is_restarted_once(
         flavour="nc",
         overrides={"pw": {"parameters": {"ELECTRONS": {"conv_thr": 1e-11}}}},
     )
-    builder.pw.metadata.options = {
+    builder["pw"]["metadata"]["options"] = {
         "resources": {"num_machines": 1},
         "max_wallclock_seconds": 600,
         "withmpi": False,
@@ -256,3 +256,87 @@ def test_pw_killed_mid_run_is_restarted_once(
     assert second.is_finished_ok
     assert node.is_finished_ok, node.exit_message
     assert node.inputs.on_unhandled_failure.value == "restart_once"
+
+
+def _mount(*args: str) -> None:
+    result = subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        if os.geteuid() != 0:
+            pytest.skip(f"mount needs root here: {result.stderr.strip()}")
+        raise AssertionError(f"mount {' '.join(args)} failed: {result.stderr}")
+
+
+def _umount(path: Path) -> None:
+    subprocess.run(["umount", str(path)], capture_output=True, check=False)
+
+
+def _storage_dir(profile: FaultProfile) -> Path:
+    return profile.folder / "aiida" / "storage" / PROFILE
+
+
+def _failed_run(profile: FaultProfile, **env: str) -> subprocess.CompletedProcess[str]:
+    command = [str(Path(sys.executable).parent / "aiida-janus"), "run", "--profile", PROFILE]
+    command += ["--computer", "localhost"]
+    return subprocess.run(
+        command, env={**profile.env, **env}, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.fixture
+def full_disk_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FaultProfile]:
+    """An embedded profile whose storage lives on a 64 MB tmpfs."""
+    folder = tmp_path_factory.mktemp("faults-full")
+    storage = folder / "aiida" / "storage" / PROFILE
+    storage.mkdir(parents=True)
+    _mount("-t", "tmpfs", "-o", "size=64m", "tmpfs", str(storage))
+    try:
+        yield _fault_profile(folder, "sqlite")
+    finally:
+        _umount(storage)
+
+
+@pytest.mark.daemon
+def test_full_disk_gives_a_clear_error_and_stores_nothing(
+    full_disk_profile: FaultProfile,
+) -> None:
+    profile = full_disk_profile
+    storage = _storage_dir(profile)
+    nodes_before = int(profile.driver("count").strip().splitlines()[-1])
+    filler = storage / "filler.bin"
+    free = shutil.disk_usage(storage).free
+    with filler.open("wb") as handle:  # leave ~16 kB: too little for the inputs of a study
+        handle.truncate(0)
+        handle.write(b"\0" * max(0, free - 16 * 1024))
+    preflight = _failed_run(profile)
+    assert preflight.returncode != 0
+    assert "MB free, less than the" in preflight.stderr, preflight.stderr
+    assert str(storage) in preflight.stderr
+    assert "Traceback" not in preflight.stderr
+    # Past the check (threshold 0): the write itself fails, with the same kind of message.
+    during = _failed_run(profile, JANUS_MIN_FREE_MB="0")
+    assert during.returncode != 0
+    assert "is full" in during.stderr, during.stderr
+    assert "nothing was stored" in during.stderr
+    assert "Traceback" not in during.stderr
+    filler.unlink()
+    assert int(profile.driver("count").strip().splitlines()[-1]) == nodes_before
+
+
+@pytest.mark.daemon
+def test_read_only_repository_gives_a_clear_error_and_stores_nothing(
+    sqlite_profile: FaultProfile,
+) -> None:
+    profile = sqlite_profile
+    storage = _storage_dir(profile)
+    nodes_before = int(profile.driver("count").strip().splitlines()[-1])
+    _mount("--bind", str(storage), str(storage))
+    try:
+        _mount("-o", "remount,ro,bind", str(storage))
+        result = _failed_run(profile)
+    finally:
+        _umount(storage)
+    assert result.returncode != 0
+    assert "read-only file system" in result.stderr, result.stderr
+    assert str(storage) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert int(profile.driver("count").strip().splitlines()[-1]) == nodes_before

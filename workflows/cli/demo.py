@@ -10,15 +10,14 @@ import click
 
 def run_demo(profile_name: str, computer_label: str, output: Path) -> None:
     """Run CsPbBr3/CdS with the fast protocol, then write its report into ``output``."""
-    from aiida.engine import run_get_node
     from aiida.orm import WorkflowNode
 
-    from workflows.cli.study import build_study
+    from workflows.cli.study import build_study, launch_study
     from workflows.report import write_report
 
     builder = build_study("CsPbBr3", "CdS", "fast", computer_label, None, (), profile_name)
     start = time.perf_counter()
-    _, node = run_get_node(builder)
+    node = launch_study(builder, daemon=False)
     elapsed = time.perf_counter() - start
     assert isinstance(node, WorkflowNode)
     if not node.is_finished_ok:

@@ -54,8 +54,13 @@ def build_study(
     from heterostructures.structure_errors import StructureInputError
     from workflows.pipeline_builder import pipeline_builder
     from workflows.setup.profile import load_study_profile
+    from workflows.storage_checks import StorageProblemError, check_profile_storage
 
-    load_study_profile(profile_name)
+    profile = load_study_profile(profile_name)
+    try:
+        check_profile_storage(profile)
+    except StorageProblemError as exception:
+        raise click.ClickException(str(exception)) from exception
     try:
         codes = {name: load_code(f"{name}@{computer_label}") for name in ("pw", "projwfc", "pp")}
     except NotExistent as exception:
@@ -75,6 +80,24 @@ def build_study(
     return builder
 
 
+def launch_study(builder: Any, daemon: bool) -> Any:
+    """Run (blocking) or submit a study; storage failures become one clear message."""
+    from aiida.engine import run_get_node
+    from aiida.engine import submit as submit_process
+
+    from workflows.storage_checks import storage_failure
+
+    try:
+        if daemon:
+            return submit_process(builder)
+        return run_get_node(builder)[1]
+    except Exception as exception:
+        message = storage_failure(exception)
+        if message is None:
+            raise
+        raise click.ClickException(message) from exception
+
+
 @click.command("run")
 @study_options
 def run(**kwargs: Any) -> None:
@@ -85,12 +108,10 @@ def run(**kwargs: Any) -> None:
       aiida-janus run                                  # CsPbBr3/CdS, fast protocol
       aiida-janus run --chalcogenide ZnS --skip aimd
     """
-    from aiida.engine import run_get_node
-
     from workflows.report import summary_table
 
     builder = build_study(**kwargs)
-    _, node = run_get_node(builder)
+    node = launch_study(builder, daemon=False)
     if not node.is_finished_ok:
         raise click.ClickException(f"study <{node.pk}> failed: {node.exit_message}")
     click.echo(summary_table(node.outputs.summary.get_dict()))
@@ -107,7 +128,6 @@ def submit(**kwargs: Any) -> None:
       aiida-janus daemon start && aiida-janus submit --protocol balanced --computer slurm-local
       aiida-janus status <PK>
     """
-    from aiida.engine import submit as submit_process
     from aiida.engine.daemon.client import get_daemon_client
 
     builder = build_study(**kwargs)
@@ -116,7 +136,7 @@ def submit(**kwargs: Any) -> None:
             "the AiiDA daemon is not running: start it with `aiida-janus daemon start` "
             "(AIIDA_PATH set as the Makefile does), or use `aiida-janus run`"
         )
-    node = submit_process(builder)
+    node = launch_study(builder, daemon=True)
     click.echo(f"submitted study <{node.pk}>: follow it with `aiida-janus status {node.pk}`")
 
 
