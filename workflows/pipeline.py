@@ -19,6 +19,7 @@ from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
 from workflows.nac import NaAnalysisWorkChain, NaSnapshotsWorkChain
+from workflows.pipeline_steps import SIDES, STEPS
 from workflows.pipeline_summary import (
     bulk_reference_energies,
     energies_incomparable,
@@ -27,9 +28,6 @@ from workflows.pipeline_summary import (
 )
 from workflows.queries import STUDY_TAGS, tag_study
 from workflows.relax import BulkReferenceWorkChain
-
-STEPS = ("bulk", "interface", "electronic", "charge_densities", "aimd", "na")
-SIDES = ("perovskite", "chalcogenide")
 
 
 def validate_skip(value: orm.List, _: Any) -> str | None:

@@ -25,15 +25,30 @@ from heterostructures.structure_errors import StructureInputError
     show_default=True,
     help="Superlattice without vacuum, or a slab in vacuum.",
 )
-@click.option("--perovskite-planes", type=int, default=None, help="Planes of the perovskite film.")
-@click.option("--chalcogenide-planes", type=int, default=None, help="Planes of the chalcogenide.")
+@click.option(
+    "--perovskite-planes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Planes of the perovskite film.",
+)
+@click.option(
+    "--chalcogenide-planes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Planes of the chalcogenide.",
+)
 @click.option(
     "--strain-weight",
-    type=float,
+    type=click.FloatRange(0.0, 1.0),
     default=None,
     help="Share of the mismatch taken by the perovskite (0..1).",
 )
-@click.option("--max-strain", type=float, default=None, help="Strain bound (%).")
+@click.option(
+    "--max-strain",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Strain bound (%).",
+)
 @click.option(
     "--output",
     "-o",
@@ -85,8 +100,18 @@ def build(
 @click.command("epitaxy")
 @click.option("--perovskite", default="CsPbBr3", show_default=True)
 @click.option("--chalcogenide", default="CdS", show_default=True)
-@click.option("--perovskite-a", type=float, default=None, help="Lattice constant (Å), e.g. PBE.")
-@click.option("--chalcogenide-a", type=float, default=None, help="Lattice constant (Å).")
+@click.option(
+    "--perovskite-a",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Lattice constant (Å), e.g. PBE.",
+)
+@click.option(
+    "--chalcogenide-a",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="Lattice constant (Å).",
+)
 def epitaxy(
     perovskite: str, chalcogenide: str, perovskite_a: float | None, chalcogenide_a: float | None
 ) -> None:

@@ -28,9 +28,8 @@ def start(profile_name: str, workers: int) -> None:
       aiida-janus daemon start --profile janus-psql --workers 2
     """
     from workflows.daemon import start_daemon
-    from workflows.setup.profile import load_study_profile
 
-    load_study_profile(profile_name)
+    _existing(profile_name)
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
@@ -46,10 +45,17 @@ def stop(profile_name: str) -> None:
     """Stop the daemon (running calculations carry on and are picked up at restart)."""
     from aiida.engine.daemon.client import get_daemon_client
 
-    from workflows.setup.profile import load_study_profile
-
-    load_study_profile(profile_name)
+    _existing(profile_name)
     client = get_daemon_client(profile_name)
     if client.is_daemon_running:
         client.stop_daemon(wait=True)
     click.echo(f"daemon of profile {profile_name!r} stopped")
+
+
+def _existing(profile_name: str) -> None:
+    from workflows.setup.profile import ProfileMissingError, load_existing_profile
+
+    try:
+        load_existing_profile(profile_name)
+    except ProfileMissingError as exception:
+        raise click.ClickException(str(exception)) from exception

@@ -33,7 +33,7 @@ def cli() -> None:
 @click.option(
     "--computer",
     "computer_yaml",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
     default=PROFILES_DIR / "computer-localhost.yaml",
     show_default=True,
     help="Computer YAML (e.g. profiles/computer-slurm.yaml); codes from profiles/code-*.yaml.",

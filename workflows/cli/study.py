@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from workflows.pipeline_steps import STEPS
+
 PROTOCOLS = click.Choice(["fast", "balanced", "stringent"])
 
 
@@ -24,14 +26,23 @@ def study_options(function: Any) -> Any:
             help="Computer whose pw/projwfc/pp codes run the study.",
         ),
         click.option(
-            "--ranks", type=int, default=None, help="MPI ranks per job (default: the computer's)."
+            "--ranks",
+            type=click.IntRange(min=1),
+            default=None,
+            help="MPI ranks per job (default: the computer's).",
         ),
         click.option(
             "--skip",
             multiple=True,
-            help="Steps to skip: bulk, interface, electronic, charge_densities, aimd.",
+            type=click.Choice(STEPS),
+            help="Steps to skip (repeat the option for several).",
         ),
-        click.option("--profile", "profile_name", default="janus", show_default=True),
+        click.option(
+            "--profile",
+            "profile_name",
+            default=None,
+            help="AiiDA profile [default: janus, or the one already loaded].",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -45,18 +56,21 @@ def build_study(
     computer_label: str,
     ranks: int | None,
     skip: tuple[str, ...],
-    profile_name: str,
+    profile_name: str | None,
 ) -> Any:
     """A pipeline builder, or a ClickException naming what to fix."""
     from aiida.common.exceptions import NotExistent
+    from aiida.manage.configuration import get_profile
     from aiida.orm import List, load_code
 
     from heterostructures.structure_errors import StructureInputError
+    from workflows.cli.query import use_profile
     from workflows.pipeline_builder import pipeline_builder
-    from workflows.setup.profile import load_study_profile
     from workflows.storage_checks import StorageProblemError, check_profile_storage
 
-    profile = load_study_profile(profile_name)
+    use_profile(profile_name)
+    profile = get_profile()
+    assert profile is not None
     try:
         check_profile_storage(profile)
     except StorageProblemError as exception:
@@ -150,8 +164,13 @@ def submit(**kwargs: Any) -> None:
     show_default=True,
     help="Folder for summary.md and the PNG figures.",
 )
-@click.option("--profile", "profile_name", default="janus", show_default=True)
-def report(pk: int, output: Path, profile_name: str) -> None:
+@click.option(
+    "--profile",
+    "profile_name",
+    default=None,
+    help="AiiDA profile [default: janus, or the one already loaded].",
+)
+def report(pk: int, output: Path, profile_name: str | None) -> None:
     """Write a finished study's summary table and figures.
 
     \b
@@ -161,10 +180,10 @@ def report(pk: int, output: Path, profile_name: str) -> None:
     from aiida.common.exceptions import NotExistent
     from aiida.orm import WorkflowNode, load_node
 
+    from workflows.cli.query import use_profile
     from workflows.report import write_report
-    from workflows.setup.profile import load_study_profile
 
-    load_study_profile(profile_name)
+    use_profile(profile_name)
     try:
         node = load_node(pk)
     except NotExistent as exception:
