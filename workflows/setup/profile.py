@@ -30,8 +30,17 @@ class ProfileConflictError(RuntimeError):
 
 
 def configure_aiida_dir() -> None:
-    """Make AiiDA read its configuration from the project's work folder."""
+    """Make AiiDA read its configuration from the project's work folder.
+
+    A no-op once a profile is loaded: that process (a test session, ``verdi shell``)
+    has chosen its configuration, and switching it underneath would orphan the loaded
+    profile's computers and codes.
+    """
+    from aiida.manage.configuration import get_profile
     from aiida.manage.configuration.settings import AiiDAConfigDir
+
+    if get_profile() is not None:
+        return
 
     path = ensure_aiida_path()
     if not str(AiiDAConfigDir.get()).startswith(str(path)):

@@ -20,22 +20,25 @@ from click.testing import CliRunner
 from workflows.cli.main import cli
 
 if TYPE_CHECKING:
-    from aiida.orm import InstalledCode
+    from aiida.orm import Computer
     from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
 INCOMPLETE_YAML = "label: mycluster\nscheduler: core.slurm\n"
 
 # (command line, piece of the error message); ``{tmp}`` is a scratch folder.
 CASES: list[tuple[str, str]] = [
-    ("run --perovskite CsPbQ3", "is not a chemical element"),
-    ("run --chalcogenide ZzS", "Zz"),
-    ("run --perovskite CdS", "is not an A(+1)B(+2)X(-1)3 perovskite formula"),
-    ("run --protocol huge", "'huge' is not one of 'fast', 'balanced', 'stringent'"),
+    ("run --perovskite CsPbQ3 --computer badinput", "is not a chemical element"),
+    ("run --chalcogenide ZzS --computer badinput", "Zz"),
+    ("run --perovskite CdS --computer badinput", "is not an A(+1)B(+2)X(-1)3 perovskite formula"),
+    (
+        "run --protocol huge --computer badinput",
+        "'huge' is not one of 'fast', 'balanced', 'stringent'",
+    ),
     ("run --computer nowhere", "no codes on computer 'nowhere': run `aiida-janus setup`"),
-    ("run --ranks 0", "0 is not in the range x>=1"),
-    ("run --skip relaxation", "'relaxation' is not one of 'bulk', 'interface'"),
-    ("submit --perovskite CsPbQ3", "is not a chemical element"),
-    ("submit", "daemon"),
+    ("run --ranks 0 --computer badinput", "0 is not in the range x>=1"),
+    ("run --skip relaxation --computer badinput", "'relaxation' is not one of 'bulk', 'interface'"),
+    ("submit --perovskite CsPbQ3 --computer badinput", "is not a chemical element"),
+    ("submit --computer badinput", "daemon"),
     ("report 1000000000", "no node with PK"),
     ("status 1000000000", "no node with PK"),
     ("query calcs 1000000000", "no node with PK"),
@@ -68,17 +71,29 @@ CASES: list[tuple[str, str]] = [
 
 @pytest.fixture
 def cli_codes(
-    mock_code: Callable[..., InstalledCode],
+    localhost: Computer,
     pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
     janus_test_dir: Path,
 ) -> None:
-    """Mock codes under the labels the CLI looks for; both pseudo families."""
-    from aiida.orm import load_computer
+    """Mock codes as pw/projwfc/pp@badinput (a computer of their own: other tests look
+    for real codes on ``localhost``); both pseudo families."""
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import Computer, load_computer
 
     from workflows.mock.codes import register_mock_code
 
-    mock_code("pw.x")  # creates localhost
-    computer = load_computer("localhost")
+    try:
+        computer = load_computer("badinput")
+    except NotExistent:
+        computer = Computer(
+            label="badinput",
+            hostname="localhost",
+            transport_type="core.local",
+            scheduler_type="core.direct",
+            workdir=localhost.get_workdir(),
+        ).store()
+        computer.set_default_mpiprocs_per_machine(1)
+        computer.configure()
     for name in ("pw", "projwfc", "pp"):
         register_mock_code(f"{name}.x", computer, janus_test_dir / "bin" / "cli", label=name)
     pseudo_family("paw")
