@@ -69,8 +69,21 @@ def pipeline_builder(
         raise ValueError(f"codes {missing} are not configured: run `aiida-janus setup`")
     settings = PipelineProtocol.checked_protocol_inputs(protocol, None)
     steps = recursive_merge(settings["steps"], overrides or {})
+
+    def step_options(step: str) -> dict[str, Any] | None:
+        """The protocol's options for ``step``, the caller's ``options`` on top."""
+        merged = recursive_merge(
+            copy.deepcopy(settings["options"].get(step, {})), copy.deepcopy(options or {})
+        )
+        return merged or None
+
     interface = InterfaceWorkChain.get_builder_from_protocol(
-        codes["pw"], protocol, steps["interface"], perovskite, chalcogenide, options
+        codes["pw"],
+        protocol,
+        steps["interface"],
+        perovskite,
+        chalcogenide,
+        step_options("interface"),
     )
     preview = build_from_spec(interface.interface.get_dict(), {})
     structure = orm.StructureData(ase=preview.atoms)
@@ -86,7 +99,7 @@ def pipeline_builder(
             BULK_PHASES[side],
             protocol,
             steps[f"{side}_bulk"],
-            options,
+            step_options(f"{side}_bulk"),
             cutoff_elements=elements,
         )
         builder[f"{side}_bulk"] = _without(bulk)
@@ -99,7 +112,7 @@ def pipeline_builder(
         protocol,
         steps["electronic"],
         code_pp=codes["pp"],
-        options=options,
+        options=step_options("electronic"),
     )
     builder.electronic = _without(electronic, "structure", "site_labels")
     densities = ChargeDensitiesWorkChain.get_builder_from_protocol(
@@ -109,7 +122,7 @@ def pipeline_builder(
         orm.RemoteData(remote_path="/", computer=codes["pp"].computer),
         protocol=protocol,
         overrides=steps["charge_densities"],
-        options=options,
+        options=step_options("charge_densities"),
     )
     densities_inputs = _without(densities, "structure", "site_labels", "parent_folder")
     densities_inputs["selection"] = orm.Dict(
@@ -120,13 +133,15 @@ def pipeline_builder(
         }
     )
     builder.charge_densities = densities_inputs
-    builder.aimd = _aimd_inputs(codes["pw"], structure, protocol, steps["aimd"], settings, options)
+    builder.aimd = _aimd_inputs(
+        codes["pw"], structure, protocol, steps["aimd"], settings, step_options("aimd")
+    )
     snapshots = NaSnapshotsWorkChain.get_builder_from_protocol(
         codes["pw"],
         orm.TrajectoryData([structure]),
         protocol=protocol,
         overrides=steps["na_snapshots"],
-        options=options,
+        options=step_options("na_snapshots"),
     )
     builder.na_snapshots = _without(snapshots, "trajectory", "site_labels")
     analysis = NaAnalysisWorkChain.get_builder_from_protocol(

@@ -204,3 +204,22 @@ def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode]) -> N
         > states["initial"]["domain_weights"]["chalcogenide"]
     )
     assert results["trajectory"].numsteps >= 4
+
+
+def test_protocol_sets_per_step_resources_and_ranks_override_them(
+    codes: dict[str, InstalledCode],
+) -> None:
+    """balanced: 32 ranks and 24 h for the interface relax; `--ranks 4` keeps the walltime."""
+    from workflows.pipeline_builder import pipeline_builder
+
+    builder = pipeline_builder(codes, protocol="balanced")
+    relax = builder.interface.relax.pw.metadata.options
+    assert relax.resources == {"num_machines": 1, "num_mpiprocs_per_machine": 32}
+    assert relax.max_wallclock_seconds == 86400
+    assert builder.na_snapshots.scf.pw.metadata.options.max_wallclock_seconds == 14400
+    assert builder.charge_densities.pp.metadata.options.resources["num_mpiprocs_per_machine"] == 8
+    ranks = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": 4}}
+    overridden = pipeline_builder(codes, protocol="balanced", options=ranks)
+    relax = overridden.interface.relax.pw.metadata.options
+    assert relax.resources["num_mpiprocs_per_machine"] == 4
+    assert relax.max_wallclock_seconds == 86400
