@@ -273,12 +273,21 @@ def _storage_dir(profile: FaultProfile) -> Path:
     return profile.folder / "aiida" / "storage" / PROFILE
 
 
-def _failed_run(profile: FaultProfile, **env: str) -> subprocess.CompletedProcess[str]:
+def _refused_run(profile: FaultProfile, *messages: str, **env: str) -> None:
+    """``aiida-janus run`` fails with every one of ``messages`` and no traceback."""
     command = [str(Path(sys.executable).parent / "aiida-janus"), "run", "--profile", PROFILE]
     command += ["--computer", "localhost"]
-    return subprocess.run(
+    result = subprocess.run(
         command, env={**profile.env, **env}, capture_output=True, text=True, check=False
     )
+    assert result.returncode != 0
+    for message in messages:
+        assert message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _node_count(profile: FaultProfile) -> int:
+    return int(profile.driver("count").strip().splitlines()[-1])
 
 
 @pytest.fixture
@@ -300,25 +309,17 @@ def test_full_disk_gives_a_clear_error_and_stores_nothing(
 ) -> None:
     profile = full_disk_profile
     storage = _storage_dir(profile)
-    nodes_before = int(profile.driver("count").strip().splitlines()[-1])
+    nodes_before = _node_count(profile)
     filler = storage / "filler.bin"
     free = shutil.disk_usage(storage).free
     with filler.open("wb") as handle:  # leave ~16 kB: too little for the inputs of a study
         handle.truncate(0)
         handle.write(b"\0" * max(0, free - 16 * 1024))
-    preflight = _failed_run(profile)
-    assert preflight.returncode != 0
-    assert "MB free, less than the" in preflight.stderr, preflight.stderr
-    assert str(storage) in preflight.stderr
-    assert "Traceback" not in preflight.stderr
+    _refused_run(profile, "MB free, less than the", str(storage))
     # Past the check (threshold 0): the write itself fails, with the same kind of message.
-    during = _failed_run(profile, JANUS_MIN_FREE_MB="0")
-    assert during.returncode != 0
-    assert "is full" in during.stderr, during.stderr
-    assert "nothing was stored" in during.stderr
-    assert "Traceback" not in during.stderr
+    _refused_run(profile, "is full", "nothing was stored", JANUS_MIN_FREE_MB="0")
     filler.unlink()
-    assert int(profile.driver("count").strip().splitlines()[-1]) == nodes_before
+    assert _node_count(profile) == nodes_before
 
 
 @pytest.mark.daemon
@@ -327,15 +328,11 @@ def test_read_only_repository_gives_a_clear_error_and_stores_nothing(
 ) -> None:
     profile = sqlite_profile
     storage = _storage_dir(profile)
-    nodes_before = int(profile.driver("count").strip().splitlines()[-1])
+    nodes_before = _node_count(profile)
     _mount("--bind", str(storage), str(storage))
     try:
         _mount("-o", "remount,ro,bind", str(storage))
-        result = _failed_run(profile)
+        _refused_run(profile, "read-only file system", str(storage))
     finally:
         _umount(storage)
-    assert result.returncode != 0
-    assert "read-only file system" in result.stderr, result.stderr
-    assert str(storage) in result.stderr
-    assert "Traceback" not in result.stderr
-    assert int(profile.driver("count").strip().splitlines()[-1]) == nodes_before
+    assert _node_count(profile) == nodes_before

@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiida.engine import run_get_node
@@ -120,10 +121,8 @@ def test_start_is_idempotent(local_slurm: SlurmStatus) -> None:
     )
 
 
-@pytest.mark.slurm
-@pytest.mark.real_qe
-@pytest.mark.usefixtures("aiida_profile")
-def test_pw_scf_through_core_slurm(local_slurm: SlurmStatus) -> None:
+def _slurm_cds_scf(overrides: dict[str, object]) -> Any:
+    """A 1-rank PwBaseWorkChain builder for ZB CdS on the slurm-local computer (PAW)."""
     from workflows.setup.pseudos import install_pseudo_family
 
     require_executable("pw.x")
@@ -132,10 +131,20 @@ def test_pw_scf_through_core_slurm(local_slurm: SlurmStatus) -> None:
     code = register_code(PROFILES_DIR / "code-pw.yaml", computer)
     install_pseudo_family("paw")
     structure = StructureData(ase=bulk("CdS", "zincblende", a=CDS_ZB_LATTICE_A))
-    builder = pw_base_builder(code, structure, protocol="fast", overrides=CHEAP_SCF)
+    builder = pw_base_builder(code, structure, protocol="fast", overrides=overrides)
     options = builder["pw"]["metadata"]["options"]
     options["resources"] = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
     options["max_wallclock_seconds"] = 600
+    return builder
+
+
+@pytest.mark.slurm
+@pytest.mark.real_qe
+@pytest.mark.usefixtures("aiida_profile")
+def test_pw_scf_through_core_slurm(local_slurm: SlurmStatus) -> None:
+    from workflows.setup.pseudos import install_pseudo_family
+
+    builder = _slurm_cds_scf(CHEAP_SCF)
     _, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_status
     (calc,) = [child for child in node.called if isinstance(child, CalcJobNode)]
@@ -181,13 +190,6 @@ def test_scancelled_job_is_detected_and_run_again(local_slurm: SlurmStatus) -> N
     """A job cancelled with scancel: the calculation fails, PwBaseWorkChain runs it again."""
     import threading
 
-    from workflows.setup.pseudos import install_pseudo_family
-
-    require_executable("pw.x")
-    computer = register_computer(PROFILES_DIR / "computer-slurm.yaml")
-    code = register_code(PROFILES_DIR / "code-pw.yaml", computer)
-    install_pseudo_family("paw")
-    structure = StructureData(ase=bulk("CdS", "zincblende", a=CDS_ZB_LATTICE_A))
     long_scf = {
         "kpoints_distance": 0.5,
         "pw": {
@@ -197,10 +199,7 @@ def test_scancelled_job_is_detected_and_run_again(local_slurm: SlurmStatus) -> N
             }
         },
     }
-    builder = pw_base_builder(code, structure, protocol="fast", overrides=long_scf)
-    options = builder["pw"]["metadata"]["options"]
-    options["resources"] = {"num_machines": 1, "num_mpiprocs_per_machine": 1}
-    options["max_wallclock_seconds"] = 600
+    builder = _slurm_cds_scf(long_scf)
     cancelled: list[str] = []
     canceller = threading.Thread(target=_scancel_first_job, args=(cancelled,), daemon=True)
     canceller.start()
