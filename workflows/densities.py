@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ExitCode, ToContext, WorkChain, calcfunction
@@ -67,9 +68,14 @@ class CubePpCalculation(PpCalculation):
 
 
 def select_states(folder: Path, labels: SiteLabels, settings: dict[str, Any]) -> TransferStates:
-    """IS/FS from a projwfc.x folder; ``settings``: donor, acceptor, carrier, threshold, k_index."""
+    """IS/FS from a projwfc.x folder; ``settings``: donor, acceptor, carrier, threshold, k_index.
+
+    ``k_index`` is a 1-based k-point, ``None`` (search all) or ``"gamma"``: the NA snapshots
+    of the pipeline are Γ-only, so the states they follow must be Γ states.
+    """
+    projections = read_atomic_projections(folder / ATOMIC_PROJ)
     return select_transfer_states(
-        read_atomic_projections(folder / ATOMIC_PROJ),
+        projections,
         read_atomic_states(folder / PROJWFC_STDOUT),
         labels.domains,
         labels.layers,
@@ -77,8 +83,21 @@ def select_states(folder: Path, labels: SiteLabels, settings: dict[str, Any]) ->
         acceptor=settings["acceptor"],
         carrier=settings.get("carrier", "electron"),
         threshold=float(settings.get("threshold", 0.5)),
-        k_index=settings.get("k_index"),
+        k_index=resolve_k_index(settings.get("k_index"), projections.k_points),
     )
+
+
+def resolve_k_index(k_index: int | str | None, k_points: Any) -> int | None:
+    """A 1-based k-point index; ``"gamma"`` becomes the index of Γ in ``k_points``."""
+    if k_index != "gamma":
+        return None if k_index is None else int(k_index)
+    norms = np.linalg.norm(np.asarray(k_points, dtype=float), axis=1)
+    if norms.size == 0 or norms.min() > 1e-6:
+        raise ElectronicStructureError(
+            "k_index 'gamma': the NSCF k-points do not include Γ; use a Γ-centred mesh "
+            "(no shift) or give a k-point index"
+        )
+    return int(np.argmin(norms)) + 1
 
 
 def transfer_states_dict(transfer: TransferStates) -> dict[str, Any]:

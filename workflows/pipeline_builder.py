@@ -125,13 +125,16 @@ def pipeline_builder(
         options=step_options("charge_densities"),
     )
     densities_inputs = _without(densities, "structure", "site_labels", "parent_folder")
-    densities_inputs["selection"] = orm.Dict(
-        {
-            **densities_inputs.get("selection", orm.Dict()).get_dict(),
-            "donor": "perovskite",
-            "acceptor": "chalcogenide",
-        }
-    )
+    selection = {
+        **densities_inputs.get("selection", orm.Dict()).get_dict(),
+        "donor": "perovskite",
+        "acceptor": "chalcogenide",
+    }
+    if settings["md_gamma_only"] and selection.get("k_index") is None:
+        # The NA snapshots are Γ-only: IS and FS must be Γ states to be followed along the
+        # trajectory (the lowest ones over all k can sit at different k-points).
+        selection["k_index"] = "gamma"
+    densities_inputs["selection"] = orm.Dict(selection)
     builder.charge_densities = densities_inputs
     builder.aimd = _aimd_inputs(
         codes["pw"], structure, protocol, steps["aimd"], settings, step_options("aimd")

@@ -110,3 +110,18 @@ def check_bad_states_are_refused(codes: dict[str, InstalledCode], electronic: An
     builder.site_labels = Dict({"domain": ["CdS"] * 4, "layer": [1] * 4, "fixed": [False] * 4})
     with pytest.raises(ValueError, match="need an interface with donor and acceptor"):
         run(builder)
+
+
+def test_gamma_k_index_resolves_to_the_gamma_point() -> None:
+    """The pipeline asks for Γ states (its NA snapshots are Γ-only), wherever Γ is listed."""
+    import numpy as np
+
+    from heterostructures.electronic import ElectronicStructureError
+    from workflows.densities import resolve_k_index
+
+    mesh = np.array([[0.5, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.5, 0.0]])
+    assert resolve_k_index("gamma", mesh) == 2
+    assert resolve_k_index(3, mesh) == 3
+    assert resolve_k_index(None, mesh) is None
+    with pytest.raises(ElectronicStructureError, match="do not include Γ"):
+        resolve_k_index("gamma", mesh[[0, 2]])
