@@ -97,10 +97,49 @@ def summary_table(summary: dict[str, Any]) -> str:
         ("level of theory", summary.get("level_of_theory", "?")),
     ]
     rows += _strain_rows(summary) + _alignment_rows(summary) + _transfer_rows(summary)
-    rows += _md_rows(summary)
+    rows += _md_rows(summary) + _na_rows(summary)
     lines = ["| quantity | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines) + "\n"
+
+
+def _na_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    spectral = summary.get("spectral_summary")
+    dynamics = summary.get("dynamics_summary")
+    if not spectral and not dynamics:
+        return [("NA dynamics", NOT_RUN)]
+    rows = []
+    if spectral:
+        peaks = ", ".join(f"{peak:.0f}" for peak in spectral.get("peaks_cm", [])) or "none"
+        rows += [
+            (
+                "IS–FS gap along MD",
+                f"{_fmt(spectral.get('mean_gap_ev'))} ± {_fmt(spectral.get('gap_std_ev'))} eV",
+            ),
+            (
+                "spectral peaks (cm⁻¹)",
+                f"{peaks} (resolution {_fmt(spectral.get('resolution_cm'), digits=0)} cm⁻¹)",
+            ),
+            ("pure dephasing", spectral.get("dephasing", {}).get("summary", "?")),
+        ]
+    if dynamics:
+        rows += [
+            (
+                f"τ_ET ({dynamics.get('method', '?')})",
+                dynamics.get("transfer", {}).get("summary", "?"),
+            ),
+            ("τ_relax", dynamics.get("relaxation", {}).get("summary", "?")),
+        ]
+    return rows
+
+
+def _called(node: orm.ProcessNode) -> list[orm.ProcessNode]:
+    """Every process below ``node`` through call links."""
+    found: list[orm.ProcessNode] = []
+    for child in node.called:
+        found.append(child)
+        found.extend(_called(child))
+    return found
 
 
 def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
@@ -112,13 +151,16 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
         )
     written = {"summary": outdir / "summary.md"}
     written["summary"].write_text(summary_table(pipeline.outputs.summary.get_dict()))
-    query = orm.QueryBuilder()
-    query.append(orm.WorkflowNode, filters={"id": pipeline.pk}, tag="study")
-    query.append(orm.ProcessNode, with_ancestors="study", tag="step")
-    query.append(orm.SinglefileData, with_incoming="step", project=["*"])
-    for (node,) in query.all():
-        if node.filename.endswith(".png"):
-            path = outdir / f"{node.pk}_{node.filename}"
+    seen = set()
+    for step in _called(pipeline):
+        for link in step.base.links.get_outgoing(node_class=orm.SinglefileData).all():
+            node = link.node
+            if node.pk in seen or not node.filename.endswith(".png"):
+                continue
+            seen.add(node.pk)
+            path = outdir / f"{link.link_label}.png"
+            if path.exists():
+                path = outdir / f"{link.link_label}_{node.pk}.png"
             path.write_bytes(node.get_content(mode="rb"))
             written[path.stem] = path
     return written

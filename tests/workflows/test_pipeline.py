@@ -7,6 +7,7 @@ Mock runs replay recordings of real QE runs (tests/fixtures/mock/); re-record wi
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -182,7 +183,7 @@ def test_pipeline_from_trajectory_runs_only_na_steps(codes: dict[str, InstalledC
 
 
 @pytest.mark.real_qe
-def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode]) -> None:
+def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode], tmp_path: Path) -> None:
     """bulk → interface → electronic → IS/FS → AIMD on a 13-atom superlattice (replayed)."""
     from aiida.engine import run_get_node
     from aiida.orm import List
@@ -204,6 +205,17 @@ def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode]) -> N
         > states["initial"]["domain_weights"]["chalcogenide"]
     )
     assert results["trajectory"].numsteps >= 4
+    from aiida.orm import WorkflowNode
+
+    from workflows.report import write_report
+
+    assert isinstance(node, WorkflowNode)
+    written = write_report(node, tmp_path / "report")
+    assert {"pdos_plot", "edge_profile_plot", "density_plot"} <= set(written)
+    assert all(path.stat().st_size > 1000 for path in written.values() if path.suffix == ".png")
+    table = written["summary"].read_text()
+    assert "| alignment type |" in table
+    assert "| NA dynamics | not run |" in table
 
 
 def test_protocol_sets_per_step_resources_and_ranks_override_them(

@@ -1,0 +1,34 @@
+"""``aiida-janus report``'s table: every headline number, and 'not run' for skipped steps."""
+
+from __future__ import annotations
+
+from workflows.report import summary_table
+
+NA_SUMMARY = {
+    "spectral_summary": {
+        "mean_gap_ev": 1.169,
+        "gap_std_ev": 0.018,
+        "peaks_cm": [365.2, 120.4],
+        "resolution_cm": 33.4,
+        "dephasing": {"summary": "τ = 55.76 ± 1.2 fs"},
+    },
+    "dynamics_summary": {
+        "method": "dish",
+        "transfer": {"summary": "τ = 801 ± 40 fs"},
+        "relaxation": {"summary": "τ = 1218 ± 60 fs"},
+    },
+}
+
+
+def test_table_has_na_rows_with_resolution() -> None:
+    table = summary_table({"pair": "CsPbBr3/CdS", **NA_SUMMARY})
+    assert "| spectral peaks (cm⁻¹) | 365, 120 (resolution 33 cm⁻¹) |" in table
+    assert "| τ_ET (dish) | τ = 801 ± 40 fs |" in table
+    assert "| τ_relax | τ = 1218 ± 60 fs |" in table
+    assert "| pure dephasing | τ = 55.76 ± 1.2 fs |" in table
+
+
+def test_skipped_steps_say_not_run() -> None:
+    table = summary_table({"pair": "CsPbBr3/CdS"})
+    assert "| NA dynamics | not run |" in table
+    assert "| AIMD | not run |" in table
