@@ -49,7 +49,11 @@ def plot_projected_dos(
                 axis.plot(energies, dos, color=f"C{index}", label=str(key))
         axis.axvline(0.0, color="k", lw=0.8, ls="--")
         axis.set_ylabel("PDOS (states/eV/cell)")
-        axis.set_ylim(bottom=0)
+        # Scale to the states inside the window: semicore peaks outside it (Cd 4d,
+        # Pb 5d, tens of states/eV) would otherwise flatten the edges to the axis.
+        inside = (energies >= window_ev[0]) & (energies <= window_ev[1])
+        peak = float(np.max(np.asarray(grouped.dos)[:, inside], initial=0.0))
+        axis.set_ylim(0.0, 1.1 * peak if peak > 0 else 1.0)
         axis.legend(frameon=False)
     axes[1].set_xlim(*window_ev)
     axes[1].set_xlabel(f"E − {zero_label} (eV)")
