@@ -12,6 +12,8 @@ from typing import Any
 
 from aiida import orm
 
+from workflows.process_tree import called_processes, stored_pk
+
 NOT_RUN = "not run"
 
 
@@ -133,15 +135,6 @@ def _na_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def _called(node: orm.ProcessNode) -> list[orm.ProcessNode]:
-    """Every process below ``node`` through call links."""
-    found: list[orm.ProcessNode] = []
-    for child in node.called:
-        found.append(child)
-        found.extend(_called(child))
-    return found
-
-
 def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
     """Write ``summary.md`` and every PNG of the study into ``outdir``; return the paths."""
     outdir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +145,7 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
     written = {"summary": outdir / "summary.md"}
     written["summary"].write_text(summary_table(pipeline.outputs.summary.get_dict()))
     seen = set()
-    for step in _called(pipeline):
+    for _, step in called_processes(stored_pk(pipeline)):
         for link in step.base.links.get_outgoing(node_class=orm.SinglefileData).all():
             node = link.node
             if node.pk in seen or not node.filename.endswith(".png"):

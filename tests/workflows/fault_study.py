@@ -83,9 +83,11 @@ def status(pk: int) -> dict[str, Any]:
     """State of the study and of every CalcJob below it."""
     from aiida import load_profile, orm
 
+    from workflows.process_tree import called_processes
+
     load_profile(PROFILE)
     study = orm.load_node(pk)
-    nodes = [node for node in _called(study) if isinstance(node, orm.CalcJobNode)]
+    nodes = [node for _, node in called_processes(pk) if isinstance(node, orm.CalcJobNode)]
     hashes = Counter(node.base.caching.compute_hash() for node in nodes)
     return {
         "state": study.process_state.value if study.process_state else None,
@@ -95,25 +97,18 @@ def status(pk: int) -> dict[str, Any]:
         "calcjobs_finished_ok": sum(node.is_finished_ok for node in nodes),
         "calcjobs_terminated": sum(node.is_terminated for node in nodes),
         "duplicated_inputs": sum(count - 1 for count in hashes.values()),
-        "base_restarts": _restarts(study),
+        "base_restarts": _restarts(pk),
     }
 
 
-def _called(node: Any) -> list[Any]:
-    """Every process below ``node`` through call links, depth first."""
-    found = []
-    for child in node.called:
-        found.append(child)
-        found.extend(_called(child))
-    return found
-
-
-def _restarts(study: Any) -> int:
+def _restarts(pk: int) -> int:
     """PwBaseWorkChain iterations beyond the first (a re-run calculation shows up here)."""
     from aiida import orm
 
+    from workflows.process_tree import called_processes
+
     extra = 0
-    for node in _called(study):
+    for _, node in called_processes(pk):
         if node.process_label == "PwBaseWorkChain":
             extra += max(0, sum(isinstance(n, orm.CalcJobNode) for n in node.called) - 1)
     return extra
