@@ -320,6 +320,36 @@ def offsets_from_edges(edges_a: BandEdges, edges_b: BandEdges, route: str) -> Of
     )
 
 
+def bulk_reference(
+    eigenvalues_ev: np.ndarray, n_electrons: float, mean_potential_ev: float
+) -> BulkReference:
+    """Bulk VBM/CBM (eV) from the Kohn–Sham eigenvalues (k, band) of a spin-unpolarised
+    insulator with ``n_electrons``, and its cell-averaged potential (eV, same calculation).
+
+    The edges are the extrema over the k-points of the calculation: sample the zone
+    boundary (even Γ-centred meshes) when the edges lie there, as in cubic CsPbBr3 (R).
+    """
+    bands = np.atleast_2d(np.asarray(eigenvalues_ev, dtype=float))
+    occupied = round(float(n_electrons)) // 2
+    if abs(n_electrons - 2 * occupied) > 1e-6:
+        raise ElectronicStructureError(
+            f"{n_electrons} electrons: an odd count has a half-filled band; a bulk reference "
+            "must be a closed-shell insulator (check the cell's stoichiometry)"
+        )
+    if bands.shape[1] <= occupied:
+        raise ElectronicStructureError(
+            f"{bands.shape[1]} bands for {occupied} occupied: the bulk reference SCF needs "
+            "empty bands for its CBM (set SYSTEM.nbnd above n_electrons / 2)"
+        )
+    vbm, cbm = float(bands[:, occupied - 1].max()), float(bands[:, occupied].min())
+    if cbm - vbm < DEFAULT_MIN_GAP_EV:
+        raise ElectronicStructureError(
+            f"bulk reference gap {cbm - vbm:.3f} eV: metallic, so it has no band edges to "
+            "line up (check the strain and the pseudopotentials)"
+        )
+    return BulkReference(vbm, cbm, float(mean_potential_ev))
+
+
 def lineup_offsets(bulk_a: BulkReference, bulk_b: BulkReference, delta_v_ev: float) -> OffsetResult:
     """Route 2: ΔE_V = (E_VBM^A − V̄^A_bulk) − (E_VBM^B − V̄^B_bulk) + ΔV, same for CBM.
 

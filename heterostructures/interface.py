@@ -163,6 +163,41 @@ def _common_cell(spec: InterfaceSpec, cell_p: np.ndarray, cell_c: np.ndarray) ->
     return common, deform_p, strain_p, deform_c, strain_c
 
 
+def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
+    """Each side's periodic bulk stacking unit, strained in plane exactly as in the interface.
+
+    Why: the potential line-up route (``heterostructures.electronic.lineup_offsets``) needs
+    bulk band edges relative to the bulk mean potential in the *same* strain state as the
+    domains of the interface, or the offsets carry the deformation potentials of the
+    strain. The in-plane deformation F of each side is applied to its one-period unit
+    (cell vectors and positions: fractional coordinates kept); the period along the
+    normal is the bulk one, as in the built slabs. Keys: ``perovskite``, ``chalcogenide``.
+    """
+    units = {
+        "perovskite": oriented_unit(
+            perovskite(spec.perovskite, spec.perovskite_phase, a=spec.perovskite_a),
+            primitive_miller(spec.perovskite_hkl), spec.perovskite_directions,
+        ),
+        "chalcogenide": oriented_unit(
+            chalcogenide(spec.chalcogenide, spec.chalcogenide_phase, a=spec.chalcogenide_a),
+            primitive_miller(spec.chalcogenide_hkl), spec.chalcogenide_directions,
+        ),
+    }  # fmt: skip
+    scale = np.diag(spec.supercell).astype(float)
+    _, deform_p, _, deform_c, _ = _common_cell(
+        spec, scale @ units["perovskite"].cell[:2, :2], scale @ units["chalcogenide"].cell[:2, :2]
+    )
+    strained = {}
+    for side, deformation in (("perovskite", deform_p), ("chalcogenide", deform_c)):
+        unit = units[side].copy()
+        cell = unit.cell[:].copy()
+        cell[:, :2] = cell[:, :2] @ deformation
+        unit.set_cell(cell, scale_atoms=True)
+        unit.wrap()
+        strained[side] = unit
+    return strained
+
+
 def _layer_labels(planes: np.ndarray, count: int, facing_top: bool, periodic: bool) -> np.ndarray:
     """Plane distance from the (nearest) interface: 0 for the touching plane."""
     from_top, from_bottom = count - 1 - planes, planes

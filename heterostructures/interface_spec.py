@@ -48,16 +48,22 @@ def build_from_spec(values: dict[str, Any], lattice_constants: dict[str, float])
 
     ``lattice_constants`` keys are ``perovskite_a`` / ``chalcogenide_a``.
     """
+    return build_interface(spec_with_lattices(values, lattice_constants))
+
+
+def spec_with_lattices(
+    values: dict[str, Any], lattice_constants: dict[str, float]
+) -> InterfaceSpec:
+    """The spec of a dict with computed lattice constants (Å) replacing the experimental ones."""
     unknown = sorted(set(lattice_constants) - {"perovskite_a", "chalcogenide_a"})
     if unknown:
         raise StructureInputError(f"unknown lattice constants {unknown}")
     spec = spec_from_dict(values)
-    spec = dataclasses.replace(
+    return dataclasses.replace(
         spec,
         perovskite_a=lattice_constants.get("perovskite_a", spec.perovskite_a),
         chalcogenide_a=lattice_constants.get("chalcogenide_a", spec.chalcogenide_a),
     )
-    return build_interface(spec)
 
 
 def interface_summary(interface: Interface) -> dict[str, Any]:

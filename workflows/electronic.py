@@ -31,11 +31,15 @@ from workflows.electronic_functions import (
     ATOMIC_PROJ,
     CUBE_FILE,
     PREFIX,
+    REFERENCE_PREFIX,
     SiteLabels,
     analyse_alignment,
+    analyse_lineup_reference,
     band_alignment,
+    lineup_reference,
 )
 from workflows.labels import LabelError, check_labels
+from workflows.lineup import reference_scf_inputs
 from workflows.protocols import JanusProtocolMixin
 from workflows.pw_builders import family_overrides, restart_once_on_unhandled_failure
 
@@ -90,6 +94,11 @@ def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
     except LabelError as exception:
         return str(exception)
     domains = sorted(set(labels["domain"]))
+    references = sorted(inputs.get("lineup_references", {}))
+    if references and "pp_potential" not in inputs:
+        return "lineup_references need the interface potential: give pp_potential inputs (pp.x)"
+    if not set(references) <= set(domains):
+        return f"lineup_references keys {references} must be domains of the labels {domains}"
     requested = inputs.get("analysis", orm.Dict()).get_dict().get("domains")
     if len(domains) < 2 or (requested and not set(requested) <= set(domains)):
         return (
@@ -144,6 +153,15 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
             exclude=("parent_folder",),
             namespace_options={"required": False, "populate_defaults": False},
         )
+        spec.input_namespace(
+            "lineup_references",
+            valid_type=orm.StructureData,
+            dynamic=True,
+            required=False,
+            help="Route 2: each domain's bulk unit strained in plane like the interface "
+            "(janus.interface output ``strained_bulk``), keyed by domain; needs pp_potential. "
+            "Each gets an SCF with the interface's pseudopotentials and cutoffs and a pp.x run.",
+        )
         spec.inputs.validator = validate_inputs
         spec.outline(
             cls.setup,
@@ -174,6 +192,13 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         spec.output("projections_folder", valid_type=orm.FolderData, help="projwfc.x files.")
         spec.output("nscf_remote_folder", valid_type=orm.RemoteData, help="Parent for pp.x.")
         spec.output("potential_folder", valid_type=orm.FolderData, required=False)
+        spec.output_namespace(
+            "bulk_references",
+            valid_type=orm.Dict,
+            dynamic=True,
+            required=False,
+            help="Route 2 bulk references by domain: VBM, CBM, gap and mean potential (eV).",
+        )
         spec.output(
             "potential_profile",
             valid_type=orm.ArrayData,
@@ -188,7 +213,11 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
             "ERROR_ANALYSIS_FAILED",
             message="projwfc.x output of {pk} cannot give a band alignment: {error}",
         )
-        for status, step in ((401, "scf"), (402, "nscf"), (403, "projwfc"), (404, "pp_potential")):
+        steps = (
+            (401, "scf"), (402, "nscf"), (403, "projwfc"), (404, "pp_potential"),
+            (405, "reference_scf"), (406, "reference_pp"),
+        )  # fmt: skip
+        for status, step in steps:
             spec.exit_code(
                 status,
                 f"ERROR_SUB_PROCESS_FAILED_{step.upper()}",
@@ -208,15 +237,30 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         self.report(f"{name} <{node.pk}> failed with exit status {node.exit_status}")
         return exit_code.format(pk=node.pk, status=node.exit_status)
 
+    def _references(self) -> dict[str, orm.StructureData]:
+        return dict(self.inputs.get("lineup_references", {}))
+
     def run_scf(self) -> Any:
-        """Self-consistent density of the interface."""
+        """Self-consistent density of the interface and, side by side, of each reference."""
         inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace="scf"))
+        running = {}
+        for domain, structure in self._references().items():
+            reference = reference_scf_inputs(dict(inputs), structure)
+            reference["metadata"] = {"call_link_label": f"reference_scf_{domain}"}
+            running[f"reference_scf_{domain}"] = self.submit(PwBaseWorkChain, **reference)
         inputs.pw.structure = self.inputs.structure
         inputs.metadata.call_link_label = "scf"
-        return ToContext(scf=self.submit(PwBaseWorkChain, **inputs))
+        running["scf"] = self.submit(PwBaseWorkChain, **inputs)
+        return ToContext(**running)
 
     def inspect_scf(self) -> ExitCode | None:
-        """Stop with a 4xx code naming the failed SCF."""
+        """Stop with a 4xx code naming the failed SCF (interface 401, reference 405)."""
+        for domain in self._references():
+            failed = self._failed(
+                f"reference_scf_{domain}", self.exit_codes.ERROR_SUB_PROCESS_FAILED_REFERENCE_SCF
+            )
+            if failed:
+                return failed
         return self._failed("scf", self.exit_codes.ERROR_SUB_PROCESS_FAILED_SCF)
 
     def run_nscf(self) -> Any:
@@ -247,15 +291,35 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         return "pp_potential" in self.inputs
 
     def run_potential(self) -> Any:
-        """Bare + Hartree potential (pp.x plot_num 11) of the SCF density."""
-        inputs = AttributeDict(self.exposed_inputs(CubePpCalculation, namespace="pp_potential"))
-        inputs.parent_folder = self.ctx.scf.outputs.remote_folder
-        inputs.metadata.call_link_label = "pp_potential"
-        return ToContext(pp_potential=self.submit(CubePpCalculation, **inputs))
+        """Bare + Hartree potential (pp.x plot_num 11) of the interface and reference SCFs."""
+        running = {}
+        for name, parent in (("pp_potential", "scf"), *self._reference_names("pp", "scf")):
+            inputs = AttributeDict(self.exposed_inputs(CubePpCalculation, namespace="pp_potential"))
+            inputs.parent_folder = self.ctx[parent].outputs.remote_folder
+            inputs.metadata.call_link_label = name
+            running[name] = self.submit(CubePpCalculation, **inputs)
+        return ToContext(**running)
+
+    def _reference_names(self, step: str, parent: str) -> list[tuple[str, str]]:
+        """(context name of ``step``, of its ``parent``) for each reference domain."""
+        return [(f"reference_{step}_{d}", f"reference_{parent}_{d}") for d in self._references()]
 
     def inspect_potential(self) -> ExitCode | None:
-        """Stop with a 4xx code naming the failed pp.x run."""
+        """Stop with a 4xx code naming the failed pp.x run (interface 404, reference 406)."""
+        for name, _ in self._reference_names("pp", "scf"):
+            failed = self._failed(name, self.exit_codes.ERROR_SUB_PROCESS_FAILED_REFERENCE_PP)
+            if failed:
+                return failed
         return self._failed("pp_potential", self.exit_codes.ERROR_SUB_PROCESS_FAILED_PP_POTENTIAL)
+
+    def _reference_nodes(self, domain: str) -> tuple[orm.FolderData, orm.BandsData, orm.Dict]:
+        """pp.x cube folder, SCF bands and SCF parameters of one reference."""
+        scf = self.ctx[f"reference_scf_{domain}"].outputs
+        return (
+            self.ctx[f"reference_pp_{domain}"].outputs.retrieved,
+            scf.output_band,
+            scf.output_parameters,
+        )
 
     def inspect_analysis(self) -> ExitCode | None:
         """Run the analysis in plain Python first: a failure stores nothing half-done."""
@@ -270,7 +334,13 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
                 if "pp_potential" in self.ctx:
                     self.ctx.pp_potential.outputs.retrieved.base.repository.copy_tree(scratch)
                     cube = Path(scratch) / CUBE_FILE
-                analysis = analyse_alignment(Path(folder), labels, self.ctx.analysis, cube)
+                references = {
+                    domain: analyse_lineup_reference(*self._reference_nodes(domain))
+                    for domain in self._references()
+                }
+                analysis = analyse_alignment(
+                    Path(folder), labels, self.ctx.analysis, cube, references
+                )
         except (ElectronicStructureError, LabelError) as error:
             return self.exit_codes.ERROR_ANALYSIS_FAILED.format(pk=retrieved.pk, error=error)
         if analysis.summary["status"] != "determined":
@@ -283,12 +353,20 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         potential = {}
         if "pp_potential" in self.ctx:
             potential["potential"] = self.ctx.pp_potential.outputs.retrieved
+        references = {}
+        if "pp_potential" in self.ctx:
+            for domain in self._references():
+                references[f"{REFERENCE_PREFIX}{domain}"] = lineup_reference(
+                    *self._reference_nodes(domain)
+                )
+                self.out(f"bulk_references.{domain}", references[f"{REFERENCE_PREFIX}{domain}"])
+        extra: dict[str, Any] = {**potential, **references}
         outputs = band_alignment(
             retrieved,
             self.inputs.structure,
             self.inputs.site_labels,
             orm.Dict(self.ctx.analysis),
-            **potential,
+            **extra,
         )
         for name, node in outputs.items():
             self.out(name, node)

@@ -32,14 +32,17 @@ from heterostructures.electronic import (
     SIGN_CONVENTION,
     BandAlignment,
     BandEdges,
+    BulkReference,
     ElectronicStructureError,
     GroupedDos,
     OffsetResult,
+    bulk_reference,
     check_atom_labels,
     domain_alignment,
     eigenvalue_band_edges,
     group_projected_dos,
     layer_resolved_edges,
+    lineup_offsets,
     middle_layer_mask,
     midgap_reference,
     offsets_from_edges,
@@ -49,6 +52,7 @@ from heterostructures.electronic_plots import (
     plot_projected_dos,
 )
 from heterostructures.projwfc_files import (
+    RYDBERG_EV,
     ProjectedDos,
     read_atomic_projections,
     read_atomic_states,
@@ -155,9 +159,53 @@ def _eigenvalue_route(
 
 
 LINEUP_NOTE = (
-    "offsets need bulk references strained like the interface: ΔE = (E_edge − V̄)_A − "
-    "(E_edge − V̄)_B + ΔV (heterostructures.electronic.lineup_offsets); not run here"
+    "route 2 offsets need bulk references strained like the interface: ΔE = (E_edge − V̄)_A − "
+    "(E_edge − V̄)_B + ΔV (heterostructures.electronic.lineup_offsets); none were given"
 )
+LINEUP_ROUTE_NOTE = (
+    "ΔE = (E_edge − V̄)_A − (E_edge − V̄)_B + ΔV, bulk edges and V̄ from SCFs of each side's "
+    "bulk unit strained in plane as in the interface (heterostructures.interface."
+    "strained_bulk_units), same pseudopotentials and cutoffs as the interface"
+)
+
+
+def read_bulk_reference(
+    cube: Path, eigenvalues_ev: np.ndarray, n_electrons: float
+) -> BulkReference:
+    """Edges and cell-mean potential (eV) of a bulk reference: its SCF eigenvalues and the
+    pp.x plot_num 11 cube of the same calculation (both carry the same G = 0 constant, so
+    E_edge − V̄ does not depend on it)."""
+    mean_potential_ev = float(read_cube(cube).data.mean()) * RYDBERG_EV
+    return bulk_reference(eigenvalues_ev, n_electrons, mean_potential_ev)
+
+
+def bulk_reference_dict(reference: BulkReference) -> dict[str, float]:
+    """JSON-safe numbers of a bulk reference (eV)."""
+    return {
+        "vbm_ev": reference.valence_band_max_ev,
+        "cbm_ev": reference.conduction_band_min_ev,
+        "gap_ev": reference.conduction_band_min_ev - reference.valence_band_max_ev,
+        "mean_potential_ev": reference.mean_potential_ev,
+        "vbm_minus_potential_ev": reference.valence_band_max_ev - reference.mean_potential_ev,
+        "cbm_minus_potential_ev": reference.conduction_band_min_ev - reference.mean_potential_ev,
+    }
+
+
+def _lineup_route(
+    pair: tuple[str, str], references: dict[str, BulkReference], delta_v_ev: float
+) -> dict[str, Any]:
+    """Route 2 in the same form as the projected routes (edges are bulk, relative to V̄)."""
+    offsets = lineup_offsets(references[pair[0]], references[pair[1]], delta_v_ev)
+    return {
+        "route": offsets.route,
+        "valence_offset_ev": offsets.valence_offset_ev,
+        "conduction_offset_ev": offsets.conduction_offset_ev,
+        "alignment_type": offsets.alignment_type,
+        "reason": offsets.reason,
+        "delta_v_ev": delta_v_ev,
+        "bulk_references": {domain: bulk_reference_dict(references[domain]) for domain in pair},
+        "note": LINEUP_ROUTE_NOTE,
+    }
 
 
 def analyse_potential(
@@ -184,7 +232,7 @@ def analyse_potential(
     step = potential_step_ev(z, macroscopic, regions[pair[0]], regions[pair[1]])
     summary = {"delta_v_ev": step, "windows_ang": windows, "regions_ang": regions}
     arrays = {"z_ang": z, "planar_ry": planar, "macroscopic_ry": macroscopic}
-    return summary | {"note": LINEUP_NOTE}, arrays
+    return summary, arrays
 
 
 def _unresolved_offsets(routes: dict[str, Any], energies_ev: np.ndarray) -> list[str]:
@@ -238,12 +286,17 @@ def _determined(
 
 
 def analyse_alignment(
-    folder: Path, labels: SiteLabels, settings: dict[str, Any], potential_cube: Path | None = None
+    folder: Path,
+    labels: SiteLabels,
+    settings: dict[str, Any],
+    potential_cube: Path | None = None,
+    references: dict[str, BulkReference] | None = None,
 ) -> AlignmentAnalysis:
     """Band alignment of a projwfc.x output folder; metallic → "undetermined", no numbers.
 
     ``settings``: ``domains`` (A, B) or None, ``states_per_atom``, ``n_middle_layers``,
-    ``lineup_periods_ang``. With ``potential_cube`` the line-up step ΔV is added.
+    ``lineup_periods_ang``. With ``potential_cube`` the line-up step ΔV is added, and with
+    strained bulk ``references`` for both domains (keyed by domain) the route 2 offsets.
     Raises ``ProjwfcFileError``/``ElectronicStructureError`` for missing files or labels.
     The energy zero is the VBM of domain A (E_F when metallic), stated in the result.
     """
@@ -262,6 +315,9 @@ def analyse_alignment(
         summary["potential_lineup"], potential = analyse_potential(
             potential_cube, labels, pair, settings
         )
+    has_references = bool(references) and set(pair) <= set(references or {})
+    if "potential_lineup" in summary and not has_references:
+        summary["potential_lineup"]["note"] = LINEUP_NOTE
     projections = read_atomic_projections(folder / ATOMIC_PROJ)
     try:
         reference = midgap_reference(projections)
@@ -271,6 +327,13 @@ def analyse_alignment(
         summary |= {"reason": str(metallic), "energy_zero_ev": zero, "energy_zero": "E_F"}
         return AlignmentAnalysis(summary, groups, (), zero, "E_F", potential, pdos.total_pdos)
     determined, alignment = _determined(folder, pdos, labels, pair, reference, settings)
+    if "potential_lineup" in summary and has_references:
+        determined["routes"]["potential_lineup"] = _lineup_route(
+            pair, references or {}, summary["potential_lineup"]["delta_v_ev"]
+        )
+        determined["bulk_gaps_ev"] = {
+            domain: bulk_reference_dict((references or {})[domain])["gap_ev"] for domain in pair
+        }
     vbm = alignment.edges_a.valence_band_max_ev
     zero, zero_label = (reference, "midgap") if vbm is None else (vbm, f"VBM of {pair[0]}")
     summary |= determined | {"energy_zero_ev": zero, "energy_zero": zero_label}
@@ -301,6 +364,43 @@ def _pdos_array(analysis: AlignmentAnalysis) -> orm.ArrayData:
     return array
 
 
+REFERENCE_PREFIX = "reference_"
+
+
+def analyse_lineup_reference(
+    potential: orm.FolderData, bands: orm.BandsData, parameters: orm.Dict
+) -> BulkReference:
+    """Plain twin of :func:`lineup_reference` (raises ``ElectronicStructureError``)."""
+    eigenvalues = np.asarray(bands.get_bands())
+    if eigenvalues.ndim == 3:
+        raise ElectronicStructureError(
+            "spin-polarised bulk reference: run it without nspin = 2 (closed-shell insulator)"
+        )
+    with tempfile.TemporaryDirectory() as scratch:
+        potential.base.repository.copy_tree(scratch)
+        return read_bulk_reference(
+            Path(scratch) / CUBE_FILE, eigenvalues, float(parameters["number_of_electrons"])
+        )
+
+
+@calcfunction
+def lineup_reference(
+    potential: orm.FolderData, bands: orm.BandsData, parameters: orm.Dict
+) -> orm.Dict:
+    """Bulk VBM/CBM and mean potential (eV) of a strained bulk reference SCF + pp.x run."""
+    return orm.Dict(bulk_reference_dict(analyse_lineup_reference(potential, bands, parameters)))
+
+
+def references_from_nodes(nodes: dict[str, orm.Dict]) -> dict[str, BulkReference]:
+    """``reference_<domain>`` Dicts of :func:`lineup_reference` → BulkReference by domain."""
+    return {
+        name.removeprefix(REFERENCE_PREFIX): BulkReference(
+            node["vbm_ev"], node["cbm_ev"], node["mean_potential_ev"]
+        )
+        for name, node in nodes.items()
+    }
+
+
 @calcfunction
 def band_alignment(
     retrieved: orm.FolderData,
@@ -308,9 +408,11 @@ def band_alignment(
     site_labels: orm.Dict,
     settings: orm.Dict,
     potential: orm.FolderData | None = None,
+    **references: orm.Dict,
 ) -> dict[str, orm.Data]:
     """``band_alignment`` Dict, ``projected_dos`` ArrayData, the PDOS / edge-profile PNGs
-    and, with the pp.x ``potential`` folder, the ``potential_profile`` ArrayData."""
+    and, with the pp.x ``potential`` folder, the ``potential_profile`` ArrayData.
+    ``reference_<domain>`` Dicts (:func:`lineup_reference`) add the route 2 offsets."""
     labels = SiteLabels.from_nodes(structure, site_labels)
     with (
         retrieved.base.repository.as_path() as folder,
@@ -320,7 +422,9 @@ def band_alignment(
         if potential is not None:
             potential.base.repository.copy_tree(scratch)
             cube = Path(scratch) / CUBE_FILE
-        analysis = analyse_alignment(Path(folder), labels, settings.get_dict(), cube)
+        analysis = analyse_alignment(
+            Path(folder), labels, settings.get_dict(), cube, references_from_nodes(references)
+        )
     outputs: dict[str, orm.Data] = {
         "band_alignment": orm.Dict(analysis.summary),
         "projected_dos": _pdos_array(analysis),

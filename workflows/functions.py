@@ -17,7 +17,8 @@ from pymatgen.core import Composition
 
 from heterostructures.bulk_lattice import bulk_lattice, primitive_bulk
 from heterostructures.energetics import interface_formation_energy
-from heterostructures.interface_spec import build_from_spec, interface_summary
+from heterostructures.interface import strained_bulk_units
+from heterostructures.interface_spec import build_from_spec, interface_summary, spec_with_lattices
 from heterostructures.relaxation import relaxation_summary
 from workflows.labels import labels_from_atoms
 
@@ -51,6 +52,19 @@ def build_interface_structure(spec: orm.Dict, **lattices: orm.Dict) -> dict[str,
         "structure": orm.StructureData(ase=interface.atoms),
         "site_labels": orm.Dict(labels_from_atoms(interface.atoms)),
         "report": orm.Dict(interface_summary(interface)),
+    }
+
+
+@calcfunction
+def strained_bulk_structures(spec: orm.Dict, **lattices: orm.Dict) -> dict[str, orm.Data]:
+    """Each side's bulk unit strained in plane like the interface of ``spec`` (route 2).
+
+    Same ``spec`` and ``lattices`` as :func:`build_interface_structure`, so the strain is
+    the one of the built interface; keys ``perovskite`` and ``chalcogenide``.
+    """
+    values = spec_with_lattices(spec.get_dict(), _lattice_constants(lattices))
+    return {
+        side: orm.StructureData(ase=atoms) for side, atoms in strained_bulk_units(values).items()
     }
 
 

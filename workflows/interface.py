@@ -21,7 +21,12 @@ from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 from heterostructures.interface_spec import build_from_spec
 from heterostructures.slab_geometry import dipole_correction_parameters
 from heterostructures.structure_errors import StructureInputError
-from workflows.functions import build_interface_structure, interface_energy, summarise_relaxation
+from workflows.functions import (
+    build_interface_structure,
+    interface_energy,
+    strained_bulk_structures,
+    summarise_relaxation,
+)
 from workflows.labels import fixed_coords
 from workflows.monitors import divergence_monitor_input, stopped_by_monitor
 from workflows.protocols import JanusProtocolMixin
@@ -91,6 +96,12 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
             help="Residual forces and fixed-atom displacements.",
         )
         spec.output("formation_energy", valid_type=orm.Dict, required=False)
+        spec.output_namespace(
+            "strained_bulk",
+            valid_type=orm.StructureData,
+            dynamic=True,
+            help="Each side's bulk unit strained in plane like the interface (route 2 references).",
+        )
         spec.expose_outputs(
             PwBaseWorkChain, namespace="relax_outputs", namespace_options={"required": False}
         )
@@ -118,6 +129,7 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
         self.ctx.structure = built["structure"]
         self.ctx.site_labels = built["site_labels"]
         self.ctx.build_report = built["report"]
+        self.ctx.strained_bulk = strained_bulk_structures(self.inputs.interface, **lattices)
 
     def should_relax(self) -> bool:
         """Relax unless told not to."""
@@ -159,6 +171,8 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
         """Structure (relaxed when relaxed), labels, report, energy, checks and γ."""
         self.out("site_labels", self.ctx.site_labels)
         self.out("build_report", self.ctx.build_report)
+        for side, structure in self.ctx.strained_bulk.items():
+            self.out(f"strained_bulk.{side}", structure)
         if not self.should_relax():
             self.out("structure", self.ctx.structure)
             return

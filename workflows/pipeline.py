@@ -258,6 +258,15 @@ class PipelineWorkChain(WorkChain):
         """SCF → NSCF → projwfc (→ potential) on the interface."""
         inputs = self.exposed_inputs(ElectronicWorkChain, namespace="electronic")
         inputs.update(structure=self.ctx.structure, site_labels=self.ctx.site_labels)
+        built = self.ctx.get("interface")
+        if (
+            built is not None
+            and "pp_potential" in inputs
+            and not inputs.get("lineup_references")
+            and "strained_bulk" in built.outputs
+        ):
+            # Route 2 of the band offsets: bulk references strained like this interface.
+            inputs["lineup_references"] = dict(built.outputs.strained_bulk)
         inputs["metadata"] = {"call_link_label": "electronic"}
         return ToContext(electronic=self.submit(ElectronicWorkChain, **inputs))
 

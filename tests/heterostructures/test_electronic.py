@@ -11,6 +11,7 @@ import pytest
 from heterostructures.electronic import (
     BulkReference,
     ElectronicStructureError,
+    bulk_reference,
     classify_alignment,
     domain_alignment,
     eigenvalue_band_edges,
@@ -219,3 +220,23 @@ def test_layer_resolved_edges_follow_each_layer() -> None:
     vbms = [edge.valence_band_max_ev or float("nan") for edge in profile]
     assert vbms[:3] == pytest.approx([vbms[0]] * 3)
     assert vbms[0] - vbms[5] == pytest.approx(0.3, abs=0.006)
+
+
+def test_bulk_reference_edges_from_eigenvalues() -> None:
+    """VBM = top of band n_e/2 over k, CBM = bottom of the next; V̄ passed through."""
+    bands = np.array([[-3.0, 1.0, 2.5, 4.0], [-2.0, 0.5, 3.0, 3.5]])
+    reference = bulk_reference(bands, n_electrons=4.0, mean_potential_ev=-1.5)
+    assert (reference.valence_band_max_ev, reference.conduction_band_min_ev) == (1.0, 2.5)
+    assert reference.mean_potential_ev == -1.5
+
+
+@pytest.mark.parametrize(
+    ("electrons", "n_bands", "message"),
+    [(5.0, 4, "odd count"), (8.0, 4, "empty bands"), (4.0, 4, "metallic")],
+)
+def test_bulk_reference_refuses_what_has_no_edges(
+    electrons: float, n_bands: int, message: str
+) -> None:
+    bands = np.array([[-3.0, 0.0, 0.01, 4.0]])[:, :n_bands]
+    with pytest.raises(ElectronicStructureError, match=message):
+        bulk_reference(bands, electrons, 0.0)

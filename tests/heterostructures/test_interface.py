@@ -11,11 +11,13 @@ from pymatgen.analysis.interfaces.zsl import ZSLGenerator
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from heterostructures.interface import (
+    MODELS,
     Interface,
     InterfaceSpec,
     build_interface,
     default_interface,
     min_contact_ratio,
+    strained_bulk_units,
 )
 from heterostructures.layers import layers_of_atoms
 from heterostructures.phases import FORMAL_CHARGES, chalcogenide, perovskite
@@ -224,3 +226,31 @@ def test_bad_input() -> None:
         default_interface(model="huge")
     with pytest.raises(RegistryError):
         build_interface(replace(InterfaceSpec(), gap=0.5))
+
+
+@pytest.mark.parametrize("model", ["demo", "production"])
+def test_strained_bulk_units_carry_the_interface_strain(model: str) -> None:
+    """Route 2 references: the interface's in-plane cell and strain, the bulk period along z."""
+    spec = MODELS[model]
+    interface = build_interface(spec)
+    units = strained_bulk_units(spec)
+    supercell = np.diag(spec.supercell).astype(float)
+    for side, strain, bulk in (
+        ("perovskite", interface.perovskite_strain_percent, perovskite(spec.perovskite)),
+        ("chalcogenide", interface.chalcogenide_strain_percent, chalcogenide(spec.chalcogenide)),
+    ):
+        unit = units[side]
+        np.testing.assert_allclose(supercell @ unit.cell[:2, :2], interface.atoms.cell[:2, :2])
+        assert (
+            unit.get_chemical_formula() == (bulk * (len(unit) // len(bulk))).get_chemical_formula()
+        )
+        # Bulk period along the normal and bulk density changed only by the in-plane strain.
+        natural = len(unit) / len(bulk) * bulk.get_volume()
+        in_plane = (1 + strain[0] / 100) * (1 + strain[1] / 100)
+        assert unit.get_volume() == pytest.approx(natural * in_plane, rel=1e-9)
+        # Still a perfect crystal: every atom keeps its bulk coordination distance.
+        distances = unit.get_all_distances(mic=True)
+        np.fill_diagonal(distances, np.inf)
+        assert distances.min() > 0.97 * min(
+            d for d in bulk.get_all_distances(mic=True).ravel() if d > 0
+        )

@@ -167,13 +167,35 @@ def test_launch_refuses_non_interface_labels(mock_codes: dict[str, InstalledCode
     assert QueryBuilder().append(Node).count() == nodes_before  # validated before storing
 
 
-def run_tiny_electronic(codes: dict[str, InstalledCode]) -> Any:
+def strained_references() -> dict[str, StructureData]:
+    """Bulk CdS and ZnS in the superlattice's in-plane cell (both ideal zinc blende, a =
+    5.615 Å along z as in the superlattice): the route 2 references of the tiny run."""
+    from aiida.orm import StructureData
+    from ase import Atoms
+
+    positions = [(0.0, 0.0, 0.0), (0.5, 0.0, 0.25), (0.5, 0.5, 0.5), (0.0, 0.5, 0.75)]
+    references = {}
+    for domain, cation in (("CdS", "Cd"), ("ZnS", "Zn")):
+        atoms = Atoms(
+            [cation, "S", cation, "S"],
+            scaled_positions=positions,
+            cell=np.diag(SUPERLATTICE_CELL),
+            pbc=True,
+        )
+        references[domain] = StructureData(ase=atoms)
+    return references
+
+
+def run_tiny_electronic(codes: dict[str, InstalledCode], with_references: bool = False) -> Any:
     """Run the recorded workchain; fail with its report if it does not finish ok."""
     from aiida.cmdline.utils.common import get_workchain_report
     from aiida.engine import run_get_node
     from aiida.orm import WorkChainNode
 
-    _, node = run_get_node(tiny_builder(codes))
+    builder = tiny_builder(codes)
+    if with_references:
+        builder.lineup_references = strained_references()
+    _, node = run_get_node(builder)
     assert isinstance(node, WorkChainNode)
     assert node.is_finished_ok, get_workchain_report(node, "REPORT")
     return node
@@ -212,6 +234,51 @@ def test_band_alignment_end_to_end(
         profile.get_array("planar_ry").mean(), abs=1e-9
     )
     check_metallic_result_is_undetermined(node, monkeypatch)
+
+
+def test_potential_lineup_with_strained_bulk_references(
+    mock_codes: dict[str, InstalledCode],
+) -> None:
+    """Route 2 with bulk references: the offsets obey the line-up identities exactly."""
+    node = run_tiny_electronic(mock_codes, with_references=True)
+    alignment = node.outputs.band_alignment.get_dict()
+    route = alignment["routes"]["potential_lineup"]
+    bulk = route["bulk_references"]
+    assert set(node.outputs.bulk_references) == {"CdS", "ZnS"}
+    assert node.outputs.bulk_references["CdS"].get_dict() == pytest.approx(bulk["CdS"])
+    delta_v = alignment["potential_lineup"]["delta_v_ev"]
+    assert route["delta_v_ev"] == delta_v
+    # ΔE_V = (E_V − V̄)_A − (E_V − V̄)_B + ΔV with A = ZnS (analysis.domains), B = CdS.
+    assert route["valence_offset_ev"] == pytest.approx(
+        bulk["ZnS"]["vbm_minus_potential_ev"] - bulk["CdS"]["vbm_minus_potential_ev"] + delta_v
+    )
+    # Both routes of one calculation: ΔE_V − ΔE_C = gap_B − gap_A of the bulk references.
+    assert route["valence_offset_ev"] - route["conduction_offset_ev"] == pytest.approx(
+        bulk["CdS"]["gap_ev"] - bulk["ZnS"]["gap_ev"]
+    )
+    # Both references are insulators (at 30 Ry NC, in the superlattice's cell: CdS 1.27 eV
+    # under compression, ZnS 0.48 eV under 3.8 % tension; recorded values).
+    assert bulk["CdS"]["gap_ev"] > 0.3
+    assert bulk["ZnS"]["gap_ev"] > 0.3
+    assert alignment["bulk_gaps_ev"] == pytest.approx(
+        {d: bulk[d]["gap_ev"] for d in ("ZnS", "CdS")}
+    )
+    called = {link.link_label for link in node.base.links.get_outgoing().all()}
+    assert {
+        "reference_scf_CdS",
+        "reference_scf_ZnS",
+        "reference_pp_CdS",
+        "reference_pp_ZnS",
+    } <= called
+    # The reference SCF shares the interface's pseudopotentials and cutoffs.
+    scf = node.base.links.get_outgoing(link_label_filter="scf").one().node
+    reference = node.base.links.get_outgoing(link_label_filter="reference_scf_CdS").one().node
+    for key in ("ecutwfc", "ecutrho"):
+        assert (
+            reference.inputs.pw.parameters["SYSTEM"][key] == scf.inputs.pw.parameters["SYSTEM"][key]
+        )
+    assert reference.inputs.pw.pseudos["Cd"].uuid == scf.inputs.pw.pseudos["Cd"].uuid
+    assert all(n % 2 == 0 for n in reference.inputs.kpoints.get_kpoints_mesh()[0])
 
 
 def check_projected_dos_and_plots(node: Any) -> None:
