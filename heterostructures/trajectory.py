@@ -303,6 +303,29 @@ def md_diagnostics(trajectory: Trajectory, start_fs: float = 0.0) -> MdDiagnosti
     )
 
 
+THERMALISATION_TOLERANCE_PERCENT = 15.0
+"""Largest |mean NVE T − target| (%) still called thermalised.
+
+Why 15 %: the instantaneous temperature of N free atoms fluctuates by T·√(2/3N) (≈ 25 %
+for the 13-atom demo model), and 100 fs of NVE holds only a handful of independent
+samples of the slow Pb–Br modes, so the mean itself carries ~10 % noise there."""
+
+
+def thermalisation(
+    diagnostics: MdDiagnostics,
+    target_k: float,
+    tolerance_percent: float = THERMALISATION_TOLERANCE_PERCENT,
+) -> dict[str, float | bool]:
+    """Mean NVE temperature against the target: deviation (%) and a thermalised verdict."""
+    deviation = 100.0 * (diagnostics.temperature_mean_k - target_k) / target_k
+    return {
+        "target_temperature_k": float(target_k),
+        "temperature_deviation_percent": float(deviation),
+        "thermalisation_tolerance_percent": float(tolerance_percent),
+        "thermalised": bool(abs(deviation) <= tolerance_percent),
+    }
+
+
 @dataclass(frozen=True)
 class SnapshotSelection:
     """Frames handed to the NA step: every ``stride``-th frame with start ≤ t ≤ stop (fs)."""

@@ -53,10 +53,27 @@ def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             (
                 f"ΔE_C / ΔE_V ({name})",
                 f"{_fmt(route.get('conduction_offset_ev'), 'eV')} / "
-                f"{_fmt(route.get('valence_offset_ev'), 'eV')}",
+                f"{_fmt(route.get('valence_offset_ev'), 'eV')} "
+                f"(type {route.get('alignment_type')})",
             )
         )
-    rows.append(("sign convention", str(alignment.get("sign_convention", ""))))
+    lineup = alignment.get("potential_lineup")
+    if lineup:
+        rows.append(("potential step ΔV = V̄_A − V̄_B", _fmt(lineup.get("delta_v_ev"), "eV")))
+    for label, key in (
+        ("domain gaps (middle layers)", "domain_gaps_ev"),
+        ("strained bulk gaps", "bulk_gaps_ev"),
+    ):
+        gaps = alignment.get(key)
+        if gaps:
+            rows.append((label, ", ".join(f"{d} {_fmt(g, 'eV')}" for d, g in gaps.items())))
+    rows.append(
+        (
+            "sign convention",
+            f"{alignment.get('sign_convention', '')}; A = {alignment.get('domain_a')}, "
+            f"B = {alignment.get('domain_b')}",
+        )
+    )
     return rows
 
 

@@ -181,3 +181,14 @@ def test_md_output_without_a_converged_scf_is_a_clear_error() -> None:
     path = FIXTURES.parent / "qe67_md_interface_scf_not_converged" / "aiida.out"
     with pytest.raises(TrajectoryError, match="first SCF stopped unconverged"):
         parse_pw_md_stdout(path.read_text(), 13, np.eye(3) * 10.0)
+
+
+@pytest.mark.parametrize(("mean", "verdict"), [(300.0, True), (340.0, True), (208.0, False)])
+def test_thermalisation_verdict(mean: float, verdict: bool) -> None:
+    """|mean NVE T − target| within 15 % is thermalised; the demo's old 208 K was not."""
+    from heterostructures.trajectory import MdDiagnostics, thermalisation
+
+    diagnostics = MdDiagnostics(100, 99.0, 0.0, 0.0, mean, 30.0)
+    result = thermalisation(diagnostics, 300.0)
+    assert result["thermalised"] is verdict
+    assert result["temperature_deviation_percent"] == pytest.approx(100 * (mean - 300) / 300)

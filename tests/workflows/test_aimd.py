@@ -110,6 +110,7 @@ def _check_heat_then_nve(code: InstalledCode, nc_family: str) -> None:
         code,
         _cds(),
         nc_family,
+        thermostat="berendsen",
         equilibration_time_fs=2.0,
         production_time_fs=3.0,
         max_walltime_seconds=60,
@@ -132,3 +133,40 @@ def _check_heat_then_nve(code: InstalledCode, nc_family: str) -> None:
     assert diagnostics["n_frames"] == 3
     assert abs(diagnostics["drift_ev_per_atom_per_ps"]) < 1.0
     assert results["snapshots"]["frame_indices"] == [2, 3, 4]
+
+
+def test_equipartition_start_replayed_on_mock(
+    mock_code: Callable[..., InstalledCode], nc_family: str
+) -> None:
+    """'equipartition': velocities drawn at 2T by pw.x ('initial'), then free NVE chunks."""
+    from aiida.engine import run_get_node
+    from aiida.orm import CalcJobNode
+
+    builder = _builder(
+        mock_code("pw.x"),
+        _cds(),
+        nc_family,
+        thermostat="equipartition",
+        equilibration_time_fs=2.0,
+        production_time_fs=3.0,
+        max_walltime_seconds=60,
+        seconds_per_step=20.0,
+        setup_seconds=0.0,
+    )
+    builder.md.pw.metadata.options.withmpi = False
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    temperature = results["trajectory"].get_array("temperature")
+    assert temperature[0] == pytest.approx(600.0, rel=0.02)
+    runs = sorted(
+        (n for n in node.called_descendants if isinstance(n, CalcJobNode)), key=lambda n: n.ctime
+    )
+    ions = [n.inputs.parameters["IONS"] for n in runs]
+    assert [i["ion_temperature"] for i in ions] == ["initial"] + ["not_controlled"] * (
+        len(runs) - 1
+    )
+    assert ions[0]["tempw"] == 600.0
+    assert all(n.inputs.parameters["CONTROL"]["tstress"] is False for n in runs)
+    diagnostics = results["diagnostics"].get_dict()
+    assert diagnostics["target_temperature_k"] == 300.0
+    assert diagnostics["thermalised"] is (abs(diagnostics["temperature_deviation_percent"]) <= 15.0)

@@ -215,6 +215,11 @@ def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode], tmp_
     assert all(path.stat().st_size > 1000 for path in written.values() if path.suffix == ".png")
     table = written["summary"].read_text()
     assert "| alignment type |" in table
+    # Route 2 ran on the interface's strained bulk units (janus.interface strained_bulk).
+    lineup = summary["band_alignment"]["routes"]["potential_lineup"]
+    assert set(lineup["bulk_references"]) == {"perovskite", "chalcogenide"}
+    assert "| ΔE_C / ΔE_V (potential_lineup) |" in table
+    assert "| strained bulk gaps |" in table
     assert "| NA dynamics | not run |" in table
 
 
