@@ -95,10 +95,16 @@ def restart_rabbitmq_safely(profile_name: str) -> int:
     from aiida.manage.configuration import get_config
 
     profile = get_config().get_profile(profile_name)
-    if profile.process_control_backend != "core.rabbitmq":
+    backend = profile.process_control_backend
+    if backend == "core.zeromq":
         raise BrokerRestartError(
             f"profile {profile_name!r} uses the embedded ZeroMQ broker, which runs inside the "
             "daemon: `aiida-janus daemon stop` and `aiida-janus daemon start` restart it"
+        )
+    if backend != "core.rabbitmq":
+        raise BrokerRestartError(
+            f"profile {profile_name!r} has no broker ({backend}): nothing to restart; it can "
+            "only `run` processes"
         )
     host = profile.process_control_config.get("broker_host", "127.0.0.1")
     if host not in ("localhost", "127.0.0.1", "::1"):

@@ -35,3 +35,16 @@ def test_files_of_a_running_broker_are_kept(tmp_path: Path) -> None:
 
 def test_nothing_to_clear_without_a_pid_file(tmp_path: Path) -> None:
     assert clear_stale_broker_files(tmp_path) == []
+
+
+def test_broker_restart_refuses_a_profile_without_rabbitmq(aiida_profile: object) -> None:
+    """Only a RabbitMQ profile has a broker outside the daemon to restart."""
+    import pytest
+    from aiida.manage import get_manager
+
+    from workflows.daemon import BrokerRestartError, restart_rabbitmq_safely
+
+    profile = get_manager().get_profile()
+    assert profile is not None
+    with pytest.raises(BrokerRestartError, match="nothing to restart"):
+        restart_rabbitmq_safely(profile.name)

@@ -46,6 +46,7 @@ CASES: list[tuple[str, str]] = [
     ("export 1000000000 {tmp}/study.aiida", "no node with PK"),
     ("daemon start --profile no-such-profile", "create it with `aiida-janus setup --profile"),
     ("daemon stop --profile no-such-profile", "does not exist"),
+    ("daemon restart-broker --profile no-such-profile", "does not exist"),
     ("setup --storage sqlite --broker rabbitmq", "--broker rabbitmq needs --storage postgresql"),
     ("setup --storage postgresql --broker zeromq", "goes with --broker rabbitmq"),
     ("setup --postgres-url postgresql://x@h/db", "--postgres-url needs --storage postgresql"),
