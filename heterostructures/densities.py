@@ -99,6 +99,21 @@ def macroscopic_average(
     return np.fft.irfft(spectrum, n=values.size)
 
 
+def periodic_span(heights_ang: Sequence[float] | np.ndarray, length: float) -> tuple[float, float]:
+    """Shortest [start, stop] (Å, stop may pass ``length``) holding every height on a ring.
+
+    Why: atoms of one layer can straddle the cell boundary (z = −0.1 and 11.6 Å in a
+    11.7 Å cell); a plain min/max of z mod length then spans the whole cell. The span
+    starts after the largest empty gap between neighbouring heights around the ring.
+    """
+    ring = np.sort(np.asarray(heights_ang, dtype=float) % length)
+    gaps = np.diff(np.append(ring, ring[0] + length))
+    after = int(np.argmax(gaps))
+    start = float(ring[(after + 1) % len(ring)])
+    stop = float(ring[after]) + (length if after + 1 < len(ring) else 0.0)
+    return start, stop
+
+
 def region_mean(
     z_ang: np.ndarray, values: np.ndarray, region: tuple[float, float], length: float
 ) -> float:

@@ -3,6 +3,7 @@
 - :func:`plot_projected_dos`: PDOS coloured by domain and by element, like Fig. 4a of
   Qiu et al. 2023; the energy zero (Fermi level or the perovskite VBM) is on the axis.
 - :func:`plot_band_edge_profile`: VBM/CBM of each layer along the normal.
+- :func:`plot_potential_lineup`: planar/macroscopic potential and the ΔV windows.
 - :func:`plot_transfer_densities`: side view of the planar-integrated IS and FS
   densities over the atomic planes (Fig. 4b as a 1D profile).
 """
@@ -113,6 +114,35 @@ def plot_transfer_densities(
     axis.set_xlabel("position along the normal (Å)")
     axis.set_ylabel("∫∫|ψ|² dA (Å⁻¹)")
     axis.legend(frameon=False)
+    return _save(figure, path)
+
+
+def plot_potential_lineup(
+    z_ang: np.ndarray,
+    planar_ev: np.ndarray,
+    macroscopic_ev: np.ndarray,
+    regions_ang: dict[str, tuple[float, float]],
+    delta_v_ev: float,
+    path: str | Path,
+) -> Path:
+    """Planar and macroscopic averages of V_bare + V_H (eV) along the normal, with the
+    middle-of-domain windows whose mean difference is the route 2 step ΔV."""
+    figure = Figure(figsize=(7.0, 3.5))
+    axis = figure.subplots()
+    axis.plot(z_ang, planar_ev, color="0.6", lw=0.8, label="planar average")
+    axis.plot(z_ang, macroscopic_ev, color="k", lw=1.5, label="macroscopic average")
+    length = float(z_ang[1] - z_ang[0]) * len(z_ang)
+    for index, (domain, (low, high)) in enumerate(regions_ang.items()):
+        colour = _colour(domain, index)
+        for shift in (-length, 0.0, length):  # windows may wrap around the cell
+            if high + shift > z_ang[0] and low + shift < z_ang[-1]:
+                axis.axvspan(low + shift, high + shift, color=colour, alpha=0.2)
+        axis.plot([], [], color=colour, alpha=0.4, lw=6, label=f"middle of {domain}")
+    axis.set_xlim(float(z_ang[0]), float(z_ang[-1]))
+    axis.set_xlabel("position along the normal (Å)")
+    axis.set_ylabel("V_bare + V_H (eV)")
+    axis.set_title(f"ΔV = {delta_v_ev:+.3f} eV (first minus second domain)", fontsize=9)
+    axis.legend(frameon=False, fontsize=7)
     return _save(figure, path)
 
 

@@ -192,6 +192,12 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         spec.output("projections_folder", valid_type=orm.FolderData, help="projwfc.x files.")
         spec.output("nscf_remote_folder", valid_type=orm.RemoteData, help="Parent for pp.x.")
         spec.output("potential_folder", valid_type=orm.FolderData, required=False)
+        spec.output(
+            "potential_plot",
+            valid_type=orm.SinglefileData,
+            required=False,
+            help="Planar/macroscopic potential with the ΔV windows (PNG).",
+        )
         spec.output_namespace(
             "bulk_references",
             valid_type=orm.Dict,

@@ -23,6 +23,7 @@ from aiida.engine import calcfunction
 from heterostructures.cube import read_cube
 from heterostructures.densities import (
     macroscopic_average,
+    periodic_span,
     planar_average,
     plane_heights_ang,
     potential_step_ev,
@@ -49,6 +50,7 @@ from heterostructures.electronic import (
 )
 from heterostructures.electronic_plots import (
     plot_band_edge_profile,
+    plot_potential_lineup,
     plot_projected_dos,
 )
 from heterostructures.projwfc_files import (
@@ -226,9 +228,9 @@ def analyse_potential(
     regions = {}
     for domain in pair:
         mask = middle_layer_mask(labels.domains, labels.layers, domain, settings["n_middle_layers"])
-        heights = np.asarray(labels.z_ang)[mask] % length
+        start, stop = periodic_span(np.asarray(labels.z_ang)[mask], length)
         half = 0.25 * min(windows)
-        regions[domain] = (float(heights.min() - half), float(heights.max() + half))
+        regions[domain] = (start - half, stop + half)
     step = potential_step_ev(z, macroscopic, regions[pair[0]], regions[pair[1]])
     summary = {"delta_v_ev": step, "windows_ang": windows, "regions_ang": regions}
     arrays = {"z_ang": z, "planar_ry": planar, "macroscopic_ry": macroscopic}
@@ -435,6 +437,14 @@ def band_alignment(
     }  # fmt: skip
     if analysis.potential:
         outputs["potential_profile"] = orm.ArrayData(analysis.potential)
+        lineup = analysis.summary["potential_lineup"]
+        outputs["potential_plot"] = _png(
+            plot_potential_lineup, analysis.potential["z_ang"],
+            analysis.potential["planar_ry"] * RYDBERG_EV,
+            analysis.potential["macroscopic_ry"] * RYDBERG_EV,
+            {domain: tuple(window) for domain, window in lineup["regions_ang"].items()},
+            lineup["delta_v_ev"],
+        )  # fmt: skip
     if analysis.layer_edges:
         outputs["edge_profile_plot"] = _png(
             plot_band_edge_profile, analysis.layer_edges, labels.layer_heights(),

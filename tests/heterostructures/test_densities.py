@@ -152,3 +152,21 @@ def test_is_fs_errors_say_what_to_fix(recorded: tuple) -> None:
         select_transfer_states(projections, states, ["CdS"] * 4, SL_LAYERS, "ZnS", "CdS")
     with pytest.raises(ElectronicStructureError, match="3 domain labels for 4 atoms"):
         select_transfer_states(projections, states, SL_DOMAINS[:3], SL_LAYERS, "ZnS", "CdS")
+
+
+@pytest.mark.parametrize(
+    ("heights", "expected"),
+    [
+        ([1.0, 2.0, 3.0], (1.0, 3.0)),
+        # A layer straddling the boundary of a 10 Å cell: −0.2 ≡ 9.8.
+        ([0.3, -0.2, 1.5], (9.8, 11.5)),
+        ([9.9, 0.1], (9.9, 10.1)),
+        ([4.0], (4.0, 4.0)),
+    ],
+)
+def test_periodic_span_is_the_shortest_arc(
+    heights: list[float], expected: tuple[float, float]
+) -> None:
+    from heterostructures.densities import periodic_span
+
+    assert periodic_span(heights, 10.0) == pytest.approx(expected)

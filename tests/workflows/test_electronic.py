@@ -296,7 +296,11 @@ def check_projected_dos_and_plots(node: Any) -> None:
         by_domain.sum(axis=0), pdos.get_array("pdos_by_layer").sum(axis=0), atol=1e-9
     )
     assert pdos.base.attributes.get("energy_zero") == "VBM of ZnS"
-    for plot in (node.outputs.pdos_plot, node.outputs.edge_profile_plot):
+    for plot in (
+        node.outputs.pdos_plot,
+        node.outputs.edge_profile_plot,
+        node.outputs.potential_plot,
+    ):
         assert plot.get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -211,7 +211,7 @@ def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode], tmp_
 
     assert isinstance(node, WorkflowNode)
     written = write_report(node, tmp_path / "report")
-    assert {"pdos_plot", "edge_profile_plot", "density_plot"} <= set(written)
+    assert {"pdos_plot", "edge_profile_plot", "potential_plot", "density_plot"} <= set(written)
     assert all(path.stat().st_size > 1000 for path in written.values() if path.suffix == ".png")
     table = written["summary"].read_text()
     assert "| alignment type |" in table
