@@ -118,9 +118,28 @@ def region_mean(
     z_ang: np.ndarray, values: np.ndarray, region: tuple[float, float], length: float
 ) -> float:
     """Mean of ``values`` for z in [start, stop] Å (periodic, stop may wrap past the cell)."""
+    return float(values[region_mask(z_ang, region, length)].mean())
+
+
+def region_mask(z_ang: np.ndarray, region: tuple[float, float], length: float) -> np.ndarray:
+    """Grid planes with z in [start, stop] Å on the periodic cell (stop may pass length)."""
     start, stop = region
-    inside = ((z_ang - start) % length) <= ((stop - start) % length)
-    return float(values[inside].mean())
+    return np.asarray(((z_ang - start) % length) <= ((stop - start) % length))
+
+
+PLATEAU_TOLERANCE_EV = 0.1
+"""Largest spread (eV) of the macroscopic average inside a domain window still called a
+plateau. Wider spreads mean the domain has no bulk-like middle: the step ΔV, and with it
+the route 2 offsets, are then uncertain by about half the summed spreads."""
+
+
+def plateau_spread_ev(
+    z_ang: np.ndarray, v_macro_ry: np.ndarray, region: tuple[float, float]
+) -> float:
+    """max − min (eV) of the macroscopic average inside a window: 0 on a perfect plateau."""
+    length = float(z_ang[1] - z_ang[0]) * z_ang.size
+    inside = v_macro_ry[region_mask(z_ang, region, length)]
+    return float(inside.max() - inside.min()) * 13.605693122994
 
 
 def potential_step_ev(

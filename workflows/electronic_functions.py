@@ -22,10 +22,12 @@ from aiida.engine import calcfunction
 
 from heterostructures.cube import read_cube
 from heterostructures.densities import (
+    PLATEAU_TOLERANCE_EV,
     macroscopic_average,
     periodic_span,
     planar_average,
     plane_heights_ang,
+    plateau_spread_ev,
     potential_step_ev,
 )
 from heterostructures.electronic import (
@@ -232,7 +234,22 @@ def analyse_potential(
         half = 0.25 * min(windows)
         regions[domain] = (start - half, stop + half)
     step = potential_step_ev(z, macroscopic, regions[pair[0]], regions[pair[1]])
-    summary = {"delta_v_ev": step, "windows_ang": windows, "regions_ang": regions}
+    spreads = {domain: plateau_spread_ev(z, macroscopic, regions[domain]) for domain in pair}
+    uncertainty = 0.5 * sum(spreads.values())
+    summary = {
+        "delta_v_ev": step,
+        "delta_v_uncertainty_ev": uncertainty,
+        "plateau_spread_ev": spreads,
+        "windows_ang": windows,
+        "regions_ang": regions,
+    }
+    if max(spreads.values()) > PLATEAU_TOLERANCE_EV:
+        summary["warning"] = (
+            "no potential plateau in the middle of "
+            + ", ".join(f"{d} (spread {v:.2f} eV)" for d, v in spreads.items())
+            + f": the domains are not bulk-like, ΔV and the route 2 offsets are uncertain by "
+            f"±{uncertainty:.2f} eV; use thicker domains"
+        )
     arrays = {"z_ang": z, "planar_ry": planar, "macroscopic_ry": macroscopic}
     return summary, arrays
 
@@ -330,9 +347,15 @@ def analyse_alignment(
         return AlignmentAnalysis(summary, groups, (), zero, "E_F", potential, pdos.total_pdos)
     determined, alignment = _determined(folder, pdos, labels, pair, reference, settings)
     if "potential_lineup" in summary and has_references:
+        lineup = summary["potential_lineup"]
         determined["routes"]["potential_lineup"] = _lineup_route(
-            pair, references or {}, summary["potential_lineup"]["delta_v_ev"]
-        )
+            pair, references or {}, lineup["delta_v_ev"]
+        ) | {
+            "uncertainty_ev": lineup["delta_v_uncertainty_ev"],
+            "reason": lineup.get("warning", ""),
+        }
+        if "warning" in lineup:
+            determined["warnings"].append(f"potential line-up: {lineup['warning']}")
         determined["bulk_gaps_ev"] = {
             domain: bulk_reference_dict((references or {})[domain])["gap_ev"] for domain in pair
         }

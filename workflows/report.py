@@ -59,7 +59,11 @@ def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
         )
     lineup = alignment.get("potential_lineup")
     if lineup:
-        rows.append(("potential step ΔV = V̄_A − V̄_B", _fmt(lineup.get("delta_v_ev"), "eV")))
+        uncertainty = lineup.get("delta_v_uncertainty_ev")
+        step = _fmt(lineup.get("delta_v_ev"), "eV")
+        if uncertainty is not None:
+            step += f" ± {uncertainty:.3f} (no plateau)" if "warning" in lineup else ""
+        rows.append(("potential step ΔV = V̄_A − V̄_B", step))
     for label, key in (
         ("domain gaps (middle layers)", "domain_gaps_ev"),
         ("strained bulk gaps", "bulk_gaps_ev"),

@@ -170,3 +170,15 @@ def test_periodic_span_is_the_shortest_arc(
     from heterostructures.densities import periodic_span
 
     assert periodic_span(heights, 10.0) == pytest.approx(expected)
+
+
+def test_plateau_spread_is_zero_on_a_plateau_and_the_rise_on_a_ramp() -> None:
+    from heterostructures.densities import plateau_spread_ev
+
+    z = np.linspace(0.0, 10.0, 100, endpoint=False)
+    assert plateau_spread_ev(z, np.full_like(z, 0.3), (2.0, 4.0)) == pytest.approx(0.0)
+    ramp = 0.01 * z  # Ry per Å
+    spread = plateau_spread_ev(z, ramp, (2.0, 4.0))
+    assert spread == pytest.approx(0.01 * 2.0 * 13.605693122994, rel=0.06)
+    # A window across the cell boundary sees both ends of the ramp.
+    assert plateau_spread_ev(z, ramp, (9.0, 11.0)) > 0.9 * 0.01 * 9.0 * 13.6
