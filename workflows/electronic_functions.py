@@ -135,15 +135,18 @@ def _edges_dict(edges: BandEdges) -> dict[str, Any]:
     }
 
 
-def _route_dict(offsets: OffsetResult, edges: Sequence[BandEdges]) -> dict[str, Any]:
+def _offsets_dict(offsets: OffsetResult) -> dict[str, Any]:
     return {
         "route": offsets.route,
         "valence_offset_ev": offsets.valence_offset_ev,
         "conduction_offset_ev": offsets.conduction_offset_ev,
         "alignment_type": offsets.alignment_type,
         "reason": offsets.reason,
-        "edges": [_edges_dict(edge) for edge in edges],
     }
+
+
+def _route_dict(offsets: OffsetResult, edges: Sequence[BandEdges]) -> dict[str, Any]:
+    return _offsets_dict(offsets) | {"edges": [_edges_dict(edge) for edge in edges]}
 
 
 def _eigenvalue_route(
@@ -200,12 +203,7 @@ def _lineup_route(
 ) -> dict[str, Any]:
     """Route 2 in the same form as the projected routes (edges are bulk, relative to V̄)."""
     offsets = lineup_offsets(references[pair[0]], references[pair[1]], delta_v_ev)
-    return {
-        "route": offsets.route,
-        "valence_offset_ev": offsets.valence_offset_ev,
-        "conduction_offset_ev": offsets.conduction_offset_ev,
-        "alignment_type": offsets.alignment_type,
-        "reason": offsets.reason,
+    return _offsets_dict(offsets) | {
         "delta_v_ev": delta_v_ev,
         "bulk_references": {domain: bulk_reference_dict(references[domain]) for domain in pair},
         "note": LINEUP_ROUTE_NOTE,

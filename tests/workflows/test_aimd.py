@@ -102,15 +102,15 @@ def test_heat_then_nve_replayed_on_mock(
     _check_heat_then_nve(mock_code("pw.x"), nc_family)
 
 
-def _check_heat_then_nve(code: InstalledCode, nc_family: str) -> None:
+def _run_five_steps(code: InstalledCode, nc_family: str, thermostat: str) -> tuple[Any, Any]:
+    """2 fs of heating + 3 fs of NVE on CdS in 60 s jobs of 20 s steps: three chunks."""
     from aiida.engine import run_get_node
-    from aiida.orm import CalcJobNode
 
     builder = _builder(
         code,
         _cds(),
         nc_family,
-        thermostat="berendsen",
+        thermostat=thermostat,
         equilibration_time_fs=2.0,
         production_time_fs=3.0,
         max_walltime_seconds=60,
@@ -120,6 +120,13 @@ def _check_heat_then_nve(code: InstalledCode, nc_family: str) -> None:
     builder.md.pw.metadata.options.withmpi = False
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
+    return results, node
+
+
+def _check_heat_then_nve(code: InstalledCode, nc_family: str) -> None:
+    from aiida.orm import CalcJobNode
+
+    results, node = _run_five_steps(code, nc_family, "berendsen")
     trajectory = results["trajectory"]
     assert trajectory.get_stepids().tolist() == [0, 1, 2, 3, 4]
     np.testing.assert_allclose(trajectory.get_times(), np.arange(5) * 1.0, atol=1e-3)
@@ -139,23 +146,9 @@ def test_equipartition_start_replayed_on_mock(
     mock_code: Callable[..., InstalledCode], nc_family: str
 ) -> None:
     """'equipartition': velocities drawn at 2T by pw.x ('initial'), then free NVE chunks."""
-    from aiida.engine import run_get_node
     from aiida.orm import CalcJobNode
 
-    builder = _builder(
-        mock_code("pw.x"),
-        _cds(),
-        nc_family,
-        thermostat="equipartition",
-        equilibration_time_fs=2.0,
-        production_time_fs=3.0,
-        max_walltime_seconds=60,
-        seconds_per_step=20.0,
-        setup_seconds=0.0,
-    )
-    builder.md.pw.metadata.options.withmpi = False
-    results, node = run_get_node(builder)
-    assert node.is_finished_ok, node.exit_message
+    results, node = _run_five_steps(mock_code("pw.x"), nc_family, "equipartition")
     temperature = results["trajectory"].get_array("temperature")
     assert temperature[0] == pytest.approx(600.0, rel=0.02)
     runs = sorted(
