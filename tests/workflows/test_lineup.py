@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -47,7 +47,7 @@ def test_reference_inputs_keep_the_hamiltonian_and_change_only_what_must(
         "SYSTEM": {"ecutwfc": 30.0, "ecutrho": 120.0, "nbnd": 99, "edir": 3, "emaxpos": 0.9},
         "ELECTRONS": {"conv_thr": 1e-9},
     }
-    scf = {
+    scf: dict[str, Any] = {
         "kpoints_distance": orm.Float(0.5),
         "pw": {
             "parameters": orm.Dict(parameters),
