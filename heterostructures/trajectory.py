@@ -361,9 +361,13 @@ def select_snapshots(
 
 
 def plot_temperature_and_energy(
-    trajectory: Trajectory, path: str | Path, production_start_fs: float | None = None
+    trajectory: Trajectory,
+    path: str | Path,
+    production_start_fs: float | None = None,
+    target_k: float | None = None,
 ) -> Path:
-    """Write T (K) and potential/total energy (eV, relative to frame 0) against t (fs)."""
+    """Write T (K) and potential/total energy (eV, relative to frame 0) against t (fs);
+    dotted: the start of the NVE production, dashed: the target temperature."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -372,6 +376,8 @@ def plot_temperature_and_energy(
     fig, (ax_t, ax_e) = plt.subplots(2, 1, sharex=True, figsize=(6, 5))
     ax_t.plot(trajectory.times_fs, trajectory.temperature_k, color="tab:red")
     ax_t.set_ylabel("T (K)")
+    if target_k is not None:
+        ax_t.axhline(target_k, color="k", linestyle="--", linewidth=0.8)
     reference = trajectory.total_energy_ev[0]
     ax_e.plot(trajectory.times_fs, trajectory.total_energy_ev - reference, label="total")
     ax_e.plot(trajectory.times_fs, trajectory.potential_energy_ev - reference, label="potential")

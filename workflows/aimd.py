@@ -44,6 +44,7 @@ model with NC 30 Ry, measured 10.5 s per step on 2 loaded cores) and says so. Me
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ from heterostructures.trajectory import (
     md_diagnostics,
     merge_chunks,
     parse_pw_md_stdout,
+    plot_temperature_and_energy,
     select_snapshots,
     thermalisation,
 )
@@ -166,7 +168,13 @@ def merge_md_chunks(
     diagnostics = md_diagnostics(trajectory, start_fs=start)
     verdict = thermalisation(diagnostics, options["target_temperature_k"])
     snapshots = select_snapshots(trajectory.times_fs, start, stride=options["snapshot_stride"])
+    with tempfile.TemporaryDirectory() as scratch:
+        plot = plot_temperature_and_energy(
+            trajectory, Path(scratch) / "md.png", start, options["target_temperature_k"]
+        )
+        md_plot = orm.SinglefileData(file=plot)
     return {
+        "md_plot": md_plot,
         "trajectory": _trajectory_node(trajectory, [s.kind_name for s in structure.sites]),
         "diagnostics": orm.Dict(diagnostics.__dict__ | verdict),
         "snapshots": orm.Dict(snapshots.__dict__),
@@ -204,6 +212,12 @@ class AimdWorkChain(ProtocolMixin, WorkChain):
         )
         spec.output("trajectory", valid_type=orm.TrajectoryData, help="All steps, with velocities.")
         spec.output("diagnostics", valid_type=orm.Dict, help="NVE drift (eV/atom/ps), T mean/std.")
+        spec.output(
+            "md_plot",
+            valid_type=orm.SinglefileData,
+            required=False,
+            help="T and energies against time, NVE start and target T marked (PNG).",
+        )
         spec.output("snapshots", valid_type=orm.Dict, help="NVE frames selected for the NA step.")
         spec.exit_code(
             401,

@@ -172,9 +172,14 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
             if node.pk in seen or not node.filename.endswith(".png"):
                 continue
             seen.add(node.pk)
-            path = outdir / f"{link.link_label}.png"
-            if path.exists():
-                path = outdir / f"{link.link_label}_{node.pk}.png"
+            # Two figures with one label in this study get the PK as suffix; a file left
+            # by an earlier report of the folder is overwritten, not kept beside.
+            name = (
+                link.link_label
+                if link.link_label not in written
+                else f"{link.link_label}_{node.pk}"
+            )
+            path = outdir / f"{name}.png"
             path.write_bytes(node.get_content(mode="rb"))
             written[path.stem] = path
     return written

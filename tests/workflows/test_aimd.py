@@ -160,6 +160,7 @@ def test_equipartition_start_replayed_on_mock(
     )
     assert ions[0]["tempw"] == 600.0
     assert all(n.inputs.parameters["CONTROL"]["tstress"] is False for n in runs)
+    assert results["md_plot"].get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
     diagnostics = results["diagnostics"].get_dict()
     assert diagnostics["target_temperature_k"] == 300.0
     assert diagnostics["thermalised"] is (abs(diagnostics["temperature_deviation_percent"]) <= 15.0)

@@ -211,8 +211,15 @@ def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode], tmp_
 
     assert isinstance(node, WorkflowNode)
     written = write_report(node, tmp_path / "report")
-    assert {"pdos_plot", "edge_profile_plot", "potential_plot", "density_plot"} <= set(written)
+    assert {"pdos_plot", "edge_profile_plot", "potential_plot", "density_plot", "md_plot"} <= set(
+        written
+    )
     assert all(path.stat().st_size > 1000 for path in written.values() if path.suffix == ".png")
+    again = write_report(node, tmp_path / "report")
+    assert again == written, "a second report overwrites the first, never writes name_<pk>.png"
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(
+        p.name for p in written.values()
+    )
     table = written["summary"].read_text()
     assert "| alignment type |" in table
     # Route 2 ran on the interface's strained bulk units (janus.interface strained_bulk).
