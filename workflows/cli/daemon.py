@@ -41,12 +41,13 @@ def start(profile_name: str, workers: int) -> None:
 @click.option("--profile", "profile_name", default="janus", show_default=True)
 def stop(profile_name: str) -> None:
     """Stop the daemon (running calculations carry on and are picked up at restart)."""
-    from aiida.engine.daemon.client import get_daemon_client
+    from workflows.daemon import DaemonStopError, stop_daemon_and_wait
 
     _existing(profile_name)
-    client = get_daemon_client(profile_name)
-    if client.is_daemon_running:
-        client.stop_daemon(wait=True)
+    try:
+        stop_daemon_and_wait(profile_name)
+    except DaemonStopError as exception:
+        raise click.ClickException(str(exception)) from exception
     click.echo(f"daemon of profile {profile_name!r} stopped")
 
 
@@ -62,13 +63,13 @@ def restart_broker(profile_name: str) -> None:
     Example:
       aiida-janus daemon restart-broker --profile janus-psql
     """
-    from workflows.daemon import BrokerRestartError, restart_rabbitmq_safely
+    from workflows.daemon import BrokerRestartError, DaemonStopError, restart_rabbitmq_safely
 
     _existing(profile_name)
     _venv_on_path()
     try:
         workers = restart_rabbitmq_safely(profile_name)
-    except BrokerRestartError as exception:
+    except (BrokerRestartError, DaemonStopError) as exception:
         raise click.ClickException(str(exception)) from exception
     running = f"daemon running again with {workers} worker(s)" if workers else "daemon was stopped"
     click.echo(f"RabbitMQ of profile {profile_name!r} restarted; {running}")
