@@ -98,7 +98,25 @@ def status(pk: int) -> dict[str, Any]:
         "calcjobs_terminated": sum(node.is_terminated for node in nodes),
         "duplicated_inputs": sum(count - 1 for count in hashes.values()),
         "base_restarts": _restarts(pk),
+        "failed": _failures(pk),
     }
+
+
+def _failures(pk: int) -> list[str]:
+    """Every process below the study that failed or excepted, with why (for the report)."""
+    from aiida import orm
+
+    from workflows.process_tree import called_processes
+
+    failures = []
+    for _, node in called_processes(pk):
+        if not isinstance(node, orm.ProcessNode) or not node.is_terminated or node.is_finished_ok:
+            continue
+        last_line = (node.exception or "").strip().splitlines()[-1:]
+        why = node.exit_message or (last_line[0] if last_line else "")
+        state = node.process_state.value if node.process_state else "?"
+        failures.append(f"{node.process_label}<{node.pk}> {state} {node.exit_status}: {why}")
+    return failures
 
 
 def _restarts(pk: int) -> int:
