@@ -152,18 +152,23 @@ def production_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fau
 
 
 def _assert_every_calculation_once(status: dict[str, Any]) -> None:
-    assert status["finished_ok"], status
-    assert status["calcjobs"] == EXPECTED_CALCJOBS, status
-    assert status["calcjobs_terminated"] == status["calcjobs"], status
-    assert status["duplicated_inputs"] == 0, status
-    assert status["base_restarts"] == 0, status
+    shown = json.dumps(status, indent=1)  # in full: pytest shortens a dict message
+    assert status["finished_ok"], shown
+    assert status["calcjobs"] == EXPECTED_CALCJOBS, shown
+    assert status["calcjobs_terminated"] == status["calcjobs"], shown
+    assert status["duplicated_inputs"] == 0, shown
+    assert status["base_restarts"] == 0, shown
 
 
 @pytest.mark.daemon
 @pytest.mark.xfail(
     reason=(
-        "open finding: passed in 3 of 4 pytest runs (and in 2 manual runs); in one run a "
-        "step of the study failed (pipeline exit 401 after 5 CalcJobs) after the restart"
+        "aiida-core 2.9 finding (cause found, not fixable here): a kill between the end of "
+        "a CalcJob's upload (node state already UNSTASHING in the database) and its next "
+        "state transition (when `remote_folder` is linked) makes the restarted upload task "
+        "return early, and the CalcJob finishes without `remote_folder`: PwBaseWorkChain "
+        "exit 11, study exit 401. Failed 3 of 8 runs here; also seen: an interrupted pw.x "
+        "re-run by the restart handler (exactly-once check fails, study OK)."
     ),
     strict=False,
 )
