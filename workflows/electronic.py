@@ -243,6 +243,14 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         self.report(f"{name} <{node.pk}> failed with exit status {node.exit_status}")
         return exit_code.format(pk=node.pk, status=node.exit_status)
 
+    def _first_failed(self, steps: list[tuple[str, Any]]) -> ExitCode | None:
+        """The exit code of the first failed step among (context name, exit code) pairs."""
+        for name, exit_code in steps:
+            failed = self._failed(name, exit_code)
+            if failed:
+                return failed
+        return None
+
     def _references(self) -> dict[str, orm.StructureData]:
         return dict(self.inputs.get("lineup_references", {}))
 
@@ -261,13 +269,14 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
 
     def inspect_scf(self) -> ExitCode | None:
         """Stop with a 4xx code naming the failed SCF (interface 401, reference 405)."""
-        for domain in self._references():
-            failed = self._failed(
-                f"reference_scf_{domain}", self.exit_codes.ERROR_SUB_PROCESS_FAILED_REFERENCE_SCF
-            )
-            if failed:
-                return failed
-        return self._failed("scf", self.exit_codes.ERROR_SUB_PROCESS_FAILED_SCF)
+        codes = self.exit_codes
+        return self._first_failed(
+            [
+                (name, codes.ERROR_SUB_PROCESS_FAILED_REFERENCE_SCF)
+                for name, _ in self._reference_names("scf", "scf")
+            ]
+            + [("scf", codes.ERROR_SUB_PROCESS_FAILED_SCF)]
+        )
 
     def run_nscf(self) -> Any:
         """Eigenvalues on the denser k-grid, from a copy of the SCF folder."""
@@ -312,11 +321,14 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
 
     def inspect_potential(self) -> ExitCode | None:
         """Stop with a 4xx code naming the failed pp.x run (interface 404, reference 406)."""
-        for name, _ in self._reference_names("pp", "scf"):
-            failed = self._failed(name, self.exit_codes.ERROR_SUB_PROCESS_FAILED_REFERENCE_PP)
-            if failed:
-                return failed
-        return self._failed("pp_potential", self.exit_codes.ERROR_SUB_PROCESS_FAILED_PP_POTENTIAL)
+        codes = self.exit_codes
+        return self._first_failed(
+            [
+                (name, codes.ERROR_SUB_PROCESS_FAILED_REFERENCE_PP)
+                for name, _ in self._reference_names("pp", "scf")
+            ]
+            + [("pp_potential", codes.ERROR_SUB_PROCESS_FAILED_PP_POTENTIAL)]
+        )
 
     def _reference_nodes(self, domain: str) -> tuple[orm.FolderData, orm.BandsData, orm.Dict]:
         """pp.x cube folder, SCF bands and SCF parameters of one reference."""
@@ -356,17 +368,13 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
     def results(self) -> None:
         """Record the analysis (calcfunction) and attach the outputs."""
         retrieved = self.ctx.projwfc.outputs.retrieved
-        potential = {}
+        extra: dict[str, Any] = {}
         if "pp_potential" in self.ctx:
-            potential["potential"] = self.ctx.pp_potential.outputs.retrieved
-        references = {}
-        if "pp_potential" in self.ctx:
+            extra["potential"] = self.ctx.pp_potential.outputs.retrieved
             for domain in self._references():
-                references[f"{REFERENCE_PREFIX}{domain}"] = lineup_reference(
-                    *self._reference_nodes(domain)
-                )
-                self.out(f"bulk_references.{domain}", references[f"{REFERENCE_PREFIX}{domain}"])
-        extra: dict[str, Any] = {**potential, **references}
+                reference = lineup_reference(*self._reference_nodes(domain))
+                extra[f"{REFERENCE_PREFIX}{domain}"] = reference
+                self.out(f"bulk_references.{domain}", reference)
         outputs = band_alignment(
             retrieved,
             self.inputs.structure,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from aiida import orm
 
-from workflows.pw_builders import EMPTY_BANDS
+from workflows.pw_builders import insulator_bands
 
 DEFAULT_REFERENCE_KPOINTS_DISTANCE = 0.3
 """k-spacing (1/Å) of the reference SCF when the interface SCF gives an explicit mesh."""
@@ -43,8 +43,8 @@ def even_kpoints_mesh(cell_ang: np.ndarray | list[list[float]], distance: float)
     return mesh
 
 
-def valence_electrons(structure: orm.StructureData, pseudos: dict[str, Any]) -> float:
-    """Valence electrons of ``structure`` with the interface's pseudopotentials (by element)."""
+def reference_pseudos(structure: orm.StructureData, pseudos: dict[str, Any]) -> dict[str, Any]:
+    """The interface's pseudopotentials, by element, for the kinds of a bulk reference."""
     by_element = {pseudo.element: pseudo for pseudo in pseudos.values()}
     missing = sorted({kind.symbol for kind in structure.kinds if kind.symbol not in by_element})
     if missing:
@@ -52,24 +52,21 @@ def valence_electrons(structure: orm.StructureData, pseudos: dict[str, Any]) -> 
             f"the interface SCF has no pseudopotential for {missing} of the bulk reference: "
             "the references must be made of the interface's elements"
         )
-    kinds = {kind.name: kind.symbol for kind in structure.kinds}
-    return float(sum(by_element[kinds[site.kind_name]].z_valence for site in structure.sites))
+    return {kind.name: by_element[kind.symbol] for kind in structure.kinds}
 
 
 def reference_scf_inputs(scf: dict[str, Any], structure: orm.StructureData) -> dict[str, Any]:
     """``PwBaseWorkChain`` inputs of a bulk reference SCF from the interface ``scf`` inputs."""
     inputs = copy.copy(scf)
     pw = dict(inputs["pw"])
-    by_element = {pseudo.element: pseudo for pseudo in pw["pseudos"].values()}
-    electrons = valence_electrons(structure, pw["pseudos"])
+    pw["pseudos"] = reference_pseudos(structure, pw["pseudos"])
     parameters = copy.deepcopy(pw["parameters"].get_dict())
     for namelist, keys in _SLAB_ONLY.items():
         for key in keys:
             parameters.get(namelist, {}).pop(key, None)
-    parameters.setdefault("SYSTEM", {})["nbnd"] = round(electrons) // 2 + EMPTY_BANDS
+    parameters.setdefault("SYSTEM", {})["nbnd"] = insulator_bands(structure, pw["pseudos"])
     pw["parameters"] = orm.Dict(parameters)
     pw["structure"] = structure
-    pw["pseudos"] = {kind.name: by_element[kind.symbol] for kind in structure.kinds}
     distance = inputs.pop("kpoints_distance", None)
     inputs.pop("kpoints", None)
     inputs.pop("kpoints_force_parity", None)

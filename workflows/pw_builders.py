@@ -68,10 +68,15 @@ def family_overrides(
     ecutwfc, _ = family.get_recommended_cutoffs(elements=elements, unit="Ry")
     system: dict[str, Any] = {"ecutwfc": ecutwfc, "ecutrho": dual * ecutwfc}
     if insulator:
-        pseudos = family.get_pseudos(structure=structure)
-        valence = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
-        system["nbnd"] = round(valence) // 2 + EMPTY_BANDS
+        system["nbnd"] = insulator_bands(structure, family.get_pseudos(structure=structure))
     return {"pseudo_family": family.label, "pw": {"parameters": {"SYSTEM": system}}}
+
+
+def insulator_bands(structure: StructureData, pseudos: dict[str, Any]) -> int:
+    """``nbnd`` of a closed-shell insulator: the occupied bands of ``structure`` with these
+    pseudopotentials (by kind name) plus :data:`EMPTY_BANDS` empty ones to see its gap."""
+    valence = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
+    return round(valence) // 2 + EMPTY_BANDS
 
 
 ON_UNHANDLED_FAILURE = "restart_once"
