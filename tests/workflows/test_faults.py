@@ -81,6 +81,24 @@ class FaultProfile:
             time.sleep(1.0)
         raise AssertionError(f"study <{pk}> not there after {timeout:.0f} s: {self.status(pk)}")
 
+    def study_in_flight(self, workers: int) -> int:
+        """Start the daemon, submit the tiny study, return its pk once 4 CalcJobs exist.
+
+        The faults are injected at that point: CalcJobs are being uploaded and run, and
+        most of the study is still ahead.
+        """
+        self.verdi("daemon", "start", str(workers))
+        pk = int(self.driver("submit").strip().splitlines()[-1])
+        before = self.wait(pk, lambda s: s["calcjobs"] >= 4, STUDY_TIMEOUT_S)
+        assert before["state"] != "finished", "the study ended before the fault: make it longer"
+        return pk
+
+    def wait_terminated(self, pk: int) -> dict[str, Any]:
+        """The study's status once it is terminated (finished, excepted or killed)."""
+        return self.wait(
+            pk, lambda s: s["state"] in ("finished", "excepted", "killed"), STUDY_TIMEOUT_S
+        )
+
     def daemon_pids(self) -> list[int]:
         """Circus, broker and workers of this profile's daemon (Linux /proc)."""
         marker = str(self.folder).encode()
@@ -177,18 +195,13 @@ def test_daemon_sigkilled_mid_study_resumes_every_calculation_once(
     sqlite_profile: FaultProfile,
 ) -> None:
     profile = sqlite_profile
-    profile.verdi("daemon", "start", "1")
-    pk = int(profile.driver("submit").strip().splitlines()[-1])
-    before = profile.wait(pk, lambda s: s["calcjobs"] >= 4, STUDY_TIMEOUT_S)
-    assert before["state"] != "finished"
+    pk = profile.study_in_flight(workers=1)
     profile.kill_daemon()
     # The product's restart clears the killed broker's files (workflows/daemon.py); plain
     # `verdi daemon start` hung in 2 of 4 trials here, workers on the dead broker socket.
     restarted = profile.janus("daemon", "start", "--profile", PROFILE)
     assert "cleared stale broker files" in restarted
-    after = profile.wait(
-        pk, lambda s: s["state"] in ("finished", "excepted", "killed"), STUDY_TIMEOUT_S
-    )
+    after = profile.wait_terminated(pk)
     _assert_every_calculation_once(after)
 
 
@@ -218,14 +231,9 @@ def test_rabbitmq_restarted_under_load_loses_no_process(production_profile: Faul
     output or a failed step fails the test.
     """
     profile = production_profile
-    profile.verdi("daemon", "start", "2")
-    pk = int(profile.driver("submit").strip().splitlines()[-1])
-    before = profile.wait(pk, lambda s: s["calcjobs"] >= 4, STUDY_TIMEOUT_S)
-    assert before["state"] != "finished"
+    pk = profile.study_in_flight(workers=2)
     _restart_rabbitmq()
-    after = profile.wait(
-        pk, lambda s: s["state"] in ("finished", "excepted", "killed"), STUDY_TIMEOUT_S
-    )
+    after = profile.wait_terminated(pk)
     assert after["finished_ok"], after
     assert after["calcjobs_terminated"] == after["calcjobs"], after
     assert after["calcjobs"] - after["duplicated_inputs"] == EXPECTED_CALCJOBS, after
@@ -243,15 +251,10 @@ def test_rabbitmq_restarted_with_the_safe_command_runs_every_calculation_once(
 ) -> None:
     """`aiida-janus daemon restart-broker` under load: no step re-run, nothing lost."""
     profile = production_profile
-    profile.verdi("daemon", "start", "2")
-    pk = int(profile.driver("submit").strip().splitlines()[-1])
-    before = profile.wait(pk, lambda s: s["calcjobs"] >= 4, STUDY_TIMEOUT_S)
-    assert before["state"] != "finished"
+    pk = profile.study_in_flight(workers=2)
     restarted = profile.janus("daemon", "restart-broker", "--profile", PROFILE)
     assert "running again with 2 worker(s)" in restarted
-    after = profile.wait(
-        pk, lambda s: s["state"] in ("finished", "excepted", "killed"), STUDY_TIMEOUT_S
-    )
+    after = profile.wait_terminated(pk)
     _assert_every_calculation_once(after)
 
 

@@ -1,0 +1,101 @@
+"""The ``remote_folder`` repair (``workflows/engine_repairs.py``), on a real CalcJob.
+
+The daemon-kill window is reproduced in one process, deterministically: the real
+upload runs, then the in-memory ``remote_folder`` is dropped (what a killed worker loses:
+the node already says UNSTASHING in the database) and the upload task runs again as a
+restarted worker would, returning early. Without the repair the CalcJob finishes OK and
+without ``remote_folder`` (the aiida-core behaviour behind PwBaseWorkChain exit 11);
+with it, the output is restored to the very folder the job ran in, and nothing re-runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+
+from tests.workflows.test_mock import cds_pw_inputs, run_pw
+from workflows import engine_repairs
+
+MockCodeFactory = Callable[..., Any]
+FamilyFactory = Callable[[str], Any]
+
+
+def _log_messages(node: Any) -> list[str]:
+    from aiida import orm
+
+    return [log.message for log in orm.Log.collection.get_logs_for(node)]
+
+
+@pytest.fixture
+def killed_after_upload(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Make every upload lose its in-memory ``remote_folder``, then "restart" the task."""
+    from aiida.engine.processes.calcjobs import tasks
+
+    original: Callable[..., Awaitable[Any]] = tasks.task_upload_job
+    workdirs: list[str] = []
+
+    async def upload_then_restart(process: Any, transport_queue: Any, cancellable: Any) -> Any:
+        await original(process, transport_queue, cancellable)
+        workdirs.append(process.node.get_remote_workdir())
+        process.outputs.pop(engine_repairs.REMOTE_FOLDER)  # the worker dies here
+        return await original(process, transport_queue, cancellable)  # restarted worker
+
+    monkeypatch.setattr(tasks, "task_upload_job", upload_then_restart)
+    return workdirs
+
+
+def test_install_wraps_execute_once() -> None:
+    from aiida.engine.processes.calcjobs import tasks
+
+    assert engine_repairs.install()  # already installed by `import workflows`
+    wrapped = tasks.Waiting.execute
+    assert engine_repairs.install()
+    assert tasks.Waiting.execute is wrapped
+    assert getattr(wrapped, "__wrapped__", None) is not None
+
+
+def test_without_the_repair_the_window_loses_remote_folder(
+    killed_after_upload: list[str],
+    mock_code: MockCodeFactory,
+    pseudo_family: FamilyFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The reproduction is faithful: aiida-core alone finishes OK with no remote_folder."""
+    from aiida.engine.processes.calcjobs import tasks
+
+    unrepaired = getattr(tasks.Waiting.execute, "__wrapped__")  # noqa: B009 (typed as plain)
+    monkeypatch.setattr(tasks.Waiting, "execute", unrepaired)
+    node = run_pw(cds_pw_inputs(mock_code("pw.x"), pseudo_family("nc")))
+    assert killed_after_upload, "the upload was not intercepted"
+    assert node.is_finished_ok, node.exit_message
+    assert engine_repairs.REMOTE_FOLDER not in node.outputs
+    assert "retrieved" in node.outputs  # the job did run: only the output link is lost
+
+
+def test_the_repair_restores_the_folder_the_job_ran_in(
+    killed_after_upload: list[str], mock_code: MockCodeFactory, pseudo_family: FamilyFactory
+) -> None:
+    node = run_pw(cds_pw_inputs(mock_code("pw.x"), pseudo_family("nc")))
+    assert node.is_finished_ok, node.exit_message
+    remote = node.outputs.remote_folder
+    assert remote.get_remote_path() == killed_after_upload[0] == node.get_remote_workdir()
+    assert remote.computer is not None
+    assert node.computer is not None
+    assert remote.computer.uuid == node.computer.uuid
+    assert "aiida.in" in remote.listdir()
+    assert node.outputs.output_parameters["energy"] < 0
+    warnings = _log_messages(node)
+    assert any("restored the `remote_folder`" in message for message in warnings), warnings
+
+
+def test_nodes_outside_the_window_are_left_alone(
+    mock_code: MockCodeFactory, pseudo_family: FamilyFactory
+) -> None:
+    """A normal run never triggers the repair: no warning, one remote_folder."""
+    node = run_pw(cds_pw_inputs(mock_code("pw.x"), pseudo_family("nc")))
+    assert node.is_finished_ok, node.exit_message
+    assert node.outputs.remote_folder.get_remote_path() == node.get_remote_workdir()
+    messages = _log_messages(node)
+    assert not any("restored" in message for message in messages), messages

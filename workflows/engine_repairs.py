@@ -1,0 +1,94 @@
+"""Repair for an aiida-core engine window that loses a CalcJob's ``remote_folder``.
+
+Why this exists: in aiida-core 2.9, ``task_upload_job`` attaches the new ``RemoteData``
+with ``process.out('remote_folder', ...)`` (kept in memory, linked in the database only at
+the process's next state transition) and then at once writes the node's job state
+``UNSTASHING`` to the database. A daemon worker killed between the two (SIGKILL, OOM
+killer, power loss, a broker restart that drops the worker's task) leaves a node that
+says "uploaded" but has no ``remote_folder``. On restart the upload task sees
+``UNSTASHING`` and returns early; the job is submitted, runs and is parsed, and the
+CalcJob finishes OK *without* ``remote_folder``. ``PwBaseWorkChain`` then fails with exit
+11 (a required output missing) and the whole study with it. Our SIGKILL fault test hit
+this window in 4 of 10 runs, because it kills the daemon while CalcJobs are starting.
+
+The repair: whenever a CalcJob's ``Waiting`` state executes a transport step, if the
+job is past its upload (state not ``UPLOADING``), has a remote working directory in the
+database (``upload_calculation`` stores it before copying anything) and has no
+``remote_folder`` (neither linked nor pending in memory), the ``RemoteData`` is
+re-created for that directory, attached and linked at once, and a warning is logged on
+the node. That is exactly the node the interrupted upload would have linked, so the
+provenance graph ends as if nothing had happened, and no calculation is re-run.
+
+It is installed when ``workflows`` is imported, which every daemon worker running a
+janus workchain does. A CalcJob continued by a worker before that worker has loaded any
+janus code is repaired at its next transport step (submit, update, retrieve), which
+comes after the worker has continued the janus workchains around it. A worker that
+never runs janus code keeps aiida-core's own behaviour.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+REMOTE_FOLDER = "remote_folder"
+_INSTALLED_FLAG = "_janus_remote_folder_repair"
+
+
+def restore_missing_remote_folder(process: Any) -> bool:
+    """Re-attach the ``remote_folder`` a killed upload left unlinked; True if it did.
+
+    ``process`` is a running ``CalcJob`` (the ``Waiting`` state's process). Only a node
+    past its upload, with a remote working directory and no ``remote_folder`` at all is
+    touched: every other node is left as it is.
+    """
+    from aiida import orm
+    from aiida.common.datastructures import CalcJobState
+
+    node = process.node
+    if not isinstance(node, orm.CalcJobNode) or not node.is_stored:
+        return False
+    state = node.get_state()
+    if state is None or state is CalcJobState.UPLOADING:
+        return False
+    workdir = node.get_remote_workdir()
+    if not workdir or REMOTE_FOLDER in process.outputs:
+        return False
+    if node.base.links.get_outgoing(orm.RemoteData, link_label_filter=REMOTE_FOLDER).first():
+        return False
+    process.out(REMOTE_FOLDER, orm.RemoteData(computer=node.computer, remote_path=workdir))
+    process.update_outputs()  # link it now: another kill must not lose it again
+    node.logger.warning(
+        f"restored the `{REMOTE_FOLDER}` output ({workdir}) that an interrupted upload left "
+        "unlinked (aiida-core: job state written before the output was linked)"
+    )
+    return True
+
+
+def install() -> bool:
+    """Wrap aiida-core's CalcJob ``Waiting.execute`` with the repair; idempotent.
+
+    Returns False when this aiida-core has no such state class (the engine changed: the
+    repair is then not needed in this form and nothing is patched).
+    """
+    try:
+        from aiida.engine.processes.calcjobs import tasks
+    except ImportError:
+        return False
+    waiting = getattr(tasks, "Waiting", None)
+    execute = getattr(waiting, "execute", None)
+    if waiting is None or execute is None:
+        return False
+    if getattr(execute, _INSTALLED_FLAG, False):
+        return True
+    original: Callable[[Any], Awaitable[Any]] = execute
+
+    @functools.wraps(original)
+    async def execute_with_repair(self: Any) -> Any:
+        restore_missing_remote_folder(self.process)
+        return await original(self)
+
+    setattr(execute_with_repair, _INSTALLED_FLAG, True)
+    waiting.execute = execute_with_repair
+    return True
