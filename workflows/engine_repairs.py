@@ -29,9 +29,11 @@ never runs janus code keeps aiida-core's own behaviour.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+LOGGER = logging.getLogger(__name__)
 REMOTE_FOLDER = "remote_folder"
 _INSTALLED_FLAG = "_janus_remote_folder_repair"
 
@@ -86,7 +88,10 @@ def install() -> bool:
 
     @functools.wraps(original)
     async def execute_with_repair(self: Any) -> Any:
-        restore_missing_remote_folder(self.process)
+        try:
+            restore_missing_remote_folder(self.process)
+        except Exception as error:  # a repair must never break the CalcJob it looks at
+            LOGGER.warning("remote_folder repair skipped for %s: %s", self.process.node, error)
         return await original(self)
 
     setattr(execute_with_repair, _INSTALLED_FLAG, True)
