@@ -9,9 +9,3 @@ try:
     __version__ = version("aiida-janus")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
-
-# Close an aiida-core window in which a killed daemon worker loses a CalcJob's
-# ``remote_folder`` (see the module): every process that imports janus code gets it.
-from workflows import engine_repairs as _engine_repairs
-
-_engine_repairs.install()

@@ -72,6 +72,7 @@ from heterostructures.trajectory import (
     select_snapshots,
     thermalisation,
 )
+from workflows import engine_repairs
 from workflows.pw_builders import restart_once_on_unhandled_failure
 
 THERMOSTATS = ("equipartition", "rescaling", "berendsen", "andersen", "svr")
@@ -179,6 +180,10 @@ def merge_md_chunks(
         "diagnostics": orm.Dict(diagnostics.__dict__ | verdict),
         "snapshots": orm.Dict(snapshots.__dict__),
     }
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class AimdWorkChain(ProtocolMixin, WorkChain):

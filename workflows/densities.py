@@ -35,6 +35,7 @@ from heterostructures.densities import (
 from heterostructures.electronic import ElectronicStructureError
 from heterostructures.electronic_plots import plot_transfer_densities
 from heterostructures.projwfc_files import read_atomic_projections, read_atomic_states
+from workflows import engine_repairs
 from workflows.electronic_functions import ATOMIC_PROJ, CUBE_FILE, PROJWFC_STDOUT, SiteLabels
 from workflows.labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin
@@ -237,6 +238,10 @@ def validate_inputs(inputs: dict[str, Any], namespace: Any) -> str | None:
     if "states" in inputs and "parent_folder" in inputs:
         return _state_range_error(inputs["states"].get_dict(), inputs["parent_folder"])
     return None
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class ChargeDensitiesWorkChain(JanusProtocolMixin, WorkChain):

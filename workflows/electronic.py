@@ -26,6 +26,7 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from heterostructures.electronic import ElectronicStructureError
+from workflows import engine_repairs
 from workflows.densities import CubePpCalculation
 from workflows.electronic_functions import (
     ATOMIC_PROJ,
@@ -114,6 +115,10 @@ DEFAULT_ANALYSIS = {
     "n_middle_layers": 1,
     "lineup_periods_ang": None,
 }
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class ElectronicWorkChain(JanusProtocolMixin, WorkChain):

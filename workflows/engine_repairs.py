@@ -19,10 +19,15 @@ re-created for that directory, attached and linked at once, and a warning is log
 the node. That is exactly the node the interrupted upload would have linked, so the
 provenance graph ends as if nothing had happened, and no calculation is re-run.
 
-It is installed when ``workflows`` is imported, which every daemon worker running a
-janus workchain does. A CalcJob continued by a worker before that worker has loaded any
-janus code is repaired at its next transport step (submit, update, retrieve), which
-comes after the worker has continued the janus workchains around it. A worker that
+Every module that defines a janus workchain calls ``install()`` at import, so every
+daemon worker that runs a janus workchain has it (a test loads each entry point in a
+fresh interpreter to keep it so). It is not installed by ``import workflows``: light
+entry points such as the mock executable, started once per replayed job, must not pay
+the second it takes to import ``aiida.engine``.
+
+A CalcJob continued by a worker before that worker has loaded any janus code is
+repaired at its next transport step (submit, update, retrieve), which comes after the
+worker has continued the janus workchains around it. A worker that
 never runs janus code keeps aiida-core's own behaviour.
 """
 
@@ -35,7 +40,7 @@ from typing import Any
 
 LOGGER = logging.getLogger(__name__)
 REMOTE_FOLDER = "remote_folder"
-_INSTALLED_FLAG = "_janus_remote_folder_repair"
+INSTALLED_FLAG = "_janus_remote_folder_repair"
 
 
 def restore_missing_remote_folder(process: Any) -> bool:
@@ -82,7 +87,7 @@ def install() -> bool:
     execute = getattr(waiting, "execute", None)
     if waiting is None or execute is None:
         return False
-    if getattr(execute, _INSTALLED_FLAG, False):
+    if getattr(execute, INSTALLED_FLAG, False):
         return True
     original: Callable[[Any], Awaitable[Any]] = execute
 
@@ -94,6 +99,6 @@ def install() -> bool:
             LOGGER.warning("remote_folder repair skipped for %s: %s", self.process.node, error)
         return await original(self)
 
-    setattr(execute_with_repair, _INSTALLED_FLAG, True)
+    setattr(execute_with_repair, INSTALLED_FLAG, True)
     waiting.execute = execute_with_repair
     return True

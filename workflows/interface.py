@@ -21,6 +21,7 @@ from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 from heterostructures.interface_spec import build_from_spec
 from heterostructures.slab_geometry import dipole_correction_parameters
 from heterostructures.structure_errors import StructureInputError
+from workflows import engine_repairs
 from workflows.functions import (
     build_interface_structure,
     interface_energy,
@@ -45,6 +46,10 @@ def validate_spec(spec: orm.Dict, _: Any) -> str | None:
     except StructureInputError as exception:
         return f"interface spec cannot be built: {exception}"
     return None
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class InterfaceWorkChain(JanusProtocolMixin, WorkChain):

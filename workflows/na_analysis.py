@@ -14,6 +14,7 @@ import numpy as np
 from aiida import orm
 from aiida.engine import WorkChain
 
+from workflows import engine_repairs
 from workflows.na_requests import NaInputError
 from workflows.nac_functions import gap_spectral_analysis, na_figures, surface_hopping_dynamics
 from workflows.protocols import JanusProtocolMixin
@@ -67,6 +68,10 @@ def check_analysis_request(energies: np.ndarray, dt_fs: float, dynamics: dict[st
 
 def _hopping_options(dynamics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in dynamics.items() if key != "simulation_time_fs"}
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):

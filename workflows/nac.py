@@ -28,6 +28,7 @@ from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from heterostructures.nac import SnapshotMismatchError
 from heterostructures.wavefunctions import BandWindowError
+from workflows import engine_repairs
 from workflows.na_analysis import NaAnalysisWorkChain as NaAnalysisWorkChain
 from workflows.na_requests import (
     NaInputError,
@@ -69,6 +70,10 @@ def _gamma_only(scf_inputs: dict[str, Any]) -> dict[str, Any]:
     scf_inputs["kpoints"] = kpoints
     scf_inputs["pw"]["settings"] = orm.Dict({"gamma_only": True})
     return scf_inputs
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):

@@ -14,6 +14,7 @@ from typing import Any
 from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
 
+from workflows import engine_repairs
 from workflows.aimd import AimdWorkChain
 from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
@@ -53,6 +54,10 @@ def _highest_occupied_band(process: orm.ProcessNode) -> int:
         if isinstance(calc, orm.CalcJobNode) and "output_parameters" in calc.outputs:
             return round(calc.outputs.output_parameters["number_of_electrons"] / 2)
     raise ValueError(f"<{process.pk}> ran no pw.x calculation with output_parameters")
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class PipelineWorkChain(WorkChain):

@@ -17,6 +17,7 @@ from aiida_quantumespresso.workflows.pw.relax import PwRelaxWorkChain
 from heterostructures.bulk_lattice import primitive_bulk
 from heterostructures.phases import bulk_phase
 from heterostructures.structure_errors import StructureInputError
+from workflows import engine_repairs
 from workflows.functions import bulk_lattice_parameters, bulk_structure
 from workflows.protocols import JanusProtocolMixin
 from workflows.pw_builders import family_overrides, restart_once_on_unhandled_failure
@@ -29,6 +30,10 @@ def validate_phase(value: orm.Str, _: Any) -> str | None:
     if value.value not in SUPPORTED_PHASES:
         return f"phase {value.value!r} is not supported: use one of {SUPPORTED_PHASES}"
     return None
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).
+engine_repairs.install()
 
 
 class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):

@@ -10,7 +10,11 @@ with it, the output is restored to the very folder the job ran in, and nothing r
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
+from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +22,7 @@ import pytest
 from tests.workflows.test_mock import cds_pw_inputs, run_pw
 from workflows import engine_repairs
 
+REPO = Path(__file__).resolve().parents[2]
 MockCodeFactory = Callable[..., Any]
 FamilyFactory = Callable[[str], Any]
 
@@ -46,10 +51,47 @@ def killed_after_upload(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return workdirs
 
 
+def _in_fresh_interpreter(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+JANUS_WORKCHAINS = sorted(
+    entry.name for entry in entry_points(group="aiida.workflows") if entry.name.startswith("janus.")
+)
+
+
+def test_every_janus_workchain_is_found() -> None:
+    assert len(JANUS_WORKCHAINS) >= 8, JANUS_WORKCHAINS
+
+
+@pytest.mark.parametrize("name", JANUS_WORKCHAINS)
+def test_loading_any_janus_workchain_installs_the_repair(name: str) -> None:
+    """A daemon worker that loads only this workchain (as after a restart) has the repair."""
+    loaded = _in_fresh_interpreter(
+        "from importlib.metadata import entry_points\n"
+        f"(entry,) = [e for e in entry_points(group='aiida.workflows') if e.name == {name!r}]\n"
+        "entry.load()\n"
+        "from aiida.engine.processes.calcjobs import tasks\n"
+        f"print(getattr(tasks.Waiting.execute, {engine_repairs.INSTALLED_FLAG!r}, False))"
+    )
+    assert loaded == "True"
+
+
+def test_light_imports_stay_light() -> None:
+    """The mock executable (one start per replayed job) must not pay for aiida.engine."""
+    imported = _in_fresh_interpreter(
+        "import sys, workflows.mock.executable\nprint('aiida.engine' in sys.modules)"
+    )
+    assert imported == "False"
+
+
 def test_install_wraps_execute_once() -> None:
     from aiida.engine.processes.calcjobs import tasks
 
-    assert engine_repairs.install()  # already installed by `import workflows`
+    assert engine_repairs.install()
     wrapped = tasks.Waiting.execute
     assert engine_repairs.install()
     assert tasks.Waiting.execute is wrapped
@@ -99,3 +141,15 @@ def test_nodes_outside_the_window_are_left_alone(
     assert node.outputs.remote_folder.get_remote_path() == node.get_remote_workdir()
     messages = _log_messages(node)
     assert not any("restored" in message for message in messages), messages
+
+
+def test_a_failing_repair_does_not_break_the_calcjob(
+    mock_code: MockCodeFactory, pseudo_family: FamilyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(process: Any) -> bool:
+        raise RuntimeError("repair bug")
+
+    monkeypatch.setattr(engine_repairs, "restore_missing_remote_folder", broken)
+    node = run_pw(cds_pw_inputs(mock_code("pw.x"), pseudo_family("nc")))
+    assert node.is_finished_ok, node.exit_message
+    assert "remote_folder" in node.outputs
