@@ -99,7 +99,18 @@ def status(pk: int) -> dict[str, Any]:
         "duplicated_inputs": sum(count - 1 for count in hashes.values()),
         "base_restarts": _restarts(pk),
         "failed": _failures(pk),
+        "remote_folders_restored": sum(map(_remote_folder_restored, nodes)),
     }
+
+
+def _remote_folder_restored(node: Any) -> bool:
+    """Did ``workflows/engine_repairs.py`` re-attach this CalcJob's ``remote_folder``?"""
+    from aiida import orm
+
+    return any(
+        "restored the `remote_folder`" in log.message
+        for log in orm.Log.collection.get_logs_for(node)
+    )
 
 
 def _failures(pk: int) -> list[str]:

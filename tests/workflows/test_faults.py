@@ -171,6 +171,7 @@ def production_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fau
 
 def _assert_every_calculation_once(status: dict[str, Any]) -> None:
     shown = json.dumps(status, indent=1)  # in full: pytest shortens a dict message
+    print(shown)  # for the tallies (`pytest -rP`): e.g. how often a repair fired
     assert status["finished_ok"], shown
     assert status["calcjobs"] == EXPECTED_CALCJOBS, shown
     assert status["calcjobs_terminated"] == status["calcjobs"], shown
