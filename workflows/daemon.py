@@ -15,9 +15,11 @@ drops the files of a broker whose PID is gone. The tasks themselves are on disk
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 STALE_FILES = ("broker.pid", "broker.sockets", "broker.status")
+SOCKETS_PREFIX = "aiida_zeromq_"  # aiida-core's broker: tempfile.mkdtemp(prefix=...)
 STOP_TIMEOUT_S = 120
 """Seconds a daemon start/stop call may take (circus's default, 2 s, times out under load)."""
 
@@ -43,10 +45,26 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _dead_sockets_dir(sockets_file: Path) -> Path | None:
+    """The socket folder a dead broker names in ``broker.sockets``, if it is one of its own.
+
+    Only an existing ``aiida_zeromq_*`` folder is returned: the file's content is not
+    trusted further than the name the broker gives its folders.
+    """
+    if not sockets_file.is_file():
+        return None
+    path = Path(sockets_file.read_text().strip())
+    if path.name.startswith(SOCKETS_PREFIX) and path.is_dir():
+        return path
+    return None
+
+
 def clear_stale_broker_files(service_dir: Path) -> list[str]:
     """Remove the pid/sockets/status files of a broker that is no longer running.
 
-    Returns the names removed (empty if the broker runs or left nothing behind).
+    Also removes the dead broker's socket folder (under the system temp folder), which
+    the next broker would have removed had ``broker.sockets`` still named it. Returns the
+    names removed (empty if the broker runs or left nothing behind).
     """
     pid_file = service_dir / "broker.pid"
     if not pid_file.exists():
@@ -55,6 +73,10 @@ def clear_stale_broker_files(service_dir: Path) -> list[str]:
     if words and words[-1].isdigit() and _pid_alive(int(words[-1])):
         return []
     removed = []
+    sockets_dir = _dead_sockets_dir(service_dir / "broker.sockets")
+    if sockets_dir is not None:  # the broker would remove it itself, from the file we delete
+        shutil.rmtree(sockets_dir, ignore_errors=True)
+        removed.append(str(sockets_dir))
     for name in STALE_FILES:
         path = service_dir / name
         if path.exists():

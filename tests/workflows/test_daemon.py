@@ -6,13 +6,16 @@ import os
 import subprocess
 from pathlib import Path
 
-from workflows.daemon import STALE_FILES, clear_stale_broker_files
+from workflows.daemon import SOCKETS_PREFIX, STALE_FILES, clear_stale_broker_files
 
 
 def _service_dir(folder: Path, pid: int) -> Path:
     folder.mkdir()
+    sockets = folder.parent / f"{SOCKETS_PREFIX}{folder.name}"
+    sockets.mkdir()
+    (sockets / "router.sock").touch()
     (folder / "broker.pid").write_text(f"aiida-zeromq-broker {pid}")
-    (folder / "broker.sockets").write_text("/tmp/aiida_zeromq_dead")
+    (folder / "broker.sockets").write_text(str(sockets))
     (folder / "broker.status").write_text("{}")
     (folder / "storage").mkdir()
     return folder
@@ -22,8 +25,11 @@ def test_files_of_a_dead_broker_are_removed_and_tasks_kept(tmp_path: Path) -> No
     dead = subprocess.Popen(["true"])
     dead.wait()
     folder = _service_dir(tmp_path / "dead", dead.pid)
-    assert sorted(clear_stale_broker_files(folder)) == sorted(STALE_FILES)
+    sockets = Path((folder / "broker.sockets").read_text())
+    removed = clear_stale_broker_files(folder)
+    assert sorted(removed) == sorted([*STALE_FILES, str(sockets)])
     assert not any((folder / name).exists() for name in STALE_FILES)
+    assert not sockets.exists(), "the dead broker's socket folder must not leak in /tmp"
     assert (folder / "storage").is_dir(), "queued tasks live in storage/: never removed"
 
 
@@ -31,6 +37,18 @@ def test_files_of_a_running_broker_are_kept(tmp_path: Path) -> None:
     folder = _service_dir(tmp_path / "alive", os.getpid())
     assert clear_stale_broker_files(folder) == []
     assert all((folder / name).exists() for name in STALE_FILES)
+    assert Path((folder / "broker.sockets").read_text()).is_dir()
+
+
+def test_a_sockets_file_naming_another_folder_removes_nothing_there(tmp_path: Path) -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    folder = _service_dir(tmp_path / "dead", dead.pid)
+    precious = tmp_path / "data"
+    precious.mkdir()
+    (folder / "broker.sockets").write_text(str(precious))
+    assert sorted(clear_stale_broker_files(folder)) == sorted(STALE_FILES)
+    assert precious.is_dir()
 
 
 def test_nothing_to_clear_without_a_pid_file(tmp_path: Path) -> None:
