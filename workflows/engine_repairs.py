@@ -77,8 +77,12 @@ def install() -> bool:
     """Wrap aiida-core's CalcJob ``Waiting.execute`` with the repair; idempotent.
 
     Returns False when this aiida-core has no such state class (the engine changed: the
-    repair is then not needed in this form and nothing is patched).
+    repair is then not needed in this form and nothing is patched). In a RabbitMQ daemon
+    worker it also installs ``workflows/broker_guard.py``.
     """
+    from workflows import broker_guard
+
+    broker_guard.install()
     try:
         from aiida.engine.processes.calcjobs import tasks
     except ImportError:
