@@ -19,7 +19,10 @@ checkpoint. A close that the worker itself starts (``verdi daemon stop``) is lef
 alone: aio-pika reports it with no error or a ``CancelledError``.
 
 Only ``verdi daemon worker`` processes of a RabbitMQ profile get the guard. It is
-installed together with the engine repairs, by every janus workchain module.
+installed together with the engine repairs, by every janus workchain module, so a worker
+has it from the first janus process it runs; a worker that has run none keeps
+aiida-core's behaviour. ``aiida-janus daemon restart-broker`` (stop the daemon, restart
+the broker, start the daemon) stays the clean way for planned broker maintenance.
 """
 
 from __future__ import annotations

@@ -25,6 +25,19 @@ fresh interpreter to keep it so). It is not installed by ``import workflows``: l
 entry points such as the mock executable, started once per replayed job, must not pay
 the second it takes to import ``aiida.engine``.
 
+A second window, same cause (a kill between a database write and the next checkpoint):
+a workchain step that submits a child stores the child at once, but the workchain's own
+checkpoint, which records that it awaits the child, is written only after the step. A
+kill in between makes the restarted workchain run the step again and submit a second,
+identical child next to the first, which also resumes (our SIGKILL test saw it:
+``launching PwCalculation<193> iteration #1`` after ``<190>`` of the same
+``PwBaseWorkChain``). ``WorkChain.submit`` is therefore wrapped too: a submit whose
+process class and inputs match a child this workchain called earlier, that is still
+running (past CREATED, so its task exists) and that this workchain instance has not
+claimed yet, returns that child instead of launching another. A finished or failed
+child is never reused, so a deliberate re-run (a restart handler submitting the same
+inputs after a failure) still runs.
+
 A CalcJob continued by a worker before that worker has loaded any janus code is
 repaired at its next transport step (submit, update, retrieve), which comes after the
 worker has continued the janus workchains around it. A worker that
@@ -35,11 +48,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 LOGGER = logging.getLogger(__name__)
 REMOTE_FOLDER = "remote_folder"
+CLAIMED = "_janus_claimed_children"
 INSTALLED_FLAG = "_janus_remote_folder_repair"
 
 
@@ -73,6 +87,99 @@ def restore_missing_remote_folder(process: Any) -> bool:
     return True
 
 
+def _flat_inputs(inputs: Mapping[str, Any], prefix: str = "") -> dict[str, Any] | None:
+    """Link label → value of the inputs a submit gives (``metadata`` left out).
+
+    None if a value is neither a node nor a namespace: it cannot be compared with a
+    stored input, so no child is reused for it.
+    """
+    from aiida import orm
+
+    flat: dict[str, Any] = {}
+    for key, value in inputs.items():
+        if not prefix and key == "metadata":
+            continue
+        label = f"{prefix}{key}"
+        if isinstance(value, orm.Node):
+            flat[label] = value
+        elif isinstance(value, Mapping):
+            nested = _flat_inputs(value, f"{label}__")
+            if nested is None:
+                return None
+            flat.update(nested)
+        elif value is not None:
+            return None
+    return flat
+
+
+def _same_node(given: Any, stored: Any) -> bool:
+    if given.is_stored:
+        return bool(given.uuid == stored.uuid)
+    return bool(given.base.caching._compute_hash() == stored.base.caching._compute_hash())
+
+
+def find_orphaned_child(workchain: Any, process_class: Any, inputs: Mapping[str, Any]) -> Any:
+    """A running child of ``workchain`` that this very submit already launched, or None.
+
+    Matches the process type and every input given (stored nodes by UUID, new ones by
+    content hash); the child's own defaults are not compared. Children this instance
+    already submitted or reused are skipped, so two identical submits in one step still
+    give two children.
+    """
+    from aiida.common.links import LinkType
+    from aiida.engine import ProcessState
+
+    claimed: set[int] = workchain.__dict__.setdefault(CLAIMED, set())
+    flat = _flat_inputs(inputs)
+    if flat is None:
+        return None
+    process_type = process_class.build_process_type()
+    for child in workchain.node.called:
+        if child.pk in claimed or child.process_type != process_type or child.is_terminated:
+            continue
+        if child.process_state in (None, ProcessState.CREATED):
+            continue
+        stored = {
+            link.link_label: link.node
+            for link in child.base.links.get_incoming(
+                link_type=(LinkType.INPUT_CALC, LinkType.INPUT_WORK)
+            ).all()
+        }
+        if all(label in stored and _same_node(node, stored[label]) for label, node in flat.items()):
+            return child
+    return None
+
+
+def _install_submit_once() -> None:
+    from aiida.engine import WorkChain
+
+    if getattr(WorkChain.submit, INSTALLED_FLAG, False):
+        return
+    original: Callable[..., Any] = WorkChain.submit
+
+    @functools.wraps(original)
+    def submit_once(self: Any, process: Any, inputs: Any = None, **kwargs: Any) -> Any:
+        given = {**(inputs or {}), **kwargs}
+        try:
+            orphan = find_orphaned_child(self, process, given)
+        except Exception as error:  # the repair must never break the workchain
+            LOGGER.warning("orphaned-child check skipped for %s: %s", self.node, error)
+            orphan = None
+        if orphan is not None:
+            self.report(
+                f"re-using {orphan.process_label}<{orphan.pk}>, which this step launched "
+                "before the daemon was interrupted, instead of launching it again"
+            )
+            node = orphan
+        else:
+            node = original(self, process, inputs, **kwargs)
+        self.__dict__.setdefault(CLAIMED, set()).add(node.pk)
+        return node
+
+    setattr(submit_once, INSTALLED_FLAG, True)
+    WorkChain.submit = submit_once  # type: ignore[method-assign]
+
+
 def install() -> bool:
     """Wrap aiida-core's CalcJob ``Waiting.execute`` with the repair; idempotent.
 
@@ -92,6 +199,7 @@ def install() -> bool:
     if waiting is None or execute is None:
         return False
     if getattr(execute, INSTALLED_FLAG, False):
+        _install_submit_once()
         return True
     original: Callable[[Any], Awaitable[Any]] = execute
 
@@ -105,4 +213,5 @@ def install() -> bool:
 
     setattr(execute_with_repair, INSTALLED_FLAG, True)
     waiting.execute = execute_with_repair
+    _install_submit_once()
     return True

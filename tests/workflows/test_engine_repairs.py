@@ -153,3 +153,76 @@ def test_a_failing_repair_does_not_break_the_calcjob(
     node = run_pw(cds_pw_inputs(mock_code("pw.x"), pseudo_family("nc")))
     assert node.is_finished_ok, node.exit_message
     assert "remote_folder" in node.outputs
+
+
+@pytest.fixture
+def orphan(aiida_profile: object) -> Any:
+    """A workchain node that called a running PwCalculation with two inputs."""
+    from types import SimpleNamespace
+
+    from aiida import orm
+    from aiida.common.links import LinkType
+    from aiida.engine import ProcessState
+    from aiida_quantumespresso.calculations.pw import PwCalculation
+
+    workchain = orm.WorkflowNode().store()
+    structure = orm.StructureData(cell=[[4.0, 0, 0], [0, 4.0, 0], [0, 0, 4.0]])
+    structure.append_atom(position=(0, 0, 0), symbols="Cd")
+    structure.store()
+    parameters = orm.Dict({"CONTROL": {"calculation": "scf"}}).store()
+    child = orm.CalcJobNode()
+    child.set_process_type(PwCalculation.build_process_type())
+    child.base.links.add_incoming(workchain, LinkType.CALL_CALC, "CALL")
+    child.base.links.add_incoming(structure, LinkType.INPUT_CALC, "structure")
+    child.base.links.add_incoming(parameters, LinkType.INPUT_CALC, "parameters")
+    child.store()
+    child.set_process_state(ProcessState.WAITING)
+    return SimpleNamespace(
+        workchain=SimpleNamespace(node=workchain),
+        child=child,
+        structure=structure,
+        process_class=PwCalculation,
+    )
+
+
+def test_a_resubmitted_step_finds_the_child_it_launched(orphan: Any) -> None:
+    from aiida import orm
+
+    same = {
+        "structure": orphan.structure,  # stored: same UUID
+        "parameters": orm.Dict({"CONTROL": {"calculation": "scf"}}),  # new: same content
+        "metadata": {"options": {"resources": {"num_machines": 1}}},
+    }
+    found = engine_repairs.find_orphaned_child(orphan.workchain, orphan.process_class, same)
+    assert found is not None
+    assert found.pk == orphan.child.pk
+
+
+def test_other_inputs_or_states_launch_a_new_child(orphan: Any) -> None:
+    from aiida import orm
+    from aiida_quantumespresso.calculations.pp import PpCalculation
+
+    def find(inputs: dict[str, Any], process_class: Any = orphan.process_class) -> Any:
+        return engine_repairs.find_orphaned_child(orphan.workchain, process_class, inputs)
+
+    nscf = {
+        "structure": orphan.structure,
+        "parameters": orm.Dict({"CONTROL": {"calculation": "nscf"}}),
+    }
+    assert find(nscf) is None, "different parameters"
+    assert find({"structure": orphan.structure}, PpCalculation) is None, "different class"
+    assert find({"structure": orphan.structure, "settings": {"x": 1}}) is None, "not comparable"
+    assert find({"structure": orphan.structure}).pk == orphan.child.pk
+    orphan.workchain.__dict__[engine_repairs.CLAIMED].add(orphan.child.pk)  # as submit does
+    assert find({"structure": orphan.structure}) is None, "claimed children are not reused"
+
+
+@pytest.mark.parametrize("state", ["created", "finished", "excepted"])
+def test_a_child_not_running_is_never_reused(orphan: Any, state: str) -> None:
+    from aiida.engine import ProcessState
+
+    orphan.child.set_process_state(ProcessState(state))
+    found = engine_repairs.find_orphaned_child(
+        orphan.workchain, orphan.process_class, {"structure": orphan.structure}
+    )
+    assert found is None
