@@ -167,7 +167,7 @@ def _install_submit_once() -> None:
             orphan = None
         if orphan is not None:
             self.report(
-                f"re-using {orphan.process_label}<{orphan.pk}>, which this step launched "
+                f"re-using {process.__name__}<{orphan.pk}>, which this step launched "
                 "before the daemon was interrupted, instead of launching it again"
             )
             node = orphan

@@ -226,3 +226,17 @@ def test_a_child_not_running_is_never_reused(orphan: Any, state: str) -> None:
         orphan.workchain, orphan.process_class, {"structure": orphan.structure}
     )
     assert found is None
+
+
+def test_workchain_submit_returns_the_orphan_and_claims_it(orphan: Any) -> None:
+    """The wrapped ``WorkChain.submit`` hands back the orphan."""
+    from aiida.engine import WorkChain
+
+    assert engine_repairs.install()
+    reports: list[str] = []
+    orphan.workchain.report = reports.append
+    node = WorkChain.submit(orphan.workchain, orphan.process_class, structure=orphan.structure)
+    assert node.pk == orphan.child.pk
+    assert orphan.child.pk in orphan.workchain.__dict__[engine_repairs.CLAIMED]
+    assert reports
+    assert f"re-using PwCalculation<{orphan.child.pk}>" in reports[0]
