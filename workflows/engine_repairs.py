@@ -33,8 +33,10 @@ identical child next to the first, which also resumes (our SIGKILL test saw it:
 ``launching PwCalculation<193> iteration #1`` after ``<190>`` of the same
 ``PwBaseWorkChain``). ``WorkChain.submit`` is therefore wrapped too: a submit whose
 process class and inputs match a child this workchain called earlier, that is still
-running (past CREATED, so its task exists) and that this workchain instance has not
-claimed yet, returns that child instead of launching another. A finished or failed
+not terminated and that this workchain instance has not claimed yet, returns that child
+instead of launching another. A child still CREATED is reused only when its task is
+seen in the embedded broker's on-disk queue (else it might never run, and the workchain
+would wait for ever). A finished or failed
 child is never reused, so a deliberate re-run (a restart handler submitting the same
 inputs after a failure) still runs.
 
@@ -47,8 +49,10 @@ never runs janus code keeps aiida-core's own behaviour.
 from __future__ import annotations
 
 import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 LOGGER = logging.getLogger(__name__)
@@ -118,6 +122,43 @@ def _same_node(given: Any, stored: Any) -> bool:
     return bool(given.base.caching._compute_hash() == stored.base.caching._compute_hash())
 
 
+def _mentions_pid(message: Any, pid: int) -> bool:
+    """Does a broker message (nested dicts/lists from JSON) carry ``pid: <pid>``?"""
+    if isinstance(message, dict):
+        if message.get("pid") == pid:
+            return True
+        return any(_mentions_pid(value, pid) for value in message.values())
+    if isinstance(message, list):
+        return any(_mentions_pid(value, pid) for value in message)
+    return False
+
+
+def continue_task_queued(pid: int, storage: Path | None = None) -> bool:
+    """Is a task for process ``pid`` queued in the embedded ZeroMQ broker's on-disk queue?
+
+    A child still CREATED after a kill may have been stored without its task ever being
+    sent (the kill fell between the two). Waiting on such a child would hang, so it is
+    reused only when its task is seen in the queue. Only the embedded broker keeps its
+    queue in files (``storage/tasks/pending|processing/*.json``); for RabbitMQ (or an
+    unreadable queue) the answer is False, and the step launches a new child as before.
+    """
+    if storage is None:
+        from aiida.manage import get_manager
+
+        storage = getattr(get_manager().get_broker(), "_storage_path", None)
+        if storage is None:
+            return False
+    for state in ("pending", "processing"):
+        for task_file in (Path(storage) / "tasks" / state).glob("*.json"):
+            try:
+                message = json.loads(task_file.read_text())
+            except (OSError, ValueError):
+                continue
+            if _mentions_pid(message, pid):
+                return True
+    return False
+
+
 def find_orphaned_child(workchain: Any, process_class: Any, inputs: Mapping[str, Any]) -> Any:
     """A running child of ``workchain`` that this very submit already launched, or None.
 
@@ -137,8 +178,10 @@ def find_orphaned_child(workchain: Any, process_class: Any, inputs: Mapping[str,
     for child in workchain.node.called:
         if child.pk in claimed or child.process_type != process_type or child.is_terminated:
             continue
-        if child.process_state in (None, ProcessState.CREATED):
+        if child.process_state is None:
             continue
+        if child.process_state is ProcessState.CREATED and not continue_task_queued(child.pk):
+            continue  # no task to run it, as far as we can tell: never wait on it
         stored = {
             link.link_label: link.node
             for link in child.base.links.get_incoming(

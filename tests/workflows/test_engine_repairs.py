@@ -217,7 +217,34 @@ def test_other_inputs_or_states_launch_a_new_child(orphan: Any) -> None:
     assert find({"structure": orphan.structure}) is None, "claimed children are not reused"
 
 
-@pytest.mark.parametrize("state", ["created", "finished", "excepted"])
+def test_a_queued_continue_task_is_found_in_the_embedded_queue(tmp_path: Path) -> None:
+    import json
+
+    pending = tmp_path / "tasks" / "pending"
+    pending.mkdir(parents=True)
+    assert not engine_repairs.continue_task_queued(42, tmp_path)
+    message = {"id": "x", "body": {"task": "continue", "args": {"pid": 42, "nowait": True}}}
+    (pending / "1_x.json").write_text(json.dumps(message))
+    (pending / "2_y.json").write_text("{not json")
+    assert engine_repairs.continue_task_queued(42, tmp_path)
+    assert not engine_repairs.continue_task_queued(43, tmp_path)
+
+
+@pytest.mark.parametrize("queued", [True, False])
+def test_a_created_child_is_reused_only_with_its_task_queued(
+    orphan: Any, monkeypatch: pytest.MonkeyPatch, queued: bool
+) -> None:
+    from aiida.engine import ProcessState
+
+    orphan.child.set_process_state(ProcessState.CREATED)
+    monkeypatch.setattr(engine_repairs, "continue_task_queued", lambda pid: queued)
+    found = engine_repairs.find_orphaned_child(
+        orphan.workchain, orphan.process_class, {"structure": orphan.structure}
+    )
+    assert (found is not None) is queued
+
+
+@pytest.mark.parametrize("state", ["finished", "excepted"])
 def test_a_child_not_running_is_never_reused(orphan: Any, state: str) -> None:
     from aiida.engine import ProcessState
 
