@@ -36,17 +36,25 @@ def primitive_miller(hkl: tuple[int, ...]) -> Vector3:
     return (first, second, third)
 
 
-def interplanar_spacing(atoms: Atoms, hkl: tuple[int, ...]) -> float:
-    """d_hkl = 1/|h·b*| (Å) in the cell of ``atoms``; indices are not reduced: d(220) = d(110)/2."""
-    primitive_miller(hkl)
+def reciprocal_vector(atoms: Atoms, hkl: tuple[int, ...]) -> np.ndarray:
+    """Cartesian G/2π = Σ hᵢ bᵢ (Å⁻¹) of plane (hkl), bᵢ the crystallographic reciprocal vectors.
+
+    The bᵢ are the rows of (C⁻¹)ᵀ for a cell C with lattice vectors as rows (bᵢ·aⱼ = δᵢⱼ), so
+    Σ hᵢ bᵢ = h·(C⁻¹)ᵀ; ``h·C⁻¹`` instead is right only for orthogonal cells.
+    """
     reciprocal = np.linalg.inv(np.asarray(atoms.cell[:], dtype=float)).T
-    return float(1.0 / np.linalg.norm(np.asarray(hkl, dtype=float) @ reciprocal.T))
+    return np.asarray(hkl, dtype=float) @ reciprocal
+
+
+def interplanar_spacing(atoms: Atoms, hkl: tuple[int, ...]) -> float:
+    """d_hkl = 1/|Σ hᵢbᵢ| (Å) in the cell of ``atoms``; not reduced: d(220) = d(110)/2."""
+    primitive_miller(hkl)
+    return float(1.0 / np.linalg.norm(reciprocal_vector(atoms, hkl)))
 
 
 def plane_normal(atoms: Atoms, hkl: tuple[int, ...]) -> np.ndarray:
-    """Unit Cartesian normal of the (hkl) planes."""
-    reciprocal = np.linalg.inv(np.asarray(atoms.cell[:], dtype=float)).T
-    normal = np.asarray(primitive_miller(hkl), dtype=float) @ reciprocal.T
+    """Unit Cartesian normal of the (hkl) planes (along Σ hᵢbᵢ)."""
+    normal = reciprocal_vector(atoms, primitive_miller(hkl))
     return normal / np.linalg.norm(normal)
 
 
