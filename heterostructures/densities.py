@@ -7,9 +7,12 @@ Conventions (stated in every result):
   the cell is cut by planes midway between consecutive layers; a layer is a
   ``(domain, layer)`` label pair and its centre the mean ``z`` of its atoms.
 - *Projection weights*: the weight of a Kohn–Sham state on a set of atoms is its share of
-  Σ|<φ|ψ>|² (``atomic_proj.xml``); used for elements and for the IS/FS choice.
-- IS/FS overlap is the spatial overlap ∫|ψ_IS||ψ_FS| dr = ∫ sqrt(ρ_IS ρ_FS) dr: Kohn–Sham
-  states at one k-point are orthogonal, so <IS|FS> = 0 says nothing.
+  Σ|<φ|ψ>|² (``atomic_proj.xml``); used for elements and for the IS/FS choice. Normalised
+  over the pseudo-atomic basis, they inflate elements with diffuse projectors (Cs in the
+  one-electron NC set): element shares by a real-space partition of |ψ|² are in
+  :mod:`heterostructures.real_space_partition`; report both.
+- IS/FS overlap is the normalised spatial overlap ∫|ψ_IS||ψ_FS| dr / √(∫|ψ_IS|²·∫|ψ_FS|²):
+  Kohn–Sham states at one k-point are orthogonal, so <IS|FS> = 0 says nothing.
 """
 
 from __future__ import annotations
@@ -191,11 +194,18 @@ def domain_fractions(layer_fractions: dict[tuple[str, int], float]) -> dict[str,
 
 
 def spatial_overlap(initial: CubeGrid, final: CubeGrid) -> float:
-    """∫ sqrt(ρ_IS ρ_FS) dr = ∫|ψ_IS||ψ_FS| dr (1 for identical normalised states)."""
+    """∫|ψ_IS||ψ_FS| dr / √(∫|ψ_IS|² dr · ∫|ψ_FS|² dr), from ρ = |ψ|² cubes (0…1).
+
+    Normalised by the two norms, so it is 1 for identical states and does not depend on
+    the units or normalisation of the cubes (pp.x norms differ from 1 by the grid error).
+    """
     if initial.data.shape != final.data.shape:
         raise ElectronicStructureError(f"grids differ: {initial.data.shape} vs {final.data.shape}")
-    product = np.sqrt(initial.data.clip(min=0) * final.data.clip(min=0))
-    return float(product.sum() * initial.voxel_volume_bohr3)
+    rho_initial, rho_final = initial.data.clip(min=0), final.data.clip(min=0)
+    norms = rho_initial.sum() * rho_final.sum()
+    if norms <= 0:
+        raise ElectronicStructureError("a |ψ|² cube has no positive value: no overlap defined")
+    return float(np.sqrt(rho_initial * rho_final).sum() / np.sqrt(norms))
 
 
 def _weights_by(

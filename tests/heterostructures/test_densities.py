@@ -62,12 +62,37 @@ def test_gaussian_in_one_domain_has_fraction_one_there(centre: float, domain: st
     assert layers[(domain, 2)] == pytest.approx(0.987, abs=0.01)
 
 
+def scaled(grid: CubeGrid, factor: float) -> CubeGrid:
+    """The same state with its cube multiplied by ``factor`` (other units or norm)."""
+    return CubeGrid(
+        grid.data * factor, grid.origin_bohr, grid.voxel_bohr, grid.atomic_numbers,
+        grid.positions_bohr,
+    )  # fmt: skip
+
+
 def test_spatial_overlap_is_one_for_a_state_with_itself_and_small_for_distant_states() -> None:
     near, far = gaussian_grid(6.0), gaussian_grid(18.0)
     assert spatial_overlap(near, near) == pytest.approx(1.0)
     assert spatial_overlap(near, far) < 1e-6
     recorded = [read_cube(PP / f"sl_psi2_K001_B0{band}.cube") for band in (19, 21)]
     assert 0.0 < spatial_overlap(*recorded) < 1.0
+    assert spatial_overlap(recorded[0], recorded[0]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_spatial_overlap_is_normalised_by_both_norms() -> None:
+    """Reference: closed form. For normalised Gaussians of width σ whose centres are d apart,
+    ∫ sqrt(ρ₁ρ₂) = exp(−d²/(8σ²)); ∫|ψ₁||ψ₂| / √(∫|ψ₁|²∫|ψ₂|²) keeps that value whatever
+    the cubes' scale. The unnormalised ∫ sqrt(ρ₁ρ₂) dr moved with it (old: √3 × 0.1724 and
+    2 for a state with itself ×4)."""
+    width, distance = 0.8, 3.0
+    first, second = gaussian_grid(6.0, width), gaussian_grid(6.0 + distance, width)
+    expected = np.exp(-(distance**2) / (8 * width**2))
+    assert spatial_overlap(first, second) == pytest.approx(expected, rel=1e-6)
+    assert spatial_overlap(scaled(first, 3.0), second) == pytest.approx(expected, rel=1e-6)
+    assert spatial_overlap(first, scaled(second, 0.148)) == pytest.approx(expected, rel=1e-6)
+    assert spatial_overlap(scaled(first, 4.0), first) == pytest.approx(1.0)
+    with pytest.raises(ElectronicStructureError, match="no positive value"):
+        spatial_overlap(first, scaled(second, 0.0))
 
 
 def test_macroscopic_average_removes_the_bulk_period_and_keeps_the_step() -> None:
