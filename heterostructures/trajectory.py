@@ -196,8 +196,16 @@ def kinetic_energy_ev(masses_amu: np.ndarray, velocities_ang_per_fs: np.ndarray)
 
 
 def degrees_of_freedom(n_atoms: int, n_fixed_coordinates: int = 0) -> int:
-    """3N − 3 (centre of mass, as pw.x counts it) minus fixed Cartesian coordinates."""
-    dof = 3 * n_atoms - 3 - n_fixed_coordinates
+    """Degrees of freedom as pw.x counts them for the temperature it prints.
+
+    QE 6.7 ``PW/src/dynamics_module.f90`` (``verlet``): ``ndof = 3*nat - 3 - nconstr``
+    when every coordinate moves (the centre of mass is fixed), but
+    ``ndof = 3*nat - count(if_pos == 0) - nconstr`` as soon as one coordinate is fixed
+    (the fixed atoms already pin the frame, so no centre-of-mass term is removed).
+    Checked on tests/fixtures/qe67_md_cds_fixed (if_pos 0 0 1: pw.x prints T for 4 dof).
+    """
+    centre_of_mass = 3 if n_fixed_coordinates == 0 else 0
+    dof = 3 * n_atoms - centre_of_mass - n_fixed_coordinates
     if dof < 1:
         raise TrajectoryError(f"{n_atoms} atoms with {n_fixed_coordinates} fixed have no dof.")
     return dof
@@ -270,10 +278,13 @@ def merge_chunks(
 
 @dataclass(frozen=True)
 class MdDiagnostics:
-    """Energy conservation and temperature of a window of frames.
+    """Energy conservation, temperature and stationarity of a window of frames.
 
     ``drift_ev_per_atom_per_ps`` is the slope of a linear fit of the total energy against
-    time, per atom; meaningful for NVE only.
+    time, per atom; meaningful for NVE only. The window is also cut in two halves (by
+    frame count): their mean temperatures (K) and the change of the mean potential
+    energy from the first to the second half (eV), compared with the mean kinetic
+    energy (eV, = n_dof k_B T / 2), test whether the run is stationary.
     """
 
     n_frames: int
@@ -282,10 +293,14 @@ class MdDiagnostics:
     total_energy_std_ev: float
     temperature_mean_k: float
     temperature_std_k: float
+    temperature_first_half_k: float
+    temperature_second_half_k: float
+    potential_energy_change_ev: float
+    kinetic_energy_mean_ev: float
 
 
 def md_diagnostics(trajectory: Trajectory, start_fs: float = 0.0) -> MdDiagnostics:
-    """Drift (eV/atom/ps) and mean/std of T (K) over the frames at or after ``start_fs``."""
+    """Drift (eV/atom/ps), T (K) and half-window stationarity of frames at or after ``start_fs``."""
     window = trajectory.times_fs >= start_fs
     times = trajectory.times_fs[window]
     if len(times) < 2:
@@ -293,6 +308,8 @@ def md_diagnostics(trajectory: Trajectory, start_fs: float = 0.0) -> MdDiagnosti
     total = trajectory.total_energy_ev[window]
     slope_ev_per_fs = np.polyfit(times, total, 1)[0]
     temperature = trajectory.temperature_k[window]
+    potential = trajectory.potential_energy_ev[window]
+    half = len(times) // 2
     return MdDiagnostics(
         n_frames=len(times),
         duration_fs=float(times[-1] - times[0]),
@@ -300,11 +317,17 @@ def md_diagnostics(trajectory: Trajectory, start_fs: float = 0.0) -> MdDiagnosti
         total_energy_std_ev=float(np.std(total)),
         temperature_mean_k=float(np.mean(temperature)),
         temperature_std_k=float(np.std(temperature)),
+        temperature_first_half_k=float(np.mean(temperature[:half])),
+        temperature_second_half_k=float(np.mean(temperature[half:])),
+        potential_energy_change_ev=float(np.mean(potential[half:]) - np.mean(potential[:half])),
+        kinetic_energy_mean_ev=float(np.mean(trajectory.kinetic_energy_ev[window])),
     )
 
 
 THERMALISATION_TOLERANCE_PERCENT = 15.0
-"""Largest |mean NVE T − target| (%) still called thermalised.
+"""Largest |mean NVE T − target| (%) still called thermalised; also the largest change
+between the two halves of the NVE window, of T (% of the target) and of the mean
+potential energy (% of the mean kinetic energy, the equipartition scale).
 
 Why 15 %: the instantaneous temperature of N free atoms fluctuates by T·√(2/3N) (≈ 25 %
 for the 13-atom demo model), and 100 fs of NVE holds only a handful of independent
@@ -315,14 +338,38 @@ def thermalisation(
     diagnostics: MdDiagnostics,
     target_k: float,
     tolerance_percent: float = THERMALISATION_TOLERANCE_PERCENT,
-) -> dict[str, float | bool]:
-    """Mean NVE temperature against the target: deviation (%) and a thermalised verdict."""
+) -> dict[str, float | bool | str]:
+    """Thermalised = mean NVE T near the target *and* stationary over the window.
+
+    A run still heating or cooling can have the right mean: the halves test catches it.
+    Returns the three deviations (%), the tolerance, the verdict and a note saying which
+    test failed.
+    """
     deviation = 100.0 * (diagnostics.temperature_mean_k - target_k) / target_k
+    half_change = (
+        100.0
+        * (diagnostics.temperature_second_half_k - diagnostics.temperature_first_half_k)
+        / target_k
+    )
+    scale = max(diagnostics.kinetic_energy_mean_ev, 1e-12)  # finite for the JSON Dict
+    potential_change = 100.0 * diagnostics.potential_energy_change_ev / scale
+    failed = [
+        name
+        for name, value in (
+            ("mean temperature off the target", deviation),
+            ("temperature drifts between the NVE halves", half_change),
+            ("potential energy drifts between the NVE halves", potential_change),
+        )
+        if not abs(value) <= tolerance_percent
+    ]
     return {
         "target_temperature_k": float(target_k),
         "temperature_deviation_percent": float(deviation),
+        "temperature_half_change_percent": float(half_change),
+        "potential_energy_half_change_percent": float(potential_change),
         "thermalisation_tolerance_percent": float(tolerance_percent),
-        "thermalised": bool(abs(deviation) <= tolerance_percent),
+        "thermalised": not failed,
+        "thermalisation_note": "; ".join(failed) or "stationary, at the target temperature",
     }
 
 

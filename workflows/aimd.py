@@ -28,8 +28,9 @@ potential energy lags behind; its heat is only fully taken up after the slowest 
 period (Pb–Br modes, 300–500 fs). Measured on the demo model: 20 fs of Berendsen at
 300 K gave a 100 fs NVE mean of 208 ± 33 K. For long equilibrations (``balanced``,
 ``stringent``: 0.5–1 ps) Berendsen is fine. The diagnostics output says whether the NVE
-mean temperature is within 15 % of the target (``thermalised``), and the workchain
-reports it when not.
+mean temperature is within 15 % of the target and the run is stationary (the two halves
+of the NVE agree in T and mean potential energy within 15 %: ``thermalised``), and the
+workchain reports it when not.
 
 Production protocol for 5 ps on a cluster (``protocol='stringent'``: 1 ps Berendsen at
 300 K + 5 ps NVE, 1 fs, 24 h jobs). Cost scaled from measured numbers: the 26-atom
@@ -400,9 +401,12 @@ class AimdWorkChain(ProtocolMixin, WorkChain):
         diagnostics = outputs["diagnostics"].get_dict()
         if not diagnostics["thermalised"]:
             self.report(
-                f"NVE mean T {diagnostics['temperature_mean_k']:.0f} K is "
-                f"{diagnostics['temperature_deviation_percent']:+.0f} % off the target "
-                f"{diagnostics['target_temperature_k']:.0f} K: heat longer "
+                f"NVE not thermalised ({diagnostics['thermalisation_note']}): mean T "
+                f"{diagnostics['temperature_mean_k']:.0f} K "
+                f"({diagnostics['temperature_deviation_percent']:+.0f} % off the target "
+                f"{diagnostics['target_temperature_k']:.0f} K), halves "
+                f"{diagnostics['temperature_first_half_k']:.0f} → "
+                f"{diagnostics['temperature_second_half_k']:.0f} K: heat longer "
                 "(equilibration_time_fs) or start with thermostat 'equipartition'"
             )
         return None

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from heterostructures.md_units import (
+    BOLTZMANN_EV_PER_K,
     MdInputError,
     check_timestep_fs,
     fs_to_rydberg_time,
@@ -19,12 +20,16 @@ from heterostructures.md_units import (
 )
 from heterostructures.trajectory import (
     MdChunk,
+    MdDiagnostics,
+    Trajectory,
     TrajectoryError,
+    degrees_of_freedom,
     md_diagnostics,
     merge_chunks,
     parse_pw_md_stdout,
     plot_temperature_and_energy,
     select_snapshots,
+    thermalisation,
     velocities_from_positions,
 )
 
@@ -186,9 +191,88 @@ def test_md_output_without_a_converged_scf_is_a_clear_error() -> None:
 @pytest.mark.parametrize(("mean", "verdict"), [(300.0, True), (340.0, True), (208.0, False)])
 def test_thermalisation_verdict(mean: float, verdict: bool) -> None:
     """|mean NVE T − target| within 15 % is thermalised; the demo's old 208 K was not."""
-    from heterostructures.trajectory import MdDiagnostics, thermalisation
-
-    diagnostics = MdDiagnostics(100, 99.0, 0.0, 0.0, mean, 30.0)
+    kinetic = 0.5 * 3 * BOLTZMANN_EV_PER_K * mean
+    diagnostics = MdDiagnostics(100, 99.0, 0.0, 0.0, mean, 30.0, mean, mean, 0.0, kinetic)
     result = thermalisation(diagnostics, 300.0)
     assert result["thermalised"] is verdict
     assert result["temperature_deviation_percent"] == pytest.approx(100 * (mean - 300) / 300)
+
+
+def _synthetic_trajectory(temperature_k: np.ndarray, potential_ev: np.ndarray) -> Trajectory:
+    """A 10-atom trajectory with the given T(t) (K) and U(t) (eV), 1 fs steps."""
+    n_frames, n_atoms = temperature_k.size, 10
+    dof = degrees_of_freedom(n_atoms)
+    kinetic = 0.5 * dof * BOLTZMANN_EV_PER_K * temperature_k
+    zeros = np.zeros((n_frames, n_atoms, 3))
+    return Trajectory(
+        steps=np.arange(n_frames),
+        times_fs=np.arange(n_frames, dtype=float),
+        positions_ang=zeros,
+        velocities_ang_per_fs=zeros,
+        forces_ev_per_ang=zeros,
+        potential_energy_ev=potential_ev,
+        kinetic_energy_ev=kinetic,
+        temperature_k=temperature_k,
+        qe_kinetic_energy_ev=kinetic,
+        cell_ang=np.eye(3) * 10.0,
+        masses_amu=np.full(n_atoms, 30.0),
+    )
+
+
+def test_drifting_nve_with_the_right_mean_is_not_thermalised() -> None:
+    """A run heating 200 → 400 K (mean 300 K) is not in equilibrium.
+
+    Reference: stationarity (equal halves) is what equilibrium means; the old verdict,
+    mean T only, called this run thermalised (deviation 0 %)."""
+    times = np.arange(400.0)
+    rng = np.random.default_rng(3)
+    ramp = 200.0 + 200.0 * times / times[-1] + rng.normal(0.0, 20.0, times.size)
+    kinetic_scale = 0.5 * 27 * BOLTZMANN_EV_PER_K * ramp
+    drifting = md_diagnostics(_synthetic_trajectory(ramp, -100.0 + kinetic_scale))
+    verdict = thermalisation(drifting, 300.0)
+    assert abs(verdict["temperature_deviation_percent"]) < 2.0  # the old test passes it
+    assert verdict["thermalised"] is False
+    assert verdict["temperature_half_change_percent"] == pytest.approx(33.3, abs=3.0)
+    assert "temperature drifts" in str(verdict["thermalisation_note"])
+    steady_t = 300.0 + rng.normal(0.0, 20.0, times.size)
+    steady = md_diagnostics(_synthetic_trajectory(steady_t, -100.0 + 0.0 * times))
+    assert thermalisation(steady, 300.0)["thermalised"] is True
+    # Temperature flat, potential energy still climbing by 40 % of the kinetic energy:
+    climbing = md_diagnostics(_synthetic_trajectory(steady_t, -100.0 + 0.01 * times / 10.0))
+    assert climbing.potential_energy_change_ev == pytest.approx(0.2, rel=0.01)
+    climb_verdict = thermalisation(climbing, 300.0)
+    assert climb_verdict["thermalised"] is False
+    assert "potential energy drifts" in str(climb_verdict["thermalisation_note"])
+
+
+def test_recorded_nve_from_rest_is_not_stationary() -> None:
+    """pw.x 6.7 NVE from rest (tests/fixtures/qe67_md_cds_nve): heats 0 → ~500 K in 10 fs.
+
+    Taking its own mean T as the target, the old mean-only verdict said thermalised."""
+    trajectory = merge_chunks(INITIAL, [_parse("uninterrupted.out")], DT_FS, CELL, MASSES)
+    diagnostics = md_diagnostics(trajectory)
+    verdict = thermalisation(diagnostics, diagnostics.temperature_mean_k)
+    assert verdict["temperature_deviation_percent"] == pytest.approx(0.0, abs=1e-9)
+    assert diagnostics.temperature_second_half_k > 2 * diagnostics.temperature_first_half_k
+    assert diagnostics.potential_energy_change_ev < 0  # kinetic energy came from U
+    assert verdict["thermalised"] is False
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "fixed", "qe_dof"),
+    [("qe67_md_cds_nve", "uninterrupted.out", 0, 3), ("qe67_md_cds_fixed", "fixed.out", 2, 4)],
+)
+def test_temperature_uses_pw_x_degrees_of_freedom(
+    folder: str, name: str, fixed: int, qe_dof: int
+) -> None:
+    """T from our kinetic energy equals the temperature pw.x 6.7 printed.
+
+    Reference: pw.x's own output (its count, QE 6.7 dynamics_module.f90 ``verlet``:
+    3N − 3 without fixed coordinates, 3N − n_fixed with them). The fixed-atom fixture has
+    Cd's x, y fixed (if_pos 0 0 1): pw.x uses 4 dof, the old 3N − 3 − n_fixed gave 1."""
+    chunk = parse_pw_md_stdout((FIXTURES.parent / folder / name).read_text(), 2, CELL)
+    assert degrees_of_freedom(2, fixed) == qe_dof
+    implied = 2 * chunk.kinetic_energy_ev[1:] / (BOLTZMANN_EV_PER_K * chunk.temperature_k[1:])
+    np.testing.assert_allclose(implied, qe_dof, rtol=5e-4)  # Ekin printed to 1e-8 Ry
+    trajectory = merge_chunks(INITIAL, [chunk], DT_FS, CELL, MASSES, n_fixed_coordinates=fixed)
+    np.testing.assert_allclose(trajectory.temperature_k[1:], chunk.temperature_k[1:], rtol=5e-4)

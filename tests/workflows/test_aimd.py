@@ -163,4 +163,13 @@ def test_equipartition_start_replayed_on_mock(
     assert results["md_plot"].get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
     diagnostics = results["diagnostics"].get_dict()
     assert diagnostics["target_temperature_k"] == 300.0
-    assert diagnostics["thermalised"] is (abs(diagnostics["temperature_deviation_percent"]) <= 15.0)
+    checks = ("temperature_deviation", "temperature_half_change", "potential_energy_half_change")
+    within = [abs(diagnostics[f"{name}_percent"]) <= 15.0 for name in checks]
+    assert diagnostics["thermalised"] is all(within)
+    first, second = (
+        diagnostics["temperature_first_half_k"],
+        diagnostics["temperature_second_half_k"],
+    )
+    assert diagnostics["temperature_half_change_percent"] == pytest.approx(
+        100 * (second - first) / 300.0
+    )
