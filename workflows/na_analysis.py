@@ -33,7 +33,9 @@ def analysis_states(
         raise NaInputError(
             "ERROR_STATES",
             f"IS/FS bands must differ and lie in the band window {first}..{last} "
-            f"(pw.x numbering); got {bands}",
+            f"(pw.x numbering); got {bands}. The window is janus.na_snapshots' carrier "
+            "basis: raise its `electron_bands` (carrier 'electron', from the LUMO up) or "
+            "`hole_bands` (carrier 'hole', from the HOMO down), or pick IS/FS inside it",
         )
     return {
         "initial": initial - first,

@@ -98,6 +98,44 @@ def check_band_window(band_window: list[int], parameters: dict[str, Any]) -> Non
         )
 
 
+def check_carrier_window(band_window: list[int], carrier: str, highest_occupied: int) -> None:
+    """An electron's window must start above the HOMO, a hole's end at or below it.
+
+    ``highest_occupied`` (1-based) counts the valence electrons of the pseudopotentials:
+    with occupied bands in an electron's basis the electron could hop into them.
+    """
+    if carrier not in ("electron", "hole"):
+        raise NaInputError("ERROR_BAND_WINDOW", f"carrier is 'electron' or 'hole', not {carrier!r}")
+    first, last = (int(band) for band in band_window)
+    lumo = highest_occupied + 1
+    if carrier == "electron" and first < lumo:
+        raise NaInputError(
+            "ERROR_BAND_WINDOW",
+            f"carrier 'electron': band window ({first}, {last}) holds occupied bands "
+            f"(HOMO = band {highest_occupied}); the electron basis starts at the LUMO: "
+            f"band_window = [{lumo}, {lumo} + electron_bands - 1]",
+        )
+    if carrier == "hole" and last > highest_occupied:
+        raise NaInputError(
+            "ERROR_BAND_WINDOW",
+            f"carrier 'hole': band window ({first}, {last}) holds empty bands "
+            f"(HOMO = band {highest_occupied}); the hole basis ends at the HOMO: "
+            f"band_window = [{highest_occupied} - hole_bands + 1, {highest_occupied}]",
+        )
+
+
+def check_spin_unpolarised(parameters: dict[str, Any]) -> None:
+    """Refuse spin-polarised SCFs: QE then writes ``wfcup``/``wfcdw`` files and the
+    one-carrier window, HOMO and overlaps of this workchain assume one spin channel."""
+    system = parameters.get("SYSTEM", {})
+    magnetised = any(key.startswith("starting_magnetization") for key in system)
+    if int(system.get("nspin", 1)) != 1 or magnetised:
+        raise NaInputError(
+            "ERROR_SPIN_POLARISED",
+            "nspin=2 run: the NA snapshots need nspin=1 (unset nspin/starting_magnetization)",
+        )
+
+
 def chain_layout(n_snapshots: int, n_chains: int) -> list[list[int]]:
     """Contiguous chains of snapshot positions, as even as possible (longest first)."""
     if not 1 <= n_chains <= n_snapshots:

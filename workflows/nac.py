@@ -34,13 +34,20 @@ from workflows.na_requests import (
     NaInputError,
     chain_layout,
     check_band_window,
+    check_carrier_window,
     check_fixed_cell,
+    check_spin_unpolarised,
     selected_frames,
     snapshot_spacing_fs,
 )
 from workflows.nac_functions import assemble_na_hamiltonian, snapshot_pair_overlap, trajectory_frame
 from workflows.protocols import JanusProtocolMixin
-from workflows.pw_builders import EMPTY_BANDS, family_overrides, restart_once_on_unhandled_failure
+from workflows.pw_builders import (
+    EMPTY_BANDS,
+    family_overrides,
+    insulator_bands,
+    restart_once_on_unhandled_failure,
+)
 
 PW_PREFIX = "aiida"
 CUTOFF_TOLERANCE_RY = 1e-6
@@ -50,13 +57,27 @@ def _key(position: int) -> str:
     return f"snapshot_{position:04d}"
 
 
-def protocol_band_window(nbnd: int, bands_below: int, bands_above: int) -> list[int]:
-    """(first, last) pw.x bands, 1-based: ``bands_below`` up to the highest occupied band
-    (``nbnd − EMPTY_BANDS``) and ``bands_above`` empty bands above it."""
-    if not 0 < bands_above <= EMPTY_BANDS or bands_below < 1:
-        raise ValueError(f"bands_above must be in 1..{EMPTY_BANDS}, bands_below ≥ 1")
+CARRIERS = ("electron", "hole")
+
+
+def protocol_band_window(nbnd: int, carrier: str, n_bands: int) -> list[int]:
+    """(first, last) pw.x bands (1-based, inclusive) of the one-carrier basis.
+
+    The highest occupied band (HOMO) is ``nbnd − EMPTY_BANDS`` (the protocol's nbnd).
+    An electron may only hop among empty states: LUMO .. LUMO + n − 1 (a doubly occupied
+    band in its basis would let it fall into the valence band). A hole lives in the
+    occupied ones: HOMO − n + 1 .. HOMO.
+    """
     highest_occupied = nbnd - EMPTY_BANDS
-    return [highest_occupied - bands_below + 1, highest_occupied + bands_above]
+    if carrier == "electron":
+        if not 0 < n_bands <= EMPTY_BANDS:
+            raise ValueError(f"electron_bands must be in 1..{EMPTY_BANDS} (the empty bands)")
+        return [highest_occupied + 1, highest_occupied + n_bands]
+    if carrier == "hole":
+        if not 0 < n_bands <= highest_occupied:
+            raise ValueError(f"hole_bands must be in 1..{highest_occupied} (the occupied bands)")
+        return [highest_occupied - n_bands + 1, highest_occupied]
+    raise ValueError(f"carrier must be one of {CARRIERS}, got {carrier!r}")
 
 
 def _gamma_only(scf_inputs: dict[str, Any]) -> dict[str, Any]:
@@ -93,6 +114,12 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
             help="`frame_indices`, or `stride` with `start_fs`/`stop_fs` (fs); default: all.",
         )
         spec.input("band_window", valid_type=orm.List, help="(first, last) pw.x bands, 1-based.")
+        spec.input(
+            "carrier",
+            valid_type=orm.Str,
+            default=lambda: orm.Str("electron"),
+            help="'electron' (window from the LUMO up) or 'hole' (from the HOMO down).",
+        )
         spec.input("dt_fs", valid_type=orm.Float, required=False, help="Snapshot spacing (fs).")
         spec.input("n_chains", valid_type=orm.Int, default=lambda: orm.Int(1))
         spec.input("track_states", valid_type=orm.Bool, default=lambda: orm.Bool(True))
@@ -119,6 +146,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
             (204, "ERROR_TIME_STEP", "{error}"),
             (205, "ERROR_VARIABLE_CELL", "{error}"),
             (206, "ERROR_CHAINS", "{error}"),
+            (207, "ERROR_SPIN_POLARISED", "{error}"),
             (301, "ERROR_CUTOFF_MISMATCH", "{error}"),
             (302, "ERROR_SNAPSHOT_MISMATCH", "snapshots {pair} cannot be overlapped: {error}"),
             (
@@ -139,8 +167,14 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
             frames = selected_frames(trajectory, selection)
             self.ctx.dt_fs = snapshot_spacing_fs(trajectory, frames, dt_fs)
             check_fixed_cell(trajectory, frames)
-            check_band_window(
-                list(self.inputs.band_window), self.inputs.scf.pw.parameters.get_dict()
+            parameters = self.inputs.scf.pw.parameters.get_dict()
+            check_spin_unpolarised(parameters)
+            check_band_window(list(self.inputs.band_window), parameters)
+            check_carrier_window(
+                list(self.inputs.band_window),
+                self.inputs.carrier.value,
+                insulator_bands(trajectory.get_step_structure(0), self.inputs.scf.pw.pseudos)
+                - EMPTY_BANDS,
             )
             self.ctx.chains = chain_layout(len(frames), self.inputs.n_chains.value)
         except NaInputError as error:
@@ -274,15 +308,17 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         site_labels: orm.Dict | None = None,
         options: dict[str, Any] | None = None,
     ) -> Any:
-        """Builder from ``protocols/na_snapshots.yaml``: NC family, Γ-only, nosym, a band
-        window of ``bands_below``/``bands_above`` the highest occupied band."""
+        """Builder from ``protocols/na_snapshots.yaml``: NC family, Γ-only, nosym, the
+        band window of ``carrier`` (``electron_bands`` from the LUMO up, or ``hole_bands``
+        from the HOMO down)."""
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         structure = trajectory.get_step_structure(0)
         family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
+        carrier = inputs["carrier"]
         window = protocol_band_window(
             family["pw"]["parameters"]["SYSTEM"]["nbnd"],
-            inputs["bands_below"],
-            inputs["bands_above"],
+            carrier,
+            inputs.get(f"{carrier}_bands", 0),
         )
         scf = PwBaseWorkChain.get_builder_from_protocol(
             code,
@@ -296,6 +332,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         builder.trajectory = trajectory
         builder.scf = scf_inputs
         builder.band_window = orm.List(window)
+        builder.carrier = orm.Str(carrier)
         builder.n_chains = orm.Int(inputs["n_chains"])
         if snapshots is not None:
             builder.snapshots = orm.Dict(snapshots)

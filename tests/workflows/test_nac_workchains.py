@@ -21,8 +21,11 @@ if TYPE_CHECKING:
 
 SERIAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
 CELL_ANG = np.array([[0.0, 2.915, 2.915], [2.915, 0.0, 2.915], [2.915, 2.915, 0.0]])
-# Tiny CdS: 20/80 Ry, 12 bands; window (8, 11) = 2 bands up to the 9th (highest occupied)
-# and 2 above. Every frame is off the ideal site so no state is exactly degenerate.
+# Tiny CdS: 20/80 Ry, 12 bands; 18 valence electrons (Cd [Kr] 4d10 5s2, S [Ne] 3s2 3p4 in
+# profiles/pseudos/nc/*.in), so band 9 is the HOMO and the fast protocol's electron window
+# is (10, 11): LUMO and LUMO + 1. Every frame is off the ideal site so no state is exactly
+# degenerate.
+HAND_COUNTED_HOMO = (12 + 6) // 2
 TINY_SCF = {
     "scf": {"pw": {"parameters": {"SYSTEM": {"ecutwfc": 20.0, "ecutrho": 80.0, "nbnd": 12}}}}
 }
@@ -70,6 +73,7 @@ def _snapshots_builder(code: InstalledCode, protocol: str = "fast", **kwargs: An
 def _builder_snapshot(builder: Any) -> dict[str, Any]:
     return {
         "band_window": list(builder.band_window),
+        "carrier": builder.carrier.value,
         "n_chains": builder.n_chains.value,
         "parameters": builder.scf.pw.parameters.get_dict(),
         "settings": builder.scf.pw.settings.get_dict(),
@@ -89,12 +93,40 @@ def test_snapshots_builder_per_protocol(
 
 @pytest.mark.usefixtures("nc_family")
 @pytest.mark.parametrize(
+    ("carrier", "expected"),
+    [
+        ("electron", [HAND_COUNTED_HOMO + 1, HAND_COUNTED_HOMO + 2]),
+        ("hole", [HAND_COUNTED_HOMO - 1, HAND_COUNTED_HOMO]),
+    ],
+)
+def test_carrier_window_from_hand_counted_homo(
+    carrier: str, expected: list[int], real_code: Callable[[str], InstalledCode]
+) -> None:
+    """Reference: a hand count of CdS's valence electrons (12 + 6 = 18 → HOMO = band 9).
+
+    An electron's basis is LUMO .. LUMO + 1 (bands 10, 11): no doubly occupied band. The
+    old window (``bands_below`` = 2 up to the HOMO plus 2 above) was [8, 11].
+    """
+    overrides = {**TINY_SCF, "carrier": carrier}
+    builder = _snapshots_builder(real_code("pw.x"), overrides=overrides)
+    assert list(builder.band_window) == expected
+    assert builder.carrier.value == carrier
+    occupied = set(range(1, HAND_COUNTED_HOMO + 1))
+    window = set(range(expected[0], expected[1] + 1))
+    assert window.isdisjoint(occupied) == (carrier == "electron")
+
+
+@pytest.mark.usefixtures("nc_family")
+@pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
         ({"snapshots": {"stride": 1, "start_fs": 50.0}}, 201, "no frame in the snapshot window"),
         ({"snapshots": {"frame_indices": [2, 7]}}, 202, "within the trajectory's 4 frames"),
         ({"snapshots": {"frame_indices": [3]}}, 202, "need ≥ 2"),
         ({"band_window": [10, 14]}, 203, "outside the computed bands 1..12"),
+        ({"band_window": [8, 11]}, 203, "holds occupied bands (HOMO = band 9)"),
+        ({"band_window": [9, 10], "carrier": "hole"}, 203, "holds empty bands (HOMO = band 9)"),
+        ({"spin": {"nspin": 2, "starting_magnetization(1)": 0.5}}, 207, "need nspin=1"),
         ({"snapshots": {"frame_indices": [0, 1, 3]}}, 204, "not evenly spaced"),
         ({"dt_fs": 2.0}, 204, "1 fs apart"),
         ({"trajectory": "variable_cell"}, 205, "cell changes"),
@@ -108,9 +140,18 @@ def test_snapshots_bad_input_stops_before_any_scf(
     from aiida.engine import run_get_node
 
     builder = _snapshots_builder(mock_code("pw.x"))
-    node_types = {"snapshots": orm.Dict, "band_window": orm.List, "dt_fs": orm.Float}
+    node_types = {
+        "snapshots": orm.Dict,
+        "band_window": orm.List,
+        "dt_fs": orm.Float,
+        "carrier": orm.Str,
+    }
     for name, value in changes.items():
-        if name == "trajectory":
+        if name == "spin":
+            parameters = builder.scf.pw.parameters.get_dict()
+            parameters["SYSTEM"].update(value)
+            builder.scf.pw.parameters = orm.Dict(parameters)
+        elif name == "trajectory":
             builder.trajectory = _trajectory(variable_cell=True)
         elif name == "n_chains":
             builder.n_chains = orm.Int(value)
@@ -137,15 +178,15 @@ def test_snapshots_end_to_end_on_recorded_pw(mock_code: Callable[..., InstalledC
     from aiida.engine import run_get_node
 
     builder = _snapshots_builder(mock_code("pw.x"))
-    assert list(builder.band_window) == [8, 11]
+    assert list(builder.band_window) == [10, 11]
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     hamiltonian = results["na_hamiltonian"]
     overlaps = hamiltonian.get_array("overlaps")
     nac = hamiltonian.get_array("nac_per_fs")
     energies = hamiltonian.get_array("energies_ev")
-    assert overlaps.shape == nac.shape == (3, 4, 4)
-    assert energies.shape == (4, 4)
+    assert overlaps.shape == nac.shape == (3, 2, 2)
+    assert energies.shape == (4, 2)
     # Phase-corrected overlaps of neighbouring snapshots: positive, near-unit diagonal.
     diagonal = np.diagonal(overlaps, axis1=1, axis2=2)
     assert diagonal.min() > 0.99  # measured 0.9985–0.9998
@@ -155,7 +196,7 @@ def test_snapshots_end_to_end_on_recorded_pw(mock_code: Callable[..., InstalledC
     assert len(calcs) == 4
     order = hamiltonian.get_array("band_order")
     for snapshot, calc in enumerate(calcs):
-        qe_bands = calc.outputs.output_band.get_bands()[0, 7:11]
+        qe_bands = calc.outputs.output_band.get_bands()[0, 9:11]
         np.testing.assert_allclose(energies[snapshot], qe_bands[order[snapshot]], atol=1e-4)
     # Chains [0, 1] and [2, 3]: the second of each restarts from the first.
     restarted = ["parent_folder" in calc.inputs for calc in calcs]
@@ -254,6 +295,7 @@ def test_analysis_short_series_is_flagged_not_rejected(aiida_profile: object) ->
     ("hamiltonian_steps", "changes", "status", "message"),
     [
         (64, {"initial_band": 3}, 201, "band window 1..2"),
+        (64, {"initial_band": 3}, 201, "raise its `electron_bands`"),
         (5, {}, 202, "needs ≥ 8"),
         (64, {"dynamics": {"n_realisations": 50}}, 203, "≥ 100"),
         (64, {"dynamics": {"method": "ehrenfest"}}, 203, "method must be"),
