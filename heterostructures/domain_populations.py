@@ -1,0 +1,128 @@
+"""Domain-projected populations and the donor/acceptor character of the IS and FS.
+
+Why: P_IS(t), the population of one adiabatic state, counts relaxation among several
+donor states as transfer. The transferred fraction is the population of the *donor
+domain*: P_D(t) = Σ_i P_i(t) w_i^D(t), with w_i^D(t) the share of state i on domain D at
+the snapshot the trajectory is at (:mod:`heterostructures.domain_weights`, per snapshot
+and tracked state label).
+
+Surface hopping (:mod:`heterostructures.dynamics`) averages the state populations over
+trajectories started at several MD steps t₀. The weights are averaged the same way:
+w̄_i^D(t) = mean over t₀ of w_i^D(snapshot(t₀, t)), following the engine's walk along the
+series (step 0 at snapshot t₀ mod n_seg, step s ≥ 1 at ((t₀ + s − 1) mod n_seg) + 1 with
+n_seg = n_snapshots − 1 segments, looped when recycled). P_D(t) = Σ_i P_i(t) w̄_i^D(t) is
+exact for one initial time and neglects the correlation between where a trajectory
+started and which state it occupies otherwise.
+
+The mapping of IS and FS to the domains holds at a snapshot when the IS has more than
+``threshold`` (0.5) of its weight on the donor and the FS on the acceptor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+CHARACTER_THRESHOLD = 0.5
+
+
+class DomainPopulationError(ValueError):
+    """Weights, populations and states do not fit together."""
+
+
+@dataclass(frozen=True)
+class CharacterCheck:
+    """Fractions of snapshots where the IS keeps donor and the FS acceptor character."""
+
+    initial_on_donor: float
+    final_on_acceptor: float
+    held: float
+    """Fraction of snapshots where both hold."""
+    n_snapshots: int
+    threshold: float
+    donor: str
+    acceptor: str
+
+    @property
+    def broken(self) -> float:
+        """Fraction of snapshots where the IS or the FS lost its character."""
+        return 1.0 - self.held
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON with the broken fraction."""
+        return {**asdict(self), "broken": self.broken}
+
+
+def _check_weights(weights: NDArray, domains: list[str], *names: str) -> list[int]:
+    if weights.ndim != 3 or weights.shape[2] != len(domains):
+        raise DomainPopulationError(
+            f"weights must be n_snapshots × n_states × {len(domains)} domains, got {weights.shape}"
+        )
+    missing = [name for name in names if name not in domains]
+    if missing:
+        raise DomainPopulationError(f"domains {missing} not among the labelled {domains}")
+    return [domains.index(name) for name in names]
+
+
+def state_character(
+    weights: ArrayLike,
+    domains: list[str],
+    initial: int,
+    final: int,
+    donor: str,
+    acceptor: str,
+    threshold: float = CHARACTER_THRESHOLD,
+) -> CharacterCheck:
+    """Check IS (window index ``initial``) on ``donor`` and FS on ``acceptor`` per snapshot."""
+    values = np.asarray(weights, dtype=float)
+    donor_index, acceptor_index = _check_weights(values, domains, donor, acceptor)
+    initial_ok = values[:, initial, donor_index] > threshold
+    final_ok = values[:, final, acceptor_index] > threshold
+    return CharacterCheck(
+        initial_on_donor=float(initial_ok.mean()),
+        final_on_acceptor=float(final_ok.mean()),
+        held=float((initial_ok & final_ok).mean()),
+        n_snapshots=int(values.shape[0]),
+        threshold=threshold,
+        donor=donor,
+        acceptor=acceptor,
+    )
+
+
+def trajectory_snapshots(initial_steps: ArrayLike, n_steps: int, n_snapshots: int) -> NDArray:
+    """Snapshot index (n_starts × n_steps+1) of each start at each hopping step."""
+    starts = np.asarray(initial_steps, dtype=int)[:, None]
+    n_segments = n_snapshots - 1
+    if n_segments < 1:
+        raise DomainPopulationError(f"need ≥ 2 snapshots, got {n_snapshots}")
+    steps = np.arange(n_steps + 1)[None, :]
+    later = (starts + steps - 1) % n_segments + 1
+    return np.where(steps == 0, starts % n_segments, later)
+
+
+def domain_population(
+    state_populations: ArrayLike,
+    weights: ArrayLike,
+    domains: list[str],
+    domain: str,
+    initial_steps: ArrayLike,
+) -> NDArray:
+    """P_D(t) = Σ_i P_i(t) w̄_i^D(t) (n_times): the population of ``domain``.
+
+    ``state_populations`` (n_times × n_states) from surface hopping, ``weights``
+    (n_snapshots × n_states × n_domains), ``initial_steps`` the MD steps the trajectories
+    started at (``HoppingResult.initial_steps``).
+    """
+    populations = np.asarray(state_populations, dtype=float)
+    values = np.asarray(weights, dtype=float)
+    (index,) = _check_weights(values, domains, domain)
+    if populations.ndim != 2 or populations.shape[1] != values.shape[1]:
+        raise DomainPopulationError(
+            f"populations {populations.shape} and weights {values.shape} differ in states"
+        )
+    snapshots = trajectory_snapshots(initial_steps, populations.shape[0] - 1, values.shape[0])
+    mean_weights = values[snapshots, :, index].mean(axis=0)
+    return np.asarray((populations * mean_weights).sum(axis=1))
