@@ -5,9 +5,9 @@ plain sequences (domain strings, layer integers counted from the interface); no 
 
 Two routes to the band offsets (DESIGN.md, Science):
 
-1. *Projected edges* — VBM/CBM of each domain from its projected DOS (threshold on the
-   integrated number of states, not a smeared peak) or from Kohn–Sham eigenvalues
-   weighted by projections, read in the interface calculation itself.
+1. *Projected edges* — VBM/CBM of each domain from its projected DOS (integrated
+   number of states extrapolated to zero at the band onset, not a smeared peak) or
+   from Kohn–Sham eigenvalues weighted by projections, in the interface calculation.
 2. *Potential line-up* — bulk VBM/CBM relative to the bulk mean electrostatic potential,
    lined up by the step ΔV of the macroscopic average across the interface
    (:func:`lineup_offsets`; averages in :mod:`heterostructures.densities`).
@@ -31,15 +31,21 @@ from heterostructures.projwfc_files import AtomicProjections, ProjectedDos
 
 SIGN_CONVENTION = "ΔE_V = E_VBM(A) − E_VBM(B), ΔE_C = E_CBM(A) − E_CBM(B) (eV)"
 LEVEL_OF_THEORY = "PBE, no spin–orbit coupling: PBE gaps are underestimated"
-DEFAULT_STATES_PER_ATOM = 1e-3
-"""Integrated projected states per atom of a group that mark a band edge (default).
+EDGE_FIT_STATES_PER_ATOM = (1e-5, 1e-2)
+"""Window (integrated projected states per atom of a group, counted from the reference)
+whose PDOS grid points are fitted by N(E) = A |E − E_edge|^p to extrapolate the edge.
 
-Measured on bulk CdS (6×6×6 k, tetrahedra, ``qe67_projwfc_cds_bulk``): the edge lies
-inside the band by (VBM, CBM) = (0.004, 0.048) eV at 1e-6, (0.037, 0.23) eV at 1e-4,
-(0.086, 0.50) eV at 1e-3 and (0.19, 1.07) eV at 1e-2 states per atom — the dispersive
-CdS conduction band holds few states near its minimum. With Gaussian broadening σ the
-edges move out into the gap by ~2–3σ instead. Compare groups with the same threshold
-and broadening, and cross-check with :func:`eigenvalue_band_edges`."""
+Why not a threshold: the edge found where N reaches a threshold lies inside the band.
+Measured on bulk ZB CdS and cubic CsPbBr3 (6×6×6 k, tetrahedra, ``qe67_projwfc_*_bulk``)
+at 1e-3 states per atom, (VBM, CBM) sit (0.086, 0.50) eV and (0.28, 0.095) eV inside
+the bands — the dispersive CdS conduction band holds few states near Γ, so a threshold
+biases the two materials differently. The fit extrapolates to N = 0 instead (within
+0.01 eV of the Kohn–Sham edges of the same runs)."""
+EDGE_ONSET_POWERS = (1.5, 3.0)
+"""Range of the onset power p in N(E) ∝ |E − E_edge|^p. A parabolic band in 3D has a √
+DOS onset, p = 3/2 (the dense-mesh limit). The linear tetrahedron method interpolates a
+band linearly from the extremum's k-point, a cone, so up to the next mesh eigenvalue its
+DOS rises as (E − E_edge)², p = 3 (measured: p ≈ 3.0 on the fixtures above)."""
 DEFAULT_MIN_GAP_EV = 0.05
 """A group whose edges are closer than this (eV) is reported as metallic (no gap)."""
 
@@ -165,21 +171,34 @@ def _cumulative_states(energies_ev: np.ndarray, dos: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(steps)])
 
 
-def _crossing(energies: np.ndarray, counts: np.ndarray, target: float, below: bool) -> float | None:
-    """Energy where the cumulative count reaches ``target`` (linear interpolation)."""
-    if below:
-        upper = int(np.searchsorted(counts, target, side="right"))
-        if upper == 0 or upper == counts.size:
-            return None
-        lower = upper - 1
-    else:
-        upper = int(np.searchsorted(counts, target, side="left"))
-        if upper == 0 or upper == counts.size:
-            return None
-        lower = upper - 1
-    rise = counts[upper] - counts[lower]
-    fraction = 0.0 if rise <= 0 else (target - counts[lower]) / rise
-    return float(energies[lower] + fraction * (energies[upper] - energies[lower]))
+def _onset_distance(
+    distance_ev: np.ndarray, states: np.ndarray, window: tuple[float, float]
+) -> float | None:
+    """Distance (eV) from the reference to the edge: N = A (x − x₀)^p fitted to the points
+    (x, N) with N in ``window`` (states, counted outward), p in :data:`EDGE_ONSET_POWERS`.
+
+    For each p, N^(1/p) is linear in x and its zero is x₀; the p with the smallest rms
+    residual (in eV) wins. Fewer than three points in the window (coarse grid): the three
+    nearest the edge above its lower end. x₀ is kept between the reference and the first
+    fitted point. None when the states never reach the window (no band on that side).
+    """
+    inside = np.flatnonzero((states >= window[0]) & (states <= window[1]))
+    if inside.size < 3:
+        inside = np.flatnonzero(states >= window[0])[:3]
+    if inside.size < 3:
+        return None
+    x, n = distance_ev[inside], states[inside]
+    best: tuple[float, float] | None = None
+    for power in np.linspace(*EDGE_ONSET_POWERS, 31):
+        slope, intercept = np.polyfit(x, n ** (1.0 / power), 1)
+        if slope <= 0:
+            continue
+        residual = float(np.sqrt(np.mean((n ** (1.0 / power) - slope * x - intercept) ** 2)))
+        if best is None or residual / slope < best[0]:
+            best = (residual / slope, -intercept / slope)
+    if best is None:
+        return None
+    return float(np.clip(best[1], 0.0, x[0]))
 
 
 def pdos_band_edges(
@@ -187,16 +206,17 @@ def pdos_band_edges(
     dos: np.ndarray,
     reference_ev: float,
     n_atoms: int,
-    states_per_atom: float = DEFAULT_STATES_PER_ATOM,
+    fit_states_per_atom: tuple[float, float] = EDGE_FIT_STATES_PER_ATOM,
     group: str = "",
 ) -> BandEdges:
-    """Band edges where the projected states integrated away from the reference reach
-    ``states_per_atom × n_atoms``: VBM below, CBM above ``reference_ev`` (eV, in the gap,
-    e.g. midgap or the Fermi level of an insulator).
+    """VBM below and CBM above ``reference_ev`` (eV, in the gap, e.g. midgap) where the
+    projected states integrated away from the reference extrapolate to zero.
 
-    A threshold on integrated states does not move with the broadening the way a peak
-    or a DOS-value threshold does; it places the edge a little inside the band (for a
-    parabolic band ≈ (1.5 t/A)^(2/3)), the same for every group of similar bands.
+    N(E), the states between the reference and E, rises from a band edge as a power
+    |E − E_edge|^p (:data:`EDGE_ONSET_POWERS`); the grid points whose N lies between the
+    two bounds of ``fit_states_per_atom`` × ``n_atoms`` are fitted and N = 0 is solved
+    for (:func:`_onset_distance`). Same rule for every group and material. Needs a
+    tetrahedron PDOS: Gaussian broadening σ moves the edges out into the gap by ~2σ.
     """
     if not energies_ev[0] < reference_ev < energies_ev[-1]:
         raise ElectronicStructureError(
@@ -205,16 +225,24 @@ def pdos_band_edges(
         )
     counts = _cumulative_states(energies_ev, np.asarray(dos, dtype=float))
     at_reference = float(np.interp(reference_ev, energies_ev, counts))
-    threshold = states_per_atom * n_atoms
+    window = (fit_states_per_atom[0] * n_atoms, fit_states_per_atom[1] * n_atoms)
+    above, below = energies_ev > reference_ev, energies_ev < reference_ev
+    to_cbm = _onset_distance(
+        energies_ev[above] - reference_ev, counts[above] - at_reference, window
+    )
+    to_vbm = _onset_distance(
+        (reference_ev - energies_ev[below])[::-1], (at_reference - counts[below])[::-1], window
+    )
     return BandEdges(
         group=group,
-        method=f"projected DOS, {states_per_atom} integrated states per atom from the reference",
-        valence_band_max_ev=_crossing(energies_ev, counts, at_reference - threshold, below=True),
-        conduction_band_min_ev=_crossing(
-            energies_ev, counts, at_reference + threshold, below=False
+        method=(
+            f"projected DOS: N(E) ∝ |E − E_edge|^p fitted between {fit_states_per_atom[0]:g} "
+            f"and {fit_states_per_atom[1]:g} integrated states per atom, extrapolated to N = 0"
         ),
+        valence_band_max_ev=None if to_vbm is None else reference_ev - to_vbm,
+        conduction_band_min_ev=None if to_cbm is None else reference_ev + to_cbm,
         reference_ev=reference_ev,
-        threshold=threshold,
+        threshold=window[1],
     )
 
 
@@ -390,7 +418,7 @@ def domain_alignment(
     pair: tuple[str, str],
     reference_ev: float,
     n_middle_layers: int = 1,
-    states_per_atom: float = DEFAULT_STATES_PER_ATOM,
+    fit_states_per_atom: tuple[float, float] = EDGE_FIT_STATES_PER_ATOM,
     lineup: OffsetResult | None = None,
 ) -> BandAlignment:
     """Route 1 on the middle layers of each domain of ``pair`` = (A, B), plus route 2 if given."""
@@ -404,7 +432,7 @@ def domain_alignment(
         edges.append(
             pdos_band_edges(
                 pdos.energies_ev, grouped.of("middle"), reference_ev, int(mask.sum()),
-                states_per_atom, group=f"{domain} (middle {n_middle_layers} layer(s))",
+                fit_states_per_atom, group=f"{domain} (middle {n_middle_layers} layer(s))",
             )
         )  # fmt: skip
     projected = offsets_from_edges(edges[0], edges[1], "layer-projected DOS edges")
@@ -416,7 +444,7 @@ def layer_resolved_edges(
     domains: Sequence[str],
     layers: Sequence[int],
     reference_ev: float,
-    states_per_atom: float = DEFAULT_STATES_PER_ATOM,
+    fit_states_per_atom: tuple[float, float] = EDGE_FIT_STATES_PER_ATOM,
 ) -> tuple[BandEdges, ...]:
     """Projected-DOS band edges of every (domain, layer) group, for the edge profile."""
     check_atom_labels(domains, pdos.n_atoms, "domain")
@@ -428,7 +456,7 @@ def layer_resolved_edges(
             dos,
             reference_ev,
             int(count),
-            states_per_atom,
+            fit_states_per_atom,
             f"{key[0]} layer {key[1]}",
         )
         for key, dos, count in zip(grouped.keys, grouped.dos, grouped.n_atoms, strict=True)

@@ -2,7 +2,7 @@
 # Re-record the projwfc.x / pp.x fixtures read by tests/heterostructures/test_projwfc_files.py,
 # test_electronic.py and test_densities.py with the real Quantum ESPRESSO 6.7 executables.
 #
-#   scripts/record_projwfc_fixtures.sh            # ~30 s serial on one core
+#   scripts/record_projwfc_fixtures.sh            # ~4 min serial on one core
 #
 # Inputs live next to the recorded outputs (tests/fixtures/qe67_*/*.in) and are the single
 # source of truth; pseudopotentials are generated with ld1.x from profiles/pseudos/nc/*.in
@@ -21,7 +21,7 @@ for exe in ld1.x pw.x projwfc.x pp.x; do
 done
 
 mkdir -p "$WORK/pseudo"
-for name in Cd.pbe-n-nc S.pbe-n-nc Zn.pbe-nc; do
+for name in Cd.pbe-n-nc S.pbe-n-nc Zn.pbe-nc Cs.pbe-n-nc Pb.pbe-n-nc Br.pbe-n-nc; do
     (cd "$WORK/pseudo" && ld1.x < "$REPO/profiles/pseudos/nc/$name.in" > "$name.ld1.out")
 done
 
@@ -46,6 +46,16 @@ for f in "$W"/cds.pdos_* "$W/projwfc.out" "$W/out/cds.save/atomic_proj.xml" "$W/
     store "$f" "$BULK"
 done
 
+# 1b. Bulk cubic CsPbBr3, same protocol: scf (4x4x4) -> nscf (6x6x6, tetrahedra, 20 bands)
+#     -> projwfc.x (~3 min CPU).
+PEROVSKITE="$FIX/qe67_projwfc_cspbbr3_bulk"
+run_case "$PEROVSKITE" bash -c 'pw.x -in scf.in > scf.out && pw.x -in nscf.in > nscf.out && projwfc.x -in projwfc.in > projwfc.out'
+rm -f "$PEROVSKITE"/*.gz
+W="$WORK/qe67_projwfc_cspbbr3_bulk"
+for f in "$W"/cspbbr3.pdos_* "$W/projwfc.out" "$W/out/cspbbr3.save/atomic_proj.xml" "$W/out/cspbbr3.save/data-file-schema.xml"; do
+    store "$f" "$PEROVSKITE"
+done
+
 # 2. Two-domain CdS/ZnS (001) 4-atom superlattice: scf (2x2x2) -> projwfc.x -> pp.x
 #    (|psi|^2 of bands 19-21 at k-point 1 = Gamma, and V_bare + V_H), cube output.
 SL="$FIX/qe67_projwfc_cds_zns_001"
@@ -61,5 +71,5 @@ done
 for f in "$W"/sl_psi2_K001_B019.cube "$W"/sl_psi2_K001_B021.cube "$W"/sl_potential.cube; do
     store "$f" "$PP"
 done
-echo "recorded into $BULK, $SL and $PP"
-du -ch "$BULK" "$SL" "$PP" | tail -1
+echo "recorded into $BULK, $PEROVSKITE, $SL and $PP"
+du -ch "$BULK" "$PEROVSKITE" "$SL" "$PP" | tail -1
