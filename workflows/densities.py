@@ -4,7 +4,8 @@ IS/FS are chosen on projwfc.x projections
 (:func:`heterostructures.densities.select_transfer_states`) or given explicitly; one
 pp.x run (``plot_num = 7``, one k-point and band) per state writes a Gaussian cube that
 stays in the retrieved folder (file repository, openable in VESTA/Ovito); only the
-summary (indices, energies, fractions, spatial overlap) and a picture go into the
+summary (indices, energies, fractions, element shares by projections and by real-space
+Bader/Voronoi partitions, normalised spatial overlap) and a picture go into the
 database. The calcfunctions ``transfer_states`` and ``transfer_densities`` record the
 choice and the analysis; the workchain runs their plain-Python twins (``select_states``,
 ``analyse_densities``) first, so bad input ends it before anything half-done is stored.
@@ -35,6 +36,12 @@ from heterostructures.densities import (
 from heterostructures.electronic import ElectronicStructureError
 from heterostructures.electronic_plots import plot_transfer_densities
 from heterostructures.projwfc_files import read_atomic_projections, read_atomic_states
+from heterostructures.real_space_partition import (
+    BADER,
+    VORONOI,
+    element_ranking,
+    real_space_shares,
+)
 from workflows import engine_repairs
 from workflows.electronic_functions import ATOMIC_PROJ, CUBE_FILE, PROJWFC_STDOUT, SiteLabels
 from workflows.labels import LabelError, check_labels
@@ -140,12 +147,24 @@ def transfer_states(
     return orm.Dict(transfer_states_dict(chosen))
 
 
+def element_shares(grid: Any, symbols: list[str]) -> dict[str, dict[str, float]]:
+    """Element shares of a |ψ|² cube by the Bader and Voronoi real-space partitions."""
+    return {
+        method: real_space_shares(grid, method, symbols).element_shares
+        for method in ("bader", "voronoi")
+    }
+
+
 def analyse_densities(
     initial_cube: Path, final_cube: Path, labels: SiteLabels, plot_path: Path
 ) -> dict[str, Any]:
-    """Norms, layer/domain fractions (spatial partition) and ∫|ψ_IS||ψ_FS| of two pp.x cubes."""
+    """Norms, layer/domain fractions (spatial partition), element shares (Bader, Voronoi)
+    and the normalised ∫|ψ_IS||ψ_FS| of two pp.x cubes."""
     grids = {"initial": read_cube(initial_cube), "final": read_cube(final_cube)}
-    summary: dict[str, Any] = {"partition": PARTITION}
+    summary: dict[str, Any] = {
+        "partition": PARTITION,
+        "element_partitions": {"bader": BADER, "voronoi": VORONOI},
+    }
     lines = {}
     for role, grid in grids.items():
         layers = layer_partition(grid, labels.z_ang, labels.domains, labels.layers)
@@ -154,6 +173,7 @@ def analyse_densities(
             "norm": grid.integral(),
             "layer_fractions": {f"{d} layer {n}": f for (d, n), f in layers.items()},
             "domain_fractions": domain_fractions(layers),
+            "element_shares": element_shares(grid, labels.symbols),
         }
     summary["spatial_overlap"] = spatial_overlap(grids["initial"], grids["final"])
     z = lines["initial"][0]
@@ -184,8 +204,38 @@ def transfer_densities(
             Path(initial_folder) / CUBE_FILE, Path(final_folder) / CUBE_FILE, labels, plot
         )
         picture = orm.SinglefileData(file=plot)
-    summary = states.get_dict() | {"spatial": spatial}
-    return {"summary": orm.Dict(summary), "density_plot": picture}
+    return {
+        "summary": orm.Dict(combine_summary(states.get_dict(), spatial)),
+        "density_plot": picture,
+    }
+
+
+def combine_summary(states: dict[str, Any], spatial: dict[str, Any]) -> dict[str, Any]:
+    """IS/FS choice + spatial analysis; each role gets ``element_shares`` by every method.
+
+    ``projection`` (Löwdin shares, normalised over the pseudo-atomic basis: diffuse
+    projectors such as the NC Cs 6s inflate their element) sits next to the real-space
+    ``bader`` and ``voronoi`` shares of the same |ψ|², so a reader sees both.
+    """
+    summary = states | {"spatial": spatial}
+    for role in ROLES:
+        shares = dict(spatial[role]["element_shares"])
+        if "element_weights" in states.get(role, {}):
+            shares["projection"] = states[role]["element_weights"]
+        summary[role] = summary.get(role, {}) | {"element_shares": shares}
+    return summary
+
+
+def describe_element_shares(summary: dict[str, Any]) -> str:
+    """One line per role: elements ranked by each method, largest share first."""
+    lines = []
+    for role in ROLES:
+        ranked = []
+        for method, shares in summary[role]["element_shares"].items():
+            top = ", ".join(f"{e} {shares[e]:.2f}" for e in element_ranking(shares)[:3])
+            ranked.append(f"{method}: {top}")
+        lines.append(f"{role} state element shares — " + "; ".join(ranked))
+    return "\n".join(lines)
 
 
 def state_parameters(k_index: int, band: int) -> dict[str, Any]:
@@ -370,6 +420,7 @@ class ChargeDensitiesWorkChain(JanusProtocolMixin, WorkChain):
             self.inputs.site_labels,
         )
         self.out("summary", outputs["summary"])
+        self.report(describe_element_shares(outputs["summary"].get_dict()))
         self.out("density_plot", outputs["density_plot"])
 
     @classmethod

@@ -69,6 +69,7 @@ def test_transfer_densities_end_to_end(mock_codes: dict[str, InstalledCode]) -> 
     # between layers) to separate the states (recorded: ZnS 0.57 for both, while the
     # projections give IS 0.59 on ZnS, FS 0.63 on CdS); thick domains are needed for that.
     assert 0.0 < spatial["spatial_overlap"] < 1.0
+    check_element_shares(node, summary)
     assert node.outputs.density_plot.get_content(mode="rb")[:4] == b"\x89PNG"
     # Provenance: the states were chosen on the electronic run's projections, and each
     # pp.x links (does not copy) the NSCF folder and keeps its cube in `retrieved`.
@@ -83,6 +84,64 @@ def test_transfer_densities_end_to_end(mock_codes: dict[str, InstalledCode]) -> 
         assert "aiida.fileout" in calc.outputs.retrieved.base.repository.list_object_names()
         assert "output_data" not in calc.outputs
     check_bad_states_are_refused(mock_codes, electronic)
+
+
+def check_element_shares(node: Any, summary: dict[str, Any]) -> None:
+    """Each state carries element shares by projections, Bader and Voronoi (each sums to 1);
+    the real-space ones are those of the retrieved pp.x cube, and the report ranks them.
+
+    Reference for the overlap: the normalised ∫|ψ_IS||ψ_FS| is symmetric and ≤ 1 by
+    Cauchy–Schwarz, and equals the same integral of the two retrieved cubes scaled freely.
+    """
+    from aiida.cmdline.utils.common import get_workchain_report
+
+    from heterostructures.cube import read_cube
+    from heterostructures.densities import spatial_overlap
+    from heterostructures.real_space_partition import real_space_shares
+    from workflows.electronic_functions import CUBE_FILE
+
+    grids = {}
+    for role in ("initial", "final"):
+        shares = summary[role]["element_shares"]
+        assert set(shares) == {"projection", "bader", "voronoi"}
+        assert shares["projection"] == summary[role]["element_weights"]
+        for by_element in shares.values():
+            assert set(by_element) == {"Cd", "Zn", "S"}
+            assert sum(by_element.values()) == pytest.approx(1.0)
+        retrieved = node.outputs.summary.creator.inputs[role]
+        with retrieved.base.repository.as_path() as folder:
+            grids[role] = read_cube(Path(folder) / CUBE_FILE)
+        # Symbols from the cube's atomic numbers: the labels' elements must be the same.
+        assert shares["bader"] == pytest.approx(
+            real_space_shares(grids[role], "bader").element_shares
+        )
+    assert summary["spatial"]["spatial_overlap"] == pytest.approx(
+        spatial_overlap(grids["final"], grids["initial"])
+    )
+    assert set(summary["spatial"]["element_partitions"]) == {"bader", "voronoi"}
+    report = get_workchain_report(node, "REPORT")
+    assert "initial state element shares — bader:" in report
+    assert "final state element shares — bader:" in report
+
+
+def test_element_shares_without_projections_come_from_real_space_only() -> None:
+    """Explicit states (no projwfc.x run) have no projection weights: only Bader/Voronoi."""
+    from workflows.densities import combine_summary, describe_element_shares
+
+    spatial = {
+        role: {"element_shares": {"bader": {"Pb": 0.7, "Br": 0.3}, "voronoi": {"Pb": 0.4}}}
+        for role in ("initial", "final")
+    }
+    states = {"initial": {"k_index": 1, "band": 51}, "final": {"k_index": 1, "band": 50}}
+    summary = combine_summary(states, spatial)
+    assert set(summary["initial"]["element_shares"]) == {"bader", "voronoi"}
+    assert summary["initial"]["band"] == 51
+    chosen = {role: {**states[role], "element_weights": {"Cs": 0.6, "Pb": 0.4}} for role in states}
+    line = describe_element_shares(combine_summary(chosen, spatial)).splitlines()[0]
+    assert line == (
+        "initial state element shares — bader: Pb 0.70, Br 0.30; voronoi: Pb 0.40; "
+        "projection: Cs 0.60, Pb 0.40"
+    )
 
 
 def check_bad_states_are_refused(codes: dict[str, InstalledCode], electronic: Any) -> None:
