@@ -54,7 +54,8 @@ class Wavefunction:
     """
 
     k_index: int
-    """QE's global k index ``ik`` (1-based; with LSDA, spin-down k-points follow spin-up)."""
+    """``ik`` from the file header (1-based); with LSDA the index within its spin channel
+    (``wfcup1`` and ``wfcdw1`` both hold ``ik = 1``), ``spin_index`` says which."""
     k_cartesian_per_bohr: np.ndarray
     spin_index: int
     gamma_only: bool
@@ -207,7 +208,8 @@ class BandStructure:
     """Kohn–Sham energies and basis facts from a pw.x ``data-file-schema.xml``.
 
     ``energies_ev[k, b]`` uses QE's global k index (0-based here): with LSDA the spin-down
-    k-points follow the spin-up ones, matching the ``wfcN`` file numbering (N = k + 1).
+    k-points follow the spin-up ones; :func:`wavefunction_file` maps k + 1 to ``wfc<k+1>``
+    or, for LSDA, to ``wfcup<k+1>`` / ``wfcdw<k+1−n_k>``.
     """
 
     energies_ev: np.ndarray
@@ -299,16 +301,32 @@ def save_directory(outdir: Path | str, prefix: str) -> Path:
     return save_dir
 
 
+def _file_stem(save_dir: Path, k_index: int) -> str:
+    """``wfc<k>``, or for LSDA runs ``wfcup<k>`` / ``wfcdw<k − n_k>`` (global k index).
+
+    QE ≥ 6.4 (``PW/src/pw_restart_new.f90``, ``write_collected_wfc``; checked on a QE 6.7
+    nspin=2 run) names the file ``'wfc' // updw(ispin) // ik`` with ``ik`` counted within
+    the spin channel, while the XML and :class:`BandStructure` number the spin-down
+    k-points after the n_k spin-up ones.
+    """
+    if not any(save_dir.glob("wfcup*")):
+        return f"wfc{k_index}"
+    n_k = read_band_structure(save_dir / "data-file-schema.xml").energies_ev.shape[0] // 2
+    return f"wfcup{k_index}" if k_index <= n_k else f"wfcdw{k_index - n_k}"
+
+
 def wavefunction_file(outdir: Path | str, prefix: str, k_index: int = 1) -> Path:
-    """Locate ``<outdir>/<prefix>.save/wfc<k_index>.dat`` (or ``.hdf5``) for QE's global ``ik``."""
+    """Locate the wavefunction file (``.dat`` or ``.hdf5``) of QE's global k index ``ik``
+    in ``<outdir>/<prefix>.save``: ``wfc<ik>``, or ``wfcup``/``wfcdw`` for LSDA runs."""
     save_dir = save_directory(outdir, prefix)
+    stem = _file_stem(save_dir, k_index)
     for suffix in (".dat", ".hdf5"):
-        candidate = save_dir / f"wfc{k_index}{suffix}"
+        candidate = save_dir / f"{stem}{suffix}"
         if candidate.is_file():
             return candidate
     present = sorted(p.name for p in save_dir.glob("wfc*"))
     raise FileNotFoundError(
-        f"no wfc{k_index}.dat or wfc{k_index}.hdf5 in {save_dir} (present: {present or 'none'}); "
+        f"no {stem}.dat or {stem}.hdf5 in {save_dir} (present: {present or 'none'}); "
         "pw.x must keep wavefunctions (do not set disk_io='none' or wf_collect=.false.)"
     )
 

@@ -75,8 +75,9 @@ nc_species=(Cd.pbe-n-nc.UPF S.pbe-n-nc.UPF)
 paw_species=(Cd.pbe-n-kjpaw_psl.1.0.0.UPF S.pbe-nl-kjpaw_psl.1.0.0.UPF)
 
 # record <fixture name> <snapshot name> <S x position> <ecutrho> <species...> <K_POINTS block>
+#        [extra &system lines, e.g. nspin = 2]
 record() {
-    local name=$1 snapshot=$2 sx=$3 ecutrho=$4 cd_upf=$5 s_upf=$6 kblock=$7
+    local name=$1 snapshot=$2 sx=$3 ecutrho=$4 cd_upf=$5 s_upf=$6 kblock=$7 extra=${8:-}
     local run="$work/$name/$snapshot" dest="$fixtures/$name/$snapshot"
     if (( ${#selected[@]} )) && [[ ! " ${selected[*]} " == *" $name/$snapshot "* ]]; then
         return 0
@@ -84,8 +85,9 @@ record() {
     echo "recording $name/$snapshot"
     mkdir -p "$run"
     write_input "$ecutrho" "$cd_upf" "$s_upf" "$sx" "$kblock" \
-        | sed "s|$work/pseudo|./pseudo|" > "$run/pw.in.committed"
-    write_input "$ecutrho" "$cd_upf" "$s_upf" "$sx" "$kblock" > "$run/pw.in"
+        | awk -v extra="$extra" '{ print } /degauss/ && extra != "" { print extra }' \
+        > "$run/pw.in"
+    sed "s|$work/pseudo|./pseudo|" "$run/pw.in" > "$run/pw.in.committed"
     (cd "$run" && pw.x -in pw.in > pw.out)
     grep -q 'JOB DONE' "$run/pw.out"
     rm -rf "$dest" && mkdir -p "$dest/cds.save"
@@ -100,5 +102,8 @@ record qe67_wfc_cds_nc_gamma snapshot_1 0.26 100.0 "${nc_species[@]}" "$gamma_bl
 record qe67_wfc_cds_nc_2k snapshot_0 0.25 100.0 "${nc_species[@]}" "$two_k_block"
 record qe67_wfc_cds_paw_gamma snapshot_0 0.25 200.0 "${paw_species[@]}" "$gamma_block"
 record qe67_wfc_cds_paw_gamma snapshot_1 0.26 200.0 "${paw_species[@]}" "$gamma_block"
+# Spin-polarised (LSDA): pw.x writes wfcup1.dat and wfcdw1.dat instead of wfc1.dat.
+record qe67_wfc_cds_nc_lsda_gamma snapshot_0 0.26 100.0 "${nc_species[@]}" "$gamma_block" \
+    $'  nspin = 2\n  starting_magnetization(1) = 0.5'
 
 du -sh "$fixtures"/qe67_wfc_*

@@ -28,6 +28,7 @@ GAMMA_RUN = FIXTURES / "qe67_wfc_cds_nc_gamma" / "snapshot_0"
 TWO_K_RUN = FIXTURES / "qe67_wfc_cds_nc_2k" / "snapshot_0"
 PREFIX = "cds"
 ECUTWFC_RY = 25.0
+LSDA_RUN = FIXTURES / "qe67_wfc_cds_nc_lsda_gamma" / "snapshot_0"
 
 
 def plane_wave_overlap(
@@ -289,3 +290,32 @@ def test_committed_input_reproduces_the_recorded_wavefunctions(tmp_path: Path) -
         read_wavefunction(wavefunction_file(tmp_path, PREFIX), window),
     )
     np.testing.assert_allclose(np.linalg.svd(overlap, compute_uv=False), 1.0, atol=1e-6)
+
+
+@pytest.mark.parametrize(("k_index", "name", "spin"), [(1, "wfcup1.dat", 1), (2, "wfcdw1.dat", 2)])
+def test_spin_polarised_run_files_follow_the_global_k_index(
+    k_index: int, name: str, spin: int
+) -> None:
+    """Reference: QE 6.7's own nspin=2 output (fixture) and its writer,
+    ``PW/src/pw_restart_new.f90`` (``'wfc' // updw(ispin) // ik`` with ``ik`` counted per
+    spin). The old lookup knew only ``wfc<ik>.dat`` and raised FileNotFoundError here."""
+    path = wavefunction_file(LSDA_RUN, PREFIX, k_index)
+    assert path.name == name
+    wave = read_wavefunction(path)
+    assert (wave.k_index, wave.spin_index, wave.gamma_only, wave.n_bands) == (1, spin, True, 12)
+    overlap = overlap_matrix(wave, wave)
+    np.testing.assert_allclose(overlap, np.eye(12), atol=1e-10)  # NC: orthonormal per spin
+
+
+def test_spin_polarised_channels_differ_and_match_the_xml_rows() -> None:
+    """The run is magnetised (2 μB in pw.out): up and down states and energies differ;
+    the XML's global rows (1 = up, 2 = down) pair with wfcup1 / wfcdw1."""
+    bands = band_structure_of_run(LSDA_RUN, PREFIX)
+    assert bands.lsda
+    assert bands.energies_ev.shape == (2, 12)
+    assert np.abs(bands.energies_ev[0] - bands.energies_ev[1]).max() > 0.1
+    up, down = (read_wavefunction(wavefunction_file(LSDA_RUN, PREFIX, k)) for k in (1, 2))
+    assert (up.spin_index, down.spin_index) == (1, 2)
+    assert np.abs(np.abs(up.coefficients) - np.abs(down.coefficients)).max() > 0.01
+    with pytest.raises(FileNotFoundError, match=r"no wfcdw2\.dat"):
+        wavefunction_file(LSDA_RUN, PREFIX, 3)
