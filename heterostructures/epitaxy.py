@@ -208,54 +208,6 @@ def cube_on_cube_relation(chalcogenide_atoms: Atoms, perovskite_atoms: Atoms) ->
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class SpacingCoincidence:
-    """A pair of plane spacings (Å) whose mismatch (%) is near a quoted figure."""
-
-    perovskite_setting: str
-    perovskite_hkl: Vector3
-    perovskite_d: float
-    chalcogenide_phase: str
-    chalcogenide_hkl: Vector3
-    chalcogenide_d: float
-    mismatch_percent: float
-
-
-def spacing_coincidences(
-    perovskite_cells: dict[str, Atoms],
-    chalcogenide_cells: dict[str, Atoms],
-    target_percent: float,
-    window_percent: float = 0.3,
-    max_index: int = 2,
-    min_spacing: float = 1.8,
-) -> tuple[SpacingCoincidence, ...]:
-    """Plane pairs (d ≥ ``min_spacing`` Å) whose |mismatch| is within a window of a target.
-
-    Used to find which comparison gives a number quoted without its planes (the paper's
-    CsPbBr3/ZnS ≈ 4.2 %).
-    """
-    indices: list[Vector3] = [
-        (h, k, l_index)
-        for h, k, l_index in itertools.product(range(-max_index, max_index + 1), repeat=3)
-        if (h, k, l_index) > (0, 0, 0)
-    ]
-    found = {}
-    for (p_name, p_atoms), (c_name, c_atoms) in itertools.product(
-        perovskite_cells.items(), chalcogenide_cells.items()
-    ):
-        p_spacings = {round(interplanar_spacing(p_atoms, h), 4): h for h in indices}
-        c_spacings = {round(interplanar_spacing(c_atoms, h), 4): h for h in indices}
-        for (d_p, h_p), (d_c, h_c) in itertools.product(p_spacings.items(), c_spacings.items()):
-            value = mismatch_percent(d_c, d_p)
-            if min(d_p, d_c) >= min_spacing and abs(abs(value) - target_percent) <= window_percent:
-                found[(p_name, d_p, c_name, d_c)] = SpacingCoincidence(
-                    p_name, h_p, d_p, c_name, h_c, d_c, value
-                )
-    return tuple(
-        sorted(found.values(), key=lambda s: abs(abs(s.mismatch_percent) - target_percent))
-    )
-
-
 REPORT_TOLERANCES = MatchTolerances(max_area=400.0)
 """Report default: coincidence cells up to 400 Å² (ZnS on CsPbBr3 needs ≈ 270 Å²)."""
 
@@ -351,18 +303,4 @@ def format_epitaxy_report(report: EpitaxyReport, max_candidates: int = 6) -> str
         )
     if not report.candidates:
         lines.append("    none under the tolerances")
-    return "\n".join(lines)
-
-
-def format_spacing_coincidences(
-    coincidences: tuple[SpacingCoincidence, ...], target_percent: float
-) -> str:
-    """Text table of plane pairs that reproduce a quoted mismatch figure."""
-    lines = [f"Plane pairs with |mismatch| near {target_percent:.1f} %:"]
-    for item in coincidences:
-        lines.append(
-            f"  {item.perovskite_setting} {item.perovskite_hkl} d={item.perovskite_d:.4f} Å vs "
-            f"{item.chalcogenide_phase} {item.chalcogenide_hkl} d={item.chalcogenide_d:.4f} Å: "
-            f"{item.mismatch_percent:+.2f} %"
-        )
     return "\n".join(lines)

@@ -11,7 +11,6 @@ from heterostructures.epitaxy import (
     lattice_period,
     mismatch_percent,
     pseudocubic_spacing,
-    spacing_coincidences,
 )
 from heterostructures.facet_matching import (
     MatchTolerances,
@@ -90,17 +89,6 @@ def test_other_pairs_report_their_mismatch(
     assert report.d220_mismatch_percent == pytest.approx(report.lattice_mismatch_percent)
     assert report.candidates, "a coincidence cell within 400 Å² exists for every pair"
     assert all(abs(m.linear_mismatch_percent) <= 3.0 + 1e-9 for m in report.candidates)
-
-
-def test_which_plane_pair_gives_the_paper_zns_figure() -> None:
-    cells_p = {"pseudo-cubic": perovskite("CsPbBr3"), "Pnma": perovskite("CsPbBr3", "orthorhombic")}
-    cells_c = {"zincblende": chalcogenide("ZnS"), "wurtzite": chalcogenide("ZnS", "wurtzite")}
-    found = spacing_coincidences(cells_p, cells_c, target_percent=4.2, window_percent=0.3)
-    best = found[0]
-    assert abs(abs(best.mismatch_percent) - 4.2) < 0.05
-    assert (best.perovskite_setting, best.chalcogenide_phase) == ("Pnma", "wurtzite")
-    assert best.perovskite_d == pytest.approx(2.907, abs=0.01)
-    assert abs(epitaxy_report("CsPbBr3", "ZnS").d220_mismatch_percent) > 7.0
 
 
 def test_computed_lattices_can_replace_experiment() -> None:

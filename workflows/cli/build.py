@@ -112,20 +112,38 @@ def build(
     default=None,
     help="Lattice constant (Å).",
 )
+@click.option(
+    "--quoted-mismatch",
+    type=click.FloatRange(min=0.0, min_open=True),
+    default=None,
+    help="A |mismatch| (%) quoted without planes: test it against {220} and a blind scan.",
+)
 def epitaxy(
-    perovskite: str, chalcogenide: str, perovskite_a: float | None, chalcogenide_a: float | None
+    perovskite: str,
+    chalcogenide: str,
+    perovskite_a: float | None,
+    chalcogenide_a: float | None,
+    quoted_mismatch: float | None,
 ) -> None:
     """Print d-spacings, the paper's orientation relation and the best facet matches.
 
     \b
     Examples:
       aiida-janus epitaxy
-      aiida-janus epitaxy --chalcogenide ZnS
+      aiida-janus epitaxy --chalcogenide ZnS --quoted-mismatch 4.2
     """
     from heterostructures.epitaxy import epitaxy_report, format_epitaxy_report
+    from heterostructures.reflections import check_quoted_mismatch, format_quoted_mismatch
 
     try:
         report = epitaxy_report(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
+        check = (
+            None
+            if quoted_mismatch is None
+            else check_quoted_mismatch(perovskite, chalcogenide, quoted_mismatch)
+        )
     except StructureInputError as exception:
         raise click.ClickException(str(exception)) from exception
     click.echo(format_epitaxy_report(report))
+    if check is not None:
+        click.echo(format_quoted_mismatch(check))
