@@ -28,7 +28,11 @@ from heterostructures.electronic import ElectronicStructureError, group_state_we
 from heterostructures.projwfc_files import AtomicProjections, AtomicState
 
 PARTITION = "spatial: planes midway between consecutive layer centres along the normal"
-PROJECTION = "projections: share of Σ|<φ|ψ>|² on the atoms (atomic_proj.xml)"
+PROJECTION = (
+    "projections: share of Σ|<φ|ψ>|² on the atoms (atomic_proj.xml), normalised over the "
+    "pseudo-atomic basis, so diffuse projectors (NC Cs 6s) inflate their element: compare the "
+    "real-space element shares of the |ψ|² cubes"
+)
 
 
 @dataclass(frozen=True)
