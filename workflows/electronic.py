@@ -111,7 +111,7 @@ def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
 
 DEFAULT_ANALYSIS = {
     "domains": None,
-    "states_per_atom": 1e-3,
+    "edge_fit_states_per_atom": [1e-5, 1e-2],
     "n_middle_layers": 1,
     "lineup_periods_ang": None,
 }
@@ -141,7 +141,9 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
             valid_type=orm.Dict,
             required=False,
             help=f"Band-edge settings, default {DEFAULT_ANALYSIS}: domains (A, B) fix the sign "
-            "of the offsets; states_per_atom the edge threshold; n_middle_layers per domain.",
+            "of the offsets; edge_fit_states_per_atom the integrated states per atom fitted to "
+            "extrapolate each PDOS edge; n_middle_layers per domain; lineup_periods_ang the "
+            "macroscopic-average windows (Å), default each domain's stacking period.",
         )
         spec.expose_inputs(
             PwBaseWorkChain, namespace="scf", exclude=("clean_workdir", "pw.structure")

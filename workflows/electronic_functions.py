@@ -21,16 +21,9 @@ from aiida import orm
 from aiida.engine import calcfunction
 
 from heterostructures.cube import read_cube
-from heterostructures.densities import (
-    PLATEAU_TOLERANCE_EV,
-    macroscopic_average,
-    periodic_span,
-    planar_average,
-    plane_heights_ang,
-    plateau_spread_ev,
-    potential_step_ev,
-)
+from heterostructures.densities import PLATEAU_TOLERANCE_EV, planar_average, plane_heights_ang
 from heterostructures.electronic import (
+    EDGE_FIT_STATES_PER_ATOM,
     LEVEL_OF_THEORY,
     SIGN_CONVENTION,
     BandAlignment,
@@ -55,6 +48,7 @@ from heterostructures.electronic_plots import (
     plot_potential_lineup,
     plot_projected_dos,
 )
+from heterostructures.lineup_windows import AtomSites, potential_lineup_step
 from heterostructures.projwfc_files import (
     RYDBERG_EV,
     ProjectedDos,
@@ -215,40 +209,36 @@ def analyse_potential(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """Route 2 step: ΔV = V̄(middle of A) − V̄(middle of B) (eV) of the pp.x plot_num 11 cube.
 
-    The macroscopic average uses ``settings["lineup_periods_ang"]`` (one window per
-    domain, Å) or, by default, the mean layer thickness (cell length / layers) once.
+    Double macroscopic average with each domain's stacking period
+    (:func:`heterostructures.lineup_windows.potential_lineup_step`), or with
+    ``settings["lineup_periods_ang"]`` (Å) when given.
     """
     grid = read_cube(cube)
     z = plane_heights_ang(grid)
-    length = float(z[1] - z[0]) * z.size
     planar = planar_average(grid.data)
-    n_layers = len(set(zip(labels.domains, labels.layers, strict=True)))
-    windows = list(settings.get("lineup_periods_ang") or [length / n_layers])
-    macroscopic = macroscopic_average(planar, float(z[1] - z[0]), windows)
-    regions = {}
-    for domain in pair:
-        mask = middle_layer_mask(labels.domains, labels.layers, domain, settings["n_middle_layers"])
-        start, stop = periodic_span(np.asarray(labels.z_ang)[mask], length)
-        half = 0.25 * min(windows)
-        regions[domain] = (start - half, stop + half)
-    step = potential_step_ev(z, macroscopic, regions[pair[0]], regions[pair[1]])
-    spreads = {domain: plateau_spread_ev(z, macroscopic, regions[domain]) for domain in pair}
-    uncertainty = 0.5 * sum(spreads.values())
+    sites = AtomSites(labels.z_ang, labels.symbols, labels.domains, labels.layers)
+    step = potential_lineup_step(
+        z, planar, sites, pair, int(settings.get("n_middle_layers", 1)),
+        settings.get("lineup_periods_ang"),
+    )  # fmt: skip
+    spreads = step.plateau_spread_ev
     summary = {
-        "delta_v_ev": step,
-        "delta_v_uncertainty_ev": uncertainty,
+        "delta_v_ev": step.delta_v_ev,
+        "delta_v_uncertainty_ev": step.uncertainty_ev,
         "plateau_spread_ev": spreads,
-        "windows_ang": windows,
-        "regions_ang": regions,
+        "windows_ang": list(step.windows_ang),
+        "stacking_periods_ang": step.periods_ang,
+        "average": step.average,
+        "regions_ang": step.regions_ang,
     }
     if max(spreads.values()) > PLATEAU_TOLERANCE_EV:
         summary["warning"] = (
             "no potential plateau in the middle of "
             + ", ".join(f"{d} (spread {v:.2f} eV)" for d, v in spreads.items())
             + f": the domains are not bulk-like, ΔV and the route 2 offsets are uncertain by "
-            f"±{uncertainty:.2f} eV; use thicker domains"
+            f"±{step.uncertainty_ev:.2f} eV; use thicker domains"
         )
-    arrays = {"z_ang": z, "planar_ry": planar, "macroscopic_ry": macroscopic}
+    arrays = {"z_ang": z, "planar_ry": planar, "macroscopic_ry": step.macroscopic_ry}
     return summary, arrays
 
 
@@ -274,6 +264,12 @@ def _grouped(pdos: ProjectedDos, labels: SiteLabels) -> dict[str, GroupedDos]:
     }
 
 
+def _fit_window(settings: dict[str, Any]) -> tuple[float, float]:
+    """Integrated states per atom fitted for the PDOS edges (same for every group)."""
+    low, high = settings.get("edge_fit_states_per_atom") or EDGE_FIT_STATES_PER_ATOM
+    return float(low), float(high)
+
+
 def _determined(
     folder: Path, pdos: ProjectedDos, labels: SiteLabels, pair: tuple[str, str],
     reference: float, settings: dict[str, Any],
@@ -282,7 +278,7 @@ def _determined(
     n_middle = int(settings.get("n_middle_layers", 1))
     alignment = domain_alignment(
         pdos, labels.domains, labels.layers, pair, reference, n_middle,
-        float(settings["states_per_atom"]),
+        _fit_window(settings),
     )  # fmt: skip
     projected = _route_dict(alignment.projected, [alignment.edges_a, alignment.edges_b])
     routes = {
@@ -311,7 +307,7 @@ def analyse_alignment(
 ) -> AlignmentAnalysis:
     """Band alignment of a projwfc.x output folder; metallic → "undetermined", no numbers.
 
-    ``settings``: ``domains`` (A, B) or None, ``states_per_atom``, ``n_middle_layers``,
+    ``settings``: ``domains`` (A, B) or None, ``edge_fit_states_per_atom``, ``n_middle_layers``,
     ``lineup_periods_ang``. With ``potential_cube`` the line-up step ΔV is added, and with
     strained bulk ``references`` for both domains (keyed by domain) the route 2 offsets.
     Raises ``ProjwfcFileError``/``ElectronicStructureError`` for missing files or labels.
@@ -361,7 +357,7 @@ def analyse_alignment(
     zero, zero_label = (reference, "midgap") if vbm is None else (vbm, f"VBM of {pair[0]}")
     summary |= determined | {"energy_zero_ev": zero, "energy_zero": zero_label}
     edges = layer_resolved_edges(
-        pdos, labels.domains, labels.layers, reference, float(settings["states_per_atom"])
+        pdos, labels.domains, labels.layers, reference, _fit_window(settings)
     )
     return AlignmentAnalysis(summary, groups, edges, zero, zero_label, potential, pdos.total_pdos)
 

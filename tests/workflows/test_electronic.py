@@ -281,6 +281,45 @@ def test_potential_lineup_with_strained_bulk_references(
     assert all(n % 2 == 0 for n in reference.inputs.kpoints.get_kpoints_mesh()[0])
 
 
+def test_potential_step_windows_are_each_domains_period(tmp_path: Any) -> None:
+    """Reference: the closed-form synthetic profile of ``test_lineup_windows`` (step 0.680
+    eV, oscillations of period 4.1 Å in the perovskite and 2.9 Å in CdS) written as a cube.
+
+    The workflow's route 2 step derives both windows from the planes and recovers ΔV
+    within 1 meV on flat plateaus; the former default (one window of cell length ÷ layer
+    labels, 5.34 Å) gave ΔV 0.30 eV off with a 4.3 eV plateau spread.
+    """
+    from heterostructures.cube import BOHR_ANGSTROM, CubeGrid, write_cube
+    from tests.heterostructures.test_lineup_windows import (
+        RYDBERG_EV,
+        STEP_RY,
+        synthetic_interface,
+        synthetic_potential,
+    )
+    from workflows.electronic_functions import SiteLabels, analyse_potential
+
+    sites, length = synthetic_interface()
+    z = np.arange(800) * length / 800
+    planar = synthetic_potential(z, length)
+    voxel = np.diag([1.0, 1.0, length / 800 / BOHR_ANGSTROM])
+    grid = CubeGrid(
+        np.broadcast_to(planar, (2, 2, 800)).copy(), np.zeros(3), voxel, np.array([1]),
+        np.zeros((1, 3)),
+    )  # fmt: skip
+    labels = SiteLabels(
+        list(sites.domains), list(sites.layers), list(sites.symbols), list(sites.z_ang)
+    )
+    summary, arrays = analyse_potential(
+        write_cube(tmp_path / "potential.cube", grid), labels, ("perovskite", "chalcogenide"),
+        {"n_middle_layers": 1, "lineup_periods_ang": None},
+    )  # fmt: skip
+    assert summary["windows_ang"] == pytest.approx([4.1, 2.9], abs=1e-6)
+    assert summary["delta_v_ev"] == pytest.approx(STEP_RY * RYDBERG_EV, abs=1e-3)
+    assert max(summary["plateau_spread_ev"].values()) < 1e-3
+    assert "warning" not in summary
+    assert arrays["macroscopic_ry"].mean() == pytest.approx(planar.mean(), abs=1e-6)
+
+
 def check_projected_dos_and_plots(node: Any) -> None:
     """Domain, element and layer PDOS are partitions of the same total; PNGs are PNGs."""
     pdos = node.outputs.projected_dos
