@@ -68,6 +68,44 @@ def check_analysis_request(energies: np.ndarray, dt_fs: float, dynamics: dict[st
         raise NaInputError("ERROR_DYNAMICS_SETTINGS", str(error)) from error
 
 
+def check_state_character(
+    na_hamiltonian: orm.ArrayData, states: dict[str, Any], populations: dict[str, Any]
+) -> dict[str, Any]:
+    """Does the IS keep donor and the FS acceptor character along the snapshots?
+
+    Needs the per-snapshot ``domain_weights`` of ``janus.na_snapshots`` (run with
+    ``site_labels``). More broken snapshots than ``max_broken_fraction`` raise
+    ``ERROR_STATE_CHARACTER`` when ``on_broken_character`` is ``fail``, else are flagged.
+    """
+    from heterostructures.domain_populations import DomainPopulationError, state_character
+
+    if "domain_weights" not in na_hamiltonian.get_arraynames():
+        return {"checked": False, "note": "no domain weights (snapshots without site_labels)"}
+    try:
+        check = state_character(
+            na_hamiltonian.get_array("domain_weights"),
+            list(na_hamiltonian.base.attributes.get("domains")),
+            states["initial"],
+            states["final"],
+            populations["donor_domain"],
+            populations["acceptor_domain"],
+            populations["character_threshold"],
+        )
+    except DomainPopulationError as error:
+        raise NaInputError("ERROR_STATE_CHARACTER", str(error)) from error
+    result = {"checked": True, **check.as_dict()}
+    result["flagged"] = check.broken > populations["max_broken_fraction"]
+    if result["flagged"] and populations["on_broken_character"] == "fail":
+        raise NaInputError(
+            "ERROR_STATE_CHARACTER",
+            f"IS on {check.donor} and FS on {check.acceptor} (weight > {check.threshold}) "
+            f"hold at only {check.held:.0%} of {check.n_snapshots} snapshots "
+            f"(IS {check.initial_on_donor:.0%}, FS {check.final_on_acceptor:.0%}): pick "
+            "other IS/FS bands, or set populations.on_broken_character = 'flag'",
+        )
+    return result
+
+
 def _hopping_options(dynamics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in dynamics.items() if key != "simulation_time_fs"}
 
@@ -91,6 +129,13 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
         spec.input("donor_bands", valid_type=orm.List, required=False, help="Counted in P_IS.")
         spec.input("spectra", valid_type=orm.Dict, help="required_resolution_cm, peaks.")
         spec.input("dynamics", valid_type=orm.Dict, help="method, temperature_k, seed, ...")
+        spec.input(
+            "populations",
+            valid_type=orm.Dict,
+            required=False,
+            help="donor_domain, acceptor_domain, character_threshold, max_broken_fraction, "
+            "on_broken_character ('fail' or 'flag'): domain-projected P_donor(t).",
+        )
         spec.outline(cls.setup, cls.run_spectra, cls.run_dynamics, cls.make_plots)
         for name in ("gap", "spectral_density", "dephasing", "populations"):
             spec.output(name, valid_type=orm.ArrayData)
@@ -101,6 +146,7 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
         spec.exit_code(201, "ERROR_STATES", message="{error}")
         spec.exit_code(202, "ERROR_TOO_SHORT", message="{error}")
         spec.exit_code(203, "ERROR_DYNAMICS_SETTINGS", message="{error}")
+        spec.exit_code(204, "ERROR_STATE_CHARACTER", message="{error}")
 
     def setup(self) -> Any:
         """Map IS/FS to window indices and check lengths and settings (2xx)."""
@@ -118,8 +164,14 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
                 hamiltonian.base.attributes.get("dt_fs"),
                 self.inputs.dynamics.get_dict(),
             )
+            if "populations" in self.inputs:
+                populations = self.inputs.populations.get_dict()
+                states["character"] = check_state_character(hamiltonian, states, populations)
+                states["donor_domain"] = populations["donor_domain"]
         except NaInputError as error:
             return self.exit_codes(error.exit_code).format(error=str(error))
+        if states.get("character", {}).get("flagged"):
+            self.report(f"IS/FS character broken: {states['character']}")
         self.ctx.states = orm.Dict(states)
         return None
 
@@ -174,4 +226,5 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
             builder.donor_bands = orm.List(donor_bands)
         builder.spectra = orm.Dict(inputs["spectra"])
         builder.dynamics = orm.Dict(inputs["dynamics"])
+        builder.populations = orm.Dict(inputs["populations"])
         return builder

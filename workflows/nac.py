@@ -29,6 +29,7 @@ from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 from heterostructures.nac import SnapshotMismatchError
 from heterostructures.wavefunctions import BandWindowError
 from workflows import engine_repairs
+from workflows.labels import LabelError, check_labels
 from workflows.na_analysis import NaAnalysisWorkChain as NaAnalysisWorkChain
 from workflows.na_requests import (
     NaInputError,
@@ -124,7 +125,12 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         spec.input("n_chains", valid_type=orm.Int, default=lambda: orm.Int(1))
         spec.input("track_states", valid_type=orm.Bool, default=lambda: orm.Bool(True))
         spec.input("clean_workdir", valid_type=orm.Bool, default=lambda: orm.Bool(True))
-        spec.input("site_labels", valid_type=orm.Dict, required=False, help="Passed on.")
+        spec.input(
+            "site_labels",
+            valid_type=orm.Dict,
+            required=False,
+            help="Interface labels: per-snapshot domain weights of the window bands; passed on.",
+        )
         spec.expose_inputs(
             PwBaseWorkChain,
             namespace="scf",
@@ -147,6 +153,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
             (205, "ERROR_VARIABLE_CELL", "{error}"),
             (206, "ERROR_CHAINS", "{error}"),
             (207, "ERROR_SPIN_POLARISED", "{error}"),
+            (208, "ERROR_SITE_LABELS", "{error}"),
             (301, "ERROR_CUTOFF_MISMATCH", "{error}"),
             (302, "ERROR_SNAPSHOT_MISMATCH", "snapshots {pair} cannot be overlapped: {error}"),
             (
@@ -177,6 +184,10 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
                 - EMPTY_BANDS,
             )
             self.ctx.chains = chain_layout(len(frames), self.inputs.n_chains.value)
+            if "site_labels" in self.inputs:
+                check_labels(self.inputs.site_labels.get_dict(), trajectory.numsites)
+        except LabelError as error:
+            return self.exit_codes.ERROR_SITE_LABELS.format(error=str(error))
         except NaInputError as error:
             return self.exit_codes(error.exit_code).format(error=str(error))
         self.ctx.frames = frames
@@ -262,8 +273,15 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
     def _overlap(self, position: int) -> Any:
         settings = orm.Dict({"band_window": list(self.inputs.band_window), "prefix": PW_PREFIX})
         bra, ket = (self.ctx.remotes[_key(p)] for p in (position, position + 1))
+        domains = {}
+        if "site_labels" in self.inputs:
+            domains = {
+                f"{side}_structure": self.ctx[_key(p)].inputs.pw.structure
+                for side, p in (("bra", position), ("ket", position + 1))
+            }
+            domains["site_labels"] = self.inputs.site_labels
         try:
-            pair = snapshot_pair_overlap(bra, ket, settings)
+            pair = snapshot_pair_overlap(bra, ket, settings, **domains)
         except (SnapshotMismatchError, BandWindowError, FileNotFoundError) as error:
             return self.exit_codes.ERROR_SNAPSHOT_MISMATCH.format(
                 pair=(position, position + 1), error=str(error)

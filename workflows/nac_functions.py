@@ -22,8 +22,9 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
+from heterostructures.domain_weights import domain_partition, domain_weights
 from heterostructures.fits import DecayFit
-from heterostructures.nac import couplings_from_overlaps, overlap_between_runs
+from heterostructures.nac import couplings_from_overlaps, overlap_between_runs, read_snapshot
 from heterostructures.wavefunctions import band_structure_of_run, validate_band_window
 
 SAVE_FILES = ("data-file-schema.xml", "wfc1.dat", "wfc1.hdf5")
@@ -50,14 +51,34 @@ def _copy_save_files(remote: orm.RemoteData, prefix: str, target: Path) -> Path:
     return target
 
 
+def _window_domain_weights(
+    folder: Path, prefix: str, window: tuple[int, int], structure: orm.StructureData, labels: dict
+) -> tuple[np.ndarray, list[str]]:
+    """Domain weights (n_b × n_domains) of the window bands of one snapshot, and the domains."""
+    partition = domain_partition(
+        structure.get_ase().get_scaled_positions(wrap=False)[:, 2],
+        labels["domain"],
+        labels["layer"],
+    )
+    _, wavefunction = read_snapshot(folder, prefix, window)
+    return domain_weights(wavefunction, partition), list(partition.domains)
+
+
 @calcfunction
 def snapshot_pair_overlap(
-    bra: orm.RemoteData, ket: orm.RemoteData, settings: orm.Dict
+    bra: orm.RemoteData,
+    ket: orm.RemoteData,
+    settings: orm.Dict,
+    bra_structure: orm.StructureData | None = None,
+    ket_structure: orm.StructureData | None = None,
+    site_labels: orm.Dict | None = None,
 ) -> orm.ArrayData:
     """Raw ⟨i(t)|j(t+dt)⟩ of the band window and both snapshots' window energies (eV).
 
     ``settings``: ``band_window`` (first, last; 1-based inclusive), ``prefix``,
-    ``orthonormalize`` (Löwdin, for PAW). Raises ``SnapshotMismatchError`` (different
+    ``orthonormalize`` (Löwdin, for PAW). With both structures and the interface
+    ``site_labels`` also each window band's weight on each domain at both snapshots
+    (:mod:`heterostructures.domain_weights`). Raises ``SnapshotMismatchError`` (different
     cutoff or basis), ``BandWindowError`` or ``FileNotFoundError`` (no wavefunctions).
     """
     options = settings.get_dict()
@@ -75,8 +96,18 @@ def snapshot_pair_overlap(
             orthonormalize=options.get("orthonormalize", False),
         )
         bands = [band_structure_of_run(folder, prefix) for folder in folders]
-    first, last = validate_band_window(tuple(options["band_window"]), bands[0].n_bands, "bra")
-    node = orm.ArrayData()
+        first, last = validate_band_window(tuple(options["band_window"]), bands[0].n_bands, "bra")
+        node = orm.ArrayData()
+        if bra_structure is not None and ket_structure is not None and site_labels is not None:
+            for name, folder, structure in (
+                ("bra", folders[0], bra_structure),
+                ("ket", folders[1], ket_structure),
+            ):
+                weights, domains = _window_domain_weights(
+                    folder, prefix, (first, last), structure, site_labels.get_dict()
+                )
+                node.set_array(f"domain_weights_{name}", weights)
+            node.base.attributes.set("domains", domains)
     node.set_array("overlap", overlap)
     node.set_array("energies_bra_ev", bands[0].energies_ev[0, first - 1 : last])
     node.set_array("energies_ket_ev", bands[1].energies_ev[0, first - 1 : last])
@@ -92,7 +123,9 @@ def assemble_na_hamiltonian(settings: orm.Dict, **pairs: orm.ArrayData) -> dict[
     ``pairs`` are keyed ``pair_NNNN`` in trajectory order; ``settings`` holds
     ``dt_fs``, ``band_window``, ``track_states`` and the chain layout (copied to the Dict).
     Arrays: ``energies_ev`` (n_snapshots × n_b, eV), ``overlaps`` and ``nac_per_fs``
-    (n_pairs × n_b × n_b; NAC in fs⁻¹ at the pair midpoints), ``band_order``, ``times_fs``.
+    (n_pairs × n_b × n_b; NAC in fs⁻¹ at the pair midpoints), ``band_order``, ``times_fs``
+    and, when every pair has them, ``domain_weights`` (n_snapshots × n_b × n_domains, per
+    tracked label; the ``domains`` attribute names the last axis).
     """
     options = settings.get_dict()
     ordered = [pairs[key] for key in sorted(pairs)]
@@ -111,6 +144,12 @@ def assemble_na_hamiltonian(settings: orm.Dict, **pairs: orm.ArrayData) -> dict[
     hamiltonian.set_array("nac_per_fs", series.nac_per_fs)
     hamiltonian.set_array("band_order", series.band_order)
     hamiltonian.set_array("times_fs", options["dt_fs"] * np.arange(len(energies)))
+    if all("domain_weights_bra" in pair.get_arraynames() for pair in ordered):
+        weights = [pair.get_array("domain_weights_bra") for pair in ordered]
+        weights.append(ordered[-1].get_array("domain_weights_ket"))
+        per_label = np.take_along_axis(np.array(weights), series.band_order[:, :, None], axis=1)
+        hamiltonian.set_array("domain_weights", per_label)
+        hamiltonian.base.attributes.set("domains", ordered[0].base.attributes.get("domains"))
     hamiltonian.base.attributes.set("dt_fs", options["dt_fs"])
     hamiltonian.base.attributes.set("band_window", list(series.band_window))
     hamiltonian.base.attributes.set(
@@ -211,7 +250,9 @@ def surface_hopping_dynamics(
 ) -> dict[str, orm.Data]:
     """P_IS(t) and E(t) by FSSH/DISH in the classical-path approximation, with τ fits (Fig. 4d).
 
-    ``states``: ``initial``, ``final``, ``donors`` (0-based window indices). ``settings``:
+    ``states``: ``initial``, ``final``, ``donors`` (0-based window indices), optional
+    ``donor_domain`` (τ_ET is then fitted to the domain-projected population) and
+    ``character`` (the IS/FS character check, copied to the summary). ``settings``:
     ``method``, ``temperature_k``, ``simulation_time_fs``, ``n_initial_times``,
     ``n_realisations``, ``seed``, ``allow_recycling``, ``substeps``.
     """
@@ -237,9 +278,8 @@ def surface_hopping_dynamics(
     )
     decoherence = dephasing_time_matrix(energies, dt_fs) if hopping.method == "dish" else None
     result = run_surface_hopping(hamiltonian, hopping, decoherence_times_fs=decoherence)
-    fits = fit_transfer_and_relaxation(
-        result.times_fs, result.donor_population, result.mean_energy_ev
-    )
+    transfer, transfer_label = _transfer_population(na_hamiltonian, states.get_dict(), result)
+    fits = fit_transfer_and_relaxation(result.times_fs, transfer, result.mean_energy_ev)
     summary = {
         "method": result.method,
         "n_trajectories": result.n_trajectories,
@@ -248,17 +288,42 @@ def surface_hopping_dynamics(
         "recycled": result.recycled,
         "note": result.note,
         "transfer": fit_summary(fits.transfer),
+        "transfer_population": transfer_label,
+        "state_character": states.get("character"),
         "relaxation": fit_summary(fits.relaxation),
     }
     populations = _array_node(
         "fs, fraction, eV relative to the final state",
         times_fs=result.times_fs,
         donor_population=result.donor_population,
+        transfer_population=transfer,
         mean_energy_ev=result.mean_energy_ev,
         state_populations=result.state_populations,
         coherent_populations=result.coherent_populations,
     )
     return {"populations": populations, "dynamics_summary": orm.Dict(summary)}
+
+
+def _transfer_population(
+    na_hamiltonian: orm.ArrayData, states: dict[str, Any], result: Any
+) -> tuple[np.ndarray, str]:
+    """What τ_ET is fitted to: the donor-domain population P_D(t) = Σ_i P_i(t) w_i^D(t)
+    when the NA Hamiltonian has domain weights and ``states`` names ``donor_domain``;
+    else P_IS(t) of the donor states (relaxation inside the donor then counts as transfer).
+    """
+    from heterostructures.domain_populations import domain_population
+
+    donor = states.get("donor_domain")
+    if donor is None or "domain_weights" not in na_hamiltonian.get_arraynames():
+        return result.donor_population, "P_IS(t) of the donor states (no domain weights)"
+    population = domain_population(
+        result.state_populations,
+        na_hamiltonian.get_array("domain_weights"),
+        list(na_hamiltonian.base.attributes.get("domains")),
+        donor,
+        result.initial_steps,
+    )
+    return population, f"P_{donor}(t) = sum_i P_i(t) w_i^{donor}(t) (domain-projected)"
 
 
 def _png_node(figure: Any, filename: str) -> orm.SinglefileData:
