@@ -304,7 +304,7 @@ def _donor_relaxation_hamiltonian(is_perovskite: float = 0.9) -> Any:
     """Three states: FS (band 1, CdS), donor state (band 2) and IS (band 3) on the
     perovskite; the IS is coupled (0.05 fs⁻¹) only to the donor state 0.03 eV below it.
     ``domain_weights`` per snapshot; ``is_perovskite``: the IS weight on the perovskite at
-    every other snapshot (the rest 0.9)."""
+    every other snapshot (elsewhere both donor states lie wholly on the perovskite)."""
     from aiida.orm import ArrayData
 
     n_steps = 256
@@ -312,7 +312,7 @@ def _donor_relaxation_hamiltonian(is_perovskite: float = 0.9) -> Any:
     energies[:, 2] += 0.01 * np.sin(np.arange(n_steps) / 3.0)
     nac = np.zeros((n_steps - 1, 3, 3))
     nac[:, 2, 1], nac[:, 1, 2] = 0.05, -0.05
-    perovskite = np.tile([0.05, 0.8, 0.9], (n_steps, 1))
+    perovskite = np.tile([0.0, 1.0, 1.0], (n_steps, 1))
     perovskite[::2, 2] = is_perovskite
     node = ArrayData()
     node.set_array("energies_ev", energies)
@@ -327,8 +327,9 @@ def _donor_relaxation_hamiltonian(is_perovskite: float = 0.9) -> Any:
 def test_transfer_time_is_fitted_to_the_donor_domain_population(aiida_profile: object) -> None:
     """Reference: a model where the electron only relaxes inside the donor (no coupling to
     the acceptor state). The old analysis fitted τ_ET to P_IS(t), which decays here (the
-    relaxation was counted as transfer, a τ_ET of tens of fs); the donor-domain
-    population Σ_i P_i w_i^perovskite stays ≥ 0.8 (hand bound: weights 0.9 and 0.8)."""
+    relaxation was counted as transfer, a τ_ET of a few hundred fs); the donor-domain
+    population Σ_i P_i w_i^perovskite is exactly 1 (hand count: the FS, weight 0, is
+    never reached), so τ_ET is not determined."""
     from aiida.engine import run_get_node
     from aiida.orm import Int
 
@@ -338,15 +339,12 @@ def test_transfer_time_is_fitted_to_the_donor_domain_population(aiida_profile: o
     assert node.is_finished_ok, node.exit_message
     populations = results["populations"]
     transfer = populations.get_array("transfer_population")
-    assert populations.get_array("donor_population")[-1] < 0.5
-    assert transfer.min() > 0.79
-    states = populations.get_array("state_populations")
-    np.testing.assert_allclose(transfer, states @ [0.05, 0.8, 0.9], atol=1e-12)
+    assert populations.get_array("donor_population")[-1] < 0.7  # P_IS decays
+    np.testing.assert_allclose(transfer, 1.0, atol=1e-12)
     summary = results["dynamics_summary"].get_dict()
     assert "domain-projected" in summary["transfer_population"]
     assert summary["state_character"]["held"] == 1.0
-    fit = summary["transfer"]
-    assert not fit["determined"] or fit["tau_fs"] > 1000.0
+    assert summary["transfer"]["determined"] is False
 
 
 @pytest.mark.parametrize(("protocol", "status"), [("balanced", 204), ("fast", 0)])
