@@ -51,10 +51,10 @@ def synthetic_potential(z: np.ndarray, length: float) -> np.ndarray:
     oscillations of each domain's own period (4.1 and 2.9 Å, ~ 20 eV peak to peak)."""
 
     def box(start: float, stop: float, width: float) -> np.ndarray:
-        images = [z + n * length for n in (-1, 0, 1)]
-        return sum(
-            0.5 * (np.tanh((x - start) / width) - np.tanh((x - stop) / width)) for x in images
-        )
+        images = np.array([z + n * length for n in (-1, 0, 1)])
+        return np.asarray(
+            0.5 * (np.tanh((images - start) / width) - np.tanh((images - stop) / width))
+        ).sum(axis=0)
 
     inside = box(1.75, 18.6, 0.4)
     phase_a = 2 * np.pi * (z - 3.0) / (2 * PEROVSKITE_SPACING)
