@@ -2,10 +2,11 @@
 
 The structure is made by a calcfunction from the (relaxed) bulk lattice parameters, so
 provenance links the relaxed interface back to the bulk calculations and the build spec.
-The relaxation is aiida-quantumespresso's PwBaseWorkChain (its restart handlers apply),
-with bulk-like layers fixed, the cell fixed, a dipole correction for asymmetric slabs in
-vacuum, and a monitor that stops a diverging or oscillating SCF early; such a run is
-retried once with safer mixing and smearing, then reported with a clear exit code.
+The relaxation is ``janus.pw_base`` (:mod:`workflows.pw_base`): aiida-quantumespresso's
+PwBaseWorkChain and its restart handlers, plus one that restarts a SCF stopped by the
+divergence monitor once with safer mixing and smearing. Bulk-like layers and the cell are
+fixed, asymmetric slabs in vacuum get a dipole correction; a SCF that diverges again ends
+this workchain with exit code 310.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from aiida import orm
 from aiida.engine import ToContext, WorkChain, if_
 from aiida_quantumespresso.common.types import ElectronicType
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
-from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from heterostructures.interface_spec import build_from_spec
 from heterostructures.slab_geometry import dipole_correction_parameters
@@ -29,14 +29,10 @@ from workflows.functions import (
     summarise_relaxation,
 )
 from workflows.labels import fixed_coords
-from workflows.monitors import divergence_monitor_input, stopped_by_monitor
+from workflows.monitors import divergence_monitor_input
 from workflows.protocols import JanusProtocolMixin
+from workflows.pw_base import JanusPwBaseWorkChain
 from workflows.pw_builders import family_overrides, restart_once_on_unhandled_failure
-
-SAFE_MIXING = {
-    "ELECTRONS": {"mixing_mode": "local-TF", "mixing_beta": 0.1, "mixing_ndim": 12},
-    "SYSTEM": {"occupations": "smearing", "smearing": "gaussian", "degauss": 0.005},
-}
 
 
 def validate_spec(spec: orm.Dict, _: Any) -> str | None:
@@ -53,7 +49,7 @@ engine_repairs.install()
 
 
 class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
-    """Build (calcfunction) and relax (PwBaseWorkChain) a perovskite/chalcogenide interface."""
+    """Build (calcfunction) and relax (JanusPwBaseWorkChain) a perovskite/chalcogenide interface."""
 
     _protocol_file = "interface.yaml"
 
@@ -82,10 +78,9 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
         )
         spec.input("relax_atoms", valid_type=orm.Bool, default=lambda: orm.Bool(True))
         spec.expose_inputs(
-            PwBaseWorkChain, namespace="relax", exclude=("pw.structure", "clean_workdir")
+            JanusPwBaseWorkChain, namespace="relax", exclude=("pw.structure", "clean_workdir")
         )
         spec.outline(
-            cls.setup,
             cls.build,
             if_(cls.should_relax)(cls.run_relax, cls.inspect_relax),
             cls.results,
@@ -108,7 +103,7 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
             help="Each side's bulk unit strained in plane like the interface (route 2 references).",
         )
         spec.expose_outputs(
-            PwBaseWorkChain, namespace="relax_outputs", namespace_options={"required": False}
+            JanusPwBaseWorkChain, namespace="relax_outputs", namespace_options={"required": False}
         )
         spec.exit_code(
             310,
@@ -120,12 +115,8 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
         spec.exit_code(
             401,
             "ERROR_SUB_PROCESS_FAILED_RELAX",
-            message="the relaxation PwBaseWorkChain<{pk}> failed with exit {status}",
+            message="the relaxation JanusPwBaseWorkChain<{pk}> failed with exit {status}",
         )
-
-    def setup(self) -> None:
-        """Nothing to prepare: the spec was validated at submission."""
-        self.ctx.safe_mixing_tried = False
 
     def build(self) -> None:
         """Build the interface through the provenance-recording calcfunction."""
@@ -142,32 +133,29 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
 
     def run_relax(self) -> Any:
         """Relax atoms with fixed layers held, cell fixed, dipole correction in vacuum."""
-        inputs = self.exposed_inputs(PwBaseWorkChain, namespace="relax")
+        inputs = self.exposed_inputs(JanusPwBaseWorkChain, namespace="relax")
         atoms = self.ctx.structure.get_ase()
         parameters = recursive_merge(
             inputs["pw"]["parameters"].get_dict(), dipole_correction_parameters(atoms)
         )
-        if self.ctx.safe_mixing_tried:
-            parameters = recursive_merge(parameters, SAFE_MIXING)
         settings = inputs["pw"].get("settings", orm.Dict()).get_dict()
         settings["FIXED_COORDS"] = fixed_coords(self.ctx.site_labels)
         inputs["pw"]["parameters"] = orm.Dict(parameters)
         inputs["pw"]["settings"] = orm.Dict(settings)
         inputs["pw"]["structure"] = self.ctx.structure
         inputs["metadata"]["call_link_label"] = "relax"
-        return ToContext(relax=self.submit(PwBaseWorkChain, **inputs))
+        return ToContext(relax=self.submit(JanusPwBaseWorkChain, **inputs))
 
     def inspect_relax(self) -> Any:
-        """Retry a monitor-stopped SCF once with safe mixing, else fail with 310/401."""
+        """Fail with 310 if the SCF diverged also with safe mixing, 401 on any other failure.
+
+        The safe-mixing restart itself is ``JanusPwBaseWorkChain``'s handler.
+        """
         relax = self.ctx.relax
         if relax.is_finished_ok:
             return None
-        if stopped_by_monitor(relax):
-            if self.ctx.safe_mixing_tried:
-                return self.exit_codes.ERROR_SCF_DIVERGED
-            self.report("SCF stopped as hopeless: retrying once with safe mixing and smearing")
-            self.ctx.safe_mixing_tried = True
-            return self.run_relax()
+        if relax.exit_status == JanusPwBaseWorkChain.exit_codes.ERROR_SCF_DIVERGED.status:
+            return self.exit_codes.ERROR_SCF_DIVERGED
         return self.exit_codes.ERROR_SUB_PROCESS_FAILED_RELAX.format(
             pk=relax.pk, status=relax.exit_status
         )
@@ -182,7 +170,7 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
             self.out("structure", self.ctx.structure)
             return
         relax = self.ctx.relax
-        self.out_many(self.exposed_outputs(relax, PwBaseWorkChain, namespace="relax_outputs"))
+        self.out_many(self.exposed_outputs(relax, JanusPwBaseWorkChain, namespace="relax_outputs"))
         self.out("structure", relax.outputs.output_structure)
         energy = orm.Float(relax.outputs.output_parameters["energy"]).store()
         self.out("energy", energy)
@@ -215,7 +203,7 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
         preview = build_from_spec(spec, {})
         structure = orm.StructureData(ase=preview.atoms)
         pw = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
-        relax = PwBaseWorkChain.get_builder_from_protocol(
+        relax = JanusPwBaseWorkChain.get_builder_from_protocol(
             code,
             structure,
             protocol=protocol,

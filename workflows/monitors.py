@@ -2,7 +2,9 @@
 
 Registered as ``janus.scf_divergence`` (entry-point group ``aiida.calculations.monitors``)
 and attached by the janus workchains to every pw.x run they launch. The verdict itself is
-:func:`heterostructures.scf_history.classify_scf_history`.
+:func:`heterostructures.scf_history.classify_scf_history`. A stopped run fails with
+aiida-core's ``STOPPED_BY_MONITOR`` and a message starting with :data:`STOP_PREFIX`, which
+``JanusPwBaseWorkChain`` (:mod:`workflows.pw_base`) handles.
 """
 
 from __future__ import annotations
@@ -38,19 +40,14 @@ def scf_divergence_monitor(node: orm.CalcJobNode, transport: Any) -> str | None:
     return None
 
 
-def divergence_monitor_input(poll_seconds: int = 30) -> dict[str, orm.Dict]:
-    """The ``monitors`` input namespace value attaching the monitor to a PwCalculation."""
-    return {
-        "scf_divergence": orm.Dict(
-            {"entry_point": MONITOR_ENTRY_POINT, "minimum_poll_interval": poll_seconds}
-        )
-    }
+def divergence_monitor_input(poll_seconds: int | None = 30) -> dict[str, orm.Dict]:
+    """The ``monitors`` input namespace value attaching the monitor to a PwCalculation.
 
-
-def stopped_by_monitor(node: orm.ProcessNode) -> bool:
-    """True if a PwBaseWorkChain's last calculation was stopped by this monitor."""
-    calcs = [c for c in node.called_descendants if isinstance(c, orm.CalcJobNode)]
-    if not calcs:
-        return False
-    last = max(calcs, key=lambda calc: calc.ctime)
-    return last.exit_status == 150 and STOP_PREFIX in (last.exit_message or "")
+    ``poll_seconds`` (s) spaces the reads of the remote output; ``None`` reads it at every
+    scheduler poll, including the last one after the job ended (what replayed runs need:
+    they write their whole output at once).
+    """
+    monitor: dict[str, str | int] = {"entry_point": MONITOR_ENTRY_POINT}
+    if poll_seconds is not None:
+        monitor["minimum_poll_interval"] = poll_seconds
+    return {"scf_divergence": orm.Dict(monitor)}
