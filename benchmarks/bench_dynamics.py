@@ -19,13 +19,13 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
+from heterostructures.dephasing import dephasing_time_matrix
 from heterostructures.dynamics import (
     HoppingSettings,
     NaHamiltonian,
     run_surface_hopping,
     segment_propagators,
 )
-from heterostructures.spectra import dephasing_time_matrix
 
 
 def synthetic_hamiltonian(nsteps: int, nbands: int, seed: int = 0) -> NaHamiltonian:

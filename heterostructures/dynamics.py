@@ -7,11 +7,15 @@ in eV, NAC d_ij in fs⁻¹, one exact exponential per sub-step); this module add
 Hopping (both methods vectorised over all trajectories, one seeded ``numpy`` Generator,
 bit-for-bit reproducible):
 
-* FSSH (Tully, J. Chem. Phys. 93, 1061 (1990)): from the active state a to j with
-  probability g_aj = δt · max(0, −2 Re(c_j* d_ja c_a)) / |c_a|², flux averaged over the
-  step. With no nuclear back-reaction in the CPA there is no kinetic energy to rescale,
-  so an upward hop (ΔE > 0) is accepted with the Boltzmann factor exp(−ΔE/k_B T)
-  (detailed balance, as in PYXAID; Prezhdo and co-workers).
+* FSSH (Tully, J. Chem. Phys. 93, 1061 (1990)): once per MD step, from the active state
+  a to j with probability g_aj = Σ_s δt · max(0, b_ja(s)) / |c_a(t)|², the flux
+  b_ja = −2 Re(c_j* d_ja c_a) integrated over the ``substeps`` electronic sub-steps δt
+  (trapezoid on each) and divided by the population at the start of the step (Tully's
+  integrated form: in a two-state case with one-way flux the fraction of trajectories
+  on a then follows |c_a|² exactly; one flux evaluation per MD step does not). With
+  no nuclear back-reaction in the CPA there is no kinetic energy to rescale, so an
+  upward hop (ΔE > 0) is accepted with the Boltzmann factor exp(−ΔE/k_B T) (detailed
+  balance, as in PYXAID; Prezhdo and co-workers).
 * DISH (Jaeger, Fischer, Prezhdo, J. Chem. Phys. 137, 22A545 (2012)): coherent
   propagation interrupted by decoherence events. State i decoheres when the time since
   its last event exceeds τ_i, 1/τ_i = Σ_j |c_j|²/τ_ij, with τ_ij the pure-dephasing
@@ -19,33 +23,42 @@ bit-for-bit reproducible):
   one event per step (a random eligible state, as in Hefei-NAMD): the wavefunction
   collapses onto that state with probability |c_i|² times the Boltzmann factor of the
   implied hop (then the active state becomes i), otherwise state i is projected out.
+  ``dish_events="deterministic"`` (PYXAID ``check_decoherence``): state i is eligible
+  once its clock reaches τ_i. ``"stochastic"`` (Libra ``decoherence_event`` option 1,
+  "as intended by the original DISH paper"): eligible when its clock exceeds a waiting
+  time drawn afresh each step from the exponential distribution of mean τ_i.
 
 Populations are the fractions of trajectories on each active state; the mean |c_i|² is
-returned too. Trajectories start at ``n_initial_times`` evenly spaced MD steps; with
-``allow_recycling`` the series is looped (segment index modulo its length, a jump at
-each wrap) to reach times longer than the MD, and the result says so.
+returned too, and P_IS(t) and E(t) of each initial time (the units the τ bootstrap of
+:func:`heterostructures.fits.fit_transfer_and_relaxation` resamples). Trajectories
+start at ``n_initial_times`` evenly spaced MD steps; with ``allow_recycling`` the series
+is looped (segment index modulo its length, a jump at each wrap) to reach times longer
+than the MD, and the result says so.
 
 Measured on a two-level model (gap 0.05 eV, fluctuating NAC, 300 K, tests): DISH reaches
 the Boltzmann ratio within 10 %; FSSH, having no decoherence, keeps ≈ 1.3× the Boltzmann
 upper population (the known overcoherence of CPA-FSSH): prefer DISH for long times.
 
-Why not ``mudslide`` (PyPI 0.12.0, source read): ``SurfaceHoppingMD`` propagates nuclei
-(positions, velocities, masses, forces), builds the electronic propagator from a model's
-derivative-coupling *vectors* contracted with the velocity and accepts hops by
-kinetic-energy rescaling; there is no model for a precomputed E(t)/d_ij(t) series, no
-Boltzmann acceptance, no DISH, and one Python object per trajectory. Its coherent
-integrator served as a cross-check of :mod:`heterostructures.propagation` instead.
+Why not ``mudslide`` (PyPI 0.12.0, source read): it propagates nuclei and accepts hops
+by kinetic-energy rescaling; no precomputed E(t)/d_ij(t) series, no Boltzmann
+acceptance, no DISH. Its coherent integrator cross-checks :mod:`.propagation` instead.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heterostructures.propagation import DynamicsInputError, NaHamiltonian, segment_propagators
+from heterostructures.propagation import (
+    DynamicsInputError,
+    NaHamiltonian,
+    segment_propagators,
+    substep_propagators,
+)
 from heterostructures.propagation import propagate_amplitudes as propagate_amplitudes
 
 KB_EV_PER_K = 8.617333262e-5
@@ -73,12 +86,17 @@ class HoppingSettings:
     seed: int = 0
     allow_recycling: bool = False
     substeps: int = 1
+    dish_events: Literal["deterministic", "stochastic"] = "deterministic"
 
     def __post_init__(self) -> None:
         if not self.temperature_k >= 0:
             raise DynamicsInputError(f"temperature must be ≥ 0 K, got {self.temperature_k}")
         if self.method not in ("fssh", "dish"):
             raise DynamicsInputError(f"method must be 'fssh' or 'dish', got {self.method!r}")
+        if self.dish_events not in ("deterministic", "stochastic"):
+            raise DynamicsInputError(
+                f"dish_events must be 'deterministic' or 'stochastic', got {self.dish_events!r}"
+            )
         for name in ("n_steps", "n_initial_times", "n_realisations", "substeps"):
             if getattr(self, name) < 1:
                 raise DynamicsInputError(f"{name} must be ≥ 1, got {getattr(self, name)}")
@@ -93,6 +111,9 @@ class HoppingResult:
     over the donor states; ``mean_energy_ev``: ⟨E_active − E_final⟩ (eV).
     ``initial_steps``: MD step of each initial time. ``recycled``: the Hamiltonian series
     was looped to cover the simulated time (``note`` says how often).
+    ``donor_population_by_start``, ``energy_by_start_ev`` (n_times × n_initial_times) and
+    ``state_populations_by_start`` (n_times × n_initial_times × nbands): the same curves
+    per initial time, each averaged over its realisations.
     """
 
     method: str
@@ -101,6 +122,9 @@ class HoppingResult:
     coherent_populations: NDArray
     donor_population: NDArray
     mean_energy_ev: NDArray
+    donor_population_by_start: NDArray
+    energy_by_start_ev: NDArray
+    state_populations_by_start: NDArray
     initial_steps: NDArray
     n_realisations: int
     temperature_k: float
@@ -126,6 +150,17 @@ def _initial_steps(hamiltonian: NaHamiltonian, settings: HoppingSettings) -> NDA
     return np.linspace(0, nseg - nsteps, ninit).round().astype(int)
 
 
+def boltzmann_energy_ev(energies_ev: ArrayLike, final_state: int, temperature_k: float) -> float:
+    """Detailed-balance E∞ (eV): Σ ε_i e^(−ε_i/k_BT) / Σ e^(−ε_i/k_BT), ε_i the time-mean
+    energy of state i relative to the final state — where E(t) levels off at T."""
+    mean = np.asarray(energies_ev, dtype=float).mean(axis=0)
+    relative = mean - mean[final_state]
+    if temperature_k == 0:
+        return float(relative.min())
+    weights = np.exp(-(relative - relative.min()) / (KB_EV_PER_K * temperature_k))
+    return float(np.sum(relative * weights) / np.sum(weights))
+
+
 def _boltzmann_acceptance(gap_ev: NDArray, temperature_k: float) -> NDArray:
     upward = np.maximum(gap_ev, 0.0)
     if temperature_k == 0:
@@ -133,18 +168,32 @@ def _boltzmann_acceptance(gap_ev: NDArray, temperature_k: float) -> NDArray:
     return np.exp(-upward / (KB_EV_PER_K * temperature_k))
 
 
-def _fssh_probabilities(
-    before: NDArray, after: NDArray, active: NDArray, nac: NDArray, dt_fs: float
-) -> NDArray:
-    """Cumulative fewest-switches hop probabilities (ntraj × nbands) out of ``active``."""
+def _fssh_flux(coefficients: NDArray, active: NDArray, nac: NDArray) -> NDArray:
+    """Flux b_ja = −2 Re(c_j* d_ja c_a) (fs⁻¹) out of ``active`` (ntraj × nbands)."""
     rows = np.arange(active.size)
     coupling_into = nac[rows, :, active]
-    flux = sum(  # −2 Re(c_j* d_ja c_a), averaged over the step's two ends
-        -np.real(coeffs.conj() * coupling_into * coeffs[rows, active][:, None])
-        for coeffs in (before, after)
+    return np.asarray(
+        -2.0 * np.real(coefficients.conj() * coupling_into * coefficients[rows, active][:, None])
     )
-    population = np.maximum(np.abs(before[rows, active]) ** 2, 1e-300)
-    probability = dt_fs * np.maximum(flux, 0.0) / population[:, None]
+
+
+def _fssh_probabilities(
+    substep_coefficients: list[NDArray], active: NDArray, nac: NDArray, dt_sub_fs: float
+) -> NDArray:
+    """Cumulative hop probabilities (ntraj × nbands) out of ``active`` over one MD step.
+
+    ``substep_coefficients``: c at the sub-step boundaries t, t+δt, …, t+dt. Each
+    sub-step adds δt × max(0, mean flux of its two ends); the sum is divided by the
+    population of the active state at t.
+    """
+    rows = np.arange(active.size)
+    fluxes = [_fssh_flux(c, active, nac) for c in substep_coefficients]
+    integral = sum(
+        dt_sub_fs * np.maximum(0.5 * (start + end), 0.0)
+        for start, end in itertools.pairwise(fluxes)
+    )
+    population = np.maximum(np.abs(substep_coefficients[0][rows, active]) ** 2, 1e-300)
+    probability = np.asarray(integral) / population[:, None]
     probability[rows, active] = 0.0
     return np.cumsum(probability, axis=1)
 
@@ -178,20 +227,26 @@ class _Ensemble:
     def rows(self) -> NDArray:
         return np.arange(self.active.size)
 
-    def fssh_step(self, after: NDArray, nac: NDArray, energies_end: NDArray) -> None:
-        cumulative = _fssh_probabilities(self.coefficients, after, self.active, nac, self.dt_fs)
+    def fssh_step(self, substeps: list[NDArray], nac: NDArray, energies_end: NDArray) -> None:
+        """Hop once with the flux integrated over ``substeps`` (c at t, …, t + dt)."""
+        dt_sub = self.dt_fs / (len(substeps) - 1)
+        cumulative = _fssh_probabilities(substeps, self.active, nac, dt_sub)
         draws = self.rng.random((self.active.size, 2))
         hops = draws[:, 0] < cumulative[:, -1]
         target = np.argmax(draws[:, 0][:, None] < cumulative, axis=1)
         gap = energies_end[self.rows, target] - energies_end[self.rows, self.active]
         accepted = hops & (draws[:, 1] < _boltzmann_acceptance(gap, self.temperature_k))
         self.active = np.where(accepted, target, self.active)
-        self.coefficients = after
+        self.coefficients = substeps[-1]
 
-    def dish_step(self, after: NDArray, rates_per_fs: NDArray, energies_end: NDArray) -> None:
+    def dish_step(
+        self, after: NDArray, rates_per_fs: NDArray, energies_end: NDArray, stochastic: bool
+    ) -> None:
         rows, populations = self.rows, np.abs(after) ** 2
         self.elapsed_fs += self.dt_fs
-        eligible = self.elapsed_fs * (populations @ rates_per_fs) >= 1.0
+        eligible = decoherence_eligible(
+            self.elapsed_fs, populations @ rates_per_fs, self.rng if stochastic else None
+        )
         which = np.argmax(self.rng.random(after.shape) * eligible, axis=1)
         event = eligible.any(axis=1)
         self.elapsed_fs[rows[event], which[event]] = 0.0
@@ -211,6 +266,15 @@ class _Ensemble:
         new[rows[collapsing], np.where(emptied, self.active, which)[collapsing]] = 1.0
         self.active = np.where(collapse, which, self.active)
         self.coefficients = new
+
+
+def decoherence_eligible(
+    elapsed_fs: NDArray, rates_per_fs: NDArray, rng: np.random.Generator | None
+) -> NDArray:
+    """States whose coherence clock (fs) reached τ_i = 1/rate_i (``rng`` None) or a fresh
+    exponential waiting time of mean τ_i (Libra's stochastic option)."""
+    threshold = 1.0 if rng is None else rng.exponential(1.0, size=elapsed_fs.shape)
+    return np.asarray(elapsed_fs * rates_per_fs >= threshold)
 
 
 def _decoherence_rates(times_fs: ArrayLike | None, nbands: int) -> NDArray:
@@ -248,25 +312,35 @@ def run_surface_hopping(
 ) -> HoppingResult:
     """Run FSSH or DISH for all initial times × realisations at once (see module doc).
 
-    ``propagators`` from :func:`segment_propagators` may be passed to reuse them across
-    runs (they must match ``settings.substeps``).
+    ``propagators`` may be passed to reuse them across runs (matching
+    ``settings.substeps``): :func:`substep_propagators` for FSSH (segment propagators
+    are taken as one sub-step), :func:`segment_propagators` for DISH.
     """
     donors = _check_states(settings, hamiltonian.nbands)
     is_dish = settings.method == "dish"
     rates = _decoherence_rates(decoherence_times_fs, hamiltonian.nbands) if is_dish else None
     if propagators is None:
-        propagators = segment_propagators(hamiltonian, settings.substeps)
+        propagators = (
+            segment_propagators(hamiltonian, settings.substeps)
+            if is_dish
+            else substep_propagators(hamiltonian, settings.substeps)
+        )
+    if not is_dish and propagators.ndim == 3:
+        propagators = propagators[:, None]
     starts = _initial_steps(hamiltonian, settings)
-    populations, coherent, energy = _propagate_ensemble(
+    curves = _propagate_ensemble(
         hamiltonian, settings, propagators, rates, np.repeat(starts, settings.n_realisations)
     )
     return HoppingResult(
         method=settings.method,
         times_fs=hamiltonian.dt_fs * np.arange(settings.n_steps + 1),
-        state_populations=populations,
-        coherent_populations=coherent,
-        donor_population=populations[:, list(donors)].sum(axis=1),
-        mean_energy_ev=energy,
+        state_populations=curves.populations,
+        coherent_populations=curves.coherent,
+        donor_population=curves.populations[:, list(donors)].sum(axis=1),
+        mean_energy_ev=curves.energy_by_start.mean(axis=1),
+        donor_population_by_start=curves.donor_by_start,
+        energy_by_start_ev=curves.energy_by_start,
+        state_populations_by_start=curves.by_start,
         initial_steps=starts,
         n_realisations=settings.n_realisations,
         temperature_k=settings.temperature_k,
@@ -286,31 +360,54 @@ def _recycling_note(hamiltonian: NaHamiltonian, furthest_segment: int) -> str:
     )
 
 
+@dataclass(frozen=True)
+class _Curves:
+    """Ensemble curves of one run: populations and mean |c|² (n_times × nbands), P_IS and
+    E − E_final per initial time (n_times × n_initial_times), populations per initial
+    time (n_times × n_initial_times × nbands)."""
+
+    populations: NDArray
+    coherent: NDArray
+    donor_by_start: NDArray
+    energy_by_start: NDArray
+    by_start: NDArray
+
+
 def _propagate_ensemble(
     hamiltonian: NaHamiltonian,
     settings: HoppingSettings,
     propagators: NDArray,
     rates_per_fs: NDArray | None,
     segments: NDArray,
-) -> tuple[NDArray, NDArray, NDArray]:
+) -> _Curves:
     """Hop every trajectory (starting at MD step ``segments``) for ``n_steps`` steps: FSSH
-    when ``rates_per_fs`` is None, else DISH. Returns the state populations and mean
-    |c_i|² (n_times × nbands) and ⟨E_active − E_final⟩ (n_times, eV)."""
+    (sub-step propagators) when ``rates_per_fs`` is None, else DISH (segment ones)."""
     ntraj, nbands, ntimes = segments.size, hamiltonian.nbands, settings.n_steps + 1
+    groups = (ntraj // settings.n_realisations, settings.n_realisations)
+    is_donor = np.isin(np.arange(nbands), settings.donor_states or (settings.initial_state,))
     ensemble = _Ensemble.start(ntraj, nbands, settings, hamiltonian.dt_fs)
-    populations, coherent, energy = np.empty((ntimes, nbands)), np.empty((ntimes, nbands)), []
+    populations, coherent = np.empty((ntimes, nbands)), np.empty((ntimes, nbands))
+    energy, by_start = np.empty((ntimes, groups[0])), np.empty((ntimes, groups[0], nbands))
     energies = hamiltonian.energies_ev[segments % hamiltonian.nsegments]
     for step in range(ntimes):
         if step > 0:
             segment = (segments + step - 1) % hamiltonian.nsegments
-            after = np.einsum("tij,tj->ti", propagators[segment], ensemble.coefficients)
             energies = hamiltonian.energies_ev[segment + 1]
             if rates_per_fs is None:
-                ensemble.fssh_step(after, hamiltonian.nac_per_fs[segment], energies)
+                substeps = [ensemble.coefficients]
+                for sub in range(propagators.shape[1]):
+                    substeps.append(
+                        np.einsum("tij,tj->ti", propagators[segment, sub], substeps[-1])
+                    )
+                ensemble.fssh_step(substeps, hamiltonian.nac_per_fs[segment], energies)
             else:
-                ensemble.dish_step(after, rates_per_fs, energies)
+                after = np.einsum("tij,tj->ti", propagators[segment], ensemble.coefficients)
+                stochastic = settings.dish_events == "stochastic"
+                ensemble.dish_step(after, rates_per_fs, energies, stochastic)
         populations[step] = np.bincount(ensemble.active, minlength=nbands) / ntraj
         coherent[step] = np.mean(np.abs(ensemble.coefficients) ** 2, axis=0)
         active_energy = energies[ensemble.rows, ensemble.active]
-        energy.append(float(np.mean(active_energy - energies[:, settings.final_state])))
-    return populations, coherent, np.asarray(energy)
+        relative = active_energy - energies[:, settings.final_state]
+        energy[step] = relative.reshape(groups).mean(axis=1)
+        by_start[step] = np.eye(nbands)[ensemble.active].reshape(*groups, nbands).mean(axis=1)
+    return _Curves(populations, coherent, by_start[:, :, is_donor].sum(axis=2), energy, by_start)

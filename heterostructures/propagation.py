@@ -100,24 +100,37 @@ class NaHamiltonian:
         return int(self.nac_per_fs.shape[0])
 
 
-def segment_propagators(hamiltonian: NaHamiltonian, substeps: int = 1) -> NDArray:
-    """Unitary U_k (nsegments × nbands × nbands, complex) taking c(t_k) to c(t_k+1)."""
+def substep_propagators(hamiltonian: NaHamiltonian, substeps: int = 1) -> NDArray:
+    """Unitary sub-step propagators (nsegments × substeps × nbands × nbands, complex).
+
+    Sub-step s of segment k takes c(t_k + s δt) to c(t_k + (s+1) δt), δt = dt/substeps;
+    FSSH integrates its hop flux over them.
+    """
     if substeps < 1:
         raise DynamicsInputError(f"substeps must be ≥ 1, got {substeps}")
     energies = hamiltonian.energies_ev
     coupling = -1j * HBAR_EV_FS * hamiltonian.nac_per_fs
     small_dt = hamiltonian.dt_fs / substeps
-    total = np.broadcast_to(np.eye(hamiltonian.nbands, dtype=complex), coupling.shape).copy()
+    steps = np.empty((coupling.shape[0], substeps, *coupling.shape[1:]), dtype=complex)
+    diagonal_index = np.arange(hamiltonian.nbands)
     for sub in range(substeps):
         fraction = (sub + 0.5) / substeps
         diagonal = (1 - fraction) * energies[:-1] + fraction * energies[1:]
         h = coupling.copy()
-        h[:, np.arange(hamiltonian.nbands), np.arange(hamiltonian.nbands)] += diagonal
+        h[:, diagonal_index, diagonal_index] += diagonal
         values, vectors = np.linalg.eigh(h)
         phases = np.exp(-1j * values * small_dt / HBAR_EV_FS)
-        step = np.einsum("kij,kj,klj->kil", vectors, phases, vectors.conj())
-        total = step @ total
-    return total
+        steps[:, sub] = np.einsum("kij,kj,klj->kil", vectors, phases, vectors.conj())
+    return steps
+
+
+def segment_propagators(hamiltonian: NaHamiltonian, substeps: int = 1) -> NDArray:
+    """Unitary U_k (nsegments × nbands × nbands, complex) taking c(t_k) to c(t_k+1)."""
+    steps = substep_propagators(hamiltonian, substeps)
+    total = steps[:, 0]
+    for sub in range(1, substeps):
+        total = steps[:, sub] @ total
+    return np.asarray(total)
 
 
 def propagate_amplitudes(

@@ -1,7 +1,4 @@
-"""Known-answer tests for the surface-hopping engine and the decay fits it feeds.
-
-The fits (heterostructures/fits.py) are tested here because their job is τ_ET/τ_relax.
-"""
+"""Known-answer tests for the surface-hopping engine (its decay fits: test_fits.py)."""
 
 from __future__ import annotations
 
@@ -17,15 +14,10 @@ from heterostructures.dynamics import (
     DynamicsInputError,
     HoppingSettings,
     NaHamiltonian,
+    boltzmann_energy_ev,
     propagate_amplitudes,
     run_surface_hopping,
     segment_propagators,
-)
-from heterostructures.fits import (
-    FitInputError,
-    fit_exponential_decay,
-    fit_gaussian_decay,
-    fit_transfer_and_relaxation,
 )
 
 DT_FS = 1.0
@@ -181,39 +173,6 @@ def test_recycling_is_explicit_and_reported() -> None:
     assert np.allclose(result.coherent_populations[:, 0], np.cos(0.002 * result.times_fs) ** 2)
 
 
-def test_exponential_fit_recovers_tau_with_uncertainty() -> None:
-    times = np.arange(0.0, 2000.0, 2.0)
-    noisy = np.exp(-times / 801.0) + np.random.default_rng(2).normal(scale=0.01, size=times.size)
-    fit = fit_exponential_decay(times, noisy)
-    assert fit.determined
-    assert abs(fit.tau_fs - 801.0) < 3 * fit.tau_sigma_fs
-    assert 0 < fit.tau_sigma_fs < 0.05 * fit.tau_fs
-    energy = 0.3 * np.exp(-times / 1218.0)
-    both = fit_transfer_and_relaxation(times, np.exp(-times / 801.0), energy)
-    assert both.relaxation.tau_fs == pytest.approx(1218.0, rel=1e-6)
-    assert both.relaxation.amplitude == pytest.approx(0.3, rel=1e-6)
-    assert both.transfer.tau_fs == pytest.approx(801.0, rel=1e-6)
-
-
-def test_fit_on_a_barely_decaying_curve_is_flagged_not_determined() -> None:
-    times = np.arange(0.0, 50.0, 1.0)
-    noisy = np.exp(-times / 5000.0) + np.random.default_rng(4).normal(scale=0.002, size=times.size)
-    fit = fit_exponential_decay(times, noisy)
-    assert not fit.determined
-    assert "simulate longer" in fit.note
-    assert fit.lower_bound_fs < fit.tau_fs
-    assert "not determined" in fit.summary()
-    flat = fit_exponential_decay(times, np.ones_like(times))
-    assert flat.tau_fs > 1000 * times[-1]
-    assert not flat.determined
-
-
-def test_gaussian_fit_recovers_tau() -> None:
-    times = np.arange(0.0, 100.0, 0.5)
-    fit = fit_gaussian_decay(times, np.exp(-(times**2) / (2 * 20.0**2)))
-    assert fit.tau_fs == pytest.approx(20.0, rel=1e-6)
-
-
 def antisymmetry_broken() -> NaHamiltonian:
     nac = np.zeros((9, 2, 2))
     nac[:, 0, 1] = 0.01
@@ -252,9 +211,91 @@ def antisymmetry_broken() -> NaHamiltonian:
             ),
             "decoherence_times_fs",
         ),
-        (lambda: fit_exponential_decay([0.0, 1.0], [1.0, 0.5]), "at least 3"),
     ],
 )
 def test_bad_input_raises_clear_errors(call: Callable[[], object], message: str) -> None:
-    with pytest.raises((DynamicsInputError, FitInputError), match=message):
+    with pytest.raises(DynamicsInputError, match=message):
         call()
+
+
+@pytest.mark.parametrize("substeps", [8, 32])
+def test_fssh_hop_flux_is_integrated_over_electronic_substeps(substeps: int) -> None:
+    """Degenerate pair, constant NAC d, one coarse MD step with d·dt = 0.5 rad.
+
+    Reference (closed form): |c_0|² = cos²(d t), and with one-way flux fewest switches
+    must leave exactly that fraction on state 0: P_hop = sin²(0.5) = 0.2298 after one
+    step. The old single evaluation per MD step (trapezoid of the end fluxes) gives
+    sin(1)/2 = 0.4207 whatever the sub-steps; integrating per sub-step converges."""
+    coupling, dt = 0.05, 10.0
+    energies = np.zeros((11, 2))
+    nac = np.zeros((10, 2, 2))
+    nac[:, 0, 1], nac[:, 1, 0] = coupling, -coupling
+    hamiltonian = NaHamiltonian.from_arrays(energies, nac, dt)
+    settings = HoppingSettings(
+        initial_state=0,
+        final_state=1,
+        n_steps=1,
+        n_initial_times=1,
+        n_realisations=40_000,
+        substeps=substeps,
+    )
+    result = run_surface_hopping(hamiltonian, settings)
+    expected = math.cos(coupling * dt) ** 2
+    assert result.coherent_populations[1, 0] == pytest.approx(expected, abs=1e-10)
+    tolerance = 4 * math.sqrt(expected * (1 - expected) / 40_000) + 2e-3
+    assert result.state_populations[1, 0] == pytest.approx(expected, abs=tolerance)
+
+
+def test_stochastic_dish_waiting_times_follow_libra_survival_law() -> None:
+    """Libra's option 1 draws a fresh exponential threshold of mean τ every step, so with
+    clock k·dt the event hazard is 1 − exp(−k dt/τ) and the survival after n steps is
+    exp(−(dt/τ) n(n+1)/2) (closed form for a constant τ)."""
+    from heterostructures.dynamics import decoherence_eligible
+
+    rng = np.random.default_rng(0)
+    rate, n_traj = 1.0 / 20.0, 200_000
+    alive = np.ones(n_traj, dtype=bool)
+    for step in range(1, 9):
+        clock = np.full((n_traj, 1), step * DT_FS)
+        alive &= ~decoherence_eligible(clock, np.full((n_traj, 1), rate), rng)[:, 0]
+        expected = math.exp(-rate * DT_FS * step * (step + 1) / 2)
+        assert alive.mean() == pytest.approx(expected, abs=5e-3)
+    deterministic = decoherence_eligible(np.array([[19.0, 20.0]]), np.full((1, 2), rate), None)
+    assert deterministic.tolist() == [[False, True]]
+
+
+def test_stochastic_dish_reaches_the_boltzmann_ratio() -> None:
+    boltzmann = math.exp(-0.05 / (KB_EV_PER_K * 300.0))
+    settings = HoppingSettings(
+        initial_state=1,
+        final_state=0,
+        n_steps=1500,
+        method="dish",
+        n_initial_times=20,
+        n_realisations=50,
+        seed=1,
+        dish_events="stochastic",
+    )
+    times = np.full((2, 2), 20.0)
+    result = run_surface_hopping(boltzmann_test_model(), settings, decoherence_times_fs=times)
+    late = result.state_populations[-600:].mean(axis=0)
+    assert late[1] / late[0] == pytest.approx(boltzmann, rel=0.15)
+
+
+def test_curves_per_initial_time_average_to_the_ensemble() -> None:
+    settings = HoppingSettings(
+        initial_state=1, final_state=0, n_steps=300, n_initial_times=5, n_realisations=40
+    )
+    result = run_surface_hopping(boltzmann_test_model(), settings)
+    assert result.donor_population_by_start.shape == (301, 5)
+    assert np.allclose(result.donor_population_by_start.mean(axis=1), result.donor_population)
+    assert np.allclose(result.energy_by_start_ev.mean(axis=1), result.mean_energy_ev)
+
+
+def test_detailed_balance_energy_is_the_boltzmann_average() -> None:
+    """Hand calculation: states at 0 and 0.05 eV above the final state, 300 K."""
+    energies = np.array([[1.0, 1.05, 3.0]] * 4)
+    weights = np.exp(-np.array([0.0, 0.05, 2.0]) / (KB_EV_PER_K * 300.0))
+    expected = float(np.dot([0.0, 0.05, 2.0], weights) / weights.sum())
+    assert boltzmann_energy_ev(energies, 0, 300.0) == pytest.approx(expected)
+    assert boltzmann_energy_ev(energies, 0, 0.0) == 0.0

@@ -1,27 +1,22 @@
-"""Known-answer tests for the gap spectral density and the pure-dephasing function."""
+"""Known-answer tests for the gap spectral density (dephasing: test_dephasing.py)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from scipy.special import erf
 
 from heterostructures.spectra import (
-    HBAR_EV_FS,
     SPEED_OF_LIGHT_CM_PER_FS,
     ResolutionError,
     SpectraInputError,
     autocorrelation,
-    dephasing_time_matrix,
     find_spectral_peaks,
     frequency_resolution_cm,
     gap_fluctuation,
-    pure_dephasing,
     required_length_fs,
     resolution_needed_for,
     spectral_density,
@@ -95,53 +90,28 @@ def test_too_short_trajectory_raises_with_needed_length() -> None:
     assert long_enough.resolved is True
 
 
-def gaussian_correlated_noise(sigma_ev: float, kernel_fs: float, nsteps: int) -> NDArray:
-    """White noise smoothed by a Gaussian kernel of width s: C(t) = σ² exp(−t²/(4s²))."""
-    rng = np.random.default_rng(7)
-    offsets = np.arange(-int(8 * kernel_fs), int(8 * kernel_fs) + 1)
-    kernel = np.exp(-0.5 * (offsets / kernel_fs) ** 2)
-    noise = np.convolve(rng.standard_normal(nsteps), kernel, mode="same")
-    return sigma_ev * (noise - noise.mean()) / noise.std()
+def test_acf_method_with_hann_lag_window_reports_no_side_lobes() -> None:
+    """Two well-separated cosines (100, 300 cm⁻¹): exactly two peaks.
 
-
-def analytic_cumulant(times: NDArray, sigma_ev: float, correlation_fs: float) -> NDArray:
-    """g(t) for C(t) = σ² exp(−t²/(2 t_c²)): double integral done in closed form."""
-    tc = correlation_fs
-    inner = times * tc * math.sqrt(math.pi / 2) * erf(times / (math.sqrt(2) * tc))
-    return sigma_ev**2 / HBAR_EV_FS**2 * (inner + tc**2 * (np.exp(-(times**2) / (2 * tc**2)) - 1))
-
-
-def test_dephasing_of_gaussian_noise_matches_the_analytic_cumulant() -> None:
-    sigma, kernel = 0.05, 7.0
-    result = pure_dephasing(
-        gaussian_correlated_noise(sigma, kernel, 200_000), DT_FS, max_lag_fs=150
+    Reference: the rectangular cut's spectral window is a Dirichlet kernel whose side
+    lobes reach −22 % of a line (closed form); the old acf spectrum reported them as
+    extra peaks. The Hann lag window's FWHM is 1/(c L) (its spectral window is a Hann
+    window of length 2L, whose half-amplitude width is 2 bins of 1/(2L))."""
+    times = DT_FS * np.arange(4000)
+    two_lines = np.cos(2 * np.pi * 100.0 * SPEED_OF_LIGHT_CM_PER_FS * times) + 0.7 * np.cos(
+        2 * np.pi * 300.0 * SPEED_OF_LIGHT_CM_PER_FS * times + 1.0
     )
-    expected = np.exp(-analytic_cumulant(result.times_fs, sigma, math.sqrt(2) * kernel))
-    assert np.abs(result.dephasing - expected).max() < 0.01
-    assert result.short_time_tau_fs == pytest.approx(HBAR_EV_FS / sigma, rel=1e-6)
-    assert result.fit.determined
-    # the fitted Gaussian time sits between the static limit ħ/σ and the narrowed limit
-    assert HBAR_EV_FS / sigma < result.fit.tau_fs < 2 * HBAR_EV_FS / sigma
-
-
-def test_static_disorder_limit_gives_gaussian_time_hbar_over_sigma() -> None:
-    """Slow fluctuation (correlation ≫ ħ/σ): D(t) = exp(−σ²t²/2ħ²), τ = ħ/σ exactly."""
-    sigma = 0.05
-    slow = gaussian_correlated_noise(sigma, 400.0, 400_000)
-    result = pure_dephasing(slow, DT_FS, max_lag_fs=60)
-    assert result.fit.tau_fs == pytest.approx(HBAR_EV_FS / sigma, rel=0.03)
-
-
-def test_dephasing_matrix_is_symmetric_with_infinite_diagonal() -> None:
-    energies = np.stack(
-        [np.zeros(4000), gaussian_correlated_noise(0.05, 7.0, 4000), np.full(4000, 1.0)], axis=1
+    hann = spectral_density(two_lines, DT_FS, method="acf", max_lag_fs=1000.0)
+    peaks = find_spectral_peaks(hann, max_frequency_cm=600.0)
+    assert [round(p.frequency_cm / 10) * 10 for p in peaks] == [100, 300]
+    assert hann.resolution_cm == pytest.approx(1.0 / (SPEED_OF_LIGHT_CM_PER_FS * 1000.0), rel=1e-3)
+    assert hann.lag_window == "hann lag window"
+    assert "FWHM" in hann.resolution_note
+    rectangular = spectral_density(
+        two_lines, DT_FS, method="acf", max_lag_fs=1000.0, lag_window_name="rectangular"
     )
-    times = dephasing_time_matrix(energies, DT_FS)
-    assert np.array_equal(times, times.T)
-    assert np.all(np.isinf(np.diag(times)))
-    assert math.isfinite(times[0, 1])
-    assert times[0, 1] == pytest.approx(times[1, 2])
-    assert np.isinf(dephasing_time_matrix(energies[:, [0, 2]], DT_FS)[0, 1])
+    assert len(find_spectral_peaks(rectangular, max_frequency_cm=600.0)) > 4
+    assert rectangular.resolution_cm == pytest.approx(0.603 * hann.resolution_cm, rel=0.01)
 
 
 def test_gap_series_is_is_minus_fs_with_mean_removed() -> None:
@@ -161,7 +131,7 @@ def test_gap_series_is_is_minus_fs_with_mean_removed() -> None:
         (lambda: autocorrelation(np.full(10, np.nan), DT_FS), "NaN"),
         (lambda: spectral_density(np.zeros(10), -1.0), "positive"),
         (lambda: spectral_density(np.zeros(10), DT_FS, method=UNKNOWN_METHOD), "method"),
-        (lambda: pure_dephasing(np.zeros(100), DT_FS, max_lag_fs=500), "max_lag_fs"),
+        (lambda: spectral_density(np.zeros(10), DT_FS, method="acf", max_lag_fs=50), "max_lag"),
     ],
 )
 def test_bad_input_raises_clear_errors(call: Callable[[], object], message: str) -> None:
