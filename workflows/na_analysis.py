@@ -106,8 +106,21 @@ def check_state_character(
     return result
 
 
+#: dynamics settings that are not HoppingSettings fields, with their allowed values
+ANALYSIS_OPTIONS = {
+    "simulation_time_fs": None,
+    "n_bootstrap": None,
+    "dephasing_convention": ("pyxaid", "libra", "gaussian_sigma"),
+    "relaxation_asymptote": ("free", "boltzmann", "zero"),
+}
+
+
 def _hopping_options(dynamics: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in dynamics.items() if key != "simulation_time_fs"}
+    """The HoppingSettings fields of ``dynamics``; a bad named choice is a TypeError."""
+    for key, allowed in ANALYSIS_OPTIONS.items():
+        if allowed is not None and key in dynamics and dynamics[key] not in allowed:
+            raise TypeError(f"{key} must be one of {allowed}, got {dynamics[key]!r}")
+    return {key: value for key, value in dynamics.items() if key not in ANALYSIS_OPTIONS}
 
 
 # Any worker that runs this workchain gets the repair (workflows/engine_repairs.py).

@@ -190,16 +190,14 @@ def gap_spectral_analysis(
     """IS–FS gap, its spectral density (peaks in cm⁻¹) and pure dephasing (Fig. 4c).
 
     ``states``: window indices ``initial`` and ``final`` (0-based). ``settings``:
-    ``required_resolution_cm``, ``prominence_fraction``, ``max_frequency_cm``. A spectrum
-    too coarse for the requested resolution is flagged ``resolved: False`` with the
-    trajectory length it needs, not rejected. Conventions: :mod:`heterostructures.spectra`.
+    ``required_resolution_cm``, ``prominence_fraction``, ``max_frequency_cm``,
+    ``dephasing_convention`` (``pyxaid``, ``libra``, ``gaussian_sigma``) and
+    ``n_bootstrap`` (σ of τ over time origins). A spectrum too coarse for the requested
+    resolution is flagged ``resolved: False`` with the trajectory length it needs, not
+    rejected. Conventions: :mod:`heterostructures.spectra`, :mod:`heterostructures.dephasing`.
     """
-    from heterostructures.spectra import (
-        find_spectral_peaks,
-        gap_fluctuation,
-        pure_dephasing,
-        spectral_density,
-    )
+    from heterostructures.dephasing import CONVENTIONS, pure_dephasing
+    from heterostructures.spectra import find_spectral_peaks, gap_fluctuation, spectral_density
 
     energies, _, dt_fs = _hamiltonian_arrays(na_hamiltonian)
     options = settings.get_dict()
@@ -215,7 +213,13 @@ def gap_spectral_analysis(
         prominence_fraction=options["prominence_fraction"],
         max_frequency_cm=options.get("max_frequency_cm"),
     )
-    dephasing = pure_dephasing(gap.fluctuation_ev, dt_fs)
+    convention = options.get("dephasing_convention", "pyxaid")
+    dephasing = pure_dephasing(
+        gap.fluctuation_ev,
+        dt_fs,
+        convention=convention,
+        n_bootstrap=options.get("n_bootstrap", 200),
+    )
     summary = {
         "mean_gap_ev": gap.mean_gap_ev,
         "gap_std_ev": float(gap.fluctuation_ev.std()),
@@ -227,6 +231,9 @@ def gap_spectral_analysis(
         "trajectory_length_fs": density.trajectory_length_fs,
         "spectral_convention": "periodogram (dt/N)|FT δE|^2 = FT of the biased un-normalised ACF",
         "dephasing": fit_summary(dephasing.fit),
+        "dephasing_convention": convention,
+        "dephasing_convention_note": CONVENTIONS[convention],
+        "dephasing_tau_by_convention_fs": dephasing.tau_by_convention_fs,
         "dephasing_short_time_tau_fs": dephasing.short_time_tau_fs,
     }
     return {
@@ -254,11 +261,14 @@ def surface_hopping_dynamics(
     ``donor_domain`` (τ_ET is then fitted to the domain-projected population) and
     ``character`` (the IS/FS character check, copied to the summary). ``settings``:
     ``method``, ``temperature_k``, ``simulation_time_fs``, ``n_initial_times``,
-    ``n_realisations``, ``seed``, ``allow_recycling``, ``substeps``.
+    ``n_realisations``, ``seed``, ``allow_recycling``, ``substeps``, ``dish_events``,
+    ``dephasing_convention`` (DISH decoherence times), ``relaxation_asymptote`` (E∞ of the
+    E(t) fit: ``free``, ``boltzmann`` or ``zero``) and ``n_bootstrap`` (σ of τ_ET and
+    τ_relax over the initial times).
     """
+    from heterostructures.dephasing import dephasing_time_matrix
     from heterostructures.dynamics import HoppingSettings, NaHamiltonian, run_surface_hopping
     from heterostructures.fits import fit_transfer_and_relaxation
-    from heterostructures.spectra import dephasing_time_matrix
 
     energies, nac, dt_fs = _hamiltonian_arrays(na_hamiltonian)
     options = settings.get_dict()
@@ -275,12 +285,31 @@ def surface_hopping_dynamics(
         seed=options["seed"],
         allow_recycling=options["allow_recycling"],
         substeps=options["substeps"],
+        dish_events=options.get("dish_events", "deterministic"),
     )
-    decoherence = dephasing_time_matrix(energies, dt_fs) if hopping.method == "dish" else None
+    convention = options.get("dephasing_convention", "pyxaid")
+    decoherence = (
+        dephasing_time_matrix(energies, dt_fs, convention) if hopping.method == "dish" else None
+    )
     result = run_surface_hopping(hamiltonian, hopping, decoherence_times_fs=decoherence)
-    transfer, transfer_label = _transfer_population(na_hamiltonian, states.get_dict(), result)
-    fits = fit_transfer_and_relaxation(result.times_fs, transfer, result.mean_energy_ev)
+    transfer_by_start, transfer_label = _transfer_by_start(na_hamiltonian, states, result)
+    transfer = transfer_by_start.mean(axis=1)
+    asymptote_mode, asymptote = _relaxation_asymptote(options, energies, hopping)
+    fits = fit_transfer_and_relaxation(
+        result.times_fs,
+        transfer_by_start,
+        result.energy_by_start_ev,
+        asymptote_ev=asymptote,
+        n_bootstrap=options.get("n_bootstrap", 200),
+        seed=hopping.seed,
+    )
     summary = {
+        "dephasing_convention": convention if hopping.method == "dish" else None,
+        "dish_events": hopping.dish_events if hopping.method == "dish" else None,
+        "substeps": hopping.substeps,
+        "relaxation_asymptote": asymptote_mode,
+        "relaxation_asymptote_ev": fits.relaxation.asymptote,
+        "n_bootstrap": fits.n_bootstrap,
         "method": result.method,
         "n_trajectories": result.n_trajectories,
         "temperature_k": result.temperature_k,
@@ -302,6 +331,38 @@ def surface_hopping_dynamics(
         coherent_populations=result.coherent_populations,
     )
     return {"populations": populations, "dynamics_summary": orm.Dict(summary)}
+
+
+def _relaxation_asymptote(
+    options: dict[str, Any], energies: np.ndarray, hopping: Any
+) -> tuple[str, float | None]:
+    """E∞ (eV) for the E(t) fit: fitted (None), detailed balance, or the paper's 0."""
+    from heterostructures.dynamics import boltzmann_energy_ev
+
+    mode = options.get("relaxation_asymptote", "free")
+    if mode == "boltzmann":
+        return mode, boltzmann_energy_ev(energies, hopping.final_state, hopping.temperature_k)
+    return mode, (0.0 if mode == "zero" else None)
+
+
+def _transfer_by_start(
+    na_hamiltonian: orm.ArrayData, states: orm.Dict, result: Any
+) -> tuple[np.ndarray, str]:
+    """The transfer population of each initial time (n_times × n_initial_times): the units
+    the τ bootstrap resamples. Each column is :func:`_transfer_population` of one start."""
+    from dataclasses import replace
+
+    columns, label = [], ""
+    for start in range(result.initial_steps.size):
+        single = replace(
+            result,
+            state_populations=result.state_populations_by_start[:, start],
+            donor_population=result.donor_population_by_start[:, start],
+            initial_steps=result.initial_steps[start : start + 1],
+        )
+        column, label = _transfer_population(na_hamiltonian, states.get_dict(), single)
+        columns.append(column)
+    return np.stack(columns, axis=1), label
 
 
 def _transfer_population(

@@ -285,6 +285,13 @@ def test_analysis_cosine_gap_peak_and_conserved_populations(aiida_profile: objec
     assert dynamics["n_trajectories"] == 1000
     assert dynamics["method"] == "dish"
     assert {"tau_fs", "tau_sigma_fs", "determined"} <= set(dynamics["transfer"])
+    # which conventions and error bars were used is part of the record
+    assert summary["dephasing_convention"] == "pyxaid"
+    assert set(summary["dephasing_tau_by_convention_fs"]) == {"pyxaid", "libra", "gaussian_sigma"}
+    assert "bootstrap over" in summary["dephasing"]["uncertainty"]
+    assert dynamics["dephasing_convention"] == "pyxaid"
+    assert dynamics["relaxation_asymptote"] == "free"
+    assert dynamics["transfer"]["uncertainty"].startswith("bootstrap over 10 initial conditions")
     for plot in ("spectral_density_plot", "dynamics_plot"):
         with results[plot].open(mode="rb") as handle:
             assert handle.read(8) == b"\x89PNG\r\n\x1a\n"
