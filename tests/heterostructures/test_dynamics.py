@@ -220,13 +220,14 @@ def test_bad_input_raises_clear_errors(call: Callable[[], object], message: str)
 
 @pytest.mark.parametrize("substeps", [8, 32])
 def test_fssh_hop_flux_is_integrated_over_electronic_substeps(substeps: int) -> None:
-    """Degenerate pair, constant NAC d, one coarse MD step with d·dt = 0.5 rad.
+    """Degenerate pair, constant NAC d, one coarse MD step with x = d·dt = 0.8 rad.
 
     Reference (closed form): |c_0|² = cos²(d t), and with one-way flux fewest switches
-    must leave exactly that fraction on state 0: P_hop = sin²(0.5) = 0.2298 after one
-    step. The old single evaluation per MD step (trapezoid of the end fluxes) gives
-    sin(1)/2 = 0.4207 whatever the sub-steps; integrating per sub-step converges."""
-    coupling, dt = 0.05, 10.0
+    must leave exactly that fraction on state 0: P_hop = sin²(0.8) = 0.515 after one
+    step. The old single evaluation per MD step (trapezoid of the end fluxes,
+    b = d sin 2θ) gives P_hop = x sin(2x)/2 = 0.400 (measured: 0.600 left on state 0
+    vs 0.485) whatever the sub-steps; integrating per sub-step converges."""
+    coupling, dt = 0.08, 10.0
     energies = np.zeros((11, 2))
     nac = np.zeros((10, 2, 2))
     nac[:, 0, 1], nac[:, 1, 0] = coupling, -coupling
