@@ -1,12 +1,13 @@
 """Epitaxial relations of CsPbX3 on MX chalcogenides: d-spacings, oriented relations, report.
 
-Qiu et al. (Adv. Sci. 2023) compare *d-spacings*: d{220} of pseudo-cubic CsPbBr3
-(a_pc/√8 = 2.0610 Å) with d{220} of zinc-blende CdS (2.0614 Å), and report the zone
-axes [001]CsPbBr3 ∥ [111]CdS. Both zone axes lie in the interface plane, where 5.83 Å
-([001] pc) meets a√3 = 10.08 Å ([111] CdS): that relation needs a large coincidence cell.
-Cube-on-cube (110)/(110), [001] ∥ [001], matches 1:1 in a 5.8 × 8.2 Å cell with ≈ 0.2 %
-strain; the computed model uses it (see :mod:`heterostructures.interface`). This module
-puts both side by side. Strains are the film's (chalcogenide) onto the substrate
+Qiu et al. (Adv. Sci. 2023) compare *d-spacings*: d{220} of CsPbBr3 (they quote 2.0610 Å,
+which is Pnma a/4 = d(400) of the 298 K lattice; pseudo-cubic a_pc/√8 is 2.0617 Å) with
+d{220} of zinc-blende CdS (they quote 2.0614 Å; a/√8 = 2.0570 Å with the Madelung a), and
+report the zone axes [001]CsPbBr3 ∥ [111]CdS. Both zone axes lie in the interface plane,
+where 5.83 Å ([001] pc) meets a√3 = 10.08 Å ([111] CdS): that relation needs a large
+coincidence cell. Cube-on-cube (110)/(110), [001] ∥ [001], matches 1:1 in a 5.8 × 8.2 Å
+cell with ≈ 0.2 % strain; the computed model uses it (see :mod:`heterostructures.interface`).
+This module puts both side by side. Strains are the film's (chalcogenide) onto the substrate
 (perovskite), in %.
 """
 

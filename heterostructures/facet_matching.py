@@ -40,7 +40,8 @@ def reciprocal_vector(atoms: Atoms, hkl: tuple[int, ...]) -> np.ndarray:
     """Cartesian G/2π = Σ hᵢ bᵢ (Å⁻¹) of plane (hkl), bᵢ the crystallographic reciprocal vectors.
 
     The bᵢ are the rows of (C⁻¹)ᵀ for a cell C with lattice vectors as rows (bᵢ·aⱼ = δᵢⱼ), so
-    Σ hᵢ bᵢ = h·(C⁻¹)ᵀ; ``h·C⁻¹`` instead is right only for orthogonal cells.
+    Σ hᵢ bᵢ = h·(C⁻¹)ᵀ; ``h·C⁻¹`` instead is right only for a symmetric C (e.g. an
+    orthogonal cell with its axes along x, y, z), not for a rotated orthogonal one.
     """
     reciprocal = np.linalg.inv(np.asarray(atoms.cell[:], dtype=float)).T
     return np.asarray(hkl, dtype=float) @ reciprocal

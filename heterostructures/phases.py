@@ -4,7 +4,9 @@ Default lattice parameters are experimental (sources in :data:`LATTICE_DEFAULTS`
 builder takes explicit lattice parameters so computed (e.g. PBE-relaxed) values can
 replace them. Perovskite "cubic" cells default to the room-temperature *pseudo-cubic*
 lattice constant a_pc = (V_Pnma / 4)^(1/3), because that is the setting in which
-Qiu et al. (Adv. Sci. 2023, 10, 2206560) index CsPbBr3 (d{220} = a_pc/√8 = 2.0610 Å).
+Qiu et al. (Adv. Sci. 2023, 10, 2206560) index CsPbBr3: with the 298 K Pnma default,
+d{220} = a_pc/√8 = 2.0617 Å. (The paper's 2.0610 Å is Pnma a/4 = d(400), one of the three
+Pnma planes pseudo-cubic {220} splits into.)
 """
 
 from __future__ import annotations

@@ -1,11 +1,16 @@
 """Allowed reflections of the bulk phases, and what a quoted d-spacing mismatch can mean (Å, %).
 
 A paper that quotes a lattice mismatch without its planes (Qiu et al. quote ≈ 4.2 % for
-CsPbBr3/ZnS) can be matched by *some* pair of plane spacings almost whatever the figure:
-a few hundred allowed pairs put one inside any ±0.3 % window. This module therefore
-compares the planes the paper compares for CdS ({220}-type) first, and reports a blind
-search only with how many pairs it searched and how often a window that wide is hit by
-chance.
+CsPbBr3/ZnS) can be matched by *some* pair of plane spacings almost whatever the figure.
+For CsPbBr3/ZnS on the experimental lattices, the 135 distinct spacings of Pnma and the
+15 of zinc blende + wurtzite with d ≥ 1.5 Å (every allowed (hkl): indices are bounded by
+d, not by a fixed |index|) make 2025 pairs; a ±0.3 % window around any target from 1 to
+10 % holds 29.7 of them on average and is never empty; 26 fall within 4.2 ± 0.3 %. This
+module therefore compares the planes the paper compares for CdS ({220}-type) first, and
+reports a blind search only with how many pairs it searched and how often a window that
+wide is hit by chance. The blind search uses the Pnma cell only: CsPbBr3 is orthorhombic
+at room temperature, and every pseudo-cubic reflection (d ≥ 1.5 Å) is a Pnma one within 0.7 %,
+so scanning both settings would count those planes twice.
 
 Extinction rules, in the cells :mod:`heterostructures.phases` builds (conventional cubic
 for zinc blende, a₁ ∧ a₂ = 120° for wurtzite, b long for Pnma):
@@ -28,7 +33,12 @@ import numpy as np
 from ase import Atoms
 
 from heterostructures.facet_matching import Vector3, interplanar_spacing, primitive_miller
-from heterostructures.phases import bulk_phase
+from heterostructures.phases import (
+    LATTICE_DEFAULTS,
+    chalcogenide,
+    perovskite,
+    pseudocubic_lattice_constant,
+)
 from heterostructures.structure_errors import UnknownPhaseError
 
 
@@ -92,21 +102,31 @@ class Reflection:
         return f"{self.setting} {miller_label(self.phase, self.hkl)}"
 
 
+def index_bounds(atoms: Atoms, min_spacing: float) -> Vector3:
+    """Largest |hᵢ| of any (hkl) with d ≥ ``min_spacing`` (Å): floor(|aᵢ| / d_min).
+
+    Exact, not a guess: hᵢ = aᵢ·G with G = Σ hⱼbⱼ and |G| = 1/d, so |hᵢ| ≤ |aᵢ|/d. A fixed
+    index cutoff instead is a different d cutoff in every cell (b ≈ 11.7 Å in Pnma).
+    """
+    if min_spacing <= 0:
+        raise ValueError(f"min_spacing must be > 0 Å, got {min_spacing}")
+    lengths = np.asarray(atoms.cell.lengths(), dtype=float)
+    first, second, third = (int(np.floor(length / min_spacing + 1e-9)) for length in lengths)
+    return (first, second, third)
+
+
 def allowed_reflections(
-    atoms: Atoms, phase: str, setting: str, max_index: int = 3, min_spacing: float = 1.5
+    atoms: Atoms, phase: str, setting: str, min_spacing: float = 1.5
 ) -> tuple[Reflection, ...]:
-    """Allowed reflections with |indices| ≤ ``max_index`` and d ≥ ``min_spacing`` (Å).
+    """Every allowed reflection with d ≥ ``min_spacing`` (Å), indices bounded by d alone.
 
     One per distinct spacing (to 1e-4 Å), largest d first; the representative has the
     fewest negative indices, then the largest leading ones.
     """
-    indices = range(-max_index, max_index + 1)
+    n_h, n_k, n_l = index_bounds(atoms, min_spacing)
+    axes = (range(-n_h, n_h + 1), range(-n_k, n_k + 1), range(-n_l, n_l + 1))
     candidates: list[Vector3] = sorted(
-        (
-            (h, k, l_index)
-            for h, k, l_index in itertools.product(indices, repeat=3)
-            if h or k or l_index
-        ),
+        (hkl for hkl in itertools.product(*axes) if any(hkl)),
         key=lambda hkl: (sum(v < 0 for v in hkl), tuple(-v for v in hkl)),
     )
     by_spacing: dict[float, Reflection] = {}
@@ -197,7 +217,10 @@ class QuotedMismatchCheck:
     """A quoted |mismatch| (%) against the {220}-type comparisons and against a blind scan.
 
     ``meaningful`` pairs compare the planes the paper compares for CdS: pseudo-cubic {220}
-    (and its Pnma counterparts) with zinc-blende {220} and wurtzite {11-20}.
+    (and its Pnma counterparts) with zinc-blende {220} and wurtzite {11-20}. The blind
+    ``scan`` uses the Pnma cell only (the room-temperature structure; every pseudo-cubic
+    reflection is a Pnma one within 0.7 %, so scanning both would count it twice).
+    ``lattices`` says which lattice constants were used.
     """
 
     perovskite_formula: str
@@ -205,8 +228,8 @@ class QuotedMismatchCheck:
     quoted_percent: float
     meaningful: tuple[SpacingPair, ...]
     scan: MismatchScan
-    max_index: int
     min_spacing: float
+    lattices: str
 
     @property
     def meaningful_match(self) -> SpacingPair | None:
@@ -218,15 +241,64 @@ class QuotedMismatchCheck:
         return closest if distance <= self.scan.window_percent else None
 
 
-def _phase_cells(formula: str, phases: tuple[tuple[str, str], ...]) -> dict[str, tuple[str, Atoms]]:
-    """Setting name → (phase, default cell) for the phases with default lattices."""
-    cells = {}
-    for setting, phase in phases:
-        try:
-            cells[setting] = (phase, bulk_phase(formula, phase))
-        except UnknownPhaseError:
-            continue
+def _scaled(atoms: Atoms, factor: float) -> Atoms:
+    """Copy of ``atoms`` with the cell and positions scaled isotropically by ``factor``."""
+    scaled = atoms.copy()
+    scaled.set_cell(np.asarray(atoms.cell[:]) * factor, scale_atoms=True)
+    return scaled
+
+
+def _perovskite_cells(formula: str, pseudocubic_a: float | None) -> dict[str, tuple[str, Atoms]]:
+    """Pseudo-cubic cell with ``pseudocubic_a`` (Å), and the experimental Pnma cell scaled
+    isotropically to the same (V/4)^(1/3): a given a_pc keeps the measured Pnma distortion."""
+    if (formula, "orthorhombic") not in LATTICE_DEFAULTS:
+        raise UnknownPhaseError(
+            f"no default Pnma lattice for {formula!r}: add it to phases.LATTICE_DEFAULTS"
+            " to test a quoted mismatch"
+        )
+    pnma = perovskite(formula, "orthorhombic")
+    if pseudocubic_a is not None:
+        pnma = _scaled(pnma, pseudocubic_a / pseudocubic_lattice_constant(formula))
+    return {
+        "pseudo-cubic": ("cubic", perovskite(formula, "cubic", a=pseudocubic_a)),
+        "Pnma": ("orthorhombic", pnma),
+    }
+
+
+def _chalcogenide_cells(formula: str, zincblende_a: float | None) -> dict[str, tuple[str, Atoms]]:
+    """Zinc blende with ``zincblende_a`` (Å); wurtzite when it has a default lattice, scaled
+    isotropically by a_given / a_default(zinc blende) (left out if that ratio is unknown)."""
+    wurtzite_default = LATTICE_DEFAULTS.get((formula, "wurtzite"))
+    zincblende_default = LATTICE_DEFAULTS.get((formula, "zincblende"))
+    if zincblende_a is None and zincblende_default is None:
+        raise UnknownPhaseError(
+            f"no default zinc-blende lattice for {formula!r}: give its a, or add it to"
+            " phases.LATTICE_DEFAULTS, to test a quoted mismatch"
+        )
+    cells = {"zinc blende": ("zincblende", chalcogenide(formula, "zincblende", a=zincblende_a))}
+    if wurtzite_default is None or (zincblende_a is not None and zincblende_default is None):
+        return cells
+    wurtzite = chalcogenide(formula, "wurtzite")
+    if zincblende_a is not None and zincblende_default is not None:
+        wurtzite = _scaled(wurtzite, zincblende_a / zincblende_default.a)
+    cells["wurtzite"] = ("wurtzite", wurtzite)
     return cells
+
+
+def _lattice_note(
+    perovskite_cells: dict[str, tuple[str, Atoms]],
+    chalcogenide_cells: dict[str, tuple[str, Atoms]],
+    given: bool,
+) -> str:
+    """``experimental lattices``, or the given a_pc and zinc-blende a (Å) and how they apply."""
+    if not given:
+        return "experimental lattices"
+    a_pc = float(perovskite_cells["pseudo-cubic"][1].cell[0, 0])
+    a_zb = float(chalcogenide_cells["zinc blende"][1].cell[0, 0])
+    return (
+        f"a_pc = {a_pc:.4f} Å, zinc blende a = {a_zb:.4f} Å;"
+        " Pnma and wurtzite scaled isotropically from experiment"
+    )
 
 
 def check_quoted_mismatch(
@@ -234,21 +306,14 @@ def check_quoted_mismatch(
     chalcogenide_formula: str,
     quoted_percent: float,
     window_percent: float = 0.3,
-    max_index: int = 3,
     min_spacing: float = 1.5,
+    perovskite_a: float | None = None,
+    chalcogenide_a: float | None = None,
 ) -> QuotedMismatchCheck:
-    """Test a mismatch quoted without its planes, on the default (experimental) lattices."""
-    perovskites = _phase_cells(
-        perovskite_formula, (("pseudo-cubic", "cubic"), ("Pnma", "orthorhombic"))
-    )
-    chalcogenides = _phase_cells(
-        chalcogenide_formula, (("zinc blende", "zincblende"), ("wurtzite", "wurtzite"))
-    )
-    if "pseudo-cubic" not in perovskites or "zinc blende" not in chalcogenides:
-        raise UnknownPhaseError(
-            f"no default cubic {perovskite_formula} or zinc-blende {chalcogenide_formula} lattice:"
-            " add it to phases.LATTICE_DEFAULTS to test a quoted mismatch"
-        )
+    """Test a mismatch quoted without its planes (%), on the experimental lattices or on a
+    given pseudo-cubic ``perovskite_a`` and zinc-blende ``chalcogenide_a`` (Å, e.g. PBE)."""
+    perovskites = _perovskite_cells(perovskite_formula, perovskite_a)
+    chalcogenides = _chalcogenide_cells(chalcogenide_formula, chalcogenide_a)
 
     def reflection(setting: str, cells: dict[str, tuple[str, Atoms]], hkl: Vector3) -> Reflection:
         phase, atoms = cells[setting]
@@ -258,18 +323,18 @@ def check_quoted_mismatch(
     if "wurtzite" in chalcogenides:
         targets.append(reflection("wurtzite", chalcogenides, WURTZITE_OF_ZINCBLENDE_220))
     sides = [reflection("pseudo-cubic", perovskites, PSEUDOCUBIC_220[0])]
-    if "Pnma" in perovskites:
-        sides += [reflection("Pnma", perovskites, pnma_indices(h)) for h in PSEUDOCUBIC_220]
-    listed = [
-        tuple(r for s, (phase, atoms) in cells.items()
-              for r in allowed_reflections(atoms, phase, s, max_index, min_spacing))
-        for cells in (perovskites, chalcogenides)
-    ]  # fmt: skip
+    sides += [reflection("Pnma", perovskites, pnma_indices(h)) for h in PSEUDOCUBIC_220]
+    pnma_listed = allowed_reflections(perovskites["Pnma"][1], "orthorhombic", "Pnma", min_spacing)
+    chalcogenide_listed = tuple(
+        r for s, (phase, atoms) in chalcogenides.items()
+        for r in allowed_reflections(atoms, phase, s, min_spacing)
+    )  # fmt: skip
+    given = perovskite_a is not None or chalcogenide_a is not None
     return QuotedMismatchCheck(
         perovskite_formula, chalcogenide_formula, quoted_percent,
         tuple(SpacingPair(p, c) for c in targets for p in sides),
-        scan_mismatch(listed[0], listed[1], quoted_percent, window_percent),
-        max_index, min_spacing,
+        scan_mismatch(pnma_listed, chalcogenide_listed, quoted_percent, window_percent),
+        min_spacing, _lattice_note(perovskites, chalcogenides, given),
     )  # fmt: skip
 
 
@@ -288,14 +353,14 @@ def format_quoted_mismatch(check: QuotedMismatchCheck, max_hits: int = 10) -> st
     match = check.meaningful_match
     lines = [
         f"Quoted |mismatch| {quoted:.1f} % for {check.perovskite_formula}/"
-        f"{check.chalcogenide_formula} (experimental lattices):",
+        f"{check.chalcogenide_formula} ({check.lattices}):",
         "  {220}-type planes, the comparison made for CdS:",
         *(_pair_line(pair) for pair in check.meaningful),
         f"  {match.perovskite.label} vs {match.chalcogenide.label} gives it"
         if match
         else f"  no {{220}}-type pair is within {window}: these planes do not give the figure",
-        f"  blind search: {scan.perovskite_spacings} perovskite x {scan.chalcogenide_spacings}"
-        f" chalcogenide allowed spacings (|index| <= {check.max_index},"
+        f"  blind search: {scan.perovskite_spacings} Pnma x {scan.chalcogenide_spacings}"
+        f" chalcogenide distinct spacings (every allowed (hkl) with"
         f" d >= {check.min_spacing:.1f} Å) = {scan.pairs_searched} pairs;"
         f" {len(scan.hits)} within {window}:",
         *(_pair_line(pair) for pair in scan.hits[:max_hits]),

@@ -21,7 +21,8 @@ MILLERS = [hkl for hkl in itertools.product(range(-2, 3), repeat=3) if any(hkl) 
 
 
 def _random_cells() -> dict[str, Lattice]:
-    """Five random triclinic cells and three hexagonal ones (a, c in Å, angles in degrees)."""
+    """Five random triclinic cells, three hexagonal ones (a, c in Å, angles in degrees) and
+    an orthorhombic cell rotated off the Cartesian axes (orthogonal, but C not symmetric)."""
     rng = np.random.default_rng(18)
     cells = {
         f"triclinic-{i}": Lattice.from_parameters(
@@ -31,6 +32,11 @@ def _random_cells() -> dict[str, Lattice]:
     }
     for name, a, c in (("ZnS", 3.8227, 6.2607), ("CdS", 4.1367, 6.7161), ("long-c", 3.0, 9.0)):
         cells[f"hexagonal-{name}"] = Lattice.hexagonal(a, c)
+    angle = np.radians(30.0)
+    rotation = np.array(
+        [[np.cos(angle), -np.sin(angle), 0.0], [np.sin(angle), np.cos(angle), 0.0], [0, 0, 1]]
+    )
+    cells["rotated-orthorhombic"] = Lattice(np.diag([8.244, 11.7351, 8.1982]) @ rotation.T)
     return cells
 
 
@@ -41,8 +47,9 @@ CELLS = _random_cells()
 def test_spacing_and_normal_match_pymatgen_in_skewed_cells(name: str) -> None:
     """Reference: pymatgen ``Lattice.d_hkl`` and its crystallographic reciprocal lattice.
 
-    The old ``hkl @ inv(C)`` (columns of C⁻¹ instead of rows of C⁻ᵀ) differs by up to tens
-    of % here; cubic and orthorhombic cells could not show it.
+    The old ``hkl @ inv(C)`` (rows of C⁻¹ instead of rows of C⁻ᵀ) differs by up to tens of %
+    here; it is right only for a symmetric C, so axis-aligned cubic and orthorhombic cells
+    could not show it, but the rotated orthorhombic cell does.
     """
     lattice = CELLS[name]
     atoms = Atoms(cell=lattice.matrix, pbc=True)

@@ -8,17 +8,19 @@ import numpy as np
 import pytest
 from ase import Atoms
 from pymatgen.analysis.diffraction.xrd import XRDCalculator
+from pymatgen.core import Lattice
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from heterostructures.facet_matching import interplanar_spacing
-from heterostructures.phases import bulk_phase, perovskite
+from heterostructures.phases import bulk_phase, perovskite, pseudocubic_lattice_constant
 from heterostructures.reflections import (
     Reflection,
     SpacingPair,
     allowed_reflections,
     check_quoted_mismatch,
     format_quoted_mismatch,
+    index_bounds,
     miller_label,
     pnma_indices,
     reflection_allowed,
@@ -53,7 +55,8 @@ def test_allowed_reflections_are_those_with_intensity_in_pymatgen(phase: str) ->
 
     For these cells the structure factor vanishes only by the rules (no accidental
     absence), so allowed ⇔ present. The wurtzite rule is stricter than P6₃mc's own
-    (hh2̄hl, l odd): (0001), (10-11)… are absent too, because both species sit on 2b.
+    (hh2̄hl and 000l with l odd, e.g. (0001)): with both species on 2b, every h − k ≡ 0
+    (mod 3), l odd reflection is absent too, e.g. (30-31) and (41-51); (10-11) is allowed.
     """
     atoms = bulk_phase(*CELLS[phase])
     spacings = _xrd_spacings(atoms)
@@ -73,6 +76,23 @@ def test_pnma_forbidden_reflections_have_no_intensity_in_pymatgen() -> None:
         assert not _has_intensity(spacings, atoms, hkl), hkl
 
 
+def _space_group_absences(atoms: Atoms) -> set[tuple[int, ...]]:
+    """(hkl) in MILLERS with hR = h and h·t ∉ ℤ for some pymatgen operation (R, t) of the cell."""
+    structure = AseAtomsAdaptor.get_structure(atoms)
+    operations = SpacegroupAnalyzer(structure, symprec=1e-3).get_symmetry_operations()
+    absent = set()
+    for hkl in MILLERS:
+        h = np.asarray(hkl, dtype=float)
+        if any(
+            np.allclose(h @ op.rotation_matrix, h)
+            and not np.isclose((h @ op.translation_vector) % 1.0, 0.0, atol=1e-6)
+            and not np.isclose((h @ op.translation_vector) % 1.0, 1.0, atol=1e-6)
+            for op in operations
+        ):
+            absent.add(hkl)
+    return absent
+
+
 @pytest.mark.parametrize("phase", ["zincblende", "orthorhombic", "cubic"])
 def test_rules_are_the_space_group_absences_of_the_cell(phase: str) -> None:
     """Reference: pymatgen ``SpacegroupAnalyzer`` operations (R, t) of the cell itself.
@@ -80,17 +100,27 @@ def test_rules_are_the_space_group_absences_of_the_cell(phase: str) -> None:
     (hkl) is systematically absent iff some operation has hR = h and h·t ∉ ℤ; this checks
     the setting (which Pnma axis is long) and that the rules are exactly the space group's.
     """
-    structure = AseAtomsAdaptor.get_structure(bulk_phase(*CELLS[phase]))
-    operations = SpacegroupAnalyzer(structure, symprec=1e-3).get_symmetry_operations()
+    absent = _space_group_absences(bulk_phase(*CELLS[phase]))
     for hkl in MILLERS:
-        h = np.asarray(hkl, dtype=float)
-        absent = any(
-            np.allclose(h @ op.rotation_matrix, h)
-            and not np.isclose((h @ op.translation_vector) % 1.0, 0.0, atol=1e-6)
-            and not np.isclose((h @ op.translation_vector) % 1.0, 1.0, atol=1e-6)
-            for op in operations
-        )
-        assert reflection_allowed(phase, hkl) == (not absent), hkl
+        assert reflection_allowed(phase, hkl) == (hkl not in absent), hkl
+
+
+def test_wurtzite_2b_absences_go_beyond_the_space_group() -> None:
+    """Reference: pymatgen ``SpacegroupAnalyzer`` (space-group absences) and
+    ``XRDCalculator`` (intensity) on the default ZnS wurtzite cell.
+
+    (0001) is absent by P6₃mc itself; (30-31) is allowed by the space group but has no
+    intensity because both species sit on 2b; (10-11) is allowed and present.
+    """
+    atoms = bulk_phase("ZnS", "wurtzite")
+    absent, spacings = _space_group_absences(atoms), _xrd_spacings(atoms)
+    assert (0, 0, 1) in absent
+    assert not reflection_allowed("wurtzite", (0, 0, 1))
+    assert (3, 0, 1) not in absent
+    assert not reflection_allowed("wurtzite", (3, 0, 1))
+    assert not _has_intensity(spacings, atoms, (3, 0, 1))
+    assert reflection_allowed("wurtzite", (1, 0, 1))
+    assert _has_intensity(spacings, atoms, (1, 0, 1))
 
 
 def test_pnma_indices_of_pseudocubic_planes_keep_their_spacing() -> None:
@@ -157,25 +187,120 @@ def test_no_220_type_pair_gives_the_quoted_zns_figure() -> None:
     assert "no {220}-type pair" in format_quoted_mismatch(check)
 
 
-def test_blind_scan_finds_a_4_percent_pair_by_chance_among_allowed_reflections() -> None:
-    """Reference: the extinction rules above, and the count of pairs searched.
+def _reference_spacings(atoms: Atoms, phase: str, min_spacing: float) -> list[float]:
+    """Distinct d ≥ ``min_spacing`` (Å, to 1e-4) of the allowed reflections, from pymatgen's
+    reciprocal-lattice points in the sphere |G| ≤ 1/d_min (no index cutoff at all)."""
+    reciprocal = Lattice(atoms.cell[:]).reciprocal_lattice_crystallographic
+    points = reciprocal.get_points_in_sphere([[0, 0, 0]], [0, 0, 0], 1.0 / min_spacing)
+    return sorted(
+        {
+            round(1.0 / float(length), 4)
+            for fractional, length, _, _ in points
+            if length > 1e-9
+            and reflection_allowed(phase, tuple(np.rint(fractional).astype(int).tolist()))
+        },
+        reverse=True,
+    )
 
-    ~10³ allowed pairs put a hit inside ±0.3 % of nearly any target between 1 and 10 %,
-    so the hits at 4.2 % carry no information; none uses a forbidden reflection (the old
-    search used e.g. zinc-blende (110)).
+
+@pytest.mark.parametrize("phase", list(CELLS))
+def test_allowed_reflections_are_every_allowed_spacing_above_d_min(phase: str) -> None:
+    """Reference: pymatgen ``Lattice.get_points_in_sphere`` on the reciprocal lattice.
+
+    The old |index| ≤ 3 cutoff kept 47 of the 135 Pnma spacings ≥ 1.5 Å and missed e.g.
+    Pnma (040), (400), (004), (242) and wurtzite (0004); the bound |hᵢ| ≤ |aᵢ|/d_min is exact.
+    """
+    atoms = bulk_phase(*CELLS[phase])
+    listed = allowed_reflections(atoms, phase, phase, min_spacing=1.5)
+    reference = _reference_spacings(atoms, phase, 1.5)
+    assert [r.spacing for r in listed] == pytest.approx(reference, abs=1e-4)
+    spacings = {round(r.spacing, 4) for r in listed}
+    named = {"orthorhombic": [(0, 4, 0), (4, 0, 0), (0, 0, 4), (2, 4, 2)], "wurtzite": [(0, 0, 4)]}
+    for hkl in named.get(phase, []):
+        assert round(interplanar_spacing(atoms, hkl), 4) in spacings, hkl
+
+
+def test_index_bound_is_the_cell_length_over_d_min() -> None:
+    """Reference: hand calculation floor(|aᵢ| / d_min) for the 298 K Pnma cell (Å)."""
+    pnma = perovskite("CsPbBr3", "orthorhombic")
+    assert index_bounds(pnma, 1.5) == (5, 7, 5)  # 8.244, 11.7351, 8.1982 Å over 1.5 Å
+    with pytest.raises(ValueError, match="min_spacing"):
+        index_bounds(pnma, 0.0)
+
+
+def test_blind_scan_is_complete_pnma_only_and_finds_4_percent_pairs_by_chance() -> None:
+    """Reference: the pymatgen sphere enumeration above for the pair count, and the
+    extinction rules for every hit.
+
+    The scan pairs every Pnma spacing ≥ 1.5 Å with every zinc-blende and wurtzite one
+    (the old scan: |index| ≤ 3, with pseudo-cubic spacings counted on top of their Pnma
+    twins). About 30 pairs fall in a ±0.3 % window around any target from 1 to 10 %, so
+    the hits at 4.2 % carry no information.
     """
     check = check_quoted_mismatch("CsPbBr3", "ZnS", quoted_percent=4.2, window_percent=0.3)
     scan = check.scan
-    assert 500 <= scan.pairs_searched <= 2000
+    expected_pnma = len(
+        _reference_spacings(bulk_phase(*CELLS["orthorhombic"]), "orthorhombic", 1.5)
+    )
+    expected_chalcogenide = sum(
+        len(_reference_spacings(bulk_phase(*CELLS[phase]), phase, 1.5))
+        for phase in ("zincblende", "wurtzite")
+    )
+    assert (scan.perovskite_spacings, scan.chalcogenide_spacings) == (
+        expected_pnma,
+        expected_chalcogenide,
+    )
     assert scan.hits
     assert all(abs(abs(p.mismatch_percent) - 4.2) <= 0.3 for p in scan.hits)
     for pair in scan.hits:
+        assert pair.perovskite.setting == "Pnma"
         for reflection in (pair.perovskite, pair.chalcogenide):
             assert reflection_allowed(reflection.phase, reflection.hkl)
-    assert scan.chance_hit_fraction > 0.9
+    assert scan.chance_hit_fraction == 1.0
+    assert scan.chance_mean_hits > 10
     text = format_quoted_mismatch(check)
     assert f"= {scan.pairs_searched} pairs" in text
     assert "4.2 ± 0.3 %" in text
+
+
+def test_pseudocubic_reflections_are_pnma_reflections_within_a_percent() -> None:
+    """Reference: the closed-form index transform (h + l, 2k, h − l) and the Pnma rules.
+
+    Every pseudo-cubic spacing ≥ 1.5 Å is an allowed Pnma reflection within 0.7 %: scanning
+    both settings would count each such plane twice.
+    """
+    cubic = perovskite("CsPbBr3", "cubic")
+    pnma = perovskite("CsPbBr3", "orthorhombic")
+    for reflection in allowed_reflections(cubic, "cubic", "pseudo-cubic", 1.5):
+        twin = pnma_indices(reflection.hkl)
+        assert reflection_allowed("orthorhombic", twin)
+        assert interplanar_spacing(pnma, twin) == pytest.approx(reflection.spacing, rel=7e-3)
+
+
+def test_quoted_mismatch_uses_given_lattice_constants() -> None:
+    """Reference: closed forms d{220} = a/√8, d(400)_Pnma = a_o/4 and d(11-20) = a_wz/2, with
+    Pnma and wurtzite scaled by a_given / a_default (the old check ignored given a)."""
+    check = check_quoted_mismatch(
+        "CsPbBr3", "ZnS", quoted_percent=4.2, perovskite_a=6.0, chalcogenide_a=5.5
+    )
+    reflections = [r for pair in check.meaningful for r in (pair.perovskite, pair.chalcogenide)]
+    by_label = {r.label: r.spacing for r in reflections}
+    scale_pc = 6.0 / pseudocubic_lattice_constant("CsPbBr3")
+    a_o = perovskite("CsPbBr3", "orthorhombic").cell.lengths()[0]
+    a_wz = bulk_phase("ZnS", "wurtzite").cell.lengths()[0]
+    a_zb = bulk_phase("ZnS", "zincblende").cell[0, 0]
+    assert by_label["pseudo-cubic (220)"] == pytest.approx(6.0 / np.sqrt(8))
+    assert by_label["Pnma (400)"] == pytest.approx(scale_pc * a_o / 4)
+    assert by_label["zinc blende (220)"] == pytest.approx(5.5 / np.sqrt(8))
+    assert by_label["wurtzite (11-20)"] == pytest.approx(5.5 / a_zb * a_wz / 2)
+    assert "a_pc = 6.0000 Å" in format_quoted_mismatch(check)
+
+
+def test_quoted_mismatch_without_wurtzite_default_uses_zinc_blende_only() -> None:
+    """Reference: phases.LATTICE_DEFAULTS has no CdTe entry; a given a builds zinc blende only."""
+    check = check_quoted_mismatch("CsPbBr3", "CdTe", quoted_percent=4.2, chalcogenide_a=6.481)
+    assert {pair.chalcogenide.setting for pair in check.meaningful} == {"zinc blende"}
+    assert check.meaningful[0].chalcogenide.spacing == pytest.approx(6.481 / np.sqrt(8))
 
 
 def test_scan_counts_pairs_and_chance_rate_by_hand() -> None:
@@ -196,13 +321,16 @@ def test_scan_counts_pairs_and_chance_rate_by_hand() -> None:
 
 
 def test_allowed_reflections_are_distinct_spacings_with_simple_representatives() -> None:
-    """Reference: fcc rule by hand, d = a/√(h²+k²+l²) ≥ 1.5 Å with a = 5.409 Å, |index| ≤ 2."""
+    """Reference: fcc rule by hand, d = a/√(h²+k²+l²) ≥ 1.5 Å with a = 5.409 Å: h²+k²+l² ≤ 13,
+    all even or all odd, gives 3, 4, 8, 11, 12."""
     zincblende = bulk_phase("ZnS", "zincblende")
-    listed = allowed_reflections(zincblende, "zincblende", "zinc blende", 2, 1.5)
-    assert [r.hkl for r in listed] == [(1, 1, 1), (2, 0, 0), (2, 2, 0), (2, 2, 2)]
+    listed = allowed_reflections(zincblende, "zincblende", "zinc blende", 1.5)
+    assert [r.hkl for r in listed] == [(1, 1, 1), (2, 0, 0), (2, 2, 0), (3, 1, 1), (2, 2, 2)]
     assert listed[0].label == "zinc blende (111)"
 
 
 def test_quoted_mismatch_needs_default_lattices() -> None:
     with pytest.raises(UnknownPhaseError, match="LATTICE_DEFAULTS"):
         check_quoted_mismatch("CsPbBr3", "CdTe", quoted_percent=4.2)
+    with pytest.raises(UnknownPhaseError, match="no default Pnma lattice"):
+        check_quoted_mismatch("RbPbBr3", "ZnS", quoted_percent=4.2, perovskite_a=5.9)

@@ -116,7 +116,8 @@ def build(
     "--quoted-mismatch",
     type=click.FloatRange(min=0.0, min_open=True),
     default=None,
-    help="A |mismatch| (%) quoted without planes: test it against {220} and a blind scan.",
+    help="A |mismatch| (%) quoted without planes: test it against {220} and a blind scan"
+    " (on --perovskite-a/--chalcogenide-a when given).",
 )
 def epitaxy(
     perovskite: str,
@@ -137,13 +138,19 @@ def epitaxy(
 
     try:
         report = epitaxy_report(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
-        check = (
-            None
-            if quoted_mismatch is None
-            else check_quoted_mismatch(perovskite, chalcogenide, quoted_mismatch)
-        )
     except StructureInputError as exception:
         raise click.ClickException(str(exception)) from exception
     click.echo(format_epitaxy_report(report))
-    if check is not None:
-        click.echo(format_quoted_mismatch(check))
+    if quoted_mismatch is None:
+        return
+    try:
+        check = check_quoted_mismatch(
+            perovskite,
+            chalcogenide,
+            quoted_mismatch,
+            perovskite_a=perovskite_a,
+            chalcogenide_a=chalcogenide_a,
+        )
+    except StructureInputError as exception:
+        raise click.ClickException(str(exception)) from exception
+    click.echo(format_quoted_mismatch(check))
