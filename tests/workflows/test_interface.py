@@ -173,3 +173,132 @@ def test_interface_relax_on_mock_keeps_fixed_atoms_and_labels(
     }
     cell = np.array(structure.cell)
     assert np.linalg.norm(cell[0]) == pytest.approx(0.5 * (5.90 + 5.88), rel=2e-2)
+
+
+# pw.x's own mixing, undamped: plain (no Kerker) with β = 1 and a one-step Broyden
+# history makes the 13-atom superlattice's density slosh and run away (measured: the
+# estimated accuracy passes 200 Ry by iteration 6). Loose forces end the relax after one
+# SCF, so the recorded recovery costs one safe-mixing SCF.
+DIVERGING_MIXING = {"mixing_mode": "plain", "mixing_beta": 1.0, "mixing_ndim": 1}
+LOOSE_RELAX = {
+    "SYSTEM": {"ecutwfc": 20.0, "ecutrho": 80.0},
+    "CONTROL": {"nstep": 3, "forc_conv_thr": 1.0, "etot_conv_thr": 1.0},
+}
+
+
+def _diverging_overrides(interface: dict[str, Any], electron_maxstep: int) -> dict[str, Any]:
+    """NC 20/80 Ry overrides of ``interface``, loose forces, undamped mixing."""
+    electrons = {"conv_thr": 1.0e-5, "electron_maxstep": electron_maxstep, **DIVERGING_MIXING}
+    return {
+        "pseudo_flavour": "nc",
+        "interface": interface,
+        "relax": {"pw": {"parameters": {**LOOSE_RELAX, "ELECTRONS": electrons}}},
+    }
+
+
+RECOVERABLE_INTERFACE = _diverging_overrides(
+    {"perovskite_planes": 3, "chalcogenide_planes": 2, "periodic": True}, electron_maxstep=30
+)
+DIVERGED_RY = 100.0
+MONITOR_WINDOW_SECONDS = 60
+
+
+@pytest.fixture
+def monitor_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep failed mock runs alive after writing their output, so the monitor can stop them.
+
+    aiida-core calls CalcJob monitors only while the job runs; a replay writes its whole
+    output at once. Runs the monitor stops end at once; the window is only an upper bound.
+    """
+    from workflows.mock.executable import HOLD_VARIABLE
+
+    monkeypatch.setenv(HOLD_VARIABLE, str(MONITOR_WINDOW_SECONDS))
+
+
+def _run_monitored_interface(code: InstalledCode, overrides: dict[str, Any]) -> Any:
+    """Run janus.interface with the divergence monitor reading the output at every poll.
+
+    The monitor reads at every scheduler poll (``poll_seconds=None``), so it sees a replay's
+    output within the ``monitor_window``; the monitor input is not part of the input hash.
+    """
+    from aiida.engine import run_get_node
+    from aiida.orm import Dict
+
+    from workflows.interface import InterfaceWorkChain
+    from workflows.monitors import divergence_monitor_input
+
+    builder = InterfaceWorkChain.get_builder_from_protocol(
+        code, protocol="fast", overrides=overrides, options=SERIAL
+    )
+    builder.lattices = {"perovskite": Dict({"a": 5.90}), "chalcogenide": Dict({"a": 5.88})}
+    builder.relax.pw.monitors = divergence_monitor_input(poll_seconds=None)
+    return run_get_node(builder)
+
+
+def _pw_runs(node: Any) -> tuple[Any, list[Any]]:
+    """The relaxation workchain and its pw.x calculations in launch order."""
+    from aiida.orm import CalcJobNode
+
+    (relax,) = [called for called in node.called if called.process_label == "JanusPwBaseWorkChain"]
+    calcs = sorted(
+        (called for called in relax.called if isinstance(called, CalcJobNode)),
+        key=lambda calc: calc.ctime,
+    )
+    return relax, calcs
+
+
+def _recorded_accuracies_ry(calc: Any) -> list[float]:
+    """'estimated scf accuracy' values (Ry) of the retrieved pw.x output, read by hand."""
+    text = calc.outputs.retrieved.base.repository.get_object_content("aiida.out")
+    return [
+        float(line.split("<")[1].split()[0])
+        for line in text.splitlines()
+        if "estimated scf accuracy" in line
+    ]
+
+
+def _assert_stopped_as_diverging(calc: Any) -> None:
+    """Stopped by janus.scf_divergence, and the real pw.x output shows the run-away.
+
+    Reference: the recorded pw.x stdout itself (accuracies read here with a plain split,
+    not with heterostructures.scf_history) against the monitor's 100 Ry bound.
+    """
+    from aiida_quantumespresso.calculations.pw import PwCalculation
+
+    from workflows.monitors import STOP_PREFIX
+
+    assert calc.exit_status == PwCalculation.exit_codes.STOPPED_BY_MONITOR.status
+    assert calc.exit_message.startswith(STOP_PREFIX)
+    assert max(_recorded_accuracies_ry(calc)) > DIVERGED_RY
+
+
+def _assert_safe_mixing_from_scratch(calc: Any) -> None:
+    """The retry carries SAFE_MIXING and restarts from scratch (the density ran away)."""
+    from workflows.pw_base import SAFE_MIXING
+
+    parameters = calc.inputs.parameters.get_dict()
+    for namelist, values in SAFE_MIXING.items():
+        assert {key: parameters[namelist][key] for key in values} == values
+    assert parameters["CONTROL"]["restart_mode"] == "from_scratch"
+    assert "parent_folder" not in calc.inputs
+
+
+@pytest.mark.usefixtures("families", "monitor_window")
+def test_interface_recovers_diverging_scf_with_safe_mixing(
+    mock_code: Callable[..., InstalledCode],
+) -> None:
+    """A monitor-stopped SCF is restarted once, from scratch, with safe mixing, and recovers.
+
+    Recorded real pw.x runs: the first SCF (plain β 1) runs away, the retry converges.
+    Before JanusPwBaseWorkChain the stop was an unhandled failure: the same diverging
+    inputs ran twice more (restart_once) before the interface workchain retried itself.
+    """
+    results, node = _run_monitored_interface(mock_code("pw.x"), RECOVERABLE_INTERFACE)
+    assert node.is_finished_ok, node.exit_message
+    relax, (diverged, recovered) = _pw_runs(node)
+    assert relax.is_finished_ok
+    _assert_stopped_as_diverging(diverged)
+    _assert_safe_mixing_from_scratch(recovered)
+    convergence = recovered.outputs.output_parameters["convergence_info"]["scf_conv"]
+    assert convergence["convergence_achieved"]
+    assert results["structure"].pk == recovered.outputs.output_structure.pk

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 from workflows.mock.hashing import InputHashingError, hash_inputs
@@ -37,6 +38,7 @@ from workflows.mock.store import RecordingStore, RecordingStoreError
 
 EXIT_STORE_ERROR = 4
 STORE_VARIABLE = "JANUS_MOCK_STORE"
+HOLD_VARIABLE = "JANUS_MOCK_HOLD_FAILED_SECONDS"
 PROGRAM = "janus-mock-code"
 _RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK")
 
@@ -85,6 +87,19 @@ def run(code: str, arguments: tuple[str, ...], store: RecordingStore, record: st
     return restore(recording, invocation)
 
 
+def hold_failed_run(status: int) -> None:
+    """Stay alive ``$JANUS_MOCK_HOLD_FAILED_SECONDS`` (s) after a failed run wrote its output.
+
+    A replay writes its whole output at once and exits, and aiida-core stops calling
+    CalcJob monitors once the job has left the scheduler. Holding a failed run lets a
+    monitor (``janus.scf_divergence``) read the output of a job that still runs and stop
+    it, as it would stop the real run; a converged run (exit 0) never waits.
+    """
+    seconds = float(os.environ.get(HOLD_VARIABLE) or 0.0)
+    if status != 0 and seconds > 0:
+        time.sleep(seconds)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point."""
     if _is_secondary_mpi_rank():
@@ -99,10 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     store = RecordingStore(options.store.resolve())
     try:
-        return run(options.code, tuple(options.arguments), store, record)
+        status = run(options.code, tuple(options.arguments), store, record)
     except (RecordingStoreError, InputHashingError, InvocationError, RealCodeNotFoundError) as err:
         report_failure(f"{PROGRAM}: {err}\n")
         return EXIT_STORE_ERROR
+    hold_failed_run(status)
+    return status
 
 
 if __name__ == "__main__":

@@ -137,9 +137,6 @@ def run_and_record(invocation: Invocation, hashed: HashedInputs, store: Recordin
         env=environment,
         check=False,
     )
-    sys.stdout.buffer.write(completed.stdout)
-    sys.stdout.flush()
-    sys.stderr.buffer.write(completed.stderr)
     files, pseudo_copies = split_pseudo_copies(invocation, written_files(invocation, before))
     version = _QE_VERSION.search(completed.stdout.decode(errors="replace"))
     metadata = RecordingMetadata(
@@ -155,6 +152,10 @@ def run_and_record(invocation: Invocation, hashed: HashedInputs, store: Recordin
         pseudo_copies=pseudo_copies,
     )
     archive = store.save(Recording(metadata, files, completed.stdout, completed.stderr))
+    # Only now forward the output: a CalcJob monitor that reads it may kill this process.
+    sys.stdout.buffer.write(completed.stdout)
+    sys.stdout.flush()
+    sys.stderr.buffer.write(completed.stderr)
     size = archive.stat().st_size
     note = " (large: keep recordings small)" if size > LARGE_RECORDING_BYTES else ""
     print(f"janus-mock-code: recorded {archive} ({size} bytes){note}", file=sys.stderr)
