@@ -6,13 +6,14 @@ domain*: P_D(t) = Σ_i P_i(t) w_i^D(t), with w_i^D(t) the share of state i on do
 the snapshot the trajectory is at (:mod:`heterostructures.domain_weights`, per snapshot
 and tracked state label).
 
-Surface hopping (:mod:`heterostructures.dynamics`) averages the state populations over
-trajectories started at several MD steps t₀. The weights are averaged the same way:
-w̄_i^D(t) = mean over t₀ of w_i^D(snapshot(t₀, t)), following the engine's walk along the
-series (step 0 at snapshot t₀ mod n_seg, step s ≥ 1 at ((t₀ + s − 1) mod n_seg) + 1 with
-n_seg = n_snapshots − 1 segments, looped when recycled). P_D(t) = Σ_i P_i(t) w̄_i^D(t) is
-exact for one initial time and neglects the correlation between where a trajectory
-started and which state it occupies otherwise.
+Surface hopping (:mod:`heterostructures.dynamics`) starts trajectories at several MD
+steps t₀, and each start walks its own way along the snapshot series (step 0 at snapshot
+t₀ mod n_seg, step s ≥ 1 at ((t₀ + s − 1) mod n_seg) + 1 with n_seg = n_snapshots − 1
+segments, looped when recycled). The projection is therefore done per start, with that
+start's populations and the weights along its walk, and only then averaged:
+P_D(t) = (1/n₀) Σ_t₀ Σ_i P_i^t₀(t) w_i^D(snapshot(t₀, t)). Averaging the weights over the
+starts first would drop the correlation between where a trajectory started and which
+state it occupies; populations already averaged over several starts are refused.
 
 The mapping of IS and FS to the domains holds at a snapshot when the IS has more than
 ``threshold`` (0.5) of its weight on the donor and the FS on the acceptor.
@@ -103,6 +104,34 @@ def trajectory_snapshots(initial_steps: ArrayLike, n_steps: int, n_snapshots: in
     return np.where(steps == 0, starts % n_segments, later)
 
 
+def domain_population_by_start(
+    state_populations_by_start: ArrayLike,
+    weights: ArrayLike,
+    domains: list[str],
+    domain: str,
+    initial_steps: ArrayLike,
+) -> NDArray:
+    """P_D(t) of each start (n_times × n_starts): Σ_i P_i^t₀(t) w_i^D(snapshot(t₀, t)).
+
+    ``state_populations_by_start`` (n_times × n_starts × n_states, e.g.
+    ``HoppingResult.state_populations_by_start``), ``weights`` (n_snapshots × n_states ×
+    n_domains), ``initial_steps`` the MD step of each start (``HoppingResult.initial_steps``).
+    Each column is exact for its start: the τ bootstrap resamples these columns.
+    """
+    populations = np.asarray(state_populations_by_start, dtype=float)
+    values = np.asarray(weights, dtype=float)
+    starts = np.asarray(initial_steps, dtype=int).reshape(-1)
+    (index,) = _check_weights(values, domains, domain)
+    if populations.ndim != 3 or populations.shape[1:] != (starts.size, values.shape[1]):
+        raise DomainPopulationError(
+            f"populations by start must be n_times × {starts.size} starts × "
+            f"{values.shape[1]} states (weights {values.shape}), got {populations.shape}"
+        )
+    snapshots = trajectory_snapshots(starts, populations.shape[0] - 1, values.shape[0])
+    along_walk = values[snapshots.T, :, index]  # n_times × n_starts × n_states
+    return np.asarray((populations * along_walk).sum(axis=2))
+
+
 def domain_population(
     state_populations: ArrayLike,
     weights: ArrayLike,
@@ -110,19 +139,22 @@ def domain_population(
     domain: str,
     initial_steps: ArrayLike,
 ) -> NDArray:
-    """P_D(t) = Σ_i P_i(t) w̄_i^D(t) (n_times): the population of ``domain``.
+    """P_D(t) = Σ_i P_i(t) w_i^D(t) (n_times): the population of ``domain``, exact.
 
-    ``state_populations`` (n_times × n_states) from surface hopping, ``weights``
-    (n_snapshots × n_states × n_domains), ``initial_steps`` the MD steps the trajectories
-    started at (``HoppingResult.initial_steps``).
+    ``state_populations``: n_times × n_states for a single start (``initial_steps`` one MD
+    step), or n_times × n_starts × n_states, one slice per start (then the mean of
+    :func:`domain_population_by_start` over the starts). Populations averaged over several
+    starts cannot be projected exactly and are refused.
     """
     populations = np.asarray(state_populations, dtype=float)
-    values = np.asarray(weights, dtype=float)
-    (index,) = _check_weights(values, domains, domain)
-    if populations.ndim != 2 or populations.shape[1] != values.shape[1]:
-        raise DomainPopulationError(
-            f"populations {populations.shape} and weights {values.shape} differ in states"
-        )
-    snapshots = trajectory_snapshots(initial_steps, populations.shape[0] - 1, values.shape[0])
-    mean_weights = values[snapshots, :, index].mean(axis=0)
-    return np.asarray((populations * mean_weights).sum(axis=1))
+    starts = np.asarray(initial_steps, dtype=int).reshape(-1)
+    if populations.ndim == 2:
+        if starts.size != 1:
+            raise DomainPopulationError(
+                f"populations averaged over {starts.size} starts cannot be projected on the "
+                "domains exactly: pass the populations per start (n_times × n_starts × "
+                "n_states, HoppingResult.state_populations_by_start)"
+            )
+        populations = populations[:, None, :]
+    by_start = domain_population_by_start(populations, weights, domains, domain, starts)
+    return np.asarray(by_start.mean(axis=1))

@@ -14,6 +14,7 @@ import pytest
 from heterostructures.domain_populations import (
     DomainPopulationError,
     domain_population,
+    domain_population_by_start,
     state_character,
     trajectory_snapshots,
 )
@@ -30,13 +31,28 @@ def test_domain_population_by_hand() -> None:
     result = domain_population(populations, weights, DOMAINS, "perovskite", [0])
     expected = [1.0 * 0.9, 0.5 * 0.8 + 0.5 * 0.1, 0.25 * 0.7 + 0.75 * 0.4]
     np.testing.assert_allclose(result, expected, atol=1e-15)
-    # Two starts (steps 0 and 1): the weights are averaged over where each start is.
-    result = domain_population(populations[:2], weights, DOMAINS, "perovskite", [0, 1])
-    w_start = (perovskite[0] + perovskite[1]) / 2  # step 0: snapshots 0 and 1
-    w_next = (perovskite[1] + perovskite[2]) / 2  # step 1: snapshots 1 and 2
-    np.testing.assert_allclose(
-        result, [populations[0] @ w_start, populations[1] @ w_next], atol=1e-15
-    )
+
+
+def test_two_starts_are_projected_each_on_its_own_walk() -> None:
+    """Hand calculation, two starts (MD steps 0 and 1) on three snapshots, one step.
+
+    Start 0 walks snapshots 0 → 1, start 1 walks 1 → 2. At step 1 start 0 sits on
+    (0.2, 0.8), start 1 on (0.6, 0.4): P_D = ½[(0.2·0.8 + 0.8·0.1) + (0.6·0.7 + 0.4·0.4)]
+    = ½(0.24 + 0.58) = 0.41. The old projection averaged the weights over the starts
+    first: (0.4, 0.6)·(0.75, 0.25) = 0.45.
+    """
+    perovskite = np.array([[0.9, 0.2], [0.8, 0.1], [0.7, 0.4]])
+    weights = np.stack([1 - perovskite, perovskite], axis=2)
+    by_start = np.array([[[1.0, 0.0], [1.0, 0.0]], [[0.2, 0.8], [0.6, 0.4]]])
+    columns = domain_population_by_start(by_start, weights, DOMAINS, "perovskite", [0, 1])
+    np.testing.assert_allclose(columns, [[0.9, 0.8], [0.24, 0.58]], atol=1e-15)
+    result = domain_population(by_start, weights, DOMAINS, "perovskite", [0, 1])
+    np.testing.assert_allclose(result, [0.85, 0.41], atol=1e-15)
+    for column, start in enumerate([0, 1]):  # one call per start gives the same columns
+        single = domain_population(by_start[:, column], weights, DOMAINS, "perovskite", [start])
+        np.testing.assert_allclose(single, columns[:, column], atol=1e-15)
+    with pytest.raises(DomainPopulationError, match="averaged over 2 starts"):
+        domain_population(by_start.mean(axis=1), weights, DOMAINS, "perovskite", [0, 1])
 
 
 def test_snapshot_walk_follows_the_hopping_engine() -> None:
@@ -84,7 +100,7 @@ def test_relaxation_inside_the_donor_is_not_transfer() -> None:
     perovskite = np.tile([0.05, 0.9, 0.8], (n_snapshots, 1))
     weights = np.stack([1 - perovskite, perovskite], axis=2)
     donor = domain_population(
-        result.state_populations, weights, DOMAINS, "perovskite", result.initial_steps
+        result.state_populations_by_start, weights, DOMAINS, "perovskite", result.initial_steps
     )
     assert result.donor_population[-1] < 0.5  # P_IS: the electron left the IS (≈ 0.2)
     assert result.state_populations[:, 0].max() == 0.0  # and never reached the FS
