@@ -106,6 +106,20 @@ def check_state_character(
     return result
 
 
+def carrier_window(na_hamiltonian: orm.ArrayData) -> dict[str, Any]:
+    """The carrier basis the NA Hamiltonian is written in: its pw.x bands (1-based,
+    inclusive) and the carrier (``electron``: LUMO up, ``hole``: HOMO down) that
+    ``janus.na_snapshots`` was run for, read from the provenance (the calcfunction that
+    made the Hamiltonian and the workchain that called it); None when not recorded.
+    """
+    creator = na_hamiltonian.creator
+    caller = getattr(creator, "caller", None)
+    carrier = None
+    if caller is not None and "carrier" in caller.inputs:
+        carrier = caller.inputs.carrier.value
+    return {"bands": list(na_hamiltonian.base.attributes.get("band_window")), "carrier": carrier}
+
+
 #: dynamics settings that are not HoppingSettings fields, with their allowed values
 ANALYSIS_OPTIONS = {
     "simulation_time_fs": None,
@@ -154,8 +168,11 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
             spec.output(name, valid_type=orm.ArrayData)
         spec.output("spectral_summary", valid_type=orm.Dict, help="Peaks cm^-1, resolution, τ.")
         spec.output("dynamics_summary", valid_type=orm.Dict, help="τ_ET, τ_relax ± 1σ, flags.")
-        spec.output("spectral_density_plot", valid_type=orm.SinglefileData, help="Fig. 4c.")
-        spec.output("dynamics_plot", valid_type=orm.SinglefileData, help="Fig. 4d.")
+        for name, figure in (("spectral_density", "Fig. 4c"), ("dynamics", "Fig. 4d")):
+            spec.output(f"{name}_plot", valid_type=orm.SinglefileData, help=f"{figure}, PNG.")
+            spec.output(
+                f"{name}_plot_vector", valid_type=orm.SinglefileData, help=f"{figure}, SVG."
+            )
         spec.exit_code(201, "ERROR_STATES", message="{error}")
         spec.exit_code(202, "ERROR_TOO_SHORT", message="{error}")
         spec.exit_code(203, "ERROR_DYNAMICS_SETTINGS", message="{error}")
@@ -183,6 +200,7 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
                 states["donor_domain"] = populations["donor_domain"]
         except NaInputError as error:
             return self.exit_codes(error.exit_code).format(error=str(error))
+        states["carrier_window"] = carrier_window(hamiltonian)
         if states.get("character", {}).get("flagged"):
             self.report(f"IS/FS character broken: {states['character']}")
         self.ctx.states = orm.Dict(states)
@@ -209,7 +227,7 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
         return None
 
     def make_plots(self) -> None:
-        """PNG figures like the paper's Fig. 4c and 4d."""
+        """Figures like the paper's Fig. 4c and 4d (300 dpi PNG and SVG)."""
         self.out_many(
             na_figures(
                 self.outputs["spectral_density"],

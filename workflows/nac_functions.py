@@ -27,6 +27,10 @@ from heterostructures.fits import DecayFit
 from heterostructures.nac import couplings_from_overlaps, overlap_between_runs, read_snapshot
 from heterostructures.wavefunctions import band_structure_of_run, validate_band_window
 
+SPECTRAL_CONVENTIONS = {
+    "power": "periodogram (dt/N)|FT δE|^2 = FT of the biased un-normalised ACF",
+    "acf": "FT of the lag-windowed un-normalised ACF",
+}
 SAVE_FILES = ("data-file-schema.xml", "wfc1.dat", "wfc1.hdf5")
 PW_OUTDIR = "out"
 
@@ -191,6 +195,7 @@ def gap_spectral_analysis(
 
     ``states``: window indices ``initial`` and ``final`` (0-based). ``settings``:
     ``required_resolution_cm``, ``prominence_fraction``, ``max_frequency_cm``,
+    ``spectral_method`` (``power``, default, or ``acf``: Hann-windowed ACF),
     ``dephasing_convention`` (``pyxaid``, ``libra``, ``gaussian_sigma``) and
     ``n_bootstrap`` (σ of τ over time origins). A spectrum too coarse for the requested
     resolution is flagged ``resolved: False`` with the trajectory length it needs, not
@@ -205,6 +210,7 @@ def gap_spectral_analysis(
     density = spectral_density(
         gap.fluctuation_ev,
         dt_fs,
+        method=options.get("spectral_method", "power"),
         required_resolution_cm=options["required_resolution_cm"],
         on_unresolved="flag",
     )
@@ -229,7 +235,8 @@ def gap_spectral_analysis(
         "resolved": density.resolved,
         "resolution_note": density.resolution_note,
         "trajectory_length_fs": density.trajectory_length_fs,
-        "spectral_convention": "periodogram (dt/N)|FT δE|^2 = FT of the biased un-normalised ACF",
+        "spectral_convention": SPECTRAL_CONVENTIONS[density.method],
+        "lag_window": density.lag_window,
         "dephasing": fit_summary(dephasing.fit),
         "dephasing_convention": convention,
         "dephasing_convention_note": CONVENTIONS[convention],
@@ -292,7 +299,9 @@ def surface_hopping_dynamics(
         dephasing_time_matrix(energies, dt_fs, convention) if hopping.method == "dish" else None
     )
     result = run_surface_hopping(hamiltonian, hopping, decoherence_times_fs=decoherence)
-    transfer_by_start, transfer_label = _transfer_by_start(na_hamiltonian, states, result)
+    transfer_by_start, transfer_label, transfer_domain = _transfer_by_start(
+        na_hamiltonian, states, result
+    )
     transfer = transfer_by_start.mean(axis=1)
     asymptote_mode, asymptote = _relaxation_asymptote(options, energies, hopping)
     fits = fit_transfer_and_relaxation(
@@ -318,6 +327,8 @@ def surface_hopping_dynamics(
         "note": result.note,
         "transfer": fit_summary(fits.transfer),
         "transfer_population": transfer_label,
+        "transfer_domain": transfer_domain,
+        "carrier_window": states.get("carrier_window"),
         "state_character": states.get("character"),
         "relaxation": fit_summary(fits.relaxation),
     }
@@ -347,102 +358,85 @@ def _relaxation_asymptote(
 
 def _transfer_by_start(
     na_hamiltonian: orm.ArrayData, states: orm.Dict, result: Any
-) -> tuple[np.ndarray, str]:
-    """The transfer population of each initial time (n_times × n_initial_times): the units
-    the τ bootstrap resamples. Each column is :func:`_transfer_population` of one start."""
-    from dataclasses import replace
+) -> tuple[np.ndarray, str, str | None]:
+    """What τ_ET is fitted to, per initial time (n_times × n_initial_times: the units the
+    τ bootstrap resamples), its label and the donor domain (None for P_IS).
 
-    columns, label = [], ""
-    for start in range(result.initial_steps.size):
-        single = replace(
-            result,
-            state_populations=result.state_populations_by_start[:, start],
-            donor_population=result.donor_population_by_start[:, start],
-            initial_steps=result.initial_steps[start : start + 1],
-        )
-        column, label = _transfer_population(na_hamiltonian, states.get_dict(), single)
-        columns.append(column)
-    return np.stack(columns, axis=1), label
-
-
-def _transfer_population(
-    na_hamiltonian: orm.ArrayData, states: dict[str, Any], result: Any
-) -> tuple[np.ndarray, str]:
-    """What τ_ET is fitted to: the donor-domain population P_D(t) = Σ_i P_i(t) w_i^D(t)
-    when the NA Hamiltonian has domain weights and ``states`` names ``donor_domain``;
-    else P_IS(t) of the donor states (relaxation inside the donor then counts as transfer).
+    The donor-domain population P_D(t) = Σ_i P_i(t) w_i^D(t), each start projected along
+    its own walk through the snapshots (exact), when the NA Hamiltonian has domain
+    weights and ``states`` names ``donor_domain``; else P_IS(t) of the donor states
+    (relaxation inside the donor then counts as transfer).
     """
-    from heterostructures.domain_populations import domain_population
+    from heterostructures.domain_populations import domain_population_by_start
 
     donor = states.get("donor_domain")
     if donor is None or "domain_weights" not in na_hamiltonian.get_arraynames():
-        return result.donor_population, "P_IS(t) of the donor states (no domain weights)"
-    population = domain_population(
-        result.state_populations,
+        label = "P_IS(t) of the donor states (no domain weights)"
+        return result.donor_population_by_start, label, None
+    by_start = domain_population_by_start(
+        result.state_populations_by_start,
         na_hamiltonian.get_array("domain_weights"),
         list(na_hamiltonian.base.attributes.get("domains")),
         donor,
         result.initial_steps,
     )
-    return population, f"P_{donor}(t) = sum_i P_i(t) w_i^{donor}(t) (domain-projected)"
+    return by_start, f"P_{donor}(t) = sum_i P_i(t) w_i^{donor}(t) (domain-projected)", donor
 
 
-def _png_node(figure: Any, filename: str) -> orm.SinglefileData:
+def _figure_nodes(figure: Any, stem: str) -> dict[str, orm.SinglefileData]:
+    """``<stem>.svg`` (vector) and ``<stem>.png`` (300 dpi) as SinglefileData, by format."""
     import io
 
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=120)
-    buffer.seek(0)
-    return orm.SinglefileData(buffer, filename=filename)
+    from heterostructures.na_plots import figure_files
+
+    return {
+        fmt: orm.SinglefileData(io.BytesIO(content), filename=f"{stem}.{fmt}")
+        for fmt, content in figure_files(figure).items()
+    }
+
+
+def _decay_label(name: str, fit: dict[str, Any]) -> Any:
+    from heterostructures.na_plots import DecayLabel
+
+    return DecayLabel(
+        name=name,
+        tau_fs=np.inf if fit["tau_fs"] is None else fit["tau_fs"],
+        sigma_fs=np.inf if fit["tau_sigma_fs"] is None else fit["tau_sigma_fs"],
+        determined=fit["determined"],
+        lower_bound_fs=fit["lower_bound_fs"],
+    )
 
 
 def _spectral_figure(density: orm.ArrayData, summary: dict[str, Any]) -> Any:
     """Fig. 4c: I(ν̃) with the peaks marked and the resolution stated."""
-    from matplotlib.figure import Figure
+    from heterostructures.na_plots import spectral_density_figure
 
-    figure = Figure(figsize=(6, 3.5), layout="constrained")
-    axes = figure.add_subplot()
-    frequencies = density.get_array("frequencies_cm")
-    axes.plot(frequencies, density.get_array("intensity"), color="tab:blue")
-    for peak in summary["peaks_cm"]:
-        axes.axvline(peak, color="0.6", lw=0.8, ls=":")
-    axes.set_xlim(0, min(frequencies.max(), 600.0))
-    axes.set_xlabel("frequency (cm$^{-1}$)")
-    axes.set_ylabel("spectral density (eV$^2$ fs)")
-    verdict = "resolved" if summary["resolved"] else "NOT resolved"
-    axes.set_title(
-        f"IS–FS gap, Δν̃ = {summary['resolution_cm']:.0f} cm$^{{-1}}$ ({verdict})", fontsize=9
+    return spectral_density_figure(
+        density.get_array("frequencies_cm"),
+        density.get_array("intensity"),
+        summary["peaks_cm"],
+        summary["resolution_cm"],
+        summary["resolved"],
     )
-    return figure
 
 
 def _dynamics_figure(populations: orm.ArrayData, summary: dict[str, Any]) -> Any:
-    """Fig. 4d: P_IS(t) and E(t) (relative to the final state) with the τ fits in the legend."""
-    from matplotlib.figure import Figure
+    """Fig. 4d: the population τ_ET is fitted to, P_IS(t) dashed, E(t), with the τ fits."""
+    from heterostructures.na_plots import DynamicsCurves, dynamics_figure
 
-    figure = Figure(figsize=(6, 3.5), layout="constrained")
-    left = figure.add_subplot()
-    times = populations.get_array("times_fs")
-    left.plot(times, populations.get_array("donor_population"), color="tab:red")
-    left.set_xlabel("time (fs)")
-    left.set_ylabel("P$_{IS}$(t)", color="tab:red")
-    left.set_ylim(0, 1.05)
-    right = left.twinx()
-    right.plot(times, populations.get_array("mean_energy_ev"), color="tab:blue")
-    right.set_ylabel("E(t) − E$_{FS}$ (eV)", color="tab:blue")
-    left.set_title(
-        f"{summary['method'].upper()}, {summary['n_trajectories']} trajectories: "
-        f"{_fit_label('ET', summary['transfer'])}, {_fit_label('relax', summary['relaxation'])}",
-        fontsize=8,
+    curves = DynamicsCurves(
+        times_fs=populations.get_array("times_fs"),
+        transfer_population=populations.get_array("transfer_population"),
+        initial_state_population=populations.get_array("donor_population"),
+        energy_ev=populations.get_array("mean_energy_ev"),
+        transfer_domain=summary.get("transfer_domain"),
     )
-    return figure
-
-
-def _fit_label(name: str, fit: dict[str, Any]) -> str:
-    """``τ_ET = 801 ± 40 fs`` or ``τ_ET ≥ 900 fs (not determined)`` for a plot title."""
-    if fit["determined"]:
-        return f"τ$_{{{name}}}$ = {fit['tau_fs']:.0f} ± {fit['tau_sigma_fs']:.0f} fs"
-    return f"τ$_{{{name}}}$ ≥ {fit['lower_bound_fs']:.0f} fs (not determined)"
+    return dynamics_figure(
+        curves,
+        _decay_label("ET", summary["transfer"]),
+        _decay_label("relax", summary["relaxation"]),
+        f"{summary['method'].upper()}, {summary['n_trajectories']} trajectories",
+    )
 
 
 @calcfunction
@@ -452,12 +446,15 @@ def na_figures(
     populations: orm.ArrayData,
     dynamics_summary: orm.Dict,
 ) -> dict[str, orm.SinglefileData]:
-    """PNG figures like the paper's Fig. 4c (spectral density) and 4d (P_IS(t), E(t))."""
-    return {
-        "spectral_density_plot": _png_node(
-            _spectral_figure(spectral_density, spectral_summary.get_dict()), "spectral_density.png"
-        ),
-        "dynamics_plot": _png_node(
-            _dynamics_figure(populations, dynamics_summary.get_dict()), "dynamics.png"
-        ),
+    """Figures like the paper's Fig. 4c (spectral density) and 4d (populations, E(t)):
+    ``<name>_plot`` a 300 dpi PNG, ``<name>_plot_vector`` the same figure as SVG."""
+    figures = {
+        "spectral_density": _spectral_figure(spectral_density, spectral_summary.get_dict()),
+        "dynamics": _dynamics_figure(populations, dynamics_summary.get_dict()),
     }
+    outputs = {}
+    for name, figure in figures.items():
+        files = _figure_nodes(figure, name)
+        outputs[f"{name}_plot"] = files["png"]
+        outputs[f"{name}_plot_vector"] = files["svg"]
+    return outputs

@@ -1,8 +1,8 @@
 """The study report: a summary table (Markdown) and the figures of a finished pipeline.
 
-Reads only what the pipeline stored (its ``summary`` Dict and the PNG ``SinglefileData``
-its steps produced), so a report can be regenerated months later from the database or an
-exported archive.
+Reads only what the pipeline stored (its ``summary`` Dict and the PNG/SVG
+``SinglefileData`` its steps produced), so a report can be regenerated months later from
+the database or an exported archive.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from aiida import orm
 from workflows.process_tree import called_processes, stored_pk
 
 NOT_RUN = "not run"
+#: figure files copied into a report; a ``<name>_vector`` output is written as ``<name>.svg``
+FIGURE_SUFFIXES = (".png", ".svg")
+VECTOR_LABEL_SUFFIX = "_vector"
 
 
 def _fmt(value: Any, unit: str = "", digits: int = 3) -> str:
@@ -153,11 +156,36 @@ def _na_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
             ),
             ("τ_relax", dynamics.get("relaxation", {}).get("summary", "?")),
         ]
+    return rows + _na_provenance_rows(spectral or {}, dynamics or {})
+
+
+def _na_provenance_rows(
+    spectral: dict[str, Any], dynamics: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """How the NA numbers were obtained: carrier window, dephasing convention, population."""
+    window = dynamics.get("carrier_window") or {}
+    bands = window.get("bands")
+    carrier = window.get("carrier") or "carrier not recorded"
+    rows = [
+        (
+            "NA carrier window",
+            f"{carrier}, pw.x bands {bands[0]}–{bands[-1]}" if bands else NOT_RUN,
+        )
+    ]
+    conventions = []
+    if spectral.get("dephasing_convention"):
+        conventions.append(f"pure dephasing: {spectral['dephasing_convention']}")
+    if dynamics.get("dephasing_convention"):
+        conventions.append(f"DISH decoherence: {dynamics['dephasing_convention']}")
+    rows.append(("dephasing convention", "; ".join(conventions) or "not recorded"))
+    if dynamics:
+        rows.append(("τ_ET fitted to", dynamics.get("transfer_population") or "not recorded"))
     return rows
 
 
 def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
-    """Write ``summary.md`` and every PNG of the study into ``outdir``; return the paths."""
+    """Write ``summary.md`` and every figure (PNG, and SVG where a step made one) of the
+    study into ``outdir``; return the paths by output label."""
     outdir.mkdir(parents=True, exist_ok=True)
     if "summary" not in pipeline.outputs:
         raise ValueError(
@@ -169,17 +197,18 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
     for _, step in called_processes(stored_pk(pipeline)):
         for link in step.base.links.get_outgoing(node_class=orm.SinglefileData).all():
             node = link.node
-            if node.pk in seen or not node.filename.endswith(".png"):
+            suffix = Path(node.filename).suffix
+            if node.pk in seen or suffix not in FIGURE_SUFFIXES:
                 continue
             seen.add(node.pk)
             # Two figures with one label in this study get the PK as suffix; a file left
             # by an earlier report of the folder is overwritten, not kept beside.
-            name = (
+            key = (
                 link.link_label
                 if link.link_label not in written
                 else f"{link.link_label}_{node.pk}"
             )
-            path = outdir / f"{name}.png"
+            path = outdir / f"{key.removesuffix(VECTOR_LABEL_SUFFIX)}{suffix}"
             path.write_bytes(node.get_content(mode="rb"))
-            written[path.stem] = path
+            written[key] = path
     return written

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from workflows.report import summary_table
 
 NA_SUMMARY = {
@@ -32,3 +34,19 @@ def test_skipped_steps_say_not_run() -> None:
     table = summary_table({"pair": "CsPbBr3/CdS"})
     assert "| NA dynamics | not run |" in table
     assert "| AIMD | not run |" in table
+
+
+def test_table_says_how_the_na_numbers_were_obtained() -> None:
+    """The carrier window, the dephasing conventions and the fitted population are in
+    the report (copied from the NA summaries, wording of workflows/nac_functions.py)."""
+    dynamics: dict[str, Any] = {
+        "method": "dish",
+        "dephasing_convention": "pyxaid",
+        "transfer_population": "P_perovskite(t) = sum_i P_i(t) w_i^perovskite(t)",
+        "carrier_window": {"bands": [10, 11], "carrier": "electron"},
+    }
+    spectral = {"dephasing_convention": "libra"}
+    table = summary_table({"spectral_summary": spectral, "dynamics_summary": dynamics})
+    assert "| NA carrier window | electron, pw.x bands 10–11 |" in table
+    assert "| dephasing convention | pure dephasing: libra; DISH decoherence: pyxaid |" in table
+    assert "| τ_ET fitted to | P_perovskite(t) = sum_i P_i(t) w_i^perovskite(t) |" in table
