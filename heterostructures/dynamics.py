@@ -19,7 +19,7 @@ bit-for-bit reproducible):
 * DISH (Jaeger, Fischer, Prezhdo, J. Chem. Phys. 137, 22A545 (2012)): coherent
   propagation interrupted by decoherence events. State i decoheres when the time since
   its last event exceeds τ_i, 1/τ_i = Σ_j |c_j|²/τ_ij, with τ_ij the pure-dephasing
-  times of each pair (:func:`heterostructures.spectra.dephasing_time_matrix`). At most
+  times of each pair (:func:`heterostructures.dephasing.dephasing_time_matrix`). At most
   one event per step (a random eligible state, as in Hefei-NAMD): the wavefunction
   collapses onto that state with probability |c_i|² times the Boltzmann factor of the
   implied hop (then the active state becomes i), otherwise state i is projected out.
@@ -281,7 +281,7 @@ def _decoherence_rates(times_fs: ArrayLike | None, nbands: int) -> NDArray:
     if times_fs is None:
         raise DynamicsInputError(
             "DISH needs decoherence_times_fs (nbands × nbands, fs), e.g. from "
-            "heterostructures.spectra.dephasing_time_matrix(energies, dt)"
+            "heterostructures.dephasing.dephasing_time_matrix(energies, dt)"
         )
     times = np.asarray(times_fs, dtype=float)
     if times.shape != (nbands, nbands) or np.any(times <= 0) or np.any(np.isnan(times)):

@@ -258,9 +258,11 @@ def fit_relaxation(
 
 @dataclass(frozen=True)
 class TransferFits:
-    """The paper's Figure 4d fits: τ_ET from P_IS(t) = exp(−t/τ) and τ_relax from
+    """The paper's Figure 4d fits: τ_ET from P(t) = exp(−t/τ) and τ_relax from
     E(t) = E∞ + (E0 − E∞) exp(−t/τ), E relative to the final state (fs, eV), with
-    bootstrap σ over ``n_groups`` initial conditions."""
+    bootstrap σ over ``n_groups`` initial conditions. P is the population handed in: the
+    paper's P_IS(t), or the donor-domain population of
+    :mod:`heterostructures.domain_populations` (what ``janus.na_analysis`` fits)."""
 
     transfer: DecayFit
     relaxation: DecayFit

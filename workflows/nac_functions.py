@@ -262,11 +262,12 @@ def gap_spectral_analysis(
 def surface_hopping_dynamics(
     na_hamiltonian: orm.ArrayData, states: orm.Dict, settings: orm.Dict
 ) -> dict[str, orm.Data]:
-    """P_IS(t) and E(t) by FSSH/DISH in the classical-path approximation, with τ fits (Fig. 4d).
+    """Populations and E(t) by FSSH/DISH in the classical-path approximation, τ fits (Fig. 4d).
 
     ``states``: ``initial``, ``final``, ``donors`` (0-based window indices), optional
-    ``donor_domain`` (τ_ET is then fitted to the domain-projected population) and
-    ``character`` (the IS/FS character check, copied to the summary). ``settings``:
+    ``donor_domain`` (τ_ET is then fitted to the domain-projected population
+    ``transfer_population``, else to P_IS(t), ``donor_population``), ``character`` (the
+    IS/FS character check) and ``carrier_window``, both copied to the summary. ``settings``:
     ``method``, ``temperature_k``, ``simulation_time_fs``, ``n_initial_times``,
     ``n_realisations``, ``seed``, ``allow_recycling``, ``substeps``, ``dish_events``,
     ``dephasing_convention`` (DISH decoherence times), ``relaxation_asymptote`` (E∞ of the
