@@ -158,3 +158,21 @@ def domain_population(
         populations = populations[:, None, :]
     by_start = domain_population_by_start(populations, weights, domains, domain, starts)
     return np.asarray(by_start.mean(axis=1))
+
+
+def normalised_to_start(population_by_start: np.ndarray) -> np.ndarray:
+    """Each start's population divided by its value at t = 0 (n_times × n_starts).
+
+    Why: an IS only partly on the donor starts at P_D(0) = w_IS^D < 1; the τ_ET fit
+    P(t) = exp(−t/τ) has amplitude 1, so an unnormalised constant P_D = 0.8 (no transfer
+    at all) would be fitted as a decay. Normalising per start makes τ_ET the decay of
+    what was on the donor at t = 0. A start with no donor weight cannot be normalised.
+    """
+    populations = np.asarray(population_by_start, dtype=float)
+    start = populations[0]
+    if np.any(start <= 0.0):
+        raise DomainPopulationError(
+            "a hopping start has no weight on the donor domain at t = 0: the IS is not on "
+            "the donor (check the site labels or pick another initial state)"
+        )
+    return populations / start

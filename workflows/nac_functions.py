@@ -368,7 +368,10 @@ def _transfer_by_start(
     weights and ``states`` names ``donor_domain``; else P_IS(t) of the donor states
     (relaxation inside the donor then counts as transfer).
     """
-    from heterostructures.domain_populations import domain_population_by_start
+    from heterostructures.domain_populations import (
+        domain_population_by_start,
+        normalised_to_start,
+    )
 
     donor = states.get("donor_domain")
     if donor is None or "domain_weights" not in na_hamiltonian.get_arraynames():
@@ -381,7 +384,8 @@ def _transfer_by_start(
         donor,
         result.initial_steps,
     )
-    return by_start, f"P_{donor}(t) = sum_i P_i(t) w_i^{donor}(t) (domain-projected)", donor
+    label = f"P_{donor}(t)/P_{donor}(0), P_{donor} = sum_i P_i(t) w_i^{donor}(t) (domain-projected)"
+    return normalised_to_start(by_start), label, donor
 
 
 def _figure_nodes(figure: Any, stem: str) -> dict[str, orm.SinglefileData]:

@@ -123,3 +123,18 @@ def test_unknown_domain_is_refused() -> None:
     weights = np.full((3, 2, 2), 0.5)
     with pytest.raises(DomainPopulationError, match="not among the labelled"):
         state_character(weights, DOMAINS, 1, 0, "CsPbBr3", "chalcogenide")
+
+
+def test_partly_donor_is_normalised_so_no_transfer_gives_no_decay() -> None:
+    """Hand calculation: an IS 80 % on the donor that never moves has P_D(t) = 0.8 for all
+    t; normalised per start it is 1 (no decay), and a real decay keeps its shape."""
+    from heterostructures.domain_populations import DomainPopulationError, normalised_to_start
+
+    times = np.arange(5.0)
+    still = np.full((5, 1), 0.8)
+    decaying = 0.8 * np.exp(-times / 2.0)[:, None]
+    normalised = normalised_to_start(np.hstack([still, decaying]))
+    np.testing.assert_allclose(normalised[:, 0], 1.0)
+    np.testing.assert_allclose(normalised[:, 1], np.exp(-times / 2.0))
+    with pytest.raises(DomainPopulationError, match="no weight on the donor"):
+        normalised_to_start(np.zeros((3, 1)))

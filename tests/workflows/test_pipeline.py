@@ -154,7 +154,7 @@ def test_pipeline_from_trajectory_runs_only_na_steps(codes: dict[str, InstalledC
     builder.perovskite, builder.chalcogenide = Str("CsPbBr3"), Str("CdS")
     builder.structure = trajectory.get_step_structure(0)
     builder.site_labels = Dict(
-        {"domain": ["chalcogenide"] * 2, "layer": [0, 0], "fixed": [False] * 2}
+        {"domain": ["perovskite", "chalcogenide"], "layer": [0, 0], "fixed": [False] * 2}
     )
     builder.trajectory = trajectory
     builder.skip = List(["electronic", "charge_densities"])
