@@ -92,17 +92,32 @@ def _transfer_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     for role in ("initial", "final"):
         state = states.get(role, {})
         weights = state.get("domain_weights", {})
-        top = max(state.get("element_weights", {"?": 0}).items(), key=lambda kv: kv[1])
         rows.append(
             (
                 f"{role} state",
                 f"band {state.get('band')} at k {state.get('k_index')}, "
                 f"{_fmt(state.get('energy_ev'), 'eV')}; domains "
                 + ", ".join(f"{k} {v:.2f}" for k, v in weights.items())
-                + f"; mostly on {top[0]}",
+                + f"; {_element_character(state)}",
             )
         )
     return rows
+
+
+def _element_character(state: dict[str, Any]) -> str:
+    """Element shares of a state, ranked by the real-space Bader partition of |ψ|².
+
+    Why Bader first: projection weights are normalised over the atomic basis and inflate
+    elements with diffuse projectors (Cs in pslibrary NC/PAW, docs/state-character.md).
+    """
+    shares = dict(state.get("element_shares", {}))
+    if "element_weights" in state:
+        shares.setdefault("projection", state["element_weights"])
+    for method in ("bader", "voronoi", "projection"):
+        if shares.get(method):
+            ranked = sorted(shares[method].items(), key=lambda kv: -kv[1])[:3]
+            return f"elements ({method}) " + ", ".join(f"{k} {v:.2f}" for k, v in ranked)
+    return "elements not analysed"
 
 
 def _md_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:

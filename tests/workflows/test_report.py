@@ -50,3 +50,20 @@ def test_table_says_how_the_na_numbers_were_obtained() -> None:
     assert "| NA carrier window | electron, pw.x bands 10–11 |" in table
     assert "| dephasing convention | pure dephasing: libra; DISH decoherence: pyxaid |" in table
     assert "| τ_ET fitted to | P_perovskite(t) = sum_i P_i(t) w_i^perovskite(t) |" in table
+
+
+def test_state_elements_are_ranked_by_the_real_space_partition() -> None:
+    """The report ranks a state's elements by Bader, not by projections (which inflate Cs:
+    docs/state-character.md); the shares here are the NC demo IS of that document."""
+    state = {
+        "band": 51,
+        "k_index": 1,
+        "energy_ev": 3.7,
+        "domain_weights": {"perovskite": 0.8, "chalcogenide": 0.2},
+        "element_weights": {"Cs": 0.34, "Pb": 0.32, "Br": 0.14},
+        "element_shares": {"bader": {"Pb": 0.50, "Br": 0.20, "Cd": 0.15, "Cs": 0.0}},
+    }
+    table = summary_table({"charge_transfer_states": {"initial": state, "final": {}}})
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if "state" in line}
+    assert "elements (bader) Pb 0.50, Br 0.20, Cd 0.15" in rows["initial state"]
+    assert "elements not analysed" in rows["final state"]
