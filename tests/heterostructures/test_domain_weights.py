@@ -21,6 +21,7 @@ from heterostructures.domain_weights import (
     line_density_coefficients,
 )
 from heterostructures.wavefunctions import Wavefunction, read_wavefunction, wavefunction_file
+from tests.heterostructures.test_nac import synthetic
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 
@@ -28,21 +29,8 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 def _wavefunction(
     miller: np.ndarray, coefficients: np.ndarray, gamma_only: bool = False
 ) -> Wavefunction:
-    coefficients = np.atleast_2d(coefficients).astype(complex)
-    return Wavefunction(
-        k_index=1,
-        k_cartesian_per_bohr=np.zeros(3),
-        spin_index=1,
-        gamma_only=gamma_only,
-        scale_factor=1.0,
-        n_plane_waves_global=len(miller),
-        npol=1,
-        n_bands_in_file=coefficients.shape[0],
-        reciprocal_vectors_per_bohr=np.eye(3),
-        miller_indices=np.asarray(miller, dtype=np.int32),
-        coefficients=coefficients,
-        band_window=(1, coefficients.shape[0]),
-    )
+    """:func:`tests.heterostructures.test_nac.synthetic` on the given Miller indices."""
+    return synthetic(np.atleast_2d(coefficients), np.asarray(miller), gamma_only=gamma_only)
 
 
 def test_single_plane_wave_is_uniform_along_the_normal() -> None:

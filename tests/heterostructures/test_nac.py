@@ -51,9 +51,13 @@ def with_band_factor(wavefunction: Wavefunction, band: int, factor: complex) -> 
 
 
 def synthetic(
-    coefficients: np.ndarray, miller: np.ndarray | None = None, npol: int = 1
+    coefficients: np.ndarray,
+    miller: np.ndarray | None = None,
+    npol: int = 1,
+    gamma_only: bool = False,
 ) -> Wavefunction:
-    """A general-k wavefunction on a 7×7×7 Miller grid (or the given Miller indices)."""
+    """A wavefunction on a 7×7×7 Miller grid (or the given Miller indices); general k
+    unless ``gamma_only`` (then only the half sphere is stored, as pw.x does at Γ)."""
     grid = np.arange(-3, 4)
     if miller is None:
         miller = np.stack(np.meshgrid(grid, grid, grid, indexing="ij"), -1).reshape(-1, 3)
@@ -61,7 +65,7 @@ def synthetic(
         k_index=1,
         k_cartesian_per_bohr=np.zeros(3),
         spin_index=1,
-        gamma_only=False,
+        gamma_only=gamma_only,
         scale_factor=1.0,
         n_plane_waves_global=miller.shape[0],
         npol=npol,
