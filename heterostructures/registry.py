@@ -56,14 +56,35 @@ class RegistryCandidate:
     net_contacts: int
 
 
+IMAGE_REACH = 2
+"""In-plane images searched on each side of a pair's nearest image (cells)."""
+
+
+def _pair_images(raw: np.ndarray, cell_2d: np.ndarray) -> np.ndarray:
+    """Integer images (pairs × images × 2) centred on each pair's nearest image.
+
+    Why: a slab's in-plane coordinates drift by the stacking vector's in-plane part
+    (−b/2 per (110) period), so a thick film's far plane lies cells away from its first
+    one; a fixed window of images around the raw difference misses the nearest image.
+    """
+    nearest = np.rint(np.linalg.solve(cell_2d.T, raw.reshape(-1, 2).T).T)
+    window = np.array(
+        list(itertools.product(range(-IMAGE_REACH, IMAGE_REACH + 1), repeat=2)), dtype=float
+    )
+    return nearest.reshape(*raw.shape[:2], 1, 2) + window[None, None, :, :]
+
+
 def _pair_geometry(
     lower: ContactSide, upper: ContactSide, cell_2d: np.ndarray, shift: np.ndarray
 ) -> tuple:
-    """In-plane distances ρ (Å), height sums and radius sums for all pairs and ±2 images."""
-    images = np.array(list(itertools.product(range(-2, 3), repeat=2)), dtype=float) @ cell_2d
-    delta = (
-        (upper.xy + shift)[None, :, None, :] - lower.xy[:, None, None, :] + images[None, None, :, :]
-    )
+    """In-plane distances ρ (Å), height sums and radius sums for all pairs and nearby images.
+
+    Images are ±:data:`IMAGE_REACH` cells around each pair's nearest one (fractional
+    coordinates rounded), so any in-plane drift of either slab is covered.
+    """
+    raw = (upper.xy + shift)[None, :, :] - lower.xy[:, None, :]
+    images = _pair_images(raw, cell_2d) @ cell_2d
+    delta = raw[:, :, None, :] - images
     rho = np.linalg.norm(delta, axis=-1)
     heights = lower.height[:, None, None] + upper.height[None, :, None]
     radii = (lower.radii[:, None] + upper.radii[None, :])[:, :, None]

@@ -1,13 +1,20 @@
-"""Interface specs from plain dicts: presets, overrides, lattice constants, bad keys."""
+"""Interface specs from plain dicts: presets, overrides, lattice constants, bad keys, thickness."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+from ase import Atoms
+from ase.data import covalent_radii
+from ase.geometry import get_layers
+from ase.neighborlist import neighbor_list
+from pymatgen.core import Composition, Lattice
 
 from heterostructures.interface_spec import build_from_spec, interface_summary, spec_from_dict
-from heterostructures.structure_errors import StructureInputError
+from heterostructures.phases import chalcogenide, perovskite
+from heterostructures.structure_errors import StructureInputError, TooFewLayersError
 
 
 def test_presets_and_overrides() -> None:
@@ -39,3 +46,85 @@ def test_computed_lattices_set_the_cell() -> None:
     json.dumps(summary)
     assert summary["n_atoms"] == 13
     assert abs(summary["perovskite_strain_percent"][0]) < 1.0
+
+
+PEROVSKITE_PLANES = range(3, 16, 2)
+"""Compensated symmetric films end on the same plane type: 2k + 1 planes, k ≥ 1."""
+CHALCOGENIDE_PLANES = range(1, 15)
+
+
+def _contiguous_z(atoms: Atoms, mask: np.ndarray) -> np.ndarray:
+    """Normal coordinates (Å) of one domain, unwrapped across the periodic boundary."""
+    length = float(atoms.cell[2, 2])
+    z = np.mod(atoms.positions[mask, 2], length)
+    ordered = np.sort(z)
+    gaps = np.diff(np.append(ordered, ordered[0] + length))
+    cut = ordered[(int(np.argmax(gaps)) + 1) % len(ordered)]
+    return np.mod(z - cut, length)
+
+
+def _domain_planes(atoms: Atoms, mask: np.ndarray) -> tuple[int, np.ndarray, float]:
+    """(plane count from ``ase.geometry.get_layers``, plane heights (Å), formal dipole e·Å)."""
+    domain = Atoms(atoms.symbols[mask], cell=atoms.cell, pbc=False)
+    domain.positions[:, :2] = atoms.positions[mask, :2]
+    domain.positions[:, 2] = _contiguous_z(atoms, mask)
+    tags, levels = get_layers(domain, (0, 0, 1), tolerance=0.3)
+    states = Composition(domain.get_chemical_formula()).reduced_composition.oxi_state_guesses()[0]
+    charges = np.array([states[s] for s in domain.get_chemical_symbols()])
+    z = domain.positions[:, 2]
+    return int(tags.max()) + 1, levels, float(charges @ (z - 0.5 * (z.min() + z.max())))
+
+
+def _cross_domain_contacts(atoms: Atoms, bound: float) -> list[tuple[int, int, float]]:
+    """Every pair of atoms of different domains closer than ``bound`` × covalent sum (Å).
+
+    ``ase.neighborlist.neighbor_list`` with per-atom radii r_i finds all pairs (every
+    periodic image, both interfaces of a superlattice) with d < r_i + r_j.
+    """
+    radii = (bound - 1e-9) * covalent_radii[atoms.numbers]
+    first, second, distance = neighbor_list("ijd", atoms, list(radii))
+    domains = atoms.arrays["domain"]
+    cross = domains[first] != domains[second]
+    return list(zip(first[cross], second[cross], distance[cross], strict=True))
+
+
+@pytest.mark.parametrize("periodic", [True, False], ids=["periodic", "vacuum"])
+@pytest.mark.parametrize("perovskite_planes", PEROVSKITE_PLANES)
+def test_every_plane_count_builds_with_sane_contacts(
+    perovskite_planes: int, periodic: bool
+) -> None:
+    """CsPbBr3/CdS for every supported plane count, periodic and in vacuum (issue 22 item 2).
+
+    References: ``ase.neighborlist.neighbor_list`` with ``ase.data.covalent_radii`` for the
+    contacts of both interfaces (not the builder's checker); ``ase.geometry.get_layers``
+    for the plane counts; pymatgen ``Lattice.d_hkl`` for the bulk (220) spacing between
+    neighbouring planes of each film; pymatgen oxidation-state guesses for the neutral,
+    dipole-free compensated film. Old code refused 68 of these 196 models, e.g. 9 + 8
+    periodic ("contact at 0.892 < 1.2 × covalent sum") and 3 + 14 in vacuum (0.459).
+    """
+    spacing = {
+        "perovskite": Lattice.cubic(perovskite("CsPbBr3").cell[0, 0]).d_hkl((2, 2, 0)),
+        "chalcogenide": Lattice.cubic(chalcogenide("CdS").cell[0, 0]).d_hkl((2, 2, 0)),
+    }
+    for chalcogenide_planes in CHALCOGENIDE_PLANES:
+        requested = {"perovskite": perovskite_planes, "chalcogenide": chalcogenide_planes}
+        spec = {f"{side}_planes": n for side, n in requested.items()}
+        atoms = build_from_spec({**spec, "periodic": periodic}, {}).atoms
+        assert _cross_domain_contacts(atoms, 1.2) == [], requested
+        symbols = list(atoms.symbols)
+        cells = (perovskite_planes - 1) // 2
+        assert [symbols.count(s) for s in ("Cs", "Pb", "Br")] == [cells, cells, 3 * cells]
+        assert symbols.count("Cd") == symbols.count("S") == 2 * chalcogenide_planes
+        for domain, planes in requested.items():
+            count, levels, dipole = _domain_planes(atoms, atoms.arrays["domain"] == domain)
+            assert count == planes, (domain, requested)
+            np.testing.assert_allclose(np.diff(levels), spacing[domain], atol=1e-6)
+            assert dipole == pytest.approx(0.0, abs=1e-9)
+
+
+def test_plane_counts_the_compensated_film_cannot_make_are_refused() -> None:
+    """1 plane is below a symmetric film's minimum; even counts end on the other plane type
+    (CsPbBr over Br2, 2 planes per period): both refused with the counts that work."""
+    for planes in (1, 2, 4, 10):
+        with pytest.raises(TooFewLayersError, match="planes"):
+            build_from_spec({"perovskite_planes": planes, "periodic": True}, {})
