@@ -48,7 +48,11 @@ class ContactSide:
 
 @dataclass(frozen=True)
 class RegistryCandidate:
-    """A shift (fractions of the in-plane cell), its gap (Å) and contact statistics."""
+    """A shift (fractions of the in-plane cell), its gap (Å) and contact statistics.
+
+    ``min_contact_ratio`` is taken over the atoms the scan keeps (those within bonding
+    reach of the facing planes); any farther pair is above ``bond_ratio`` anyway.
+    """
 
     shift: tuple[float, float]
     gap: float
@@ -118,6 +122,25 @@ def contact_statistics(
     return float(ratio.min()), net
 
 
+def _near_facing_planes(
+    lower: ContactSide, upper: ContactSide, bond_ratio: float
+) -> tuple[ContactSide, ContactSide]:
+    """Both sides without atoms deeper than ``bond_ratio`` × the largest radius sum (Å).
+
+    Why: such an atom is farther than that from every atom across the interface at any
+    gap, so it can neither bind nor violate the bound (≤ ``bond_ratio``); dropping it
+    leaves every gap and contact count unchanged and makes thick slabs cheap to scan.
+    """
+    depth = bond_ratio * (lower.radii.max() + upper.radii.max())
+    kept = []
+    for side in (lower, upper):
+        near = side.height <= depth
+        kept.append(
+            ContactSide(side.xy[near], side.height[near], side.radii[near], side.charges[near])
+        )
+    return kept[0], kept[1]
+
+
 def scan_registry(
     lower: ContactSide,
     upper: ContactSide,
@@ -137,6 +160,9 @@ def scan_registry(
     """
     if bound <= 0 or bond_ratio < bound:
         raise RegistryError("need 0 < bound ≤ bond_ratio (ratios of the covalent radius sum)")
+    lower, upper = _near_facing_planes(lower, upper, bond_ratio)
+    if second is not None:
+        second = _near_facing_planes(*second, bond_ratio)
     candidates = []
     for i, j in itertools.product(range(grid[0]), range(grid[1])):
         fraction = (i / grid[0], j / grid[1])
