@@ -35,6 +35,8 @@ from heterostructures.band_gaps import (
 
 VERDICT_ROUTES = ("potential_lineup", "projected_dos")
 CORRECTION_SOURCES = ("experiment", "HSE06")
+PAPER_PAIR = (PAPER_LEVELS.a.material, PAPER_LEVELS.b.material)
+"""The paper's levels are a comparison only for its own pair, A = perovskite."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class SeriesAnalysis:
                 route: [c.as_dict() for c in found] for route, found in self.corrections.items()
             },
             "verdict": chosen | {"route": self.verdict_route, "reason": self.verdict_reason},
-            "paper": PAPER_LEVELS.as_dict(),
+            "paper": PAPER_LEVELS.as_dict() if self.materials == PAPER_PAIR else None,
         }
 
 

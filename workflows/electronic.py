@@ -38,6 +38,7 @@ from workflows.electronic_functions import (
     analyse_lineup_reference,
     band_alignment,
     lineup_reference,
+    references_from_nodes,
 )
 from workflows.labels import LabelError, check_labels
 from workflows.lineup import reference_scf_inputs
@@ -95,9 +96,13 @@ def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
     except LabelError as exception:
         return str(exception)
     domains = sorted(set(labels["domain"]))
-    references = sorted(inputs.get("lineup_references", {}))
+    computed, given = inputs.get("lineup_references", {}), inputs.get("bulk_references", {})
+    references = sorted(set(computed) | set(given))
     if references and "pp_potential" not in inputs:
         return "lineup_references need the interface potential: give pp_potential inputs (pp.x)"
+    if set(computed) & set(given):
+        return f"give each domain's reference once: {sorted(set(computed) & set(given))} are in "
+        "both lineup_references (structures) and bulk_references (computed)"
     if not set(references) <= set(domains):
         return f"lineup_references keys {references} must be domains of the labels {domains}"
     requested = inputs.get("analysis", orm.Dict()).get_dict().get("domains")
@@ -168,6 +173,15 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
             help="Route 2: each domain's bulk unit strained in plane like the interface "
             "(janus.interface output ``strained_bulk``), keyed by domain; needs pp_potential. "
             "Each gets an SCF with the interface's pseudopotentials and cutoffs and a pp.x run.",
+        )
+        spec.input_namespace(
+            "bulk_references",
+            valid_type=orm.Dict,
+            dynamic=True,
+            required=False,
+            help="Route 2 references already computed (this workchain's ``bulk_references`` "
+            "outputs of a model with the same in-plane cell and Hamiltonian), keyed by domain: "
+            "a thickness series runs each strained bulk SCF once, not once per model.",
         )
         spec.inputs.validator = validate_inputs
         spec.outline(
@@ -259,7 +273,12 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         return None
 
     def _references(self) -> dict[str, orm.StructureData]:
+        """Strained bulk structures whose reference SCF + pp.x this workchain runs."""
         return dict(self.inputs.get("lineup_references", {}))
+
+    def _given_references(self) -> dict[str, orm.Dict]:
+        """Route 2 references computed elsewhere (``lineup_reference`` Dicts), by domain."""
+        return dict(self.inputs.get("bulk_references", {}))
 
     def run_scf(self) -> Any:
         """Self-consistent density of the interface and, side by side, of each reference."""
@@ -359,7 +378,7 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
                 if "pp_potential" in self.ctx:
                     self.ctx.pp_potential.outputs.retrieved.base.repository.copy_tree(scratch)
                     cube = Path(scratch) / CUBE_FILE
-                references = {
+                references = references_from_nodes(self._given_references()) | {
                     domain: analyse_lineup_reference(*self._reference_nodes(domain))
                     for domain in self._references()
                 }
@@ -378,8 +397,11 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         extra: dict[str, Any] = {}
         if "pp_potential" in self.ctx:
             extra["potential"] = self.ctx.pp_potential.outputs.retrieved
-            for domain in self._references():
-                reference = lineup_reference(*self._reference_nodes(domain))
+            computed = {
+                domain: lineup_reference(*self._reference_nodes(domain))
+                for domain in self._references()
+            }
+            for domain, reference in {**self._given_references(), **computed}.items():
                 extra[f"{REFERENCE_PREFIX}{domain}"] = reference
                 self.out(f"bulk_references.{domain}", reference)
         outputs = band_alignment(

@@ -16,6 +16,7 @@ from aiida.engine import ToContext, WorkChain, if_
 
 from workflows import engine_repairs
 from workflows.aimd import AimdWorkChain
+from workflows.alignment import AlignmentSeriesWorkChain
 from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
@@ -106,6 +107,12 @@ class PipelineWorkChain(WorkChain):
             namespace_options=optional(),
         )
         spec.expose_inputs(
+            AlignmentSeriesWorkChain,
+            namespace="alignment",
+            exclude=("lattices",),
+            namespace_options=optional(),
+        )
+        spec.expose_inputs(
             ChargeDensitiesWorkChain,
             namespace="charge_densities",
             exclude=("structure", "site_labels", "parent_folder", "projections"),
@@ -132,6 +139,7 @@ class PipelineWorkChain(WorkChain):
             if_(cls.should_run_bulk)(cls.run_bulk, cls.inspect_bulk),
             if_(cls.should_run_interface)(cls.run_interface, cls.inspect_interface),
             if_(cls.should_run_electronic)(cls.run_electronic, cls.inspect_electronic),
+            if_(cls.should_run_alignment)(cls.run_alignment, cls.inspect_alignment),
             if_(cls.should_run_densities)(cls.run_densities, cls.inspect_densities),
             if_(cls.should_run_aimd)(cls.run_aimd, cls.inspect_aimd),
             if_(cls.should_run_na)(
@@ -145,6 +153,12 @@ class PipelineWorkChain(WorkChain):
         spec.output("structure", valid_type=orm.StructureData, required=False)
         spec.output("site_labels", valid_type=orm.Dict, required=False)
         spec.output("band_alignment", valid_type=orm.Dict, required=False)
+        spec.output(
+            "alignment_series",
+            valid_type=orm.Dict,
+            required=False,
+            help="Band offsets against model thickness, converged and gap-corrected.",
+        )
         spec.output("charge_transfer_states", valid_type=orm.Dict, required=False)
         spec.output("trajectory", valid_type=orm.TrajectoryData, required=False)
         spec.output("na_hamiltonian", valid_type=orm.ArrayData, required=False)
@@ -283,6 +297,25 @@ class PipelineWorkChain(WorkChain):
         self.ctx.pieces["band_alignment"] = node.outputs.band_alignment
         return None
 
+    def should_run_alignment(self) -> bool:
+        """The thickness series of the band alignment, when configured."""
+        return self._runs("alignment")
+
+    def run_alignment(self) -> Any:
+        """Band alignment on models of growing thickness, from the same bulk lattices."""
+        inputs = self.exposed_inputs(AlignmentSeriesWorkChain, namespace="alignment")
+        inputs["lattices"] = self.ctx.lattices
+        inputs["metadata"] = {"call_link_label": "alignment"}
+        return ToContext(alignment=self.submit(AlignmentSeriesWorkChain, **inputs))
+
+    def inspect_alignment(self) -> Any:
+        """The converged series for the summary."""
+        node = self.ctx.alignment
+        if not node.is_finished_ok:
+            return self._failed("alignment", node)
+        self.ctx.pieces["alignment_series"] = node.outputs.series
+        return None
+
     def should_run_densities(self) -> bool:
         """IS/FS densities need the electronic step's folders."""
         return "electronic" in self.ctx and self._runs("charge_densities")
@@ -396,7 +429,7 @@ class PipelineWorkChain(WorkChain):
                 self.out(name, self.ctx[name])
         if "na_hamiltonian" in self.ctx:
             self.out("na_hamiltonian", self.ctx.na_hamiltonian)
-        for name in ("band_alignment", "charge_transfer_states"):
+        for name in ("band_alignment", "alignment_series", "charge_transfer_states"):
             if name in self.ctx.pieces:
                 self.out(name, self.ctx.pieces[name])
         self.out(

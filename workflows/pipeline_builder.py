@@ -18,6 +18,7 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
 from heterostructures.interface_spec import build_from_spec
 from workflows.aimd import AimdWorkChain
+from workflows.alignment import AlignmentSeriesWorkChain
 from workflows.densities import ChargeDensitiesWorkChain
 from workflows.electronic import ElectronicWorkChain
 from workflows.interface import InterfaceWorkChain
@@ -115,6 +116,10 @@ def pipeline_builder(
         options=step_options("electronic"),
     )
     builder.electronic = _without(electronic, "structure", "site_labels")
+    alignment = AlignmentSeriesWorkChain.get_builder_from_protocol(
+        codes, protocol, steps["alignment"], perovskite, chalcogenide, step_options("alignment")
+    )
+    builder.alignment = _without(alignment, "lattices")
     densities = ChargeDensitiesWorkChain.get_builder_from_protocol(
         codes["pp"],
         structure,

@@ -84,6 +84,43 @@ def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
+def _series_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The thickness series: each model's offsets by the verdict's route, the converged
+    values, the gap-corrected ΔE_C and the type verdict beside the paper's statement."""
+    series = summary.get("alignment_series")
+    if not series:
+        return [("alignment thickness series", NOT_RUN)]
+    verdict = series["verdict"]
+    route = verdict.get("route")
+    models = [
+        f"{row['model']} ({row['n_atoms']} at.) {_fmt(row['valence_offset_ev'])} / "
+        f"{_fmt(row['conduction_offset_ev'])} ({row['alignment_type']})"
+        for row in series["rows"]
+        if row["route"] == route
+    ]
+    rows = [(f"series ΔE_V / ΔE_C in eV ({route})", "; ".join(models))]
+    for value in series["converged"]:
+        if value["route"] != route:
+            continue
+        state = "converged" if value["converged"] else f"not converged: {value['reason']}"
+        rows.append(
+            (
+                f"thickest-model Δ{'E_V' if value['quantity'] == 'valence' else 'E_C'}",
+                f"{_fmt(value['value_ev'], 'eV')} ± {_fmt(value['uncertainty_ev'])} ({state})",
+            )
+        )
+    corrected = [
+        f"{c['gap_source']} {_fmt(c['conduction_offset_ev'], 'eV')} ({c['alignment_type']})"
+        for c in series["corrections"]
+    ]
+    rows.append(("ΔE_C = ΔE_V + ΔE_g, by gap source", "; ".join(corrected)))
+    rows.append(("type verdict", f"{verdict['alignment_type']}: {verdict['reason']}"))
+    paper = series.get("paper")
+    if paper:
+        rows.append(("paper's statement", paper["statement"]))
+    return rows
+
+
 def _transfer_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     states = summary.get("charge_transfer_states")
     if not states:
@@ -99,6 +136,32 @@ def _transfer_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
                 f"{_fmt(state.get('energy_ev'), 'eV')}; domains "
                 + ", ".join(f"{k} {v:.2f}" for k, v in weights.items())
                 + f"; {_element_character(state)}",
+            )
+        )
+    return rows + _transfer_model_rows(summary, states)
+
+
+def _transfer_model_rows(summary: dict[str, Any], states: dict[str, Any]) -> list[tuple[str, str]]:
+    """Which model the IS/FS (and the NA stage) use, and their IS–FS gap against the
+    converged ΔE_C of the thickness series: thin-model states sit at confined levels."""
+    report = summary.get("build_report") or {}
+    spec = report.get("spec", {})
+    model = (
+        f"{spec.get('perovskite_planes')}+{spec.get('chalcogenide_planes')} planes, "
+        f"{report.get('n_atoms')} atoms"
+        if report
+        else "given structure"
+    )
+    rows = [("IS/FS and NA model", model)]
+    series = summary.get("alignment_series")
+    if series and states.get("energy_gap_ev") is not None:
+        verdict = series["verdict"]
+        rows.append(
+            (
+                "IS–FS gap vs converged ΔE_C",
+                f"{_fmt(states['energy_gap_ev'], 'eV')} vs "
+                f"{_fmt(verdict.get('conduction_offset_ev'), 'eV')} "
+                f"({verdict.get('gap_source')} gaps, {verdict.get('route')})",
             )
         )
     return rows
@@ -137,7 +200,8 @@ def summary_table(summary: dict[str, Any]) -> str:
         ("pair", summary.get("pair", "?")),
         ("level of theory", summary.get("level_of_theory", "?")),
     ]
-    rows += _strain_rows(summary) + _alignment_rows(summary) + _transfer_rows(summary)
+    rows += _strain_rows(summary) + _alignment_rows(summary) + _series_rows(summary)
+    rows += _transfer_rows(summary)
     rows += _md_rows(summary) + _na_rows(summary)
     lines = ["| quantity | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]

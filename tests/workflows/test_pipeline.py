@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from tests.workflows.test_alignment import TINY_SERIES
 from tests.workflows.test_interface import SERIAL, TINY_BULK, TINY_INTERFACE
 from tests.workflows.test_nac_workchains import _snapshots_builder, _trajectory
 
@@ -37,6 +38,7 @@ TINY_STEPS: dict[str, Any] = {
         "scf": {"kpoints_distance": 1.5, **CUTOFFS},
         "nscf": {"kpoints_distance": 1.2, **CUTOFFS},
     },
+    "alignment": TINY_SERIES,
     "aimd": {"equilibration_time_fs": 2.0, "production_time_fs": 2.0, "md": CUTOFFS},
 }
 
@@ -60,6 +62,11 @@ def _serial(builder: Any) -> Any:
         builder.electronic[step].pw.metadata.options = SERIAL
     builder.electronic.projwfc.metadata.options = SERIAL
     builder.electronic.pp_potential.metadata.options = SERIAL
+    builder.alignment.model.relax.pw.metadata.options = SERIAL
+    for step in ("scf", "nscf"):
+        builder.alignment.electronic[step].pw.metadata.options = SERIAL
+    builder.alignment.electronic.projwfc.metadata.options = SERIAL
+    builder.alignment.electronic.pp_potential.metadata.options = SERIAL
     builder.charge_densities.pp.metadata.options = SERIAL
     builder.aimd.md.pw.metadata.options = SERIAL
     builder.na_snapshots.scf.pw.metadata.options = SERIAL
@@ -228,6 +235,11 @@ def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode], tmp_
     assert "| ΔE_C / ΔE_V (potential_lineup) |" in table
     assert "| strained bulk gaps |" in table
     assert "| NA dynamics | not run |" in table
+    series = summary["alignment_series"]
+    assert {row["model"] for row in series["rows"]} == {"3+2", "5+4"}
+    assert "| type verdict |" in table
+    assert "| IS/FS and NA model | 3+2 planes, 13 atoms |" in table
+    assert {"offsets_vs_thickness", "band_alignment_diagram_vector"} <= set(written)
 
 
 def test_protocol_sets_per_step_resources_and_ranks_override_them(

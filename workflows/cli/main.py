@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from workflows.cli.alignment import alignment
 from workflows.cli.build import build, epitaxy
 from workflows.cli.cluster import slurm_down, slurm_up
 from workflows.cli.daemon import daemon
@@ -121,6 +122,7 @@ def demo(profile_name: str, computer_label: str, output: Path) -> None:
 
 
 for command in (
+    alignment,
     build,
     epitaxy,
     run,

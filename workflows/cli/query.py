@@ -75,6 +75,65 @@ def query() -> None:
     """
 
 
+def print_alignment_records(records: list[Any]) -> None:
+    """One table per series: model, atoms, period, route, ΔE_V, ΔE_C, type, cost; then the
+    converged values and the type verdict."""
+    for record in records:
+        study = f", study <{record.study_pk}>" if record.study_pk is not None else ""
+        click.echo(f"janus.alignment <{record.pk}> {record.pair}{study}")
+        click.echo(
+            f"  {'model':<6} {'atoms':>5} {'period/Å':>8}  {'route':<17} {'ΔE_V/eV':>8} "
+            f"{'ΔE_C/eV':>8}  type  wall/s"
+        )
+        for row in record.rows:
+            wall = record.wall_seconds.get(
+                f"p{row['perovskite_planes']}_c{row['chalcogenide_planes']}"
+            )
+            click.echo(
+                f"  {row['model']:<6} {row['n_atoms']:>5} {row['period_ang']:>8.2f}  "
+                f"{row['route']:<17} {_ev(row['valence_offset_ev']):>8} "
+                f"{_ev(row['conduction_offset_ev']):>8}  {row['alignment_type']:<5} "
+                f"{_seconds(wall):>6}"
+            )
+        for value in record.converged:
+            state = "converged" if value["converged"] else "NOT converged"
+            click.echo(
+                f"  {value['route']} {value['quantity']}: {_ev(value['value_ev'])} ± "
+                f"{_ev(value['uncertainty_ev'])} eV ({state}, model {value['model']})"
+            )
+        verdict = record.verdict
+        click.echo(f"  type: {verdict.get('alignment_type')} — {verdict.get('reason', '')}")
+
+
+def _ev(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.3f}"
+
+
+@query.command("alignment")
+@click.option("--perovskite", default=None, help="Only this perovskite, e.g. CsPbBr3.")
+@click.option("--chalcogenide", default=None, help="Only this chalcogenide, e.g. CdS.")
+@profile_option
+def alignment_series(
+    perovskite: str | None, chalcogenide: str | None, profile_name: str | None
+) -> None:
+    """Band offsets against model thickness of every finished janus.alignment, newest first.
+
+    \b
+    Examples:
+      aiida-janus query alignment
+      aiida-janus query alignment --perovskite CsPbBr3 --chalcogenide CdS
+    """
+    from workflows.alignment_queries import alignment_records
+
+    use_profile(profile_name)
+    with clear_errors():
+        records = alignment_records(perovskite, chalcogenide)
+    if not records:
+        click.echo("no finished janus.alignment: run `aiida-janus alignment` or a study")
+        return
+    print_alignment_records(records)
+
+
 @query.command("calcs")
 @click.argument("pk", type=int)
 @click.option("--inputs/--no-inputs", default=True, show_default=True, help="Show key inputs.")

@@ -49,23 +49,13 @@ def study_options(function: Any) -> Any:
     return function
 
 
-def build_study(
-    perovskite: str,
-    chalcogenide: str,
-    protocol: str,
-    computer_label: str,
-    ranks: int | None,
-    skip: tuple[str, ...],
-    profile_name: str | None,
-) -> Any:
-    """A pipeline builder, or a ClickException naming what to fix."""
+def study_codes(profile_name: str | None, computer_label: str) -> dict[str, Any]:
+    """Load the profile, check its storage, and return the pw/projwfc/pp codes of a computer."""
     from aiida.common.exceptions import NotExistent
     from aiida.manage.configuration import get_profile
-    from aiida.orm import List, load_code
+    from aiida.orm import load_code
 
-    from heterostructures.structure_errors import StructureInputError
     from workflows.cli.query import use_profile
-    from workflows.pipeline_builder import pipeline_builder
     from workflows.storage_checks import StorageProblemError, check_profile_storage
 
     use_profile(profile_name)
@@ -76,15 +66,38 @@ def build_study(
     except StorageProblemError as exception:
         raise click.ClickException(str(exception)) from exception
     try:
-        codes = {name: load_code(f"{name}@{computer_label}") for name in ("pw", "projwfc", "pp")}
+        return {name: load_code(f"{name}@{computer_label}") for name in ("pw", "projwfc", "pp")}
     except NotExistent as exception:
         raise click.ClickException(
             f"no codes on computer {computer_label!r}: run `aiida-janus setup` "
             f"(or `aiida-janus setup --computer <yaml>`): {exception}"
         ) from exception
-    options = None
-    if ranks is not None:
-        options = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": ranks}}
+
+
+def ranks_options(ranks: int | None) -> dict[str, Any] | None:
+    """Scheduler options for ``--ranks`` (one machine), or None for the computer's default."""
+    if ranks is None:
+        return None
+    return {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": ranks}}
+
+
+def build_study(
+    perovskite: str,
+    chalcogenide: str,
+    protocol: str,
+    computer_label: str,
+    ranks: int | None,
+    skip: tuple[str, ...],
+    profile_name: str | None,
+) -> Any:
+    """A pipeline builder, or a ClickException naming what to fix."""
+    from aiida.orm import List
+
+    from heterostructures.structure_errors import StructureInputError
+    from workflows.pipeline_builder import pipeline_builder
+
+    codes = study_codes(profile_name, computer_label)
+    options = ranks_options(ranks)
     try:
         builder = pipeline_builder(codes, perovskite, chalcogenide, protocol, options=options)
     except (StructureInputError, ValueError) as exception:
