@@ -50,8 +50,9 @@ from workflows.lineup import reference_scf_inputs
 HYBRID_FUNCTIONAL = "hse"
 DEFAULT_HYBRID_SETTINGS: dict[str, Any] = {"qpoints_mesh": [1, 1, 1], "ecutfock_ry": None}
 """``qpoints_mesh``: q-mesh of the Fock operator (must divide the k-mesh); ``ecutfock_ry``:
-exchange cutoff (Ry), ``None`` for ecutrho. Chosen from the measurements in
-``docs/hybrid-gaps.md`` (1×1×1 moves the fast-level gaps by < 0.02 eV against 2×2×2)."""
+exchange cutoff (Ry), ``None`` for ecutrho (QE 6.7's default at dual 4). 1×1×1 is what this
+2-core machine affords (≈ 3 min CPU for CsPbBr3, ``docs/hybrid-gaps.md``); its CsPbBr3 gap is
+likely unconverged (2×2×2 not measured here); the ``stringent`` setting is the full k-mesh."""
 NORM_CONSERVING_TYPES = ("NC", "SL")
 _PSEUDO_TYPE = re.compile(r'pseudo_type="\s*([A-Za-z]+)\s*"')
 

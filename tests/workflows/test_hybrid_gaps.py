@@ -9,13 +9,13 @@ References for the physics checks (HSE06 without spin-orbit coupling):
 
 - ZB CdS: PBE 1.04 eV, HSE06 2.29 eV (Advances in Condensed Matter Physics 2014,
   article 361328, "Revisiting the zinc-blende/wurtzite heterocrystalline structure in
-  CdS", Table 1), so HSE06 − PBE ≈ 1.25 eV; Heyd et al. (J. Chem. Phys. 123, 174101,
-  2005) report HSE gaps of II–VI semiconductors within ~0.3 eV of experiment (2.4–2.5 eV
-  for CdS), i.e. an opening of 1.0–1.4 eV over PBE's ~1.1 eV.
-- Cubic CsPbBr3: without SOC, PBE 1.6–1.8 eV (Sci. Rep. 11, 20622, 2021, Table 2 and
-  its references); HSE06 without SOC opens it by 0.5–0.9 eV in the published
-  plane-wave studies we know of (not verified against a stored copy: see
-  ``docs/hybrid-gaps.md``).
+  CdS", Table 1): HSE06 − PBE = 1.25 eV, allowed ± 0.3 eV, the mean absolute error of HSE
+  gaps over 40 semiconductors (Heyd et al., J. Chem. Phys. 123, 174101, 2005), for our
+  NC pseudopotentials, cutoffs and 1×1×1 q-mesh.
+- Cubic CsPbBr3: no published HSE06 gap without SOC could be verified (see
+  ``docs/hybrid-gaps.md``), so only the direction is checked: the screened exchange
+  opens the PBE gap (Heyd et al. 2005: semilocal functionals underestimate gaps, HSE
+  corrects most of it).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ if TYPE_CHECKING:
     from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
 SERIAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
-HSE_MINUS_PBE_EV = {"perovskite": (0.5, 0.9), "chalcogenide": (1.0, 1.4)}
-"""Published opening of the gap by HSE06 over PBE (eV, no SOC): see the module docstring."""
+CDS_HSE_MINUS_PBE_EV = (1.25 - 0.3, 1.25 + 0.3)
+"""Published opening of the ZB CdS gap by HSE06 over PBE (eV), with HSE's 0.3 eV MAE."""
 
 
 def fast_scf_inputs(code_pw: InstalledCode, code_projwfc: InstalledCode) -> dict[str, Any]:
@@ -185,12 +185,10 @@ def test_settings_qe_cannot_run_raise_value_errors(
         hybrid_scf_inputs(scf, strained_references()["chalcogenide"], change.get("settings", {}))
 
 
-@pytest.mark.parametrize("side", ["perovskite", "chalcogenide"])
-def test_hse06_opens_the_reference_gap_by_the_published_amount(
+def _pbe_and_hse(
     codes: tuple[InstalledCode, InstalledCode], side: str
-) -> None:
-    """Replayed real QE 6.7 SCFs: HSE06 − PBE gap within the published range (module
-    docstring); both gaps from one edge finder; the record says what ran."""
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Gap records of the replayed PBE reference and HSE06 (default settings) SCFs."""
     from workflows.hybrid_gaps import hybrid_scf_inputs
     from workflows.lineup import reference_scf_inputs
 
@@ -198,11 +196,19 @@ def test_hse06_opens_the_reference_gap_by_the_published_amount(
     structure = strained_references()[side]
     pbe = run_gap(reference_scf_inputs(scf, structure))
     hse = run_gap(hybrid_scf_inputs(scf, structure, {}))
-    low, high = HSE_MINUS_PBE_EV[side]
-    assert low <= hse["gap_ev"] - pbe["gap_ev"] <= high
     assert hse["functional"].upper().startswith("HSE")
     assert pbe["functional"].upper().startswith("PBE")
-    assert hse["kpoints_mesh"] == pbe["kpoints_mesh"]
+    assert hse["kpoints_mesh"] == pbe["kpoints_mesh"] == [2, 2, 2]
     assert hse["qpoints_mesh"] == [1, 1, 1]
     assert hse["ecutfock_ry"] == pytest.approx(120.0)
     assert pbe["qpoints_mesh"] is None
+    return pbe, hse
+
+
+def test_hse06_opens_the_strained_cspbbr3_gap(codes: tuple[InstalledCode, InstalledCode]) -> None:
+    """Replayed real QE 6.7 SCFs: HSE06 opens the PBE gap, VBM down and CBM up on QE's
+    average-potential scale (Heyd et al. 2005, module docstring); one edge finder for both."""
+    pbe, hse = _pbe_and_hse(codes, "perovskite")
+    assert hse["gap_ev"] > pbe["gap_ev"]
+    assert hse["vbm_ev"] < pbe["vbm_ev"]
+    assert hse["cbm_ev"] > pbe["cbm_ev"]
