@@ -212,3 +212,13 @@ def test_hse06_opens_the_strained_cspbbr3_gap(codes: tuple[InstalledCode, Instal
     assert hse["gap_ev"] > pbe["gap_ev"]
     assert hse["vbm_ev"] < pbe["vbm_ev"]
     assert hse["cbm_ev"] > pbe["cbm_ev"]
+
+
+def test_hse06_opens_the_strained_cds_gap_by_the_published_amount(
+    codes: tuple[InstalledCode, InstalledCode],
+) -> None:
+    """Replayed real QE 6.7 SCFs: HSE06 − PBE gap of ZB CdS within the published
+    1.25 ± 0.3 eV (module docstring)."""
+    pbe, hse = _pbe_and_hse(codes, "chalcogenide")
+    low, high = CDS_HSE_MINUS_PBE_EV
+    assert low <= hse["gap_ev"] - pbe["gap_ev"] <= high
