@@ -39,7 +39,7 @@ from workflows.alignment_functions import (
     series_outputs,
 )
 from workflows.electronic import ElectronicWorkChain
-from workflows.hybrid_gaps import hybrid_band_gap, hybrid_scf_inputs
+from workflows.hybrid_gaps import check_norm_conserving, hybrid_band_gap, hybrid_scf_inputs
 from workflows.interface import InterfaceWorkChain
 from workflows.labels import labels_from_atoms
 from workflows.protocols import JanusProtocolMixin
@@ -55,6 +55,18 @@ def validate_thicknesses(value: orm.List, _: Any) -> str | None:
         plan_models(value.get_list())
     except ValueError as error:
         return f"thicknesses: {error}"
+    return None
+
+
+def validate_hybrid(inputs: dict[str, Any], _: Any) -> str | None:
+    """HSE06 gaps need norm-conserving pseudopotentials (QE 6.7: hybrids with PAW are "not
+    functional"); refused before anything runs, with the fix."""
+    if not inputs or "hybrid" not in inputs:
+        return None
+    try:
+        check_norm_conserving(inputs["electronic"]["scf"]["pw"]["pseudos"])
+    except ValueError as error:
+        return f"hybrid: {error}; drop `hybrid` or use NC pseudopotentials (protocol fast)"
     return None
 
 
@@ -115,6 +127,7 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
             help="Models built and aligned at the same time after the thinnest (0: all). "
             "1 on a workstation, so jobs do not share its cores; 0 on a cluster.",
         )
+        spec.inputs.validator = validate_hybrid
         spec.outline(
             cls.setup,
             while_(cls.has_next_batch)(

@@ -57,7 +57,7 @@ def test_builder_per_protocol(protocol: str, codes: dict[str, InstalledCode]) ->
     gaps = builder.experimental_gaps.get_dict()
     assert {gaps[side]["material"] for side in gaps} == {"CsPbBr3", "CdS"}
     assert all(gaps[side]["source"] for side in gaps), "every experimental gap is cited"
-    assert ("hybrid" in builder) is (protocol == "stringent")
+    assert "hybrid" not in builder, "HSE06 is opt-in (--hybrid, NC only)"
     ecutwfc = builder.electronic.scf.pw.parameters["SYSTEM"]["ecutwfc"]
     assert (ecutwfc == 30.0) is (protocol == "fast"), "fast: NC at 30/120 Ry like the demo"
     assert builder.electronic.pp_potential.code.pk == codes["pp"].pk, "route 2 runs"
@@ -84,6 +84,47 @@ def test_bad_thicknesses_are_refused_before_anything_runs(
     error = validate_thicknesses(List(thicknesses), None)
     assert error is not None
     assert message in error
+
+
+def test_hybrid_gaps_refused_with_paw_before_anything_runs(
+    codes: dict[str, InstalledCode],
+) -> None:
+    """QE 6.7's EXX README: hybrids with PAW are not functional; NC (fast) passes."""
+    from workflows.alignment import AlignmentSeriesWorkChain, validate_hybrid
+
+    hybrid = {"hybrid": {"qpoints_mesh": [1, 1, 1], "ecutfock_ry": None}}
+    paw = AlignmentSeriesWorkChain.get_builder_from_protocol(codes, "balanced", hybrid)
+    message = validate_hybrid(paw._inputs(prune=True), None)
+    assert message is not None
+    assert "NC pseudopotentials" in message
+    nc = AlignmentSeriesWorkChain.get_builder_from_protocol(codes, "fast", hybrid)
+    assert validate_hybrid(nc._inputs(prune=True), None) is None
+
+
+def test_electronic_takes_each_reference_once() -> None:
+    """A domain's route 2 reference comes computed or as a structure, never both; given
+    references need the interface potential like computed ones (janus.electronic)."""
+    from aiida.orm import Dict
+
+    from tests.workflows.test_electronic import superlattice
+    from workflows.electronic import validate_inputs
+
+    structure, labels = superlattice()
+    computed = Dict({"vbm_ev": 1.0, "cbm_ev": 2.0, "mean_potential_ev": 0.0})
+    inputs: dict[str, Any] = {
+        "structure": structure,
+        "site_labels": labels,
+        "bulk_references": {"CdS": computed},
+    }
+    message = validate_inputs(inputs, None)
+    assert message is not None
+    assert "pp_potential" in message
+    inputs |= {"pp_potential": {}, "lineup_references": {"CdS": structure}}
+    message = validate_inputs(inputs, None)
+    assert message is not None
+    assert "give each domain's reference once: ['CdS']" in message
+    inputs["lineup_references"] = {"ZnS": structure}
+    assert validate_inputs(inputs, None) is None
 
 
 def test_models_are_sorted_thin_to_thick() -> None:

@@ -39,6 +39,12 @@ def _thicknesses(values: tuple[tuple[int, int], ...]) -> list[list[int]] | None:
     default=None,
     help="Relax each model before its alignment [default: the protocol's].",
 )
+@click.option(
+    "--hybrid",
+    is_flag=True,
+    help="Add HSE06 (ACE, q 1x1x1) gaps of the strained bulk references (NC protocols; "
+    "about 21 CPU-min for CsPbBr3/CdS, docs/hybrid-gaps.md).",
+)
 @click.option("--computer", "computer_label", default="localhost", show_default=True)
 @click.option("--ranks", type=click.IntRange(min=1), default=None, help="MPI ranks per job.")
 @click.option("--daemon", is_flag=True, help="Submit to the daemon instead of running here.")
@@ -49,6 +55,7 @@ def alignment(
     protocol: str,
     thickness: tuple[tuple[int, int], ...],
     relax: bool | None,
+    hybrid: bool,
     computer_label: str,
     ranks: int | None,
     daemon: bool,
@@ -67,7 +74,8 @@ def alignment(
       aiida-janus query alignment
     """
     from heterostructures.structure_errors import StructureInputError
-    from workflows.alignment import AlignmentSeriesWorkChain
+    from workflows.alignment import AlignmentSeriesWorkChain, validate_hybrid
+    from workflows.hybrid_gaps import DEFAULT_HYBRID_SETTINGS
 
     overrides: dict[str, Any] = {}
     planned = _thicknesses(thickness)
@@ -75,6 +83,8 @@ def alignment(
         overrides["thicknesses"] = planned
     if relax is not None:
         overrides["relax_atoms"] = relax
+    if hybrid:
+        overrides["hybrid"] = dict(DEFAULT_HYBRID_SETTINGS)
     codes = study_codes(profile_name, computer_label)
     try:
         builder = AlignmentSeriesWorkChain.get_builder_from_protocol(
@@ -82,6 +92,9 @@ def alignment(
         )
     except (StructureInputError, ValueError) as error:
         raise click.ClickException(str(error)) from error
+    problem = validate_hybrid(builder._inputs(prune=True), None)
+    if problem:
+        raise click.ClickException(f"--hybrid with --protocol {protocol}: {problem}")
     if daemon:
         from aiida.engine.daemon.client import get_daemon_client
 
