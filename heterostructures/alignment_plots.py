@@ -203,13 +203,16 @@ def alignment_diagram_figure(columns: Sequence[DiagramColumn]) -> tuple[Figure, 
 
 
 def alignment_diagram_columns(analysis: SeriesAnalysis) -> list[DiagramColumn]:
-    """One column per route and gap source of a series, then the paper's stated levels."""
+    """One column per route and gap source of a series, then the paper's stated levels
+    (for the paper's own pair only)."""
     a, b = analysis.materials
     columns = [
         DiagramColumn(f"{ROUTE_NAMES.get(route, route)}, {c.gap_source} gaps", c, a, b)
         for route, found in analysis.corrections.items()
         for c in found
     ]
+    if analysis.materials != (PAPER_LEVELS.a.material, PAPER_LEVELS.b.material):
+        return columns  # the paper states levels for CsPbBr3/CdS only
     paper = PAPER_LEVELS.offsets()
     label = "paper's statement (vs RHE)"
     return [*columns, DiagramColumn(label, paper, PAPER_LEVELS.a.material, PAPER_LEVELS.b.material)]

@@ -69,7 +69,7 @@ def test_series_corrections_and_verdict_by_hand(tmp_path: Path) -> None:
     assert stored["verdict"]["gap_source"] == "experiment"
     assert stored["verdict"]["route"] == "potential_lineup"
     assert [c["gap_source"] for c in stored["corrections"]] == ["PBE", "experiment"]
-    assert stored["paper"]["offsets"]["conduction_offset_ev"] == pytest.approx(0.1)
+    assert stored["paper"] is None, "the paper's levels compare with CsPbBr3/CdS only"
     assert analysis.materials == ("ZnS", "CdS")
     columns = alignment_diagram_columns(analysis)
     # Every route with a ΔE_V (the template's eigenvalue route too), in ROUTES order.
@@ -77,8 +77,8 @@ def test_series_corrections_and_verdict_by_hand(tmp_path: Path) -> None:
         f"{route}, {source} gaps"
         for route in ("projected DOS", "KS eigenvalues", "potential line-up")
         for source in ("PBE", "experiment")
-    ] + ["paper's statement (vs RHE)"]
-    assert (columns[0].material_a, columns[-1].material_a) == ("ZnS", "CsPbBr3")
+    ]
+    assert {(c.material_a, c.material_b) for c in columns} == {("ZnS", "CdS")}
 
 
 def test_no_route_with_gaps_gives_no_verdict_and_says_why(tmp_path: Path) -> None:

@@ -194,6 +194,7 @@ def test_series_end_to_end_on_mocks(codes: dict[str, InstalledCode]) -> None:
     expected = valence + gaps[a]["gap_ev"] - gaps[b]["gap_ev"]
     assert corrections["experiment"]["conduction_offset_ev"] == pytest.approx(expected, abs=1e-9)
     assert series["verdict"]["gap_source"] == "experiment"
+    assert series["paper"]["a"]["material"] == "CsPbBr3", "the paper's levels beside ours"
     _assert_references_computed_once(node)
     _assert_figures(results)
     _assert_queryable(node)
