@@ -46,7 +46,7 @@ def codes(
 
 @pytest.mark.parametrize("protocol", ["fast", "balanced", "stringent"])
 def test_builder_per_protocol(protocol: str, codes: dict[str, InstalledCode]) -> None:
-    """Series, relaxation, cited gaps and (stringent) HSE06 settings come from the protocol."""
+    """Series, relaxation and cited gaps come from the protocol; HSE06 is never a default."""
     from workflows.alignment import AlignmentSeriesWorkChain
 
     builder = AlignmentSeriesWorkChain.get_builder_from_protocol(codes, protocol)
