@@ -75,7 +75,7 @@ def submit() -> None:
     load_profile(PROFILE)
     codes = {name: orm.load_code(f"mock-{name}.x@localhost") for name in ("pw", "projwfc", "pp")}
     builder = _serial(pipeline_builder(codes, protocol="fast", overrides=TINY_STEPS))
-    builder.skip = orm.List(["na"])
+    builder.skip = orm.List(["alignment", "na"])
     print(submit_process(builder).pk)
 
 

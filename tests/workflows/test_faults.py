@@ -1,11 +1,11 @@
 """Faults survived: daemon SIGKILLed mid-study, broker restarted under load, pw.x killed.
 
-Each test runs the tiny mock study of ``test_pipeline.py`` (15 CalcJobs replaying real
-QE recordings) through a **real daemon** of a throw-away profile made by
-``tests/workflows/fault_study.py`` in its own folder, breaks something while CalcJobs
-are in flight, and checks that the study still finishes with every calculation done
-exactly once: no input hash twice (nothing re-run after the restart) and the same
-15 CalcJobs as an uninterrupted run (nothing lost).
+Each test runs the tiny mock study of ``test_pipeline.py`` without its alignment series
+(15 CalcJobs replaying real QE recordings) through a **real daemon** of a throw-away
+profile made by ``tests/workflows/fault_study.py`` in its own folder, breaks something
+while CalcJobs are in flight, and checks that the study still finishes with every
+calculation done exactly once: no input hash twice (nothing re-run after the restart) and
+the same 15 CalcJobs as an uninterrupted run (nothing lost).
 """
 
 from __future__ import annotations
