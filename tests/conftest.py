@@ -120,6 +120,19 @@ def pseudo_family(aiida_profile: object) -> Callable[[str], CutoffsPseudoPotenti
 
 
 @pytest.fixture
+def study_codes(
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+) -> dict[str, InstalledCode]:
+    """Mock pw.x, projwfc.x and pp.x keyed as the pipeline builders expect them (``pw``,
+    ``projwfc``, ``pp``), with both pseudopotential families (PAW for the bulk references,
+    NC for the interface steps)."""
+    pseudo_family("paw")
+    pseudo_family("nc")
+    return {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
+
+
+@pytest.fixture
 def mock_codes(
     mock_code: Callable[..., InstalledCode],
     pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],

@@ -8,7 +8,6 @@ CsPbBr3/CdS superlattices and of the strained bulk references, NC 20/80 Ry) reco
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,7 +16,6 @@ from tests.workflows.test_interface import SERIAL
 
 if TYPE_CHECKING:
     from aiida.orm import InstalledCode
-    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
 CUTOFFS = {"pw": {"parameters": {"SYSTEM": {"ecutwfc": 20.0, "ecutrho": 80.0}}}}
 TINY_SERIES: dict[str, Any] = {
@@ -34,22 +32,12 @@ TINY_SERIES: dict[str, Any] = {
 LATTICES = {"perovskite": 5.90, "chalcogenide": 5.88}
 
 
-@pytest.fixture
-def codes(
-    mock_code: Callable[..., InstalledCode],
-    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
-) -> dict[str, InstalledCode]:
-    pseudo_family("paw")
-    pseudo_family("nc")
-    return {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
-
-
 @pytest.mark.parametrize("protocol", ["fast", "balanced", "stringent"])
-def test_builder_per_protocol(protocol: str, codes: dict[str, InstalledCode]) -> None:
+def test_builder_per_protocol(protocol: str, study_codes: dict[str, InstalledCode]) -> None:
     """Series, relaxation and cited gaps come from the protocol; HSE06 is never a default."""
     from workflows.alignment import AlignmentSeriesWorkChain
 
-    builder = AlignmentSeriesWorkChain.get_builder_from_protocol(codes, protocol)
+    builder = AlignmentSeriesWorkChain.get_builder_from_protocol(study_codes, protocol)
     thicknesses = builder.thicknesses.get_list()
     assert len(thicknesses) >= 3
     assert [sum(pair) for pair in thicknesses] == sorted(sum(pair) for pair in thicknesses)
@@ -60,7 +48,7 @@ def test_builder_per_protocol(protocol: str, codes: dict[str, InstalledCode]) ->
     assert "hybrid" not in builder, "HSE06 is opt-in (--hybrid, NC only)"
     ecutwfc = builder.electronic.scf.pw.parameters["SYSTEM"]["ecutwfc"]
     assert (ecutwfc == 30.0) is (protocol == "fast"), "fast: NC at 30/120 Ry like the demo"
-    assert builder.electronic.pp_potential.code.pk == codes["pp"].pk, "route 2 runs"
+    assert builder.electronic.pp_potential.code.pk == study_codes["pp"].pk, "route 2 runs"
 
 
 @pytest.mark.parametrize(
@@ -87,17 +75,17 @@ def test_bad_thicknesses_are_refused_before_anything_runs(
 
 
 def test_hybrid_gaps_refused_with_paw_before_anything_runs(
-    codes: dict[str, InstalledCode],
+    study_codes: dict[str, InstalledCode],
 ) -> None:
     """QE 6.7's EXX README: hybrids with PAW are not functional; NC (fast) passes."""
     from workflows.alignment import AlignmentSeriesWorkChain, validate_hybrid
 
     hybrid = {"hybrid": {"qpoints_mesh": [1, 1, 1], "ecutfock_ry": None}}
-    paw = AlignmentSeriesWorkChain.get_builder_from_protocol(codes, "balanced", hybrid)
+    paw = AlignmentSeriesWorkChain.get_builder_from_protocol(study_codes, "balanced", hybrid)
     message = validate_hybrid(paw._inputs(prune=True), None)
     assert message is not None
     assert "NC pseudopotentials" in message
-    nc = AlignmentSeriesWorkChain.get_builder_from_protocol(codes, "fast", hybrid)
+    nc = AlignmentSeriesWorkChain.get_builder_from_protocol(study_codes, "fast", hybrid)
     assert validate_hybrid(nc._inputs(prune=True), None) is None
 
 
@@ -144,25 +132,25 @@ def test_thinnest_model_runs_alone_then_the_rest_in_batches() -> None:
     assert model_batches(labels, 0) == [["p3_c2"], ["p5_c4", "p7_c6", "p9_c8"]]
 
 
-def _run_series(codes: dict[str, InstalledCode]) -> tuple[dict[str, Any], Any]:
+def _run_series(study_codes: dict[str, InstalledCode]) -> tuple[dict[str, Any], Any]:
     from aiida.engine import run_get_node
     from aiida.orm import Dict
 
     from workflows.alignment import AlignmentSeriesWorkChain
 
     builder = AlignmentSeriesWorkChain.get_builder_from_protocol(
-        codes, "fast", TINY_SERIES, options=SERIAL
+        study_codes, "fast", TINY_SERIES, options=SERIAL
     )
     builder.lattices = {side: Dict({"a": a}) for side, a in LATTICES.items()}
     return run_get_node(builder)
 
 
 @pytest.mark.real_qe
-def test_series_end_to_end_on_mocks(codes: dict[str, InstalledCode]) -> None:
+def test_series_end_to_end_on_mocks(study_codes: dict[str, InstalledCode]) -> None:
     """Two replayed models: the table, convergence and corrections follow from the stored
     per-model alignments by hand arithmetic (reference: the rule of issue 19 and
     ΔE_C = ΔE_V + E_g^A − E_g^B, evaluated here from the stored numbers)."""
-    results, node = _run_series(codes)
+    results, node = _run_series(study_codes)
     assert node.is_finished_ok, node.exit_message
     assert {label: len(s.sites) for label, s in results["models"].items()} == {
         "p3_c2": 13,

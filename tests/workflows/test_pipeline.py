@@ -6,7 +6,6 @@ Mock runs replay recordings of real QE runs (tests/fixtures/mock/); re-record wi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +17,6 @@ from tests.workflows.test_nac_workchains import _snapshots_builder, _trajectory
 
 if TYPE_CHECKING:
     from aiida.orm import InstalledCode
-    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
 MIN_NA_FRAMES = 8  # janus.na_analysis needs ≥ 8 snapshots (exit 202 otherwise)
 CUTOFFS = {"pw": {"parameters": {"SYSTEM": {"ecutwfc": 20.0, "ecutrho": 80.0}}}}
@@ -43,16 +41,6 @@ TINY_STEPS: dict[str, Any] = {
 }
 
 
-@pytest.fixture
-def codes(
-    mock_code: Callable[..., InstalledCode],
-    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
-) -> dict[str, InstalledCode]:
-    pseudo_family("paw")
-    pseudo_family("nc")
-    return {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
-
-
 def _serial(builder: Any) -> Any:
     """Mock codes run without MPI: every CalcJob of the study gets serial options."""
     for side in ("perovskite_bulk", "chalcogenide_bulk"):
@@ -75,11 +63,11 @@ def _serial(builder: Any) -> Any:
 
 @pytest.mark.parametrize("protocol", ["fast", "balanced", "stringent"])
 def test_pipeline_builder_fills_every_step(
-    protocol: str, codes: dict[str, InstalledCode], data_regression: Any
+    protocol: str, study_codes: dict[str, InstalledCode], data_regression: Any
 ) -> None:
     from workflows.pipeline_builder import pipeline_builder
 
-    builder = pipeline_builder(codes, protocol=protocol)
+    builder = pipeline_builder(study_codes, protocol=protocol)
     data_regression.check(
         {
             "steps": sorted(key for key in builder if key not in ("metadata",)),
@@ -97,7 +85,7 @@ def test_pipeline_builder_fills_every_step(
     )
 
 
-def test_pipeline_bad_input(codes: dict[str, InstalledCode]) -> None:
+def test_pipeline_bad_input(study_codes: dict[str, InstalledCode]) -> None:
     from aiida.orm import List
 
     from workflows.pipeline import validate_pipeline, validate_skip
@@ -105,11 +93,11 @@ def test_pipeline_bad_input(codes: dict[str, InstalledCode]) -> None:
     from workflows.protocols import UnknownProtocolError
 
     with pytest.raises(UnknownProtocolError, match="choose one of"):
-        pipeline_builder(codes, protocol="huge")
+        pipeline_builder(study_codes, protocol="huge")
     with pytest.raises(ValueError, match="not configured"):
-        pipeline_builder({"pw": codes["pw"]})
+        pipeline_builder({"pw": study_codes["pw"]})
     with pytest.raises(ValueError, match="Zz"):
-        pipeline_builder(codes, chalcogenide="ZzS")
+        pipeline_builder(study_codes, chalcogenide="ZzS")
     message = validate_skip(List(["relaxation"]), None)
     assert message is not None
     assert "choose from" in message
@@ -119,12 +107,14 @@ def test_pipeline_bad_input(codes: dict[str, InstalledCode]) -> None:
 
 
 @pytest.mark.parametrize("protocol", ["balanced", "stringent"])
-def test_bulk_and_interface_share_cutoff(protocol: str, codes: dict[str, InstalledCode]) -> None:
+def test_bulk_and_interface_share_cutoff(
+    protocol: str, study_codes: dict[str, InstalledCode]
+) -> None:
     """Formation energies compare totals: bulk and interface must use one ecutwfc."""
     from workflows.pipeline_builder import pipeline_builder
     from workflows.pipeline_summary import energies_incomparable
 
-    builder = pipeline_builder(codes, protocol=protocol)
+    builder = pipeline_builder(study_codes, protocol=protocol)
     interface = builder.interface.relax.pw
     for side in ("perovskite_bulk", "chalcogenide_bulk"):
         bulk = builder[side].relax.base_relax.pw
@@ -133,13 +123,13 @@ def test_bulk_and_interface_share_cutoff(protocol: str, codes: dict[str, Install
 
 
 def test_fast_pipeline_says_why_it_has_no_formation_energy(
-    codes: dict[str, InstalledCode],
+    study_codes: dict[str, InstalledCode],
 ) -> None:
     """The fast protocol relaxes the interface with NC files: totals are not comparable."""
     from workflows.pipeline_builder import pipeline_builder
     from workflows.pipeline_summary import energies_incomparable
 
-    builder = pipeline_builder(codes, protocol="fast")
+    builder = pipeline_builder(study_codes, protocol="fast")
     reason = energies_incomparable(
         builder.chalcogenide_bulk.relax.base_relax.pw, builder.interface.relax.pw
     )
@@ -148,7 +138,7 @@ def test_fast_pipeline_says_why_it_has_no_formation_energy(
     assert "different pseudopotentials for ['Cd', 'S']" in reason
 
 
-def test_pipeline_from_trajectory_runs_only_na_steps(codes: dict[str, InstalledCode]) -> None:
+def test_pipeline_from_trajectory_runs_only_na_steps(study_codes: dict[str, InstalledCode]) -> None:
     """Restart with a given structure and trajectory: only the NA steps run (mock pw.x)."""
     from aiida.engine import run_get_node
     from aiida.orm import ArrayData, Dict, List, Str
@@ -165,7 +155,7 @@ def test_pipeline_from_trajectory_runs_only_na_steps(codes: dict[str, InstalledC
     )
     builder.trajectory = trajectory
     builder.skip = List(["electronic", "charge_densities"])
-    snapshots = _snapshots_builder(codes["pw"], trajectory=trajectory)
+    snapshots = _snapshots_builder(study_codes["pw"], trajectory=trajectory)
     builder.na_snapshots = {
         k: v for k, v in snapshots._inputs(prune=True).items() if k != "trajectory"
     }
@@ -190,14 +180,16 @@ def test_pipeline_from_trajectory_runs_only_na_steps(codes: dict[str, InstalledC
 
 
 @pytest.mark.real_qe
-def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode], tmp_path: Path) -> None:
+def test_tiny_pipeline_end_to_end_on_mocks(
+    study_codes: dict[str, InstalledCode], tmp_path: Path
+) -> None:
     """bulk → interface → electronic → IS/FS → AIMD on a 13-atom superlattice (replayed)."""
     from aiida.engine import run_get_node
     from aiida.orm import List
 
     from workflows.pipeline_builder import pipeline_builder
 
-    builder = _serial(pipeline_builder(codes, protocol="fast", overrides=TINY_STEPS))
+    builder = _serial(pipeline_builder(study_codes, protocol="fast", overrides=TINY_STEPS))
     builder.skip = List(["na"])
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
@@ -243,19 +235,19 @@ def test_tiny_pipeline_end_to_end_on_mocks(codes: dict[str, InstalledCode], tmp_
 
 
 def test_protocol_sets_per_step_resources_and_ranks_override_them(
-    codes: dict[str, InstalledCode],
+    study_codes: dict[str, InstalledCode],
 ) -> None:
     """balanced: 32 ranks and 24 h for the interface relax; `--ranks 4` keeps the walltime."""
     from workflows.pipeline_builder import pipeline_builder
 
-    builder = pipeline_builder(codes, protocol="balanced")
+    builder = pipeline_builder(study_codes, protocol="balanced")
     relax = builder.interface.relax.pw.metadata.options
     assert relax.resources == {"num_machines": 1, "num_mpiprocs_per_machine": 32}
     assert relax.max_wallclock_seconds == 86400
     assert builder.na_snapshots.scf.pw.metadata.options.max_wallclock_seconds == 14400
     assert builder.charge_densities.pp.metadata.options.resources["num_mpiprocs_per_machine"] == 8
     ranks = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": 4}}
-    overridden = pipeline_builder(codes, protocol="balanced", options=ranks)
+    overridden = pipeline_builder(study_codes, protocol="balanced", options=ranks)
     relax = overridden.interface.relax.pw.metadata.options
     assert relax.resources["num_mpiprocs_per_machine"] == 4
     assert relax.max_wallclock_seconds == 86400
