@@ -29,10 +29,11 @@ import numpy as np
 from ase import Atoms
 from ase.data import covalent_radii
 
+from heterostructures.coincidence import bulk_pair, resolve_cell
 from heterostructures.facet_matching import Vector3, primitive_miller
-from heterostructures.layers import assign_layers
 from heterostructures.phases import chalcogenide, perovskite
 from heterostructures.registry import ContactSide, RegistryCandidate, required_gap, scan_registry
+from heterostructures.strain_split import StrainSplit, split_strain
 from heterostructures.structure_errors import (
     RegistryError,
     StrainTooLargeError,
@@ -40,10 +41,10 @@ from heterostructures.structure_errors import (
 )
 from heterostructures.terminations import (
     Termination,
+    bottom_plane_index,
     build_slab,
     describe,
     oriented_unit,
-    plane_formula,
 )
 
 
@@ -55,6 +56,10 @@ class InterfaceSpec:
     the perovskite lattice (chalcogenide strained), 1 keeps the chalcogenide lattice,
     0.5 splits it evenly. ``perovskite_bottom_plane`` picks the termination facing the
     interface by its plane formula (e.g. ``"Br2"``; ``None`` = anion plane).
+    ``coincidence="auto"`` replaces a 1:1 cell that exceeds ``max_strain_percent`` by the
+    coincidence supercell with the fewest atoms (at most ``max_atoms``, default 120; see
+    :mod:`heterostructures.coincidence`) over the low-index facet pairs; ``"facets"``
+    searches only the spec's own facet pair; ``"off"`` refuses instead.
     """
 
     perovskite: str = "CsPbBr3"
@@ -83,6 +88,7 @@ class InterfaceSpec:
     fixed_chalcogenide_layers: int = 2
     fixed_perovskite_layers: int = 0
     max_atoms: int | None = None
+    coincidence: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -113,29 +119,20 @@ def _prepare_side(
     return unit.repeat((spec.supercell[0], spec.supercell[1], 1))
 
 
-def _bottom_plane_index(unit: Atoms, wanted: str | None) -> int:
-    """Index of the plane in one period whose formula is ``wanted`` (default: anion-only)."""
-    layers = assign_layers(unit.positions[:, 2], float(unit.cell[2, 2]), 0.3)
-    symbols = unit.get_chemical_symbols()
-    formulas = [
-        plane_formula([symbols[i] for i in np.flatnonzero(np.asarray(layers.indices) == k)])
-        for k in range(layers.count)
-    ]
-    if wanted is None:
-        neutral_or_anion = [
-            k for k, f in enumerate(formulas) if not any(c in f for c in ("Cs", "Pb"))
-        ]
-        return neutral_or_anion[0] if neutral_or_anion else 0
-    if wanted not in formulas:
-        raise StructureInputError(f"no plane {wanted!r} in this facet; planes are {formulas}")
-    return formulas.index(wanted)
-
-
-def _strain(natural: np.ndarray, common: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    """Deformation F (xy_new = xy @ F) and principal strains (%) from natural to common cell."""
-    deformation = np.linalg.solve(natural, common)
-    stretches = np.sqrt(np.linalg.eigvalsh(deformation @ deformation.T))
-    return deformation, (float(100 * (stretches[0] - 1)), float(100 * (stretches[1] - 1)))
+def _common_cell(spec: InterfaceSpec, cell_p: np.ndarray, cell_c: np.ndarray) -> StrainSplit:
+    """Common in-plane cell and both sides' deformations; enforces the strain bound."""
+    split = split_strain(cell_p, cell_c, spec.strain_weight)
+    strain_p, strain_c = split.perovskite_strain_percent, split.chalcogenide_strain_percent
+    if split.worst_percent > spec.max_strain_percent:
+        raise StrainTooLargeError(
+            f"{spec.perovskite}/{spec.chalcogenide} needs {split.worst_percent:.2f} % strain on"
+            f" one side (perovskite {strain_p[0]:+.2f}/{strain_p[1]:+.2f} %, chalcogenide"
+            f" {strain_c[0]:+.2f}/{strain_c[1]:+.2f} %) > max_strain_percent="
+            f"{spec.max_strain_percent} in this cell (coincidence={spec.coincidence!r}): use"
+            " coincidence='auto' without explicit directions, move strain_weight, or raise"
+            " the bound"
+        )
+    return split
 
 
 def _strained(slab: Atoms, deformation: np.ndarray) -> Atoms:
@@ -143,24 +140,6 @@ def _strained(slab: Atoms, deformation: np.ndarray) -> Atoms:
     strained = slab.copy()
     strained.positions[:, :2] = slab.positions[:, :2] @ deformation
     return strained
-
-
-def _common_cell(spec: InterfaceSpec, cell_p: np.ndarray, cell_c: np.ndarray) -> tuple:
-    """Common in-plane cell and both sides' deformations; enforces the strain bound."""
-    if not 0.0 <= spec.strain_weight <= 1.0:
-        raise StructureInputError(f"strain_weight {spec.strain_weight} must lie in [0, 1]")
-    common = spec.strain_weight * cell_c + (1.0 - spec.strain_weight) * cell_p
-    deform_p, strain_p = _strain(cell_p, common)
-    deform_c, strain_c = _strain(cell_c, common)
-    worst = max(abs(v) for v in (*strain_p, *strain_c))
-    if worst > spec.max_strain_percent:
-        raise StrainTooLargeError(
-            f"{spec.perovskite}/{spec.chalcogenide} needs {worst:.2f} % strain on one side "
-            f"(perovskite {strain_p[0]:+.2f}/{strain_p[1]:+.2f} %, chalcogenide {strain_c[0]:+.2f}/"
-            f"{strain_c[1]:+.2f} %) > max_strain_percent={spec.max_strain_percent}: pick a "
-            "coincidence cell from epitaxy.rank_facet_pairs, move strain_weight, or raise the bound"
-        )
-    return common, deform_p, strain_p, deform_c, strain_c
 
 
 def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
@@ -172,7 +151,10 @@ def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
     strain. The in-plane deformation F of each side is applied to its one-period unit
     (cell vectors and positions: fractional coordinates kept); the period along the
     normal is the bulk one, as in the built slabs. Keys: ``perovskite``, ``chalcogenide``.
+    The in-plane cell is the one :func:`build_interface` picks (a coincidence cell when
+    the 1:1 cell exceeds the strain bound).
     """
+    spec, _ = resolve_cell(spec)
     units = {
         "perovskite": oriented_unit(
             perovskite(spec.perovskite, spec.perovskite_phase, a=spec.perovskite_a),
@@ -184,11 +166,14 @@ def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
         ),
     }  # fmt: skip
     scale = np.diag(spec.supercell).astype(float)
-    _, deform_p, _, deform_c, _ = _common_cell(
+    split = _common_cell(
         spec, scale @ units["perovskite"].cell[:2, :2], scale @ units["chalcogenide"].cell[:2, :2]
     )
     strained = {}
-    for side, deformation in (("perovskite", deform_p), ("chalcogenide", deform_c)):
+    for side, deformation in (
+        ("perovskite", split.perovskite_deformation),
+        ("chalcogenide", split.chalcogenide_deformation),
+    ):
         unit = units[side].copy()
         cell = unit.cell[:].copy()
         cell[:, :2] = cell[:, :2] @ deformation
@@ -207,37 +192,38 @@ def _layer_labels(planes: np.ndarray, count: int, facing_top: bool, periodic: bo
 
 
 def build_interface(spec: InterfaceSpec) -> Interface:
-    """Build the interface a spec describes (see module docstring for the conventions)."""
-    unit_p = _prepare_side(
-        perovskite(spec.perovskite, spec.perovskite_phase, a=spec.perovskite_a),
-        spec.perovskite_hkl, spec.perovskite_directions, spec,
-    )  # fmt: skip
-    unit_c = _prepare_side(
-        chalcogenide(spec.chalcogenide, spec.chalcogenide_phase, a=spec.chalcogenide_a),
-        spec.chalcogenide_hkl, spec.chalcogenide_directions, spec,
-    )  # fmt: skip
-    common, deform_p, strain_p, deform_c, strain_c = _common_cell(
-        spec, unit_p.cell[:2, :2], unit_c.cell[:2, :2]
-    )
-    bottom_p = _bottom_plane_index(unit_p, spec.perovskite_bottom_plane)
+    """Build the interface a spec describes (see module docstring for the conventions).
+
+    The 1:1 cell is used when it meets ``max_strain_percent``; otherwise (``coincidence=
+    "auto"``, no explicit directions) the coincidence cell of
+    :func:`heterostructures.coincidence.resolve_cell`, recorded in ``metadata``.
+    """
+    spec, cell = resolve_cell(spec)
+    bulk_p, bulk_c = bulk_pair(spec)
+    unit_p = _prepare_side(bulk_p, spec.perovskite_hkl, spec.perovskite_directions, spec)
+    unit_c = _prepare_side(bulk_c, spec.chalcogenide_hkl, spec.chalcogenide_directions, spec)
+    split = _common_cell(spec, unit_p.cell[:2, :2], unit_c.cell[:2, :2])
+    bottom_p = bottom_plane_index(unit_p, spec.perovskite_bottom_plane)
     slab_p = _strained(
-        build_slab(unit_p, spec.perovskite_planes, bottom_p, spec.perovskite_mode), deform_p
+        build_slab(unit_p, spec.perovskite_planes, bottom_p, spec.perovskite_mode),
+        split.perovskite_deformation,
     )
     slab_c = _strained(
-        build_slab(unit_c, spec.chalcogenide_planes, 0, spec.chalcogenide_mode), deform_c
+        build_slab(unit_c, spec.chalcogenide_planes, 0, spec.chalcogenide_mode),
+        split.chalcogenide_deformation,
     )
     if spec.max_atoms is not None and len(slab_p) + len(slab_c) > spec.max_atoms:
         raise StructureInputError(
             f"{len(slab_p) + len(slab_c)} atoms > max_atoms={spec.max_atoms}: "
             "use fewer planes or a smaller in-plane cell"
         )
-    best = _best_registry(spec, slab_c, slab_p, common)
-    atoms, second_gap = _assemble(spec, slab_c, slab_p, common, best)
+    best = _best_registry(spec, slab_c, slab_p, split.common)
+    atoms, second_gap = _assemble(spec, slab_c, slab_p, split.common, best)
     return Interface(
         atoms=atoms,
         spec=spec,
-        perovskite_strain_percent=strain_p,
-        chalcogenide_strain_percent=strain_c,
+        perovskite_strain_percent=split.perovskite_strain_percent,
+        chalcogenide_strain_percent=split.chalcogenide_strain_percent,
         perovskite_termination=describe(slab_p, spec.perovskite_mode),
         chalcogenide_termination=describe(slab_c, spec.chalcogenide_mode),
         registry_shift=best.shift,
@@ -247,6 +233,7 @@ def build_interface(spec: InterfaceSpec) -> Interface:
             "second_gap": second_gap,
             "net_contacts": best.net_contacts,
             "spec": asdict(spec),
+            "coincidence": None if cell is None else cell.as_dict(),
         },
     )
 

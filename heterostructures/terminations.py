@@ -106,6 +106,35 @@ def _stacking_vector(plane: Vector3, search: int = 3) -> Vector3:
     return (best[0], best[1], best[2])
 
 
+def bottom_plane_index(unit: Atoms, wanted: str | None) -> int:
+    """Index of the plane in one period whose formula is ``wanted`` (default: anion-only).
+
+    With ``wanted=None``: the first plane without Cs or Pb (the perovskite's anion plane,
+    so its half-filled Br plane faces the other side), else the plane with the largest
+    share of anions (PbBr2 rather than CsBr on (100), so Pb–S bonds can form), else plane 0.
+    """
+    count = assign_layers(unit.positions[:, 2], float(unit.cell[2, 2]), PLANE_TOLERANCE).count
+    period = stack_planes(unit, count, 0)
+    formulas, _ = plane_charges(period)
+    if wanted is None:
+        neutral_or_anion = [
+            k for k, f in enumerate(formulas) if not any(c in f for c in ("Cs", "Pb"))
+        ]
+        if neutral_or_anion:
+            return neutral_or_anion[0]
+        shares = [_anion_share(period, period.arrays["plane"] == k) for k in range(count)]
+        return int(np.argmax(shares))
+    if wanted not in formulas:
+        raise StructureInputError(f"no plane {wanted!r} in this facet; planes are {formulas}")
+    return formulas.index(wanted)
+
+
+def _anion_share(unit: Atoms, members: np.ndarray) -> float:
+    """Fraction of the atoms selected by the boolean mask that carry a negative formal charge."""
+    symbols = np.asarray(unit.get_chemical_symbols())[members]
+    return float(np.mean([FORMAL_CHARGES[s] < 0 for s in symbols]))
+
+
 def stack_planes(unit: Atoms, n_planes: int, start_plane: int = 0) -> Atoms:
     """``n_planes`` consecutive atomic planes of ``unit`` starting at its ``start_plane``.
 
