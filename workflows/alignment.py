@@ -89,13 +89,7 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
             validator=validate_thicknesses,
             help="[[perovskite planes, chalcogenide planes], ...]: one model each, thin to thick.",
         )
-        spec.input_namespace(
-            "lattices",
-            valid_type=orm.Dict,
-            dynamic=True,
-            required=False,
-            help="`perovskite`/`chalcogenide`: janus.bulk_reference `lattice` (else experiment).",
-        )
+        spec.expose_inputs(InterfaceWorkChain, include=("lattices",))  # one port for all models
         spec.expose_inputs(
             InterfaceWorkChain,
             namespace="model",
