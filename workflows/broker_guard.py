@@ -13,16 +13,19 @@ already survives (see ``workflows/engine_repairs.py`` and the SIGKILL fault test
 the connection closes with an error from the broker side, the worker process at once
 replaces itself (``os.execv``, same PID, so circus sees no death) with a small waiter.
 The waiter polls the broker's port until it accepts connections again, and then turns
-back into ``verdi daemon worker``. So the processes the old worker held vanish together
+back into the same worker command. So the processes the old worker held vanish together
 with their tasks' old delivery, and each task runs again, once, from its last
 checkpoint. A close that the worker itself starts (``verdi daemon stop``) is left
 alone: aio-pika reports it with no error or a ``CancelledError``.
 
-Only ``verdi daemon worker`` processes of a RabbitMQ profile get the guard. It is
-installed together with the engine repairs, by every janus workchain module, so a worker
-has it from the first janus process it runs; a worker that has run none keeps
-aiida-core's behaviour. ``aiida-janus daemon restart-broker`` (stop the daemon, restart
-the broker, start the daemon) stays the clean way for planned broker maintenance.
+Opt-in (``JANUS_BROKER_GUARD=1`` in the environment of ``aiida-janus daemon start``,
+see ``workflows/daemon_worker.py``), and only in daemon workers of a RabbitMQ profile.
+What it does not cover: a network partition or heartbeat expiry that the client does not
+report as a close, channel-level closes, and the ZeroMQ broker's own requeues; and
+``os.execv`` turns every broker-side drop, even a transient one, into a kill of the
+worker's processes (they resume from their checkpoints). ``aiida-janus daemon
+restart-broker`` (stop the daemon, restart the broker, start the daemon) stays the
+supported way for planned broker maintenance.
 """
 
 from __future__ import annotations
@@ -59,6 +62,15 @@ def waiter_argv(host: str, port: int, worker_argv: list[str]) -> list[str]:
     return [sys.executable, "-m", __name__, "--host", host, "--port", str(port), "--", *worker_argv]
 
 
+def worker_argv() -> list[str]:
+    """This worker's own command line, as it was started (``python -m ...`` kept as such).
+
+    ``sys.orig_argv`` keeps ``-m workflows.daemon_worker``, so the re-executed worker runs
+    the janus entry again and has the engine repairs before its first task.
+    """
+    return [sys.executable, *sys.orig_argv[1:]]
+
+
 def _restart_worker(connection: Any, error: BaseException | None = None) -> None:
     """aio-pika close callback: replace this worker by the waiter if the broker dropped us."""
     if not dropped_by_broker(error):
@@ -77,7 +89,7 @@ def _restart_worker(connection: Any, error: BaseException | None = None) -> None
     )
     for handler in logging.getLogger().handlers:
         handler.flush()
-    argv = waiter_argv(host, port, [sys.executable, *sys.argv])
+    argv = waiter_argv(host, port, worker_argv())
     os.execv(argv[0], argv)
 
 

@@ -86,10 +86,16 @@ def clear_stale_broker_files(service_dir: Path) -> list[str]:
 
 
 def start_daemon(profile_name: str, workers: int | None = None) -> list[str]:
-    """Start the profile's daemon (no-op if running); return stale files cleared first."""
-    from aiida.engine.daemon.client import get_daemon_client
+    """Start the profile's daemon (no-op if running); return stale files cleared first.
 
-    client = get_daemon_client(profile_name)
+    Its workers are janus workers (``workflows/daemon_worker.py``): the engine repairs are
+    in place before each worker's first task.
+    """
+    from aiida.manage.configuration import get_config
+
+    from workflows.daemon_worker import JanusDaemonClient
+
+    client = JanusDaemonClient(get_config().get_profile(profile_name))
     pid = client.get_daemon_pid()
     if pid is not None and _pid_alive(pid):
         return []

@@ -36,6 +36,7 @@ def execv(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
     [
         (["/venv/bin/verdi", "-p", "group", "daemon", "worker"], True),
         (["/venv/bin/verdi", "daemon", "worker"], True),
+        (["/repo/workflows/daemon_worker.py", "-p", "group", "daemon", "worker"], True),
         (["/venv/bin/verdi", "-p", "group", "daemon", "start"], False),
         (["/venv/bin/aiida-janus", "submit", "--profile", "worker"], False),
         (["pytest"], False),
@@ -67,13 +68,15 @@ def test_a_drop_replaces_the_worker_by_the_waiter(
 ) -> None:
     from aiormq.exceptions import ConnectionClosed
 
-    worker = ["/venv/bin/verdi", "-p", "group", "daemon", "worker"]
-    monkeypatch.setattr(broker_guard.sys, "argv", worker)
+    worker = ["-m", "workflows.daemon_worker", "-p", "group", "daemon", "worker"]
+    monkeypatch.setattr(broker_guard.sys, "orig_argv", ["/venv/bin/python", *worker])
+    monkeypatch.setattr(broker_guard.sys, "argv", ["/repo/workflows/daemon_worker.py"])
     with pytest.raises(ExecvCalledError):
         broker_guard._restart_worker(object(), ConnectionClosed(320, "CONNECTION_FORCED"))
     (argv,) = execv
     separator = argv.index("--")
     assert argv[1:3] == ["-m", "workflows.broker_guard"]
+    # the janus worker entry again (``-m`` kept), so the new worker has the engine repairs
     assert argv[separator + 1 :] == [broker_guard.sys.executable, *worker]
 
 
