@@ -11,20 +11,30 @@ import dataclasses
 from typing import Any
 
 from heterostructures.interface import MODELS, Interface, InterfaceSpec, build_interface
+from heterostructures.paper_model import paper_spec
 from heterostructures.structure_errors import StructureInputError
 from heterostructures.structure_report import format_summary
 
 SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(InterfaceSpec))
 TUPLE_FIELDS = ("perovskite_hkl", "chalcogenide_hkl", "supercell", "registry_grid")
+DIRECTION_FIELDS = ("perovskite_directions", "chalcogenide_directions")
+RELATIONS = ("default", "paper")
+"""``default``: the facets of the spec (1:1, or a coincidence cell); ``paper``: the paper's
+zone-axis relation (:mod:`heterostructures.paper_model`)."""
 
 
 def spec_from_dict(values: dict[str, Any]) -> InterfaceSpec:
     """``InterfaceSpec`` from a dict; ``model`` picks a preset the other keys override.
 
-    Raises ``StructureInputError`` listing unknown keys and the valid ones.
+    ``relation`` (:data:`RELATIONS`) ``"paper"`` replaces facets, in-plane cell and plane
+    counts by the paper's relation, on the dict's lattice constants. Raises
+    ``StructureInputError`` listing unknown keys and the valid ones.
     """
     values = dict(values)
     model = values.pop("model", "demo")
+    relation = values.pop("relation", "default")
+    if relation not in RELATIONS:
+        raise StructureInputError(f"unknown relation {relation!r}; choose from {RELATIONS}")
     if model not in MODELS:
         raise StructureInputError(
             f"unknown interface model {model!r}; choose from {sorted(MODELS)}"
@@ -37,10 +47,14 @@ def spec_from_dict(values: dict[str, Any]) -> InterfaceSpec:
     for key in TUPLE_FIELDS:
         if key in values:
             values[key] = tuple(values[key])
+    for key in DIRECTION_FIELDS:
+        if values.get(key) is not None:
+            values[key] = tuple(tuple(int(v) for v in vector) for vector in values[key])
     spec = MODELS[model]
     if values.get("periodic") and "fixed_chalcogenide_layers" not in values:
         values["fixed_chalcogenide_layers"] = 1
-    return dataclasses.replace(spec, **values)
+    spec = dataclasses.replace(spec, **values)
+    return paper_spec(spec) if relation == "paper" else spec
 
 
 def build_from_spec(values: dict[str, Any], lattice_constants: dict[str, float]) -> Interface:
@@ -54,16 +68,15 @@ def build_from_spec(values: dict[str, Any], lattice_constants: dict[str, float])
 def spec_with_lattices(
     values: dict[str, Any], lattice_constants: dict[str, float]
 ) -> InterfaceSpec:
-    """The spec of a dict with computed lattice constants (Å) replacing the experimental ones."""
+    """The spec of a dict with computed lattice constants (Å) replacing the experimental ones.
+
+    The lattices enter before the relation and the coincidence cell are chosen, so both
+    fit the lattices the model is built from.
+    """
     unknown = sorted(set(lattice_constants) - {"perovskite_a", "chalcogenide_a"})
     if unknown:
         raise StructureInputError(f"unknown lattice constants {unknown}")
-    spec = spec_from_dict(values)
-    return dataclasses.replace(
-        spec,
-        perovskite_a=lattice_constants.get("perovskite_a", spec.perovskite_a),
-        chalcogenide_a=lattice_constants.get("chalcogenide_a", spec.chalcogenide_a),
-    )
+    return spec_from_dict({**values, **lattice_constants})
 
 
 def interface_summary(interface: Interface) -> dict[str, Any]:
@@ -85,6 +98,7 @@ def interface_summary(interface: Interface) -> dict[str, Any]:
         "gap_ang": float(interface.gap),
         "min_contact_ratio": float(interface.min_contact_ratio),
         "periodic": bool(interface.spec.periodic),
+        "coincidence_cell": interface.metadata.get("coincidence"),
         "spec": _jsonable(dataclasses.asdict(interface.spec)),
         "text": format_summary(interface),
     }

@@ -43,6 +43,24 @@ def _termination_lines(side: str, termination: Termination) -> list[str]:
     ]
 
 
+def _cell_line(interface: Interface) -> str:
+    """Which in-plane cell the model uses: 1:1, the spec's directions, or a coincidence cell."""
+    spec, cell = interface.spec, interface.metadata.get("coincidence")
+    if isinstance(cell, dict):
+        return (
+            f"coincidence cell (the 1:1 cell exceeds {spec.max_strain_percent:g} %):"
+            f" perovskite {cell['perovskite_cells']} × {tuple(cell['perovskite_hkl'])} cells"
+            f" {cell['perovskite_directions']}, chalcogenide {cell['chalcogenide_cells']} ×"
+            f" {tuple(cell['chalcogenide_hkl'])} cells {cell['chalcogenide_directions']}"
+        )
+    if spec.perovskite_directions is not None or spec.chalcogenide_directions is not None:
+        return (
+            f"in-plane cell as given: perovskite {spec.perovskite_directions},"
+            f" chalcogenide {spec.chalcogenide_directions}"
+        )
+    return "in-plane cell: 1:1 primitive cells of both facets"
+
+
 def format_summary(interface: Interface) -> str:
     """Human-readable summary: cell, strains, atoms, terminations, charges, closest contact."""
     atoms, spec = interface.atoms, interface.spec
@@ -58,7 +76,9 @@ def format_summary(interface: Interface) -> str:
         f" interface, {layout}",
         f"cell a b c = {lengths[0]:.4f} {lengths[1]:.4f} {lengths[2]:.4f} Å,"
         f" in-plane supercell {spec.supercell}",
-        f"atoms: {len(atoms)} {atoms.get_chemical_formula(mode='metal')}",
+        f"atoms: {len(atoms)} {atoms.get_chemical_formula(mode='metal')},"
+        f" in-plane area {float(np.linalg.norm(np.cross(atoms.cell[0], atoms.cell[1]))):.1f} Å²",
+        _cell_line(interface),
         "strain (principal, %, relative to each bulk; strain_weight "
         f"{spec.strain_weight:g}): perovskite {interface.perovskite_strain_percent[0]:+.3f} "
         f"{interface.perovskite_strain_percent[1]:+.3f}, chalcogenide "

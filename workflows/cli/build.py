@@ -50,6 +50,28 @@ from heterostructures.structure_errors import StructureInputError
     help="Strain bound (%).",
 )
 @click.option(
+    "--max-atoms",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Atom bound; caps an automatic coincidence cell (default 120 there).",
+)
+@click.option(
+    "--coincidence",
+    type=click.Choice(["auto", "facets", "off"]),
+    default="auto",
+    show_default=True,
+    help="Over the strain bound: smallest coincidence cell over low-index facet pairs"
+    " (auto), over the model's own facets only (facets), or refuse (off).",
+)
+@click.option(
+    "--relation",
+    type=click.Choice(["default", "paper"]),
+    default="default",
+    show_default=True,
+    help="paper: [001] CsPbBr3 || [111] CdS in the interface plane (hundreds of atoms;"
+    " prints a cost estimate).",
+)
+@click.option(
     "--output",
     "-o",
     type=click.Path(path_type=Path),
@@ -66,6 +88,9 @@ def build(
     chalcogenide_planes: int | None,
     strain_weight: float | None,
     max_strain: float | None,
+    max_atoms: int | None,
+    coincidence: str,
+    relation: str,
     output: Path,
 ) -> None:
     """Build an interface and write extxyz (with labels), CIF, a summary and a side view.
@@ -74,9 +99,12 @@ def build(
     Examples:
       aiida-janus build                                  # the 26-atom demo slab
       aiida-janus build --periodic --perovskite-planes 3 --chalcogenide-planes 2
-      aiida-janus build --chalcogenide ZnS --max-strain 8
+      aiida-janus build --chalcogenide ZnS --periodic \\
+          --perovskite-planes 3 --chalcogenide-planes 2   # a coincidence cell
+      aiida-janus build --relation paper --periodic      # the paper's relation
     """
     from heterostructures.interface_spec import build_from_spec
+    from heterostructures.paper_model import cost_estimate
     from heterostructures.structure_report import format_summary, write_interface_files
 
     options = {
@@ -84,9 +112,11 @@ def build(
         "chalcogenide_planes": chalcogenide_planes,
         "strain_weight": strain_weight,
         "max_strain_percent": max_strain,
+        "max_atoms": max_atoms,
     }
     spec: dict[str, object] = {k: v for k, v in options.items() if v is not None}
     spec.update(model=model, perovskite=perovskite, chalcogenide=chalcogenide, periodic=periodic)
+    spec.update(coincidence=coincidence, relation=relation)
     try:
         interface = build_from_spec(spec, {})
     except StructureInputError as exception:
@@ -95,6 +125,8 @@ def build(
     click.echo(format_summary(interface))
     for kind, path in paths.items():
         click.echo(f"  {kind:8s} {path}")
+    if relation == "paper":
+        click.echo("\n".join(cost_estimate(len(interface.atoms)).lines()))
 
 
 @click.command("epitaxy")
@@ -119,12 +151,28 @@ def build(
     help="A |mismatch| (%) quoted without planes: test it against {220} and a blind scan"
     " (on --perovskite-a/--chalcogenide-a when given).",
 )
+@click.option(
+    "--all",
+    "all_pairs",
+    is_flag=True,
+    help="Table of the paper's four pairs: its quoted mismatch, ours (experimental and PBE"
+    " lattices) and the interface model each pair gets.",
+)
+@click.option(
+    "--protocol",
+    type=click.Choice(["fast", "balanced", "stringent"]),
+    default="fast",
+    show_default=True,
+    help="With --all: whose interface model to show (fast is the `run` default).",
+)
 def epitaxy(
     perovskite: str,
     chalcogenide: str,
     perovskite_a: float | None,
     chalcogenide_a: float | None,
     quoted_mismatch: float | None,
+    all_pairs: bool,
+    protocol: str,
 ) -> None:
     """Print d-spacings, the paper's orientation relation and the best facet matches.
 
@@ -132,10 +180,14 @@ def epitaxy(
     Examples:
       aiida-janus epitaxy
       aiida-janus epitaxy --chalcogenide ZnS --quoted-mismatch 4.2
+      aiida-janus epitaxy --all
     """
     from heterostructures.epitaxy import epitaxy_report, format_epitaxy_report
     from heterostructures.reflections import check_quoted_mismatch, format_quoted_mismatch
 
+    if all_pairs:
+        click.echo(_all_pairs_table(protocol))
+        return
     try:
         report = epitaxy_report(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
     except StructureInputError as exception:
@@ -154,3 +206,14 @@ def epitaxy(
     except StructureInputError as exception:
         raise click.ClickException(str(exception)) from exception
     click.echo(format_quoted_mismatch(check))
+
+
+def _all_pairs_table(protocol: str) -> str:
+    """The four pairs' table with the interface model of ``protocol``'s janus.interface inputs."""
+    from heterostructures.epitaxy_table import epitaxy_rows, format_epitaxy_table
+    from heterostructures.interface_spec import spec_from_dict
+    from workflows.interface import InterfaceWorkChain
+
+    values = InterfaceWorkChain.checked_protocol_inputs(protocol, None)["interface"]
+    planes = f"{protocol}: {'periodic' if values.get('periodic') else 'slab'}"
+    return format_epitaxy_table(epitaxy_rows(spec_from_dict(values)), planes)
