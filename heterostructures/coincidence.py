@@ -41,8 +41,10 @@ ALLOWED_FACETS: tuple[Vector3, ...] = ((1, 0, 0), (1, 1, 0), (1, 1, 1))
 """Low-index facets searched on each side (cubic perovskite and zinc blende)."""
 SEARCH_MAX_AREA = 400.0
 """Largest coincidence-cell area searched (Å²)."""
-DEFAULT_MAX_ATOMS = 120
-"""Atom cap of an automatic coincidence cell when the spec sets no ``max_atoms``."""
+DEFAULT_MAX_ATOMS = 300
+"""Atom cap of an automatic coincidence cell when the spec sets no ``max_atoms``: admits the
+``fast`` thickness series (3+2 … 7+6 planes, ≤ 288 atoms) of every pair, refuses the
+``production`` slabs (9+8 planes, 2 × 1 cells)."""
 COINCIDENCE_MODES = ("auto", "facets", "off")
 """``auto``: every allowed facet pair; ``facets``: only the spec's own pair; ``off``: no search."""
 

@@ -57,7 +57,7 @@ class InterfaceSpec:
     0.5 splits it evenly. ``perovskite_bottom_plane`` picks the termination facing the
     interface by its plane formula (e.g. ``"Br2"``; ``None`` = anion plane).
     ``coincidence="auto"`` replaces a 1:1 cell that exceeds ``max_strain_percent`` by the
-    coincidence supercell with the fewest atoms (at most ``max_atoms``, default 120; see
+    coincidence supercell with the fewest atoms (at most ``max_atoms``, default 300; see
     :mod:`heterostructures.coincidence`) over the low-index facet pairs; ``"facets"``
     searches only the spec's own facet pair; ``"off"`` refuses instead.
     """

@@ -164,7 +164,7 @@ def test_all_four_pairs_build_on_the_fast_defaults(
     counts = {pair: len(model.atoms) for pair, model in fast_models.items()}
     assert counts[("CsPbBr3", "CdS")] == 13
     for pair, model in fast_models.items():
-        assert counts[pair] <= DEFAULT_MAX_ATOMS
+        assert counts[pair] <= 120 < DEFAULT_MAX_ATOMS
         worst = max(
             abs(v) for v in (*model.perovskite_strain_percent, *model.chalcogenide_strain_percent)
         )
@@ -178,9 +178,9 @@ def test_all_four_pairs_build_on_the_fast_defaults(
 def test_refusal_names_the_smallest_model_that_would_work() -> None:
     """Reference: the candidate list itself: the refusal's atom count is its first entry's,
     and raising max_atoms to that count builds exactly that many atoms."""
-    spec = InterfaceSpec(perovskite="CsPbBr3", chalcogenide="ZnS")
+    spec = InterfaceSpec(perovskite="CsPbBr3", chalcogenide="ZnS", max_atoms=150)
     smallest = coincidence_candidates(spec)[0]
-    assert smallest.n_atoms > DEFAULT_MAX_ATOMS
+    assert smallest.n_atoms > 150
     with pytest.raises(StrainTooLargeError, match=f"has {smallest.n_atoms} atoms > max_atoms="):
         build_interface(spec)
     with pytest.raises(StrainTooLargeError, match="max_strain_percent"):

@@ -53,7 +53,7 @@ from heterostructures.structure_errors import StructureInputError
     "--max-atoms",
     type=click.IntRange(min=1),
     default=None,
-    help="Atom bound; caps an automatic coincidence cell (default 120 there).",
+    help="Atom bound; caps an automatic coincidence cell (default 300 there).",
 )
 @click.option(
     "--coincidence",
@@ -125,7 +125,7 @@ def build(
     click.echo(format_summary(interface))
     for kind, path in paths.items():
         click.echo(f"  {kind:8s} {path}")
-    if relation == "paper":
+    if relation == "paper" or interface.metadata.get("coincidence") is not None:
         click.echo("\n".join(cost_estimate(len(interface.atoms)).lines()))
 
 
