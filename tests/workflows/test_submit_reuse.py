@@ -185,7 +185,7 @@ def test_nested_namespaces_are_compared_exactly(
 
     def builder(wallclock_s: int = 600, ecutwfc_ry: float | None = None) -> Any:
         structure = orm.StructureData(ase=bulk("CdS", "zincblende", a=5.83))
-        built = pw_base_builder(code, structure, flavour="nc")
+        built: Any = pw_base_builder(code, structure, flavour="nc")
         built.pw.metadata.options = {
             "resources": {"num_machines": 1},
             "max_wallclock_seconds": wallclock_s,
