@@ -13,7 +13,6 @@ The 1:1 cell stays whenever it meets the bound, so the CsPbBr3/CdS models do not
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -207,8 +206,9 @@ def _candidate(
     split = split_strain(frames[0], frames[1], spec.strain_weight)
     if split.worst_percent > spec.max_strain_percent:
         return None
-    directions = [
-        tuple(direction_indices(b, v) for v in pair) for b, pair in zip(bulks, vectors, strict=True)
+    directions: list[tuple[Vector3, Vector3]] = [
+        (direction_indices(b, pair[0]), direction_indices(b, pair[1]))
+        for b, pair in zip(bulks, vectors, strict=True)
     ]
     requests = (
         (spec.perovskite_planes, spec.perovskite_mode, spec.perovskite_bottom_plane),
@@ -228,7 +228,7 @@ def _candidate(
         for v, b, h in zip(vectors, bulks, facets, strict=True)
     ]
     return CoincidenceCell(
-        facets[0], facets[1], directions[0], directions[1],  # type: ignore[arg-type]
+        facets[0], facets[1], directions[0], directions[1],
         cells[0], cells[1], float(abs(np.linalg.det(split.common))),
         split.perovskite_strain_percent, split.chalcogenide_strain_percent,
         films[0][1], films[1][1], films[0][2], films[1][2], len(films[0][0]) + len(films[1][0]),
@@ -253,11 +253,9 @@ def coincidence_candidates(
     bulks = bulk_pair(spec)
     found: dict[tuple, CoincidenceCell | None] = {}
     tolerance = _tolerance(spec)
-    pairs = itertools.product(ALLOWED_FACETS, repeat=2)
+    pairs = [(p, c) for p in ALLOWED_FACETS for c in ALLOWED_FACETS]
     if spec.coincidence == "facets":
-        pairs = iter(
-            [(primitive_miller(spec.perovskite_hkl), primitive_miller(spec.chalcogenide_hkl))]
-        )
+        pairs = [(primitive_miller(spec.perovskite_hkl), primitive_miller(spec.chalcogenide_hkl))]
     for facets in pairs:
         for vectors in _zsl_pairs(bulks[0], facets[0], bulks[1], facets[1], tolerance, max_area):
             frames = np.round([planar_frame(vectors[0]), planar_frame(vectors[1])], 2)

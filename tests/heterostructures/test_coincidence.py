@@ -172,7 +172,9 @@ def test_all_four_pairs_build_on_the_fast_defaults(
         assert min_contact_ratio(model.atoms)[1] >= model.spec.contact_bound - 1e-9
         assert model.spec.periodic
     for pair in NEW_PAIRS:
-        assert fast_models[pair].metadata["coincidence"]["n_atoms"] == counts[pair]
+        cell = fast_models[pair].metadata["coincidence"]
+        assert isinstance(cell, dict)
+        assert cell["n_atoms"] == counts[pair]
 
 
 def test_refusal_names_the_smallest_model_that_would_work() -> None:
@@ -186,3 +188,20 @@ def test_refusal_names_the_smallest_model_that_would_work() -> None:
     with pytest.raises(StrainTooLargeError, match="max_strain_percent"):
         build_interface(replace(spec, coincidence="off"))
     assert len(build_interface(replace(spec, max_atoms=smallest.n_atoms)).atoms) == smallest.n_atoms
+
+
+@pytest.mark.parametrize("pair", NEW_PAIRS)
+def test_the_fast_thickness_series_shares_one_in_plane_cell(pair: tuple[str, str]) -> None:
+    """Reference: the alignment series' premise (same in-plane cell and strain for every
+    thickness, README): the resolved directions of 3+2, 5+4 and 7+6 are identical; the
+    polar zinc-blende (100) film gets one plane more (odd, compensated)."""
+    cells = []
+    for planes in ((3, 2), (5, 4), (7, 6)):
+        values = {**fast_values(), "perovskite": pair[0], "chalcogenide": pair[1]}
+        values.update(perovskite_planes=planes[0], chalcogenide_planes=planes[1])
+        resolved, cell = resolve_cell(spec_from_dict(values))
+        assert cell is not None
+        assert cell.n_atoms <= DEFAULT_MAX_ATOMS
+        assert resolved.chalcogenide_planes in (planes[1], planes[1] + 1)
+        cells.append((resolved.perovskite_directions, resolved.chalcogenide_directions))
+    assert len(set(cells)) == 1
