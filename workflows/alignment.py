@@ -243,8 +243,8 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
                 )
             routes = node.outputs.band_alignment.get_dict().get("routes", {})
             offsets = ", ".join(
-                f"{name} ΔE_V {route.get('valence_offset_ev')} ΔE_C "
-                f"{route.get('conduction_offset_ev')} ({route.get('alignment_type')})"
+                f"{name} ΔE_V {_ev(route.get('valence_offset_ev'))} ΔE_C "
+                f"{_ev(route.get('conduction_offset_ev'))} eV ({route.get('alignment_type')})"
                 for name, route in routes.items()
             )
             self.report(f"model {label}: {offsets or 'undetermined (metallic)'}")
@@ -366,3 +366,8 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
         if inputs.get("hybrid") is not None:
             builder.hybrid = orm.Dict(inputs["hybrid"])
         return builder
+
+
+def _ev(value: object) -> str:
+    """An energy for a report line: signed, to the meV (the offsets' own precision)."""
+    return f"{value:+.3f}" if isinstance(value, (int, float)) else "n/a"
