@@ -9,6 +9,8 @@ the test's folder:
     python -m tests.workflows.fault_study submit      → prints the pipeline's pk
     python -m tests.workflows.fault_study status PK   → JSON: state, CalcJob counts, hashes
     python -m tests.workflows.fault_study count       → number of nodes in the profile
+    python -m tests.workflows.fault_study window1     → a PwCalculation killed in window 1
+    python -m tests.workflows.fault_study revive PK   → send PK's continue task again
     python -m tests.workflows.fault_study teardown    → drops the profile's database
 
 The study is the tiny pipeline of ``test_pipeline.py`` (bulk → interface → electronic
@@ -100,7 +102,96 @@ def status(pk: int) -> dict[str, Any]:
         "base_restarts": _restarts(pk),
         "failed": _failures(pk),
         "remote_folders_restored": sum(map(_remote_folder_restored, nodes)),
+        "retrieves_repeated": sum(map(_retrieve_repeated, nodes)),
+        "children_reused": _reused(pk),
+        **_twins(pk),
     }
+
+
+def _signature(node: Any) -> tuple[Any, ...]:
+    """What makes two launches by one parent the same launch: type, CALL label, inputs."""
+    from aiida.common.links import LinkType
+
+    call = node.base.links.get_incoming(link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK)).one()
+    inputs = node.base.links.get_incoming(link_type=(LinkType.INPUT_CALC, LinkType.INPUT_WORK))
+    hashes = frozenset(
+        (link.link_label, link.node.base.caching.get_hash()) for link in inputs.all()
+    )
+    return (call.node.pk, node.process_type, call.link_label, hashes)
+
+
+def _used(node: Any) -> bool:
+    """Do the results of ``node`` count: returned by its caller or read by a process outside it?
+
+    A twin launched again after a kill (window of the workchain checkpoint) runs to its
+    end, but its caller awaits the other one: none of its outputs is ever used.
+    """
+    from aiida.common.links import LinkType
+
+    caller = node.caller
+    inside = {node.pk, *(descendant.pk for descendant in node.called_descendants)}
+    outputs = node.base.links.get_outgoing(link_type=(LinkType.CREATE, LinkType.RETURN))
+    for output in outputs.all_nodes():
+        for link in output.base.links.get_incoming(link_type=LinkType.RETURN).all():
+            if link.node.pk == caller.pk:
+                return True
+        readers = output.base.links.get_outgoing(
+            link_type=(LinkType.INPUT_CALC, LinkType.INPUT_WORK)
+        ).all_nodes()
+        if any(reader.pk not in inside for reader in readers):
+            return True
+    return False
+
+
+def _twins(pk: int) -> dict[str, Any]:
+    """Processes launched twice by the same parent with the same inputs (see ``_used``).
+
+    ``twins``: one line per group (which member counts, which are orphans);
+    ``orphaned_calcjobs``: CalcJobs in the orphans' subtrees (work done twice, unused).
+    """
+    from collections import defaultdict
+
+    from aiida import orm
+
+    from workflows.process_tree import called_processes
+
+    groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for _, node in called_processes(pk):
+        groups[_signature(node)].append(node)
+    lines, orphaned, bad = [], 0, 0
+    for members in (group for group in groups.values() if len(group) > 1):
+        used = [member for member in members if _used(member)]
+        unused = [member for member in members if not _used(member) and member.is_finished_ok]
+        bad += len(used) != 1
+        for orphan in unused:
+            subtree = [orphan, *orphan.called_descendants]
+            orphaned += sum(isinstance(n, orm.CalcJobNode) for n in subtree)
+        lines.append(
+            f"{members[0].process_label}: used {[m.pk for m in used]}, "
+            f"orphans {[m.pk for m in unused]}, all {[m.pk for m in members]}"
+        )
+    return {"twins": lines, "orphaned_calcjobs": orphaned, "twin_groups_not_one_used": bad}
+
+
+def _reused(pk: int) -> int:
+    """How often ``workflows/submit_reuse.py`` handed back a child instead of a new launch."""
+    from aiida import orm
+
+    from workflows.process_tree import called_processes
+
+    return sum(
+        "re-using" in log.message
+        for _, node in called_processes(pk)
+        if isinstance(node, orm.WorkflowNode)
+        for log in orm.Log.collection.get_logs_for(node)
+    )
+
+
+def _retrieve_repeated(node: Any) -> bool:
+    """Did ``workflows/engine_repairs.py`` retrieve this CalcJob again (window 2)?"""
+    from aiida import orm
+
+    return any("retrieving again" in log.message for log in orm.Log.collection.get_logs_for(node))
 
 
 def _remote_folder_restored(node: Any) -> bool:
@@ -131,16 +222,83 @@ def _failures(pk: int) -> list[str]:
 
 
 def _restarts(pk: int) -> int:
-    """PwBaseWorkChain iterations beyond the first (a re-run calculation shows up here)."""
+    """PwBaseWorkChain iterations beyond the first (a re-run calculation shows up here).
+
+    Counted from the iteration reports (``launching PwCalculation<N> iteration #I``), so
+    a twin launched again after a kill at the same iteration is not a restart.
+    """
+    import re
+
     from aiida import orm
 
     from workflows.process_tree import called_processes
 
     extra = 0
     for _, node in called_processes(pk):
-        if node.process_label == "PwBaseWorkChain":
-            extra += max(0, sum(isinstance(n, orm.CalcJobNode) for n in node.called) - 1)
+        if node.process_label in ("PwBaseWorkChain", "JanusPwBaseWorkChain"):
+            logs = orm.Log.collection.get_logs_for(node)
+            found = (re.search(r"iteration #(\d+)", log.message) for log in logs)
+            iterations = {int(match[1]) for match in found if match}
+            extra += max(0, len(iterations) - 1)
     return extra
+
+
+def window1() -> None:
+    """Run a PwCalculation that dies in window 1 (``workflows/engine_repairs.py``); print pk.
+
+    The real upload runs and writes UNSTASHING; the process exits before the next
+    checkpoint links ``remote_folder``, exactly as a SIGKILLed worker would. The node
+    stays WAITING at the upload command with no task: ``revive`` sends it.
+    """
+    import os
+
+    from aiida import load_profile, orm
+    from aiida.engine.processes.calcjobs import tasks
+
+    from tests.workflows.test_mock import cds_pw_inputs, run_pw
+    from workflows.setup.pseudos import install_pseudo_family
+
+    load_profile(PROFILE)
+    upload = tasks.task_upload_job
+
+    async def upload_then_die(process: Any, *args: Any) -> Any:
+        await upload(process, *args)
+        print(process.node.pk, flush=True)
+        os._exit(0)
+
+    tasks.task_upload_job = upload_then_die  # type: ignore[assignment]
+    code = orm.load_code("mock-pw.x@localhost")
+    assert isinstance(code, orm.InstalledCode)
+    run_pw(cds_pw_inputs(code, install_pseudo_family("nc")))
+
+
+def revive(pk: int) -> None:
+    """Send the continue task of process ``pk`` (aiida-core's ``revive_processes``)."""
+    from aiida import load_profile, orm
+    from aiida.engine.processes.control import revive_processes
+
+    load_profile(PROFILE)
+    node = orm.load_node(pk)
+    assert isinstance(node, orm.ProcessNode)
+    revive_processes([node])
+
+
+def calcjob(pk: int) -> dict[str, Any]:
+    """A CalcJob's state, outputs and log (window-1 worker test)."""
+    from aiida import load_profile, orm
+
+    load_profile(PROFILE)
+    node = orm.load_node(pk)
+    return {
+        "state": node.process_state.value if node.process_state else None,
+        "exit_status": node.exit_status,
+        "outputs": sorted(node.outputs),
+        "remote_path": node.outputs.remote_folder.get_remote_path()
+        if "remote_folder" in node.outputs
+        else None,
+        "workdir": node.get_remote_workdir(),
+        "log": [log.message for log in orm.Log.collection.get_logs_for(node)],
+    }
 
 
 def count_nodes() -> int:
@@ -178,6 +336,12 @@ def main(argv: list[str]) -> None:
         print(json.dumps(status(int(args[0]))))
     elif command == "count":
         print(count_nodes())
+    elif command == "window1":
+        window1()
+    elif command == "revive":
+        revive(int(args[0]))
+    elif command == "calcjob":
+        print(json.dumps(calcjob(int(args[0]))))
     elif command == "teardown":
         teardown()
     else:
