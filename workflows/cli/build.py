@@ -7,6 +7,14 @@ from pathlib import Path
 import click
 
 from heterostructures.structure_errors import StructureInputError
+from workflows.cli.build_limits import MAX_PLANES, bound_hint, default_atom_bound
+from workflows.cli.params import (
+    PSEUDO_CUBIC_A,
+    SHARE,
+    STRAIN_PERCENT,
+    ZINC_BLENDE_A,
+    OutputPath,
+)
 
 
 @click.command("build")
@@ -27,25 +35,25 @@ from heterostructures.structure_errors import StructureInputError
 )
 @click.option(
     "--perovskite-planes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_PLANES),
     default=None,
     help="Planes of the perovskite film.",
 )
 @click.option(
     "--chalcogenide-planes",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_PLANES),
     default=None,
     help="Planes of the chalcogenide.",
 )
 @click.option(
     "--strain-weight",
-    type=click.FloatRange(0.0, 1.0),
+    type=SHARE,
     default=None,
     help="Share of the mismatch taken by the perovskite (0..1).",
 )
 @click.option(
     "--max-strain",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=STRAIN_PERCENT,
     default=None,
     help="Strain bound (%).",
 )
@@ -53,7 +61,8 @@ from heterostructures.structure_errors import StructureInputError
     "--max-atoms",
     type=click.IntRange(min=1),
     default=None,
-    help="Atom bound; caps an automatic coincidence cell (default 300 there).",
+    help="Atom bound; caps an automatic coincidence cell (default 300 there) and any model"
+    " (default 1000 with --perovskite-planes/--chalcogenide-planes).",
 )
 @click.option(
     "--coincidence",
@@ -74,7 +83,7 @@ from heterostructures.structure_errors import StructureInputError
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OutputPath("folder"),
     default=Path("interface"),
     show_default=True,
     help="Folder for the files.",
@@ -117,10 +126,13 @@ def build(
     spec: dict[str, object] = {k: v for k, v in options.items() if v is not None}
     spec.update(model=model, perovskite=perovskite, chalcogenide=chalcogenide, periodic=periodic)
     spec.update(coincidence=coincidence, relation=relation)
+    bound: int | None = None
     try:
+        if max_atoms is None and (perovskite_planes or chalcogenide_planes):
+            bound = spec["max_atoms"] = default_atom_bound(spec)
         interface = build_from_spec(spec, {})
     except StructureInputError as exception:
-        raise click.ClickException(str(exception)) from exception
+        raise click.ClickException(f"{exception}{bound_hint(bound)}") from exception
     paths = write_interface_files(interface, output)
     click.echo(format_summary(interface))
     for kind, path in paths.items():
@@ -134,19 +146,19 @@ def build(
 @click.option("--chalcogenide", default="CdS", show_default=True)
 @click.option(
     "--perovskite-a",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=PSEUDO_CUBIC_A,
     default=None,
-    help="Lattice constant (Å), e.g. PBE.",
+    help=f"Pseudo-cubic lattice constant, e.g. PBE ({PSEUDO_CUBIC_A.describe()}).",
 )
 @click.option(
     "--chalcogenide-a",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=ZINC_BLENDE_A,
     default=None,
-    help="Lattice constant (Å).",
+    help=f"Zinc-blende lattice constant ({ZINC_BLENDE_A.describe()}).",
 )
 @click.option(
     "--quoted-mismatch",
-    type=click.FloatRange(min=0.0, min_open=True),
+    type=STRAIN_PERCENT,
     default=None,
     help="A |mismatch| (%) quoted without planes: test it against {220} and a blind scan"
     " (on --perovskite-a/--chalcogenide-a when given).",

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from workflows.cli.query import profile_option, use_profile
+from workflows.cli.params import BoundedFloat, ComputerYaml
+from workflows.cli.profiles import profile_option, use_profile
 from workflows.setup.paths import PROFILES_DIR
 
 SLURM_SCHEDULER = "core.slurm"
@@ -32,7 +33,7 @@ def check_cluster_yaml(path: Path) -> None:
 @click.option(
     "--computer",
     "computer_yaml",
-    type=click.Path(path_type=Path),
+    type=ComputerYaml(),
     default=PROFILES_DIR / "computer-slurm.yaml",
     show_default=True,
     help="Computer YAML registered on the started SLURM (scheduler core.slurm).",
@@ -43,7 +44,13 @@ def check_cluster_yaml(path: Path) -> None:
     show_default=True,
     help="Also register the computer and profiles/code-*.yaml in the AiiDA profile.",
 )
-@click.option("--timeout", default=60.0, show_default=True, help="Seconds to wait for idle.")
+@click.option(
+    "--timeout",
+    type=BoundedFloat(0.0, 3600.0, "s", low_open=True),
+    default=60.0,
+    show_default=True,
+    help="Seconds to wait for idle.",
+)
 @profile_option
 def slurm_up(computer_yaml: Path, register: bool, timeout: float, profile_name: str | None) -> None:
     """Start a real single-node SLURM on this machine (idempotent) and register it.

@@ -16,7 +16,9 @@ def daemon() -> None:
 
 @daemon.command("start")
 @click.option("--profile", "profile_name", default="janus", show_default=True)
-@click.option("--workers", type=int, default=1, show_default=True, help="Daemon workers.")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Daemon workers."
+)
 def start(profile_name: str, workers: int) -> None:
     """Start the daemon; first clear files a killed ZeroMQ broker left behind.
 
@@ -29,7 +31,7 @@ def start(profile_name: str, workers: int) -> None:
     """
     from workflows.daemon import start_daemon
 
-    _existing(profile_name)
+    profile_name = _existing(profile_name)
     _venv_on_path()
     removed = start_daemon(profile_name, workers)
     if removed:
@@ -43,7 +45,7 @@ def stop(profile_name: str) -> None:
     """Stop the daemon (running calculations carry on and are picked up at restart)."""
     from workflows.daemon import DaemonStopError, stop_daemon_and_wait
 
-    _existing(profile_name)
+    profile_name = _existing(profile_name)
     try:
         stop_daemon_and_wait(profile_name)
     except DaemonStopError as exception:
@@ -65,7 +67,7 @@ def restart_broker(profile_name: str) -> None:
     """
     from workflows.daemon import BrokerRestartError, DaemonStopError, restart_rabbitmq_safely
 
-    _existing(profile_name)
+    profile_name = _existing(profile_name)
     _venv_on_path()
     try:
         workers = restart_rabbitmq_safely(profile_name)
@@ -82,10 +84,16 @@ def _venv_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def _existing(profile_name: str) -> None:
-    from workflows.setup.profile import ProfileMissingError, load_existing_profile
+def _existing(profile_name: str) -> str:
+    """Load the profile to act on and return its name; never create one.
 
-    try:
-        load_existing_profile(profile_name)
-    except ProfileMissingError as exception:
-        raise click.ClickException(str(exception)) from exception
+    The command's ``--profile``, else the root ``aiida-janus -p``, else its default.
+    """
+    from click.core import ParameterSource
+
+    from workflows.cli.profiles import chosen_profile, use_profile
+
+    ctx = click.get_current_context()
+    if ctx.get_parameter_source("profile_name") is ParameterSource.DEFAULT:
+        profile_name = chosen_profile() or profile_name
+    return use_profile(profile_name)

@@ -9,12 +9,17 @@ import click
 
 
 def run_demo(profile_name: str, computer_label: str, output: Path) -> None:
-    """Run CsPbBr3/CdS with the fast protocol, then write its report into ``output``."""
+    """Run CsPbBr3/CdS with the fast protocol, then write its report into ``output``.
+
+    ``demo`` is, with ``setup``, the one command that creates its profile when missing.
+    """
     from aiida.orm import WorkflowNode
 
     from workflows.cli.study import build_study, launch_study
     from workflows.report import write_report
+    from workflows.setup.profile import load_study_profile
 
+    load_study_profile(profile_name)
     builder = build_study("CsPbBr3", "CdS", "fast", computer_label, None, (), profile_name)
     start = time.perf_counter()
     node = launch_study(builder, daemon=False)

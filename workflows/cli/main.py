@@ -10,6 +10,8 @@ from workflows.cli.alignment import alignment
 from workflows.cli.build import build, epitaxy
 from workflows.cli.cluster import slurm_down, slurm_up
 from workflows.cli.daemon import daemon
+from workflows.cli.params import ComputerYaml, OutputPath
+from workflows.cli.profiles import root_profile_option
 from workflows.cli.query import export, query, status
 from workflows.cli.study import report, run, submit
 from workflows.setup.paths import PROFILES_DIR
@@ -17,6 +19,7 @@ from workflows.setup.paths import PROFILES_DIR
 
 @click.group()
 @click.version_option(package_name="aiida-janus")
+@root_profile_option
 def cli() -> None:
     """aiida-janus: provenance-tracked perovskite/chalcogenide heterostructure studies.
 
@@ -24,17 +27,24 @@ def cli() -> None:
     Quick start (embedded profile, this machine):
       aiida-janus setup          # QE, pseudopotentials, SQLite profile, codes
       aiida-janus demo           # run the demo study with real pw.x
+      aiida-janus -p janus status 1234   # any command on a chosen profile
+
+    Only `setup` and `demo` create a profile; the others use -p/--profile or AiiDA's
+    default profile and refuse one that does not exist.
     """
 
 
 @cli.command()
 @click.option(
-    "--profile", "profile_name", default="janus", show_default=True, help="AiiDA profile name."
+    "--profile",
+    "profile_name",
+    default=None,
+    help="AiiDA profile to create or reuse [default: -p/--profile, else janus].",
 )
 @click.option(
     "--computer",
     "computer_yaml",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    type=ComputerYaml(),
     default=PROFILES_DIR / "computer-localhost.yaml",
     show_default=True,
     help="Computer YAML (e.g. profiles/computer-slurm.yaml); codes from profiles/code-*.yaml.",
@@ -74,7 +84,7 @@ def cli() -> None:
     help="Existing broker, amqp://USER:PASSWORD@HOST:PORT/ (default: local, started).",
 )
 def setup(
-    profile_name: str,
+    profile_name: str | None,
     computer_yaml: Path,
     flavours: tuple[str, ...],
     storage: str,
@@ -93,32 +103,39 @@ def setup(
           --postgres-url postgresql://aiida:secret@db.example.org:5432/aiida \\
           --rabbitmq-url amqp://aiida:secret@mq.example.org:5672/
     """
+    from workflows.cli.profiles import profile_to_create
     from workflows.cli.setup_steps import ServicesChoice, run_setup
 
     services = ServicesChoice(storage, broker, postgres_url, rabbitmq_url)
-    run_setup(profile_name, computer_yaml, flavours, services)
+    run_setup(profile_to_create(profile_name), computer_yaml, flavours, services)
 
 
 @cli.command()
-@click.option("--profile", "profile_name", default="janus", show_default=True)
+@click.option(
+    "--profile",
+    "profile_name",
+    default=None,
+    help="AiiDA profile to create or reuse [default: -p/--profile, else janus].",
+)
 @click.option("--computer", "computer_label", default="localhost", show_default=True)
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OutputPath("folder"),
     default=Path("janus-demo"),
     show_default=True,
     help="Folder for the report (summary.md and figures).",
 )
-def demo(profile_name: str, computer_label: str, output: Path) -> None:
+def demo(profile_name: str | None, computer_label: str, output: Path) -> None:
     """Run the demo study (CsPbBr3/CdS, fast protocol) with real Quantum ESPRESSO.
 
     The whole pipeline on the 13-atom superlattice: bulk references, interface build and
     relaxation, band alignment, IS/FS densities, AIMD; then writes the report.
     """
     from workflows.cli.demo import run_demo
+    from workflows.cli.profiles import profile_to_create
 
-    run_demo(profile_name, computer_label, output)
+    run_demo(profile_to_create(profile_name), computer_label, output)
 
 
 for command in (

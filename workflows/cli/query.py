@@ -2,18 +2,21 @@
 
 Thin wrappers over :mod:`workflows.queries` and :mod:`workflows.process_status`; every bad
 input (unknown PK, a node that is not a workflow, a key that is not there) ends as one
-``click.ClickException`` line.
+``Error:`` line. Read-only: they open an existing profile and never create one
+(:mod:`workflows.cli.profiles`); identifiers are PK, UUID (prefix) or label.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import click
 
+from workflows.cli.params import NodeParam, OutputPath
+from workflows.cli.profiles import profile_option, use_profile
 from workflows.queries import PIPELINE_PROCESS_TYPE
 
 TRACE_SECTIONS = (
@@ -26,27 +29,6 @@ TRACE_SECTIONS = (
     "calculation",
     "intermediate",
 )
-
-
-def profile_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--profile NAME``; without it, the loaded profile or the default ``janus``."""
-    return click.option(
-        "--profile",
-        "profile_name",
-        default=None,
-        help="AiiDA profile (default: the loaded one, else 'janus').",
-    )(function)
-
-
-def use_profile(profile_name: str | None) -> None:
-    """Load ``profile_name``; with None keep an already loaded profile (tests, verdi shell)."""
-    from aiida.manage.configuration import get_profile
-
-    from workflows.setup.profile import DEFAULT_PROFILE, load_study_profile
-
-    if profile_name is None and get_profile() is not None:
-        return
-    load_study_profile(profile_name or DEFAULT_PROFILE)
 
 
 @contextmanager
@@ -135,10 +117,10 @@ def alignment_series(
 
 
 @query.command("calcs")
-@click.argument("pk", type=int)
+@click.argument("workflow", metavar="PK", type=NodeParam("workflow"))
 @click.option("--inputs/--no-inputs", default=True, show_default=True, help="Show key inputs.")
 @profile_option
-def calcs(pk: int, inputs: bool, profile_name: str | None) -> None:
+def calcs(workflow: Any, inputs: bool, profile_name: str | None) -> None:
     """List every calculation a study ran: code, state, job id, runtime (s), inputs.
 
     \b
@@ -150,7 +132,7 @@ def calcs(pk: int, inputs: bool, profile_name: str | None) -> None:
 
     use_profile(profile_name)
     with clear_errors():
-        records = list_calculations(pk)
+        records = list_calculations(workflow.pk)
     click.echo(f"{'PK':>6}  {'step':<40} {'process':<24} {'code':<22} state      job  runtime/s")
     for r in records:
         state = r.state if r.exit_status in (None, 0) else f"{r.state}[{r.exit_status}]"
@@ -165,10 +147,10 @@ def calcs(pk: int, inputs: bool, profile_name: str | None) -> None:
 
 
 @query.command("trace")
-@click.argument("pk", type=int)
+@click.argument("node", metavar="PK", type=NodeParam("node"))
 @click.argument("key")
 @profile_option
-def trace(pk: int, key: str, profile_name: str | None) -> None:
+def trace(node: Any, key: str, profile_name: str | None) -> None:
     """Trace a reported number back to the structures, parameters and pseudos behind it.
 
     PK is a Dict, or a process whose Dict outputs hold KEY; nested keys are dotted.
@@ -182,7 +164,7 @@ def trace(pk: int, key: str, profile_name: str | None) -> None:
 
     use_profile(profile_name)
     with clear_errors():
-        result = trace_output(pk, key)
+        result = trace_output(node.pk, key)
     click.echo(f"{key} = {result.value!r}  (Dict<{result.data_pk}>, made by <{result.creator_pk}>)")
     for kind in TRACE_SECTIONS:
         sources = result.of_kind(kind)
@@ -241,10 +223,10 @@ def studies(
 
 
 @query.command("diff")
-@click.argument("pk_a", type=int)
-@click.argument("pk_b", type=int)
+@click.argument("study_a", metavar="PK_A", type=NodeParam("study"))
+@click.argument("study_b", metavar="PK_B", type=NodeParam("study"))
 @profile_option
-def diff(pk_a: int, pk_b: int, profile_name: str | None) -> None:
+def diff(study_a: Any, study_b: Any, profile_name: str | None) -> None:
     """Show the inputs (flattened, dotted keys) that differ between two studies.
 
     \b
@@ -254,6 +236,12 @@ def diff(pk_a: int, pk_b: int, profile_name: str | None) -> None:
     from workflows.queries import diff_inputs
 
     use_profile(profile_name)
+    if study_a.process_type != study_b.process_type:
+        raise click.UsageError(
+            f"<{study_a.pk}> is a {study_a.process_label} and <{study_b.pk}> a "
+            f"{study_b.process_label}: `query diff` compares two studies of one kind"
+        )
+    pk_a, pk_b = study_a.pk, study_b.pk
     with clear_errors():
         result = diff_inputs(pk_a, pk_b)
     if result.identical:
@@ -270,9 +258,9 @@ def _shown(value: Any) -> str:
 
 
 @click.command("status")
-@click.argument("pk", type=int)
+@click.argument("workflow", metavar="PK", type=NodeParam("workflow"))
 @profile_option
-def status(pk: int, profile_name: str | None) -> None:
+def status(workflow: Any, profile_name: str | None) -> None:
     """Per-step state of a study, with CalcJob states and scheduler job ids.
 
     \b
@@ -283,7 +271,7 @@ def status(pk: int, profile_name: str | None) -> None:
 
     use_profile(profile_name)
     with clear_errors():
-        steps = workflow_status(pk)
+        steps = workflow_status(workflow.pk)
     for step in steps:
         indent = "  " * (step.depth + (1 if step.call_path else 0))
         name = step.call_path.rsplit("/", 1)[-1]
@@ -302,12 +290,15 @@ def status(pk: int, profile_name: str | None) -> None:
 
 
 @click.command("export")
-@click.argument("pk", type=int)
-@click.argument("file", type=click.Path(path_type=Path))
+@click.argument("workflow", metavar="PK", type=NodeParam("workflow"))
+@click.argument("file", type=OutputPath("file"))
 @click.option("--overwrite", is_flag=True, help="Replace FILE if it exists.")
 @profile_option
-def export(pk: int, file: Path, overwrite: bool, profile_name: str | None) -> None:
-    """Write a study and its full provenance to an AiiDA archive (``verdi archive import``).
+def export(workflow: Any, file: Path, overwrite: bool, profile_name: str | None) -> None:
+    """Write a finished study and its full provenance to an AiiDA archive.
+
+    The archive imports with ``verdi archive import``; a study still running is refused
+    (its provenance is not complete yet).
 
     \b
     Examples:
@@ -315,12 +306,15 @@ def export(pk: int, file: Path, overwrite: bool, profile_name: str | None) -> No
     """
     from aiida.tools.archive import create_archive
 
-    from workflows.process_tree import load_workflow
-
     use_profile(profile_name)
+    pk = workflow.pk
+    if not workflow.is_sealed:
+        state = workflow.process_state.value if workflow.process_state else "not started"
+        raise click.UsageError(
+            f"<{pk}> is {state}, not finished: export it once `aiida-janus status {pk}` shows "
+            f"it finished (or after `verdi process kill {pk}`)"
+        )
     if file.exists() and not overwrite:
         raise click.ClickException(f"{file} exists: choose another name or add --overwrite")
-    with clear_errors():
-        node = load_workflow(pk)
-    path = create_archive([node], filename=file, overwrite=overwrite)
+    path = create_archive([workflow], filename=file, overwrite=overwrite)
     click.echo(f"wrote {path} ({path.stat().st_size / 1024:.0f} kB) with study <{pk}>")

@@ -57,6 +57,7 @@ def run_setup(
     """Install QE if needed, create the profile, register computer/codes, install pseudos."""
     services = services or ServicesChoice()
     services.check()
+    refuse_changed_computer(profile_name, computer_yaml)
     from workflows.setup.codes import SetupSpecError, register_computer_and_codes
     from workflows.setup.profile import ProfileConflictError, ensure_profile
     from workflows.setup.pseudos import install_pseudo_family
@@ -91,6 +92,49 @@ def run_setup(
     ) as exception:
         raise click.ClickException(str(exception)) from exception
     click.secho("setup complete", fg="green")
+
+
+COMPARED_SETTINGS = {
+    "hostname": lambda computer: computer.hostname,
+    "transport": lambda computer: computer.transport_type,
+    "scheduler": lambda computer: computer.scheduler_type,
+    "work_dir": lambda computer: computer.get_workdir(),
+    "mpirun_command": lambda computer: " ".join(computer.get_mpirun_command()),
+}
+"""YAML field → the stored computer's value, for the settings a re-run must not change."""
+
+
+def refuse_changed_computer(profile_name: str, computer_yaml: Path) -> None:
+    """Refuse, before anything runs, a YAML whose label names a stored computer with other
+    settings: registration keeps an existing computer as it is, so the YAML would be
+    silently ignored. Nothing to check when the profile does not exist yet."""
+    from workflows.cli.profiles import profile_exists, use_profile
+    from workflows.setup.codes import COMPUTER_FIELDS, load_spec
+
+    if not profile_exists(profile_name):
+        return
+    use_profile(profile_name)
+    from aiida.common.exceptions import NotExistent
+    from aiida.orm import load_computer
+
+    spec = load_spec(computer_yaml, COMPUTER_FIELDS)
+    try:
+        computer = load_computer(spec["label"])
+    except NotExistent:
+        return
+    changed = [
+        f"{field} is {stored(computer)!r}, the YAML says {str(spec[field])!r}"
+        for field, stored in COMPARED_SETTINGS.items()
+        if stored(computer) != str(spec[field])
+    ]
+    if changed:
+        label = spec["label"]
+        raise click.UsageError(
+            f"--computer {computer_yaml}: computer {label!r} exists in profile "
+            f"{profile_name!r} with other settings ({'; '.join(changed)}): give the YAML "
+            f"another label (e.g. {label}-2), or, if no calculation used it, remove it with "
+            f"`verdi computer delete {label}` and run the set-up again"
+        )
 
 
 def _production_profile(profile_name: str, services: ServicesChoice) -> None:

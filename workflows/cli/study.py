@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from workflows.cli.params import NodeParam, OutputPath
+from workflows.cli.profiles import profile_option, use_profile
 from workflows.pipeline_steps import STEPS
 
 PROTOCOLS = click.Choice(["fast", "balanced", "stringent"])
@@ -37,12 +39,7 @@ def study_options(function: Any) -> Any:
             type=click.Choice(STEPS),
             help="Steps to skip (repeat the option for several).",
         ),
-        click.option(
-            "--profile",
-            "profile_name",
-            default=None,
-            help="AiiDA profile [default: janus, or the one already loaded].",
-        ),
+        profile_option,
     ]
     for option in reversed(options):
         function = option(function)
@@ -55,7 +52,6 @@ def study_codes(profile_name: str | None, computer_label: str) -> dict[str, Any]
     from aiida.manage.configuration import get_profile
     from aiida.orm import load_code
 
-    from workflows.cli.query import use_profile
     from workflows.storage_checks import StorageProblemError, check_profile_storage
 
     use_profile(profile_name)
@@ -168,45 +164,28 @@ def submit(**kwargs: Any) -> None:
 
 
 @click.command("report")
-@click.argument("pk", type=int)
+@click.argument("study", metavar="PK", type=NodeParam("workflow"))
 @click.option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path),
+    type=OutputPath("folder"),
     default=Path("janus-report"),
     show_default=True,
     help="Folder for summary.md and the PNG figures.",
 )
-@click.option(
-    "--profile",
-    "profile_name",
-    default=None,
-    help="AiiDA profile [default: janus, or the one already loaded].",
-)
-def report(pk: int, output: Path, profile_name: str | None) -> None:
+@profile_option
+def report(study: Any, output: Path, profile_name: str | None) -> None:
     """Write a finished study's summary table and figures.
 
     \b
     Example:
       aiida-janus report 123 -o report-123
     """
-    from aiida.common.exceptions import NotExistent
-    from aiida.orm import WorkflowNode, load_node
-
-    from workflows.cli.query import use_profile
     from workflows.report import write_report
 
     use_profile(profile_name)
     try:
-        node = load_node(pk)
-    except NotExistent as exception:
-        raise click.ClickException(
-            f"no node with PK {pk}: list studies with `aiida-janus query studies`"
-        ) from exception
-    if not isinstance(node, WorkflowNode):
-        raise click.ClickException(f"<{pk}> is a {node.node_type}, not a study (janus.pipeline)")
-    try:
-        paths = write_report(node, output)
+        paths = write_report(study, output)
     except ValueError as exception:
         raise click.ClickException(str(exception)) from exception
     click.echo(paths["summary"].read_text())

@@ -14,16 +14,17 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROFILES_DIR = PROJECT_ROOT / "profiles"
 
 
-def work_dir() -> Path:
-    """Return the work folder (created on demand)."""
+def work_dir(create: bool = True) -> Path:
+    """Return the work folder (created on demand unless ``create`` is False)."""
     path = Path(os.environ.get("JANUS_WORK_DIR", Path.cwd() / ".work")).resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
-def aiida_path() -> Path:
+def aiida_path(create: bool = True) -> Path:
     """Return the folder used as ``AIIDA_PATH`` (AiiDA writes ``.aiida/`` inside it)."""
-    return work_dir() / "aiida"
+    return work_dir(create) / "aiida"
 
 
 def ensure_aiida_path() -> Path:

@@ -4,12 +4,19 @@ Every row of ``CASES`` is an ``aiida-janus`` command line with one bad value and
 of the message it must print. Each runs through click's runner on the test profile
 (with mock codes as ``pw``/``projwfc``/``pp@localhost``, so only the bad value can
 fail) and must end with a non-zero exit code, an ``Error:`` line containing that piece,
-no traceback, and no new node in the database. ``docs/bad-inputs.md`` lists these rows
-together with the workchain- and library-level cases tested elsewhere.
+no traceback, no new node in the database, no new profile and no new file or folder
+(neither in the scratch folder nor in the current one). ``docs/bad-inputs.md`` lists
+these rows together with the workchain- and library-level cases tested elsewhere.
+
+Reference for every row: the command's contract (one line naming the option to fix,
+nothing stored or created); the rows of issue 23 ("Crashes, hangs and side effects")
+crashed, hung or silently went on before (segfault, 9 min of CPU, tracebacks,
+``identical inputs``, a new profile ``ghost``).
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,8 +31,16 @@ if TYPE_CHECKING:
     from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
 INCOMPLETE_YAML = "label: mycluster\nscheduler: core.slurm\n"
+MALFORMED_YAML = "label: x\nhostname: [localhost\n"
+CLASHING_YAML = (
+    "label: badinput\nhostname: cluster.example.org\ntransport: core.local\n"
+    "scheduler: core.direct\nwork_dir: /tmp/x\nmpirun_command: mpirun -np {tot_num_mpiprocs}\n"
+)
+HUGE_PK = str(10**30)
 
-# (command line, piece of the error message); ``{tmp}`` is a scratch folder.
+# (command line, piece of the error message); ``{tmp}`` is a scratch folder holding the
+# input files of ``_inputs``, ``{running}`` a workflow still running, ``{profile}`` the
+# test profile.
 CASES: list[tuple[str, str]] = [
     ("run --perovskite CsPbQ3 --computer badinput", "is not a chemical element"),
     ("run --chalcogenide ZzS --computer badinput", "Zz"),
@@ -67,12 +82,63 @@ CASES: list[tuple[str, str]] = [
     ("setup --pseudos us", "'us' is not one of 'paw', 'nc'"),
     ("slurm-up --computer {tmp}/incomplete.yaml", "missing required fields"),
     ("build --perovskite CsPbQ3 -o {tmp}/b", "is not a chemical element"),
-    ("build --perovskite-planes 0 -o {tmp}/b", "0 is not in the range x>=1"),
-    ("build --strain-weight 2 -o {tmp}/b", "2.0 is not in the range 0.0<=x<=1.0"),
-    ("build --max-strain -1 -o {tmp}/b", "-1.0 is not in the range x>0.0"),
+    ("build --perovskite-planes 0 -o {tmp}/b", "0 is not in the range 1<=x<=500"),
+    ("build --strain-weight 2 -o {tmp}/b", "'--strain-weight': 2 is outside the range"),
+    ("build --max-strain -1 -o {tmp}/b", "'--max-strain': -1 is outside the range"),
     ("build --model huge -o {tmp}/b", "'huge' is not one of 'demo', 'production'"),
     ("epitaxy --chalcogenide FooBar", "cannot parse formula 'FooBar'"),
-    ("epitaxy --perovskite-a -5.9", "-5.9 is not in the range x>0.0"),
+    ("epitaxy --perovskite-a -5.9", "'--perovskite-a': -5.9 is outside the range"),
+    # issue 23, crashes, hangs and side effects
+    ("epitaxy --chalcogenide-a inf", "'--chalcogenide-a': inf is not a finite number"),
+    ("epitaxy --perovskite-a 0.5", "'--perovskite-a': 0.5 is outside the range: give a value from"),
+    ("epitaxy --perovskite-a 1e6", "'--perovskite-a': 1e+06 is outside the range"),
+    ("epitaxy --chalcogenide-a 2", "'--chalcogenide-a': 2 is outside the range"),
+    ("epitaxy --quoted-mismatch nan", "'--quoted-mismatch': nan is not a finite number"),
+    ("build --max-strain nan -o {tmp}/b", "'--max-strain': nan is not a finite number"),
+    ("build --strain-weight nan -o {tmp}/b", "'--strain-weight': nan is not a finite number"),
+    (
+        "build --perovskite-planes 201 --chalcogenide-planes 200 -o {tmp}/b",
+        "atoms > max_atoms=1000: use fewer planes or a smaller in-plane cell (`build` stops at "
+        "1000 atoms: pass --max-atoms N",
+    ),
+    ("build --perovskite-planes 1000000 -o {tmp}/b", "'--perovskite-planes': 1000000 is not in"),
+    ("build -o {tmp}/file.txt", "'--output' / '-o': {tmp}/file.txt is an existing file"),
+    ("build -o {tmp}/file.txt/sub", "{tmp}/file.txt is a file, so {tmp}/file.txt/sub cannot"),
+    ("build -o /proc/janus-out", "'--output' / '-o': cannot write in /proc"),
+    ("build -o ''", "'--output' / '-o': the path is empty: give a folder name"),
+    ("report -o {tmp}/file.txt {running}", "'--output' / '-o': {tmp}/file.txt is an existing"),
+    ("report -o '' {running}", "'--output' / '-o': the path is empty"),
+    ("demo -o {tmp}/file.txt", "'--output' / '-o': {tmp}/file.txt is an existing file"),
+    ("status " + HUGE_PK, f"no node with PK {HUGE_PK} (PKs run from 1 to 2^63-1)"),
+    ("report " + HUGE_PK, f"no node with PK {HUGE_PK}"),
+    ("query calcs " + HUGE_PK, f"no node with PK {HUGE_PK}"),
+    ("query trace " + HUGE_PK + " energy", f"no node with PK {HUGE_PK}"),
+    ("query diff " + HUGE_PK + " 1", f"no node with PK {HUGE_PK}"),
+    ("export " + HUGE_PK + " {tmp}/x.aiida", f"no node with PK {HUGE_PK}"),
+    ("status no-such-label", "no node with PK, UUID or label no-such-label"),
+    ("setup --computer {tmp}/binary.yaml", "binary.yaml is not a text (UTF-8) file"),
+    ("setup --computer {tmp}/malformed.yaml", "malformed.yaml is not valid YAML"),
+    ("slurm-up --computer {tmp}/malformed.yaml", "malformed.yaml is not valid YAML"),
+    (
+        "setup --profile {profile} --computer {tmp}/clash.yaml",
+        "computer 'badinput' exists in profile '{profile}' with other settings (hostname is "
+        "'localhost', the YAML says 'cluster.example.org'",
+    ),
+    ("daemon start --workers -3", "'--workers': -3 is not in the range 1<=x<=64"),
+    ("export {running} {tmp}/x.aiida", "is running, not finished: export it once"),
+    ("export {running} /proc/x.aiida", "'FILE': cannot write in /proc"),
+    ("export {running} {tmp}", "is a folder: give a file name in it"),
+    ("export {running} ''", "'FILE': the path is empty"),
+    ("query diff {running} {running}", "not a study (a janus.* workflow)"),
+    ("-p ghost status 1", "profile 'ghost' does not exist (profiles: "),
+    ("status --profile ghost 1", "profile 'ghost' does not exist"),
+    ("report --profile ghost 1", "create it with `aiida-janus setup --profile ghost`"),
+    ("query studies --profile ghost", "profile 'ghost' does not exist"),
+    ("-p ghost query alignment", "profile 'ghost' does not exist"),
+    ("export --profile ghost 1 {tmp}/x.aiida", "profile 'ghost' does not exist"),
+    ("-p ghost run --computer badinput", "profile 'ghost' does not exist"),
+    ("-p ghost daemon stop", "profile 'ghost' does not exist"),
+    ("-p {profile} status --profile ghost 1", "name two profiles: give one"),
 ]
 
 
@@ -113,18 +179,61 @@ def _node_count() -> int:
     return int(QueryBuilder().append(Node).count())
 
 
+@pytest.fixture
+def running_workflow() -> int:
+    """A stored workflow node in the RUNNING state (not sealed), as a study is mid-way."""
+    from aiida.orm import WorkflowNode
+    from plumpy import ProcessState
+
+    node = WorkflowNode()
+    node.set_process_state(ProcessState.RUNNING)
+    node.store()
+    assert node.pk is not None
+    return node.pk
+
+
+def _inputs(folder: Path) -> None:
+    """The input files the rows name: YAML files (incomplete, malformed, binary, one
+    that reuses the label of a stored computer) and a plain file where a folder is due."""
+    folder.mkdir()
+    (folder / "incomplete.yaml").write_text(INCOMPLETE_YAML)
+    (folder / "malformed.yaml").write_text(MALFORMED_YAML)
+    (folder / "clash.yaml").write_text(CLASHING_YAML)
+    (folder / "binary.yaml").write_bytes(bytes(range(256)) * 4)
+    (folder / "file.txt").write_text("not a folder\n")
+
+
+def _tree(folder: Path) -> set[Path]:
+    return set(folder.rglob("*"))
+
+
 @pytest.mark.parametrize(("command", "message"), CASES, ids=[case[0] for case in CASES])
 @pytest.mark.usefixtures("cli_codes")
 def test_bad_input_names_the_fix_and_stores_nothing(
-    command: str, message: str, tmp_path: Path
+    command: str,
+    message: str,
+    tmp_path: Path,
+    running_workflow: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    (tmp_path / "incomplete.yaml").write_text(INCOMPLETE_YAML)
-    args = command.format(tmp=tmp_path).split()
-    before = _node_count()
+    from aiida.manage.configuration import get_config, get_profile
+
+    profile = get_profile()
+    assert profile is not None
+    scratch, cwd = tmp_path / "in", tmp_path / "cwd"
+    _inputs(scratch)
+    cwd.mkdir()
+    monkeypatch.chdir(cwd)
+    fields = {"tmp": scratch, "running": running_workflow, "profile": profile.name}
+    args = shlex.split(command.format(**fields))
+    before = (_node_count(), set(get_config().profile_names), _tree(tmp_path))
     result = CliRunner().invoke(cli, args, catch_exceptions=False)
-    assert result.exit_code != 0, result.output
+    assert result.exit_code in (1, 2), result.output
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.output
-    assert message in result.output.replace("\n", " "), result.output
-    assert _node_count() == before, "a refused command must not store anything"
+    assert message.format(**fields) in result.output.replace("\n", " "), result.output
+    assert _node_count() == before[0], "a refused command must not store anything"
+    assert set(get_config().profile_names) == before[1], "nor create a profile"
+    assert _tree(tmp_path) == before[2], "nor write a file or folder"
+    assert get_profile() == profile, "and the test profile stays loaded"
