@@ -34,6 +34,7 @@ from typing import Any
 
 from aiida.engine.daemon.client import DaemonClient
 
+MODULE = "workflows.daemon_worker"  # not __name__: circus runs this file as __main__
 SUBMIT_REUSE_ENV = "JANUS_SUBMIT_REUSE"
 BROKER_GUARD_ENV = "JANUS_BROKER_GUARD"
 _ON = {"1", "true", "yes", "on"}
@@ -47,7 +48,7 @@ def opted_in(variable: str, environ: dict[str, str] | None = None) -> bool:
 
 def worker_command(profile_name: str) -> list[str]:
     """The command line circus runs for each daemon worker of ``profile_name``."""
-    return [sys.executable, "-m", __name__, "-p", profile_name, "daemon", "worker"]
+    return [sys.executable, "-m", MODULE, "-p", profile_name, "daemon", "worker"]
 
 
 class JanusDaemonClient(DaemonClient):
@@ -55,7 +56,7 @@ class JanusDaemonClient(DaemonClient):
 
     def cmd_start_daemon(self, number_workers: int = 1, foreground: bool = False) -> list[str]:
         """Run circus through this module, so that it builds its watcher from this class."""
-        command = [sys.executable, "-m", __name__, "-p", self.profile.name, "daemon"]
+        command = [sys.executable, "-m", MODULE, "-p", self.profile.name, "daemon"]
         command += ["start-circus", str(number_workers)]
         return [*command, "--foreground"] if foreground else command
 
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry: ``python -m workflows.daemon_worker -p PROFILE daemon worker|start-circus N``."""
     args = sys.argv[1:] if argv is None else argv
     if len(args) < 4 or args[0] != "-p" or args[2] != "daemon":
-        sys.exit(f"usage: {__name__} -p PROFILE daemon worker|start-circus N [--foreground]")
+        sys.exit(f"usage: {MODULE} -p PROFILE daemon worker|start-circus N [--foreground]")
     profile_name, command = args[1], args[3]
     if command == "worker":
         run_worker(profile_name)
