@@ -19,6 +19,10 @@ Models from :func:`default_interface`:
   planes.
 * ``production``: 9 perovskite + 8 CdS planes, 2 × 1 in-plane cell (11.7 × 8.25 Å),
   104 atoms, 15 Å vacuum: thick enough for bulk-like middle layers in layer-projected DOS.
+
+Pairs whose 1:1 cell strains a side beyond ``max_strain_percent`` (CsPbCl3/CdS, CsPbI3/CdS,
+CsPbBr3/ZnS) get the coincidence supercell of :mod:`heterostructures.coincidence` instead
+(docs/epitaxy.md); CsPbBr3/CdS keeps the 1:1 cell.
 """
 
 from __future__ import annotations
