@@ -62,15 +62,15 @@ PSEUDO_CUBIC_A = BoundedFloat(
     3.9,
     7.0,
     "Å",
-    "halide perovskites span ≈4.0 Å (KMgF3) to ≈6.4 Å (FAPbI3); the facet search takes "
-    "minutes below this range",
+    "halide perovskites span ≈4.0 Å (KMgF3) to ≈6.4 Å (FAPbI3); the facet search grows "
+    "steeply below it",
 )
 ZINC_BLENDE_A = BoundedFloat(
     4.8,
     7.0,
     "Å",
     "zinc-blende sulfides, selenides and tellurides span ≈4.9 Å (BeS) to ≈6.5 Å (CdTe); "
-    "the facet search takes minutes below this range",
+    "the facet search grows steeply below it",
 )
 STRAIN_PERCENT = BoundedFloat(0.0, 100.0, "%", low_open=True)
 SHARE = BoundedFloat(0.0, 1.0, why="a share")
