@@ -82,7 +82,12 @@ def submit() -> None:
 
 
 def status(pk: int) -> dict[str, Any]:
-    """State of the study and of every CalcJob below it."""
+    """State of the study and of every CalcJob below it; the full account once it ended.
+
+    While the study runs, only counts (the tests poll every second, and a long read of
+    the SQLite database blocks the daemon's writes: "database is locked"); once it is
+    terminated, also hashes, restarts, failures, repairs and twins (one read, at the end).
+    """
     from aiida import load_profile, orm
 
     from workflows.process_tree import called_processes
@@ -90,14 +95,19 @@ def status(pk: int) -> dict[str, Any]:
     load_profile(PROFILE)
     study = orm.load_node(pk)
     nodes = [node for _, node in called_processes(pk) if isinstance(node, orm.CalcJobNode)]
-    hashes = Counter(node.base.caching.compute_hash() for node in nodes)
-    return {
+    counts = {
         "state": study.process_state.value if study.process_state else None,
         "exit_status": study.exit_status,
         "finished_ok": study.is_finished_ok,
         "calcjobs": len(nodes),
         "calcjobs_finished_ok": sum(node.is_finished_ok for node in nodes),
         "calcjobs_terminated": sum(node.is_terminated for node in nodes),
+    }
+    if not study.is_terminated:
+        return counts
+    hashes = Counter(node.base.caching.compute_hash() for node in nodes)
+    return {
+        **counts,
         "duplicated_inputs": sum(count - 1 for count in hashes.values()),
         "base_restarts": _restarts(pk),
         "failed": _failures(pk),
