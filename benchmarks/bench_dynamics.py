@@ -1,6 +1,7 @@
 """Surface hopping: vectorised ensemble engine vs a per-trajectory loop, side by side.
 
-Both use the same engine (:func:`heterostructures.dynamics.run_surface_hopping`) and the
+Both use the same engine (:func:`heterostructures.dynamics.surface_hopping.run_surface_hopping`)
+and the
 same precomputed step propagators; the loop calls it once per trajectory (one initial
 time, one realisation), which is how a straightforward implementation runs. The model is
 a synthetic NA Hamiltonian of the demo's shape (fluctuating energies, smooth random NAC).
@@ -19,8 +20,8 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
-from heterostructures.dephasing import dephasing_time_matrix
-from heterostructures.dynamics import (
+from heterostructures.dynamics.dephasing import dephasing_time_matrix
+from heterostructures.dynamics.surface_hopping import (
     HoppingSettings,
     NaHamiltonian,
     run_surface_hopping,

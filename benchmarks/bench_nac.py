@@ -26,14 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from heterostructures.nac import (
+from heterostructures.dynamics.nac import (
     TrackingState,
     align_pair,
     couplings_from_wavefunctions,
     nonadiabatic_couplings,
     overlap_matrix,
 )
-from heterostructures.wavefunctions import Wavefunction, read_wavefunction
+from heterostructures.io.wavefunctions import Wavefunction, read_wavefunction
 
 
 def synthetic_snapshot(

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from heterostructures.electronic import group_projected_dos
-from heterostructures.projwfc_files import read_atomic_projections, read_projected_dos
+from heterostructures.electronic.projected_dos import group_projected_dos
+from heterostructures.io.projwfc_files import read_atomic_projections, read_projected_dos
 
 FIXTURE = Path(__file__).parents[1] / "tests" / "fixtures" / "qe67_projwfc_cds_zns_001"
 CELL_ANG = np.diag([3.970405, 3.970405, 5.615])

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-record the projwfc.x / pp.x fixtures read by tests/heterostructures/test_projwfc_files.py,
+# Re-record the projwfc.x / pp.x fixtures read by tests/heterostructures/io/test_projwfc_files.py,
 # test_electronic.py and test_densities.py with the real Quantum ESPRESSO 6.7 executables.
 #
 #   scripts/record_projwfc_fixtures.sh            # ~4 min serial on one core

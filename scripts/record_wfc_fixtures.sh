@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Re-record the real pw.x wavefunction fixtures used by tests/heterostructures/test_wavefunctions.py
+# Re-record the real pw.x wavefunction fixtures used by tests/heterostructures/io/test_wavefunctions.py
 # and test_nac.py: zinc-blende CdS (2 atoms), QE 6.7 serial, NC (TM, pslibrary 1.0.0 via ld1.x)
 # Gamma-only and 2-k-point runs at two geometries, plus PAW at the same geometry (Gamma-only).
 # Gaussian smearing (0.01 Ry): with Gamma-only sampling of the primitive cell the band edge is

@@ -23,10 +23,14 @@ from pathlib import Path
 from ase.io import read
 from ase.io.espresso import write_espresso_in
 
-from heterostructures.cube import read_cube
-from heterostructures.densities import select_transfer_states, spatial_overlap
-from heterostructures.projwfc_files import read_atomic_projections, read_atomic_states
-from heterostructures.real_space_partition import METHODS, element_ranking, real_space_shares
+from heterostructures.electronic.densities import select_transfer_states, spatial_overlap
+from heterostructures.electronic.real_space_partition import (
+    METHODS,
+    element_ranking,
+    real_space_shares,
+)
+from heterostructures.io.cube import read_cube
+from heterostructures.io.projwfc_files import read_atomic_projections, read_atomic_states
 
 FAMILIES = {"nc": "janus_pslibrary-1.0.0_PBE_NC", "paw": "janus_pslibrary-1.0.0_PBE_PAW"}
 MODEL = Path("model/interface.extxyz")

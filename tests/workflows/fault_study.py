@@ -71,8 +71,8 @@ def submit() -> None:
     from aiida import load_profile, orm
     from aiida.engine import submit as submit_process
 
-    from tests.workflows.test_pipeline import TINY_STEPS, _serial
-    from workflows.pipeline_builder import pipeline_builder
+    from tests.workflows.workchains.test_pipeline import TINY_STEPS, _serial
+    from workflows.inputs.pipeline_builder import pipeline_builder
 
     load_profile(PROFILE)
     codes = {name: orm.load_code(f"mock-{name}.x@localhost") for name in ("pw", "projwfc", "pp")}
@@ -90,7 +90,7 @@ def status(pk: int) -> dict[str, Any]:
     """
     from aiida import load_profile, orm
 
-    from workflows.process_tree import called_processes
+    from workflows.provenance.process_tree import called_processes
 
     load_profile(PROFILE)
     study = orm.load_node(pk)
@@ -163,7 +163,7 @@ def _twins(pk: int) -> dict[str, Any]:
 
     from aiida import orm
 
-    from workflows.process_tree import called_processes
+    from workflows.provenance.process_tree import called_processes
 
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
     for _, node in called_processes(pk):
@@ -184,10 +184,11 @@ def _twins(pk: int) -> dict[str, Any]:
 
 
 def _reused(pk: int) -> int:
-    """How often ``workflows/submit_reuse.py`` handed back a child instead of a new launch."""
+    """How often ``workflows/engine/submit_reuse.py`` handed back a child instead of a new
+    launch."""
     from aiida import orm
 
-    from workflows.process_tree import called_processes
+    from workflows.provenance.process_tree import called_processes
 
     return sum(
         "re-using" in log.message
@@ -198,14 +199,14 @@ def _reused(pk: int) -> int:
 
 
 def _retrieve_repeated(node: Any) -> bool:
-    """Did ``workflows/engine_repairs.py`` retrieve this CalcJob again (window 2)?"""
+    """Did ``workflows/engine/repairs.py`` retrieve this CalcJob again (window 2)?"""
     from aiida import orm
 
     return any("retrieving again" in log.message for log in orm.Log.collection.get_logs_for(node))
 
 
 def _remote_folder_restored(node: Any) -> bool:
-    """Did ``workflows/engine_repairs.py`` re-attach this CalcJob's ``remote_folder``?"""
+    """Did ``workflows/engine/repairs.py`` re-attach this CalcJob's ``remote_folder``?"""
     from aiida import orm
 
     return any(
@@ -218,7 +219,7 @@ def _failures(pk: int) -> list[str]:
     """Every process below the study that failed or excepted, with why (for the report)."""
     from aiida import orm
 
-    from workflows.process_tree import called_processes
+    from workflows.provenance.process_tree import called_processes
 
     failures = []
     for _, node in called_processes(pk):
@@ -241,7 +242,7 @@ def _restarts(pk: int) -> int:
 
     from aiida import orm
 
-    from workflows.process_tree import called_processes
+    from workflows.provenance.process_tree import called_processes
 
     extra = 0
     for _, node in called_processes(pk):
@@ -254,7 +255,7 @@ def _restarts(pk: int) -> int:
 
 
 def window1() -> None:
-    """Run a PwCalculation that dies in window 1 (``workflows/engine_repairs.py``); print pk.
+    """Run a PwCalculation that dies in window 1 (``workflows/engine/repairs.py``); print pk.
 
     The real upload runs and writes UNSTASHING; the process exits before the next
     checkpoint links ``remote_folder``, exactly as a SIGKILLed worker would. The node

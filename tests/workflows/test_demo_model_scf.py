@@ -28,7 +28,7 @@ def _scf_builder(code: InstalledCode) -> Any:
     """The fast protocol's interface, its relax parameters turned into one SCF."""
     from aiida.orm import Dict
 
-    from workflows.interface import InterfaceWorkChain
+    from workflows.workchains.interface import InterfaceWorkChain
 
     builder = InterfaceWorkChain.get_builder_from_protocol(code, protocol="fast")
     relax = builder.relax
@@ -46,7 +46,7 @@ def _run_scf(code: InstalledCode) -> Any:
     from aiida.orm import StructureData
     from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
-    from heterostructures.interface_spec import build_from_spec
+    from heterostructures.structure.interface_spec import build_from_spec
 
     builder = _scf_builder(code)
     interface = build_from_spec(builder.interface.get_dict(), {})
@@ -58,7 +58,7 @@ def _run_scf(code: InstalledCode) -> Any:
 
 
 def _check_converged(results: dict[str, Any], node: Any) -> None:
-    from heterostructures.bands import band_gap
+    from heterostructures.electronic.bands import band_gap
 
     assert node.is_finished_ok, node.exit_message
     parameters = results["output_parameters"].get_dict()

@@ -9,7 +9,7 @@ uninterrupted run is accounted for in the provenance graph (see
 ``_assert_every_calculation_accounted``). The daemon is started as users start it,
 ``aiida-janus daemon start``: its workers carry the engine repairs from their first task.
 The opt-in parts (``JANUS_SUBMIT_REUSE``, ``JANUS_BROKER_GUARD``) are off unless a test
-turns them on (``workflows/daemon_worker.py``).
+turns them on (``workflows/engine/daemon_worker.py``).
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ class FaultProfile:
                 environ = (proc / "environ").read_bytes()
             except OSError:
                 continue
-            worker = b"verdi" in command or b"workflows.daemon_worker" in command
+            worker = b"verdi" in command or b"workflows.engine.daemon_worker" in command
             ours = (b"daemon" in command and worker) or b"circus" in command
             if ours and marker in environ:
                 pids.append(int(proc.name))
@@ -235,7 +235,7 @@ def test_daemon_sigkilled_mid_study_resumes_every_calculation(
 
     Killing as CalcJobs start often lands in aiida-core's window between an upload and
     the link of its ``remote_folder`` (``remote_folders_restored`` in the status counts
-    the CalcJobs that ``workflows/engine_repairs.py`` mended; before the repair, 4 of 10
+    the CalcJobs that ``workflows/engine/repairs.py`` mended; before the repair, 4 of 10
     runs failed there with PwBaseWorkChain exit 11 and study exit 401). What may run
     twice, shown in the status and asserted exactly: a twin of a step re-run after the
     kill (fewer with ``JANUS_SUBMIT_REUSE``, ``children_reused`` counts them), and
@@ -245,7 +245,8 @@ def test_daemon_sigkilled_mid_study_resumes_every_calculation(
     profile.opt_in(*opt_in)
     pk = profile.study_in_flight(workers=1)
     profile.kill_daemon()
-    # The product's restart clears the killed broker's files (workflows/daemon.py); plain
+    # The product's restart clears the killed broker's files (workflows/engine/daemon_start.py);
+    # plain
     # `verdi daemon start` hung in 2 of 4 trials here, workers on the dead broker socket.
     restarted = profile.janus("daemon", "start", "--profile", PROFILE)
     assert "cleared stale broker files" in restarted
@@ -297,7 +298,7 @@ def test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process(
 ) -> None:
     """A raw broker restart under a daemon with ``JANUS_BROKER_GUARD=1``: nothing lost.
 
-    Without ``workflows/broker_guard.py`` (the default), RabbitMQ redelivers the tasks of
+    Without ``workflows/engine/broker_guard.py`` (the default), RabbitMQ redelivers the tasks of
     the dropped connections while their workers still run them (aiida-core #1748): on
     2026-11-26, 1 of 5 runs lost a process (a second instance of a PwBaseWorkChain
     excepted on its RETURN link, study exit 401) and 1 ran 24 CalcJobs for 15; the
@@ -360,7 +361,7 @@ def test_pw_killed_mid_run_is_restarted_once(
     from aiida.orm import CalcJobNode, StructureData
     from ase.build import bulk
 
-    from workflows.pw_builders import pw_base_builder
+    from workflows.inputs.pw_builders import pw_base_builder
 
     pseudo_family("nc")
     structure = StructureData(ase=bulk("CdS", "zincblende", a=5.832))

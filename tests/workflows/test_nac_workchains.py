@@ -60,7 +60,7 @@ def nc_family(pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily]) -> s
 
 
 def _snapshots_builder(code: InstalledCode, protocol: str = "fast", **kwargs: Any) -> Any:
-    from workflows.nac import NaSnapshotsWorkChain
+    from workflows.workchains.na_snapshots import NaSnapshotsWorkChain
 
     trajectory = kwargs.pop("trajectory", None) or _trajectory()
     builder = NaSnapshotsWorkChain.get_builder_from_protocol(
@@ -241,7 +241,7 @@ def _synthetic_hamiltonian(n_steps: int = 1024, cycles: int = 10) -> Any:
 
 
 def _analysis_builder(hamiltonian: Any, protocol: str = "fast", **overrides: Any) -> Any:
-    from workflows.nac import NaAnalysisWorkChain
+    from workflows.workchains.na_snapshots import NaAnalysisWorkChain
 
     defaults = {"dynamics": {"simulation_time_fs": 300.0}}
     return NaAnalysisWorkChain.get_builder_from_protocol(
@@ -366,7 +366,7 @@ def test_transfer_time_is_fitted_to_the_donor_domain_population(aiida_profile: o
     from aiida.engine import run_get_node
     from aiida.orm import Int
 
-    from heterostructures.fits import fit_exponential_decay
+    from heterostructures.dynamics.fits import fit_exponential_decay
 
     builder = _analysis_builder(_donor_transfer_hamiltonian())
     builder.initial_band, builder.final_band = Int(3), Int(1)
@@ -396,7 +396,7 @@ def test_carrier_window_is_read_from_the_snapshot_provenance(aiida_profile: obje
     from aiida.common.links import LinkType
     from aiida.orm import CalcFunctionNode, Str, WorkflowNode
 
-    from workflows.na_analysis import carrier_window
+    from workflows.workchains.na_analysis import carrier_window
 
     workflow = WorkflowNode()
     workflow.base.links.add_incoming(Str("hole").store(), LinkType.INPUT_WORK, "carrier")

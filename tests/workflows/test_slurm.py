@@ -20,10 +20,10 @@ from ase.build import bulk
 from click.testing import CliRunner
 
 from tests.conftest import require_executable, running_in_ci
-from tests.workflows.test_queries import stored_pk
+from tests.workflows.provenance.test_queries import stored_pk
 from workflows.cli.main import cli
-from workflows.pw_builders import pw_base_builder
-from workflows.queries import workflow_status
+from workflows.inputs.pw_builders import pw_base_builder
+from workflows.provenance.queries import workflow_status
 from workflows.setup.codes import register_code, register_computer
 from workflows.setup.paths import PROFILES_DIR
 from workflows.setup.slurm import (

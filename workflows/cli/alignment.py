@@ -11,7 +11,7 @@ from workflows.cli.study import PROTOCOLS, launch_study, ranks_options, study_co
 
 def _thicknesses(values: tuple[tuple[int, int], ...]) -> list[list[int]] | None:
     """``--thickness P C`` pairs checked as the workchain checks them, or None (protocol's)."""
-    from workflows.alignment_functions import plan_models
+    from workflows.calcfunctions.alignment import plan_models
 
     if not values:
         return None
@@ -73,9 +73,9 @@ def alignment(
       aiida-janus alignment --thickness 3 2 --thickness 5 4 --chalcogenide ZnS
       aiida-janus query alignment
     """
-    from heterostructures.structure_errors import StructureInputError
-    from workflows.alignment import AlignmentSeriesWorkChain, validate_hybrid
-    from workflows.hybrid_gaps import DEFAULT_HYBRID_SETTINGS
+    from heterostructures.structure.errors import StructureInputError
+    from workflows.workchains.alignment import AlignmentSeriesWorkChain, validate_hybrid
+    from workflows.workchains.hybrid_gaps import DEFAULT_HYBRID_SETTINGS
 
     overrides: dict[str, Any] = {}
     planned = _thicknesses(thickness)
@@ -108,7 +108,7 @@ def alignment(
         return
     if not node.is_finished_ok:
         raise click.ClickException(f"janus.alignment <{node.pk}> failed: {node.exit_message}")
-    from workflows.alignment_queries import alignment_record
     from workflows.cli.query import print_alignment_records
+    from workflows.provenance.alignment_queries import alignment_record
 
     print_alignment_records([alignment_record(node)])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from heterostructures.structure_errors import StructureInputError
+from heterostructures.structure.errors import StructureInputError
 from workflows.cli.build_limits import MAX_PLANES, bound_hint, default_atom_bound
 from workflows.cli.params import (
     PSEUDO_CUBIC_A,
@@ -112,9 +112,9 @@ def build(
           --perovskite-planes 3 --chalcogenide-planes 2   # a coincidence cell
       aiida-janus build --relation paper --periodic      # the paper's relation
     """
-    from heterostructures.interface_spec import build_from_spec
-    from heterostructures.paper_model import cost_estimate
-    from heterostructures.structure_report import format_summary, write_interface_files
+    from heterostructures.structure.interface_spec import build_from_spec
+    from heterostructures.structure.paper_model import cost_estimate
+    from heterostructures.structure.report import format_summary, write_interface_files
 
     options = {
         "perovskite_planes": perovskite_planes,
@@ -194,8 +194,8 @@ def epitaxy(
       aiida-janus epitaxy --chalcogenide ZnS --quoted-mismatch 4.2
       aiida-janus epitaxy --all
     """
-    from heterostructures.epitaxy import epitaxy_report, format_epitaxy_report
-    from heterostructures.reflections import check_quoted_mismatch, format_quoted_mismatch
+    from heterostructures.structure.epitaxy import epitaxy_report, format_epitaxy_report
+    from heterostructures.structure.reflections import check_quoted_mismatch, format_quoted_mismatch
 
     if all_pairs:
         click.echo(_all_pairs_table(protocol))
@@ -222,9 +222,9 @@ def epitaxy(
 
 def _all_pairs_table(protocol: str) -> str:
     """The four pairs' table with the interface model of ``protocol``'s janus.interface inputs."""
-    from heterostructures.epitaxy_table import epitaxy_rows, format_epitaxy_table
-    from heterostructures.interface_spec import spec_from_dict
-    from workflows.interface import InterfaceWorkChain
+    from heterostructures.structure.epitaxy_table import epitaxy_rows, format_epitaxy_table
+    from heterostructures.structure.interface_spec import spec_from_dict
+    from workflows.workchains.interface import InterfaceWorkChain
 
     values = InterfaceWorkChain.checked_protocol_inputs(protocol, None)["interface"]
     planes = f"{protocol}: {'periodic' if values.get('periodic') else 'slab'}"

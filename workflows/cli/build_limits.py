@@ -24,8 +24,8 @@ def default_atom_bound(spec: dict[str, Any]) -> int | None:
 
     Raises the library's ``StructureInputError`` for a spec it cannot build.
     """
-    from heterostructures.coincidence import resolve_cell
-    from heterostructures.interface_spec import spec_with_lattices
+    from heterostructures.structure.coincidence import resolve_cell
+    from heterostructures.structure.interface_spec import spec_with_lattices
 
     _, cell = resolve_cell(spec_with_lattices(spec, {}))
     return BUILD_MAX_ATOMS if cell is None else None

@@ -29,7 +29,7 @@ def start(profile_name: str, workers: int) -> None:
       aiida-janus daemon start
       aiida-janus daemon start --profile janus-psql --workers 2
     """
-    from workflows.daemon import start_daemon
+    from workflows.engine.daemon_start import start_daemon
 
     profile_name = _existing(profile_name)
     _venv_on_path()
@@ -43,7 +43,7 @@ def start(profile_name: str, workers: int) -> None:
 @click.option("--profile", "profile_name", default="janus", show_default=True)
 def stop(profile_name: str) -> None:
     """Stop the daemon (running calculations carry on and are picked up at restart)."""
-    from workflows.daemon import DaemonStopError, stop_daemon_and_wait
+    from workflows.engine.daemon_start import DaemonStopError, stop_daemon_and_wait
 
     profile_name = _existing(profile_name)
     try:
@@ -65,7 +65,11 @@ def restart_broker(profile_name: str) -> None:
     Example:
       aiida-janus daemon restart-broker --profile janus-psql
     """
-    from workflows.daemon import BrokerRestartError, DaemonStopError, restart_rabbitmq_safely
+    from workflows.engine.daemon_start import (
+        BrokerRestartError,
+        DaemonStopError,
+        restart_rabbitmq_safely,
+    )
 
     profile_name = _existing(profile_name)
     _venv_on_path()

@@ -16,7 +16,7 @@ def run_demo(profile_name: str, computer_label: str, output: Path) -> None:
     from aiida.orm import WorkflowNode
 
     from workflows.cli.study import build_study, launch_study
-    from workflows.report import write_report
+    from workflows.provenance.report import write_report
     from workflows.setup.profile import load_study_profile
 
     load_study_profile(profile_name)

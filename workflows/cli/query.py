@@ -1,6 +1,7 @@
 """``aiida-janus query …``, ``status`` and ``export``: read a study back from provenance.
 
-Thin wrappers over :mod:`workflows.queries` and :mod:`workflows.process_status`; every bad
+Thin wrappers over :mod:`workflows.provenance.queries` and
+:mod:`workflows.provenance.process_status`; every bad
 input (unknown PK, a node that is not a workflow, a key that is not there) ends as one
 ``Error:`` line. Read-only: they open an existing profile and never create one
 (:mod:`workflows.cli.profiles`); identifiers are PK, UUID (prefix) or label.
@@ -17,7 +18,7 @@ import click
 
 from workflows.cli.params import NodeParam, OutputPath
 from workflows.cli.profiles import profile_option, use_profile
-from workflows.queries import PIPELINE_PROCESS_TYPE
+from workflows.provenance.queries import PIPELINE_PROCESS_TYPE
 
 TRACE_SECTIONS = (
     "structure",
@@ -105,7 +106,7 @@ def alignment_series(
       aiida-janus query alignment
       aiida-janus query alignment --perovskite CsPbBr3 --chalcogenide CdS
     """
-    from workflows.alignment_queries import alignment_records
+    from workflows.provenance.alignment_queries import alignment_records
 
     use_profile(profile_name)
     with clear_errors():
@@ -128,7 +129,7 @@ def calcs(workflow: Any, inputs: bool, profile_name: str | None) -> None:
       aiida-janus query calcs 1234
       aiida-janus query calcs 1234 --no-inputs
     """
-    from workflows.queries import list_calculations
+    from workflows.provenance.queries import list_calculations
 
     use_profile(profile_name)
     with clear_errors():
@@ -160,7 +161,7 @@ def trace(node: Any, key: str, profile_name: str | None) -> None:
       aiida-janus query trace 1234 band_offsets.cb_offset_ev
       aiida-janus query trace 1311 mismatch_percent
     """
-    from workflows.queries import trace_output
+    from workflows.provenance.queries import trace_output
 
     use_profile(profile_name)
     with clear_errors():
@@ -199,7 +200,7 @@ def studies(
       aiida-janus query studies
       aiida-janus query studies --perovskite CsPbBr3 --chalcogenide CdS --protocol fast
     """
-    from workflows.queries import find_studies, flattened_inputs
+    from workflows.provenance.queries import find_studies, flattened_inputs
 
     use_profile(profile_name)
     with clear_errors():
@@ -233,7 +234,7 @@ def diff(study_a: Any, study_b: Any, profile_name: str | None) -> None:
     Examples:
       aiida-janus query diff 1234 1302
     """
-    from workflows.queries import diff_inputs
+    from workflows.provenance.queries import diff_inputs
 
     use_profile(profile_name)
     if study_a.process_type != study_b.process_type:
@@ -267,7 +268,7 @@ def status(workflow: Any, profile_name: str | None) -> None:
     Examples:
       aiida-janus status 1234
     """
-    from workflows.process_status import workflow_status
+    from workflows.provenance.process_status import workflow_status
 
     use_profile(profile_name)
     with clear_errors():

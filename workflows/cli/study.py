@@ -9,7 +9,7 @@ import click
 
 from workflows.cli.params import NodeParam, OutputPath
 from workflows.cli.profiles import profile_option, use_profile
-from workflows.pipeline_steps import STEPS
+from workflows.inputs.pipeline_steps import STEPS
 
 PROTOCOLS = click.Choice(["fast", "balanced", "stringent"])
 
@@ -52,7 +52,7 @@ def study_codes(profile_name: str | None, computer_label: str) -> dict[str, Any]
     from aiida.manage.configuration import get_profile
     from aiida.orm import load_code
 
-    from workflows.storage_checks import StorageProblemError, check_profile_storage
+    from workflows.engine.storage_checks import StorageProblemError, check_profile_storage
 
     use_profile(profile_name)
     profile = get_profile()
@@ -89,8 +89,8 @@ def build_study(
     """A pipeline builder, or a ClickException naming what to fix."""
     from aiida.orm import List
 
-    from heterostructures.structure_errors import StructureInputError
-    from workflows.pipeline_builder import pipeline_builder
+    from heterostructures.structure.errors import StructureInputError
+    from workflows.inputs.pipeline_builder import pipeline_builder
 
     codes = study_codes(profile_name, computer_label)
     options = ranks_options(ranks)
@@ -108,7 +108,7 @@ def launch_study(builder: Any, daemon: bool) -> Any:
     from aiida.engine import run_get_node
     from aiida.engine import submit as submit_process
 
-    from workflows.storage_checks import storage_failure
+    from workflows.engine.storage_checks import storage_failure
 
     try:
         if daemon:
@@ -131,7 +131,7 @@ def run(**kwargs: Any) -> None:
       aiida-janus run                                  # CsPbBr3/CdS, fast protocol
       aiida-janus run --chalcogenide ZnS --skip aimd
     """
-    from workflows.report import summary_table
+    from workflows.provenance.report import summary_table
 
     builder = build_study(**kwargs)
     node = launch_study(builder, daemon=False)
@@ -181,7 +181,7 @@ def report(study: Any, output: Path, profile_name: str | None) -> None:
     Example:
       aiida-janus report 123 -o report-123
     """
-    from workflows.report import write_report
+    from workflows.provenance.report import write_report
 
     use_profile(profile_name)
     try:

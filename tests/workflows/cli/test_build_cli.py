@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from heterostructures.coincidence import coincidence_candidates
-from heterostructures.interface import InterfaceSpec
-from heterostructures.structure_report import read_interface
+from heterostructures.structure.coincidence import coincidence_candidates
+from heterostructures.structure.interface import InterfaceSpec
+from heterostructures.structure.report import read_interface
 from workflows.cli.main import cli
 
 FAST = ["--periodic", "--perovskite-planes", "3", "--chalcogenide-planes", "2"]
@@ -58,7 +58,7 @@ def test_build_refuses_over_the_atom_cap_with_the_smallest_model(tmp_path: Path)
 
 
 def test_build_paper_relation_prints_atoms_strain_and_cost(tmp_path: Path) -> None:
-    """Reference: the hand count of tests/heterostructures/test_paper_model.py (629 atoms)
+    """Reference: the hand count of tests/heterostructures/structure/test_paper_model.py (629 atoms)
     and the cost law's measured points."""
     result = CliRunner().invoke(
         cli, ["build", "--relation", "paper", "--periodic", "-o", str(tmp_path)]
@@ -95,8 +95,8 @@ def test_run_builder_is_made_for_every_pair_on_defaults(
     """Reference: what ``aiida-janus run`` builds (``pipeline_builder``, fast protocol) before
     it launches anything: the interface step and every model of the alignment series build
     within the default bounds (1 % per side, 300 atoms); nothing is run here."""
-    from heterostructures.interface_spec import build_from_spec
-    from workflows.pipeline_builder import pipeline_builder
+    from heterostructures.structure.interface_spec import build_from_spec
+    from workflows.inputs.pipeline_builder import pipeline_builder
 
     builder = pipeline_builder(study_codes, perovskite, chalcogenide, "fast")
     spec = builder.interface.interface.get_dict()

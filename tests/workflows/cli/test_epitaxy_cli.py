@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-import heterostructures.reflections
-from heterostructures.structure_errors import UnknownPhaseError
+import heterostructures.structure.reflections
+from heterostructures.structure.errors import UnknownPhaseError
 from workflows.cli.main import cli
 
 
 def test_quoted_zns_mismatch_is_reported_with_the_search_size() -> None:
-    """Reference: :func:`heterostructures.reflections.check_quoted_mismatch` (tested against
+    """Reference: :func:`heterostructures.structure.reflections.check_quoted_mismatch` (tested
+    against
     pymatgen there); the command must print its verdict and how many pairs it searched."""
     result = CliRunner().invoke(
         cli, ["epitaxy", "--chalcogenide", "ZnS", "--quoted-mismatch", "4.2"]
@@ -57,7 +58,7 @@ def test_a_failing_check_still_prints_the_epitaxy_report(
     def refuse(*args: object, **kwargs: object) -> None:
         raise UnknownPhaseError("no default lattice for the check")
 
-    monkeypatch.setattr(heterostructures.reflections, "check_quoted_mismatch", refuse)
+    monkeypatch.setattr(heterostructures.structure.reflections, "check_quoted_mismatch", refuse)
     result = CliRunner().invoke(cli, ["epitaxy", "--quoted-mismatch", "4.2"])
     assert result.exit_code == 1
     assert "d{220} pseudo-cubic" in result.output

@@ -1,6 +1,7 @@
 """``aiida-janus query/status/export/slurm-up`` through click's runner on real toy studies.
 
-The studies are the ones of ``tests/workflows/test_queries.py`` (two small workchains, each
+The studies are the ones of ``tests/workflows/provenance/test_queries.py`` (two small workchains,
+each
 with a real pw.x SCF of zinc-blende CdS); bad input must end in one ``Error:`` line.
 """
 
@@ -12,7 +13,7 @@ import pytest
 from aiida import orm
 from click.testing import CliRunner, Result
 
-from tests.workflows.test_queries import ToyStudies, build_toy_studies, stored_pk
+from tests.workflows.provenance.test_queries import ToyStudies, build_toy_studies, stored_pk
 from workflows.cli.main import cli
 
 

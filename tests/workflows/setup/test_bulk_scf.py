@@ -8,8 +8,8 @@ from aiida.engine import run_get_node
 from aiida.orm import StructureData
 from ase.build import bulk
 
-from heterostructures.bands import band_gap
-from workflows.pw_builders import pw_base_builder
+from heterostructures.electronic.bands import band_gap
+from workflows.inputs.pw_builders import pw_base_builder
 from workflows.setup.codes import register_computer_and_codes
 from workflows.setup.paths import PROFILES_DIR
 from workflows.setup.pseudos import FAMILY_LABELS, install_pseudo_family

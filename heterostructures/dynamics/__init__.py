@@ -1,0 +1,1 @@
+"""dynamics: see DEVELOPERS.md for what lives here."""

@@ -1,0 +1,1 @@
+"""electronic: see DEVELOPERS.md for what lives here."""

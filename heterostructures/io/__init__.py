@@ -1,0 +1,1 @@
+"""io: see DEVELOPERS.md for what lives here."""

@@ -1,0 +1,1 @@
+"""plots: see DEVELOPERS.md for what lives here."""

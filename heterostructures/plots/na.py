@@ -1,0 +1,144 @@
+"""Figures of the non-adiabatic analysis: the paper's Fig. 4c (spectral density of the IS–FS
+gap) and Fig. 4d (populations and energy relaxation), each written as a vector file (SVG)
+and a 300 dpi PNG.
+
+Fig. 4d shows the population τ_ET is fitted to as the solid line (the donor-domain
+population P_D(t) = Σ_i P_i(t) w_i^D(t) of :mod:`heterostructures.electronic.domain_populations`
+when the snapshots carry domain weights), its exp(−t/τ_ET) fit dotted, and P_IS(t), the
+population of the initial state, dashed: the two differ by relaxation inside the donor,
+which is not transfer. Plain matplotlib (``Figure``, no pyplot state), no AiiDA.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from numpy.typing import ArrayLike
+
+PNG_DPI = 300
+FORMATS = ("svg", "png")
+
+
+@dataclass(frozen=True)
+class DecayLabel:
+    """What a plot says about one fitted τ (fs): the value ± σ, or a lower bound."""
+
+    name: str
+    tau_fs: float
+    sigma_fs: float
+    determined: bool
+    lower_bound_fs: float
+
+    def text(self) -> str:
+        """``τ_ET = 801 ± 40 fs`` or ``τ_ET ≥ 900 fs (not determined)`` (mathtext)."""
+        if self.determined:
+            return f"τ$_{{{self.name}}}$ = {self.tau_fs:.0f} ± {self.sigma_fs:.0f} fs"
+        return f"τ$_{{{self.name}}}$ ≥ {self.lower_bound_fs:.0f} fs (not determined)"
+
+
+def figure_files(figure: Figure) -> dict[str, bytes]:
+    """The figure as SVG (vector) and 300 dpi PNG bytes, keyed by format."""
+    files = {}
+    for fmt in FORMATS:
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format=fmt, dpi=PNG_DPI)
+        files[fmt] = buffer.getvalue()
+    return files
+
+
+def spectral_density_figure(
+    frequencies_cm: ArrayLike,
+    intensity: ArrayLike,
+    peaks_cm: list[float],
+    resolution_cm: float,
+    resolved: bool,
+) -> Figure:
+    """Fig. 4c: I(ν̃) (eV² fs against cm⁻¹) with the peaks marked and the resolution stated."""
+    frequencies = np.asarray(frequencies_cm, dtype=float)
+    figure = Figure(figsize=(6, 3.5), layout="constrained")
+    axes = figure.add_subplot()
+    axes.plot(frequencies, np.asarray(intensity, dtype=float), color="tab:blue")
+    for peak in peaks_cm:
+        axes.axvline(peak, color="0.6", lw=0.8, ls=":")
+    axes.set_xlim(0, min(float(frequencies.max()), 600.0))
+    axes.set_xlabel("frequency (cm$^{-1}$)")
+    axes.set_ylabel("spectral density (eV$^2$ fs)")
+    verdict = "resolved" if resolved else "NOT resolved"
+    axes.set_title(f"IS–FS gap, Δν̃ = {resolution_cm:.0f} cm$^{{-1}}$ ({verdict})", fontsize=9)
+    return figure
+
+
+@dataclass(frozen=True)
+class DynamicsCurves:
+    """Fig. 4d data: times (fs), the fitted population, P_IS(t) and E(t) − E_FS (eV).
+
+    ``transfer_domain``: the donor domain whose population τ_ET is fitted to, or None when
+    it is fitted to P_IS(t) itself (no domain weights).
+    """
+
+    times_fs: ArrayLike
+    transfer_population: ArrayLike
+    initial_state_population: ArrayLike
+    energy_ev: ArrayLike
+    transfer_domain: str | None
+
+
+def _population_axes(axes: Axes, curves: DynamicsCurves, transfer: DecayLabel) -> None:
+    times = np.asarray(curves.times_fs, dtype=float)
+    fitted = "IS" if curves.transfer_domain is None else curves.transfer_domain
+    axes.plot(
+        times,
+        np.asarray(curves.transfer_population, dtype=float),
+        color="tab:red",
+        label=f"P$_{{{fitted}}}$(t) (τ$_{{ET}}$ fitted)",
+    )
+    if np.isfinite(transfer.tau_fs) and transfer.tau_fs > 0:
+        axes.plot(
+            times,
+            np.exp(-(times - times[0]) / transfer.tau_fs),
+            color="tab:red",
+            ls=":",
+            lw=0.8,
+            label=f"exp(−t/τ$_{{ET}}$), {transfer.text()}",
+        )
+    if curves.transfer_domain is not None:
+        axes.plot(
+            times,
+            np.asarray(curves.initial_state_population, dtype=float),
+            color="tab:red",
+            ls="--",
+            alpha=0.6,
+            label="P$_{IS}$(t) (initial state)",
+        )
+    axes.set_xlabel("time (fs)")
+    axes.set_ylabel("population", color="tab:red")
+    axes.set_ylim(0, 1.05)
+
+
+def dynamics_figure(
+    curves: DynamicsCurves, transfer: DecayLabel, relaxation: DecayLabel, title: str
+) -> Figure:
+    """Fig. 4d: the fitted population (solid), its fit (dotted), P_IS(t) (dashed) and E(t).
+
+    ``title`` names the method and the number of trajectories.
+    """
+    figure = Figure(figsize=(6, 3.8), layout="constrained")
+    left = figure.add_subplot()
+    _population_axes(left, curves, transfer)
+    right = left.twinx()
+    right.plot(
+        np.asarray(curves.times_fs, dtype=float),
+        np.asarray(curves.energy_ev, dtype=float),
+        color="tab:blue",
+        label=f"E(t) − E$_{{FS}}$, {relaxation.text()}",
+    )
+    right.set_ylabel("E(t) − E$_{FS}$ (eV)", color="tab:blue")
+    handles = left.get_legend_handles_labels()
+    extra = right.get_legend_handles_labels()
+    left.legend(handles[0] + extra[0], handles[1] + extra[1], fontsize=7, loc="upper right")
+    left.set_title(title, fontsize=8)
+    return figure

@@ -1,0 +1,1 @@
+"""structure: see DEVELOPERS.md for what lives here."""

@@ -1,0 +1,63 @@
+"""Fig. 4c/4d: which curves are drawn, how they are labelled, and the files written.
+
+References: the curves handed in (the plotted data must be them, point by point); the
+PNG header and its pixel size (300 dpi × the figure size in inches, read back with
+matplotlib's own PNG reader); the SVG root element.
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib.image import imread
+from matplotlib.lines import Line2D
+
+from heterostructures.plots.na import (
+    DecayLabel,
+    DynamicsCurves,
+    dynamics_figure,
+    figure_files,
+    spectral_density_figure,
+)
+
+TIMES = np.arange(0.0, 301.0)
+DONOR = np.exp(-TIMES / 700.0)
+INITIAL = np.exp(-TIMES / 150.0)
+ENERGY = 0.1 * np.exp(-TIMES / 400.0)
+ET = DecayLabel("ET", 700.0, 30.0, True, 640.0)
+RELAX = DecayLabel("relax", 400.0, 20.0, True, 360.0)
+
+
+def _lines(curves: DynamicsCurves) -> dict[str, Line2D]:
+    figure = dynamics_figure(curves, ET, RELAX, "DISH, 1000 trajectories")
+    left = figure.axes[0]
+    return {str(line.get_label()): line for line in left.get_lines()}
+
+
+def test_dynamics_figure_shows_the_fitted_domain_population_and_p_is_dashed() -> None:
+    lines = _lines(DynamicsCurves(TIMES, DONOR, INITIAL, ENERGY, "perovskite"))
+    fitted = lines["P$_{perovskite}$(t) (τ$_{ET}$ fitted)"]
+    initial = lines["P$_{IS}$(t) (initial state)"]
+    np.testing.assert_array_equal(fitted.get_ydata(), DONOR)
+    assert fitted.get_linestyle() == "-"
+    np.testing.assert_array_equal(initial.get_ydata(), INITIAL)
+    assert initial.get_linestyle() == "--"
+    fit = next(line for label, line in lines.items() if label.startswith("exp(−t/τ"))
+    np.testing.assert_allclose(np.asarray(fit.get_ydata(), float), np.exp(-TIMES / 700.0))
+    assert "700 ± 30 fs" in str(fit.get_label())
+
+
+def test_without_domain_weights_p_is_is_drawn_once_as_the_fitted_curve() -> None:
+    lines = _lines(DynamicsCurves(TIMES, INITIAL, INITIAL, ENERGY, None))
+    assert "P$_{IS}$(t) (τ$_{ET}$ fitted)" in lines
+    assert "P$_{IS}$(t) (initial state)" not in lines
+
+
+def test_figures_are_written_as_svg_and_300_dpi_png() -> None:
+    figure = spectral_density_figure([0.0, 100.0, 200.0], [0.0, 1.0, 0.5], [100.0], 33.0, True)
+    files = figure_files(figure)
+    assert files["png"][:8] == b"\x89PNG\r\n\x1a\n"
+    height, width = imread(io.BytesIO(files["png"]), format="png").shape[:2]
+    assert (width, height) == (6 * 300, round(3.5 * 300))
+    assert b"<svg" in files["svg"][:1000]

@@ -1,0 +1,69 @@
+"""``aiida-janus report``'s table: every headline number, and 'not run' for skipped steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workflows.provenance.report import summary_table
+
+NA_SUMMARY = {
+    "spectral_summary": {
+        "mean_gap_ev": 1.169,
+        "gap_std_ev": 0.018,
+        "peaks_cm": [365.2, 120.4],
+        "resolution_cm": 33.4,
+        "dephasing": {"summary": "τ = 55.76 ± 1.2 fs"},
+    },
+    "dynamics_summary": {
+        "method": "dish",
+        "transfer": {"summary": "τ = 801 ± 40 fs"},
+        "relaxation": {"summary": "τ = 1218 ± 60 fs"},
+    },
+}
+
+
+def test_table_has_na_rows_with_resolution() -> None:
+    table = summary_table({"pair": "CsPbBr3/CdS", **NA_SUMMARY})
+    assert "| spectral peaks (cm⁻¹) | 365, 120 (resolution 33 cm⁻¹) |" in table
+    assert "| τ_ET (dish) | τ = 801 ± 40 fs |" in table
+    assert "| τ_relax | τ = 1218 ± 60 fs |" in table
+    assert "| pure dephasing | τ = 55.76 ± 1.2 fs |" in table
+
+
+def test_skipped_steps_say_not_run() -> None:
+    table = summary_table({"pair": "CsPbBr3/CdS"})
+    assert "| NA dynamics | not run |" in table
+    assert "| AIMD | not run |" in table
+
+
+def test_table_says_how_the_na_numbers_were_obtained() -> None:
+    """The carrier window, the dephasing conventions and the fitted population are in
+    the report (copied from the NA summaries, wording of workflows/calcfunctions/na.py)."""
+    dynamics: dict[str, Any] = {
+        "method": "dish",
+        "dephasing_convention": "pyxaid",
+        "transfer_population": "P_perovskite(t) = sum_i P_i(t) w_i^perovskite(t)",
+        "carrier_window": {"bands": [10, 11], "carrier": "electron"},
+    }
+    spectral = {"dephasing_convention": "libra"}
+    table = summary_table({"spectral_summary": spectral, "dynamics_summary": dynamics})
+    assert "| NA carrier window | electron, pw.x bands 10–11 |" in table
+    assert "| dephasing convention | pure dephasing: libra; DISH decoherence: pyxaid |" in table
+    assert "| τ_ET fitted to | P_perovskite(t) = sum_i P_i(t) w_i^perovskite(t) |" in table
+
+
+def test_state_elements_are_ranked_by_the_real_space_partition() -> None:
+    """The report ranks a state's elements by Bader, not by projections (which inflate Cs:
+    docs/state-character.md); the shares here are the NC demo IS of that document."""
+    state = {
+        "band": 51,
+        "k_index": 1,
+        "energy_ev": 3.7,
+        "domain_weights": {"perovskite": 0.8, "chalcogenide": 0.2},
+        "element_weights": {"Cs": 0.34, "Pb": 0.32, "Br": 0.14},
+        "element_shares": {"bader": {"Pb": 0.50, "Br": 0.20, "Cd": 0.15, "Cs": 0.0}},
+    }
+    table = summary_table({"charge_transfer_states": {"initial": state, "final": {}}})
+    rows = {line.split("|")[1].strip(): line for line in table.splitlines() if "state" in line}
+    assert "elements (bader) Pb 0.50, Br 0.20, Cd 0.15" in rows["initial state"]
+    assert "elements not analysed" in rows["final state"]

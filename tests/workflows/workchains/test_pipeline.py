@@ -1,0 +1,253 @@
+"""``janus.pipeline``: builder per protocol, skip/restart inputs, mock end-to-end runs.
+
+Mock runs replay recordings of real QE runs (tests/fixtures/mock/); re-record with
+``scripts/record_fixtures.sh 'tests/workflows/workchains/test_pipeline.py'``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from tests.workflows.test_nac_workchains import _snapshots_builder, _trajectory
+from tests.workflows.workchains.test_alignment import TINY_SERIES
+from tests.workflows.workchains.test_interface import SERIAL, TINY_BULK, TINY_INTERFACE
+
+if TYPE_CHECKING:
+    from aiida.orm import InstalledCode
+
+MIN_NA_FRAMES = 8  # janus.na_analysis needs ≥ 8 snapshots (exit 202 otherwise)
+CUTOFFS = {"pw": {"parameters": {"SYSTEM": {"ecutwfc": 20.0, "ecutrho": 80.0}}}}
+TINY_STEPS: dict[str, Any] = {
+    "perovskite_bulk": {
+        "pseudo_flavour": "nc",
+        "relax": {"base_relax": TINY_BULK, "meta_convergence": False},
+    },
+    "chalcogenide_bulk": {
+        "pseudo_flavour": "nc",
+        "relax": {"base_relax": TINY_BULK, "meta_convergence": False},
+    },
+    "interface": TINY_INTERFACE,
+    "electronic": {
+        "pseudo_flavour": "nc",
+        "dual": 4.0,
+        "scf": {"kpoints_distance": 1.5, **CUTOFFS},
+        "nscf": {"kpoints_distance": 1.2, **CUTOFFS},
+    },
+    "alignment": TINY_SERIES,
+    "aimd": {"equilibration_time_fs": 2.0, "production_time_fs": 2.0, "md": CUTOFFS},
+}
+
+
+def _serial(builder: Any) -> Any:
+    """Mock codes run without MPI: every CalcJob of the study gets serial options."""
+    for side in ("perovskite_bulk", "chalcogenide_bulk"):
+        builder[side].relax.base_relax.pw.metadata.options = SERIAL
+    builder.interface.relax.pw.metadata.options = SERIAL
+    for step in ("scf", "nscf"):
+        builder.electronic[step].pw.metadata.options = SERIAL
+    builder.electronic.projwfc.metadata.options = SERIAL
+    builder.electronic.pp_potential.metadata.options = SERIAL
+    builder.alignment.model.relax.pw.metadata.options = SERIAL
+    for step in ("scf", "nscf"):
+        builder.alignment.electronic[step].pw.metadata.options = SERIAL
+    builder.alignment.electronic.projwfc.metadata.options = SERIAL
+    builder.alignment.electronic.pp_potential.metadata.options = SERIAL
+    builder.charge_densities.pp.metadata.options = SERIAL
+    builder.aimd.md.pw.metadata.options = SERIAL
+    builder.na_snapshots.scf.pw.metadata.options = SERIAL
+    return builder
+
+
+@pytest.mark.parametrize("protocol", ["fast", "balanced", "stringent"])
+def test_pipeline_builder_fills_every_step(
+    protocol: str, study_codes: dict[str, InstalledCode], data_regression: Any
+) -> None:
+    from workflows.inputs.pipeline_builder import pipeline_builder
+
+    builder = pipeline_builder(study_codes, protocol=protocol)
+    data_regression.check(
+        {
+            "steps": sorted(key for key in builder if key not in ("metadata",)),
+            "interface": builder.interface.interface.get_dict(),
+            "md_family_cutoff": builder.aimd.md.pw.parameters["SYSTEM"]["ecutwfc"],
+            "md_settings": builder.aimd.md.pw.settings.get_dict()
+            if "settings" in builder.aimd.md.pw
+            else None,
+            "na_window": list(builder.na_snapshots.band_window),
+            "bulk_ecutwfc": builder.chalcogenide_bulk.relax.base_relax.pw.parameters["SYSTEM"][
+                "ecutwfc"
+            ],
+            "interface_ecutwfc": builder.interface.relax.pw.parameters["SYSTEM"]["ecutwfc"],
+        }
+    )
+
+
+def test_pipeline_bad_input(study_codes: dict[str, InstalledCode]) -> None:
+    from aiida.orm import List
+
+    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.protocols import UnknownProtocolError
+    from workflows.workchains.pipeline import validate_pipeline, validate_skip
+
+    with pytest.raises(UnknownProtocolError, match="choose one of"):
+        pipeline_builder(study_codes, protocol="huge")
+    with pytest.raises(ValueError, match="not configured"):
+        pipeline_builder({"pw": study_codes["pw"]})
+    with pytest.raises(ValueError, match="Zz"):
+        pipeline_builder(study_codes, chalcogenide="ZzS")
+    message = validate_skip(List(["relaxation"]), None)
+    assert message is not None
+    assert "choose from" in message
+    message = validate_pipeline({"skip": List(["interface"])}, None)
+    assert message is not None
+    assert "needs `structure`" in message
+
+
+@pytest.mark.parametrize("protocol", ["balanced", "stringent"])
+def test_bulk_and_interface_share_cutoff(
+    protocol: str, study_codes: dict[str, InstalledCode]
+) -> None:
+    """Formation energies compare totals: bulk and interface must use one ecutwfc."""
+    from workflows.calcfunctions.summary import energies_incomparable
+    from workflows.inputs.pipeline_builder import pipeline_builder
+
+    builder = pipeline_builder(study_codes, protocol=protocol)
+    interface = builder.interface.relax.pw
+    for side in ("perovskite_bulk", "chalcogenide_bulk"):
+        bulk = builder[side].relax.base_relax.pw
+        assert bulk.parameters["SYSTEM"]["ecutwfc"] == interface.parameters["SYSTEM"]["ecutwfc"]
+        assert energies_incomparable(bulk, interface) is None
+
+
+def test_fast_pipeline_says_why_it_has_no_formation_energy(
+    study_codes: dict[str, InstalledCode],
+) -> None:
+    """The fast protocol relaxes the interface with NC files: totals are not comparable."""
+    from workflows.calcfunctions.summary import energies_incomparable
+    from workflows.inputs.pipeline_builder import pipeline_builder
+
+    builder = pipeline_builder(study_codes, protocol="fast")
+    reason = energies_incomparable(
+        builder.chalcogenide_bulk.relax.base_relax.pw, builder.interface.relax.pw
+    )
+    assert reason is not None
+    assert "ecutwfc" in reason
+    assert "different pseudopotentials for ['Cd', 'S']" in reason
+
+
+def test_pipeline_from_trajectory_runs_only_na_steps(study_codes: dict[str, InstalledCode]) -> None:
+    """Restart with a given structure and trajectory: only the NA steps run (mock pw.x)."""
+    from aiida.engine import run_get_node
+    from aiida.orm import ArrayData, Dict, List, Str
+
+    from workflows.workchains.na_snapshots import NaAnalysisWorkChain
+    from workflows.workchains.pipeline import PipelineWorkChain
+
+    trajectory = _trajectory(n_frames=MIN_NA_FRAMES)
+    builder = PipelineWorkChain.get_builder()
+    builder.perovskite, builder.chalcogenide = Str("CsPbBr3"), Str("CdS")
+    builder.structure = trajectory.get_step_structure(0)
+    builder.site_labels = Dict(
+        {"domain": ["perovskite", "chalcogenide"], "layer": [0, 0], "fixed": [False] * 2}
+    )
+    builder.trajectory = trajectory
+    builder.skip = List(["electronic", "charge_densities"])
+    snapshots = _snapshots_builder(study_codes["pw"], trajectory=trajectory)
+    builder.na_snapshots = {
+        k: v for k, v in snapshots._inputs(prune=True).items() if k != "trajectory"
+    }
+    analysis = NaAnalysisWorkChain.get_builder_from_protocol(ArrayData(), 1, 1, protocol="fast")
+    builder.na_analysis = {
+        k: v
+        for k, v in analysis._inputs(prune=True).items()
+        if k not in ("na_hamiltonian", "initial_band", "final_band")
+    }
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    called = {link.link_label for link in node.base.links.get_outgoing().all()}
+    assert {"na_snapshots", "na_analysis"} <= called
+    assert not called & {"interface", "aimd", "electronic", "perovskite_bulk"}
+    analysis_node = node.base.links.get_outgoing(link_label_filter="na_analysis").one().node
+    # No electronic step: IS = CBM + 1, FS = CBM of the snapshots (18 electrons: CBM = 10).
+    assert analysis_node.inputs.initial_band.value == 11
+    assert analysis_node.inputs.final_band.value == 10
+    summary = results["summary"].get_dict()
+    assert {"spectral_summary", "dynamics_summary"} <= set(summary["steps"])
+    assert "PBE" in summary["level_of_theory"]
+
+
+@pytest.mark.real_qe
+def test_tiny_pipeline_end_to_end_on_mocks(
+    study_codes: dict[str, InstalledCode], tmp_path: Path
+) -> None:
+    """bulk → interface → electronic → IS/FS → AIMD on a 13-atom superlattice (replayed)."""
+    from aiida.engine import run_get_node
+    from aiida.orm import List
+
+    from workflows.inputs.pipeline_builder import pipeline_builder
+
+    builder = _serial(pipeline_builder(study_codes, protocol="fast", overrides=TINY_STEPS))
+    builder.skip = List(["na"])
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    summary = results["summary"].get_dict()
+    assert set(summary["steps"]) >= {"build_report", "band_alignment", "charge_transfer_states"}
+    lattices = {side: summary[f"{side}_lattice"]["a"] for side in ("perovskite", "chalcogenide")}
+    cell = results["structure"].cell
+    assert abs(sum(cell[0]) - 0.5 * sum(lattices.values())) < 0.1, "built from computed lattices"
+    states = summary["charge_transfer_states"]
+    assert (
+        states["initial"]["domain_weights"]["perovskite"]
+        > states["initial"]["domain_weights"]["chalcogenide"]
+    )
+    assert results["trajectory"].numsteps >= 4
+    from aiida.orm import WorkflowNode
+
+    from workflows.provenance.report import write_report
+
+    assert isinstance(node, WorkflowNode)
+    written = write_report(node, tmp_path / "report")
+    assert {"pdos_plot", "edge_profile_plot", "potential_plot", "density_plot", "md_plot"} <= set(
+        written
+    )
+    assert all(path.stat().st_size > 1000 for path in written.values() if path.suffix == ".png")
+    again = write_report(node, tmp_path / "report")
+    assert again == written, "a second report overwrites the first, never writes name_<pk>.png"
+    assert sorted(p.name for p in (tmp_path / "report").iterdir()) == sorted(
+        p.name for p in written.values()
+    )
+    table = written["summary"].read_text()
+    assert "| alignment type |" in table
+    # Route 2 ran on the interface's strained bulk units (janus.interface strained_bulk).
+    lineup = summary["band_alignment"]["routes"]["potential_lineup"]
+    assert set(lineup["bulk_references"]) == {"perovskite", "chalcogenide"}
+    assert "| ΔE_C / ΔE_V (potential_lineup) |" in table
+    assert "| strained bulk gaps |" in table
+    assert "| NA dynamics | not run |" in table
+    series = summary["alignment_series"]
+    assert {row["model"] for row in series["rows"]} == {"3+2", "5+4"}
+    assert "| type verdict |" in table
+    assert "| IS/FS and NA model | 3+2 planes, 13 atoms |" in table
+    assert {"offsets_vs_thickness", "band_alignment_diagram_vector"} <= set(written)
+
+
+def test_protocol_sets_per_step_resources_and_ranks_override_them(
+    study_codes: dict[str, InstalledCode],
+) -> None:
+    """balanced: 32 ranks and 24 h for the interface relax; `--ranks 4` keeps the walltime."""
+    from workflows.inputs.pipeline_builder import pipeline_builder
+
+    builder = pipeline_builder(study_codes, protocol="balanced")
+    relax = builder.interface.relax.pw.metadata.options
+    assert relax.resources == {"num_machines": 1, "num_mpiprocs_per_machine": 32}
+    assert relax.max_wallclock_seconds == 86400
+    assert builder.na_snapshots.scf.pw.metadata.options.max_wallclock_seconds == 14400
+    assert builder.charge_densities.pp.metadata.options.resources["num_mpiprocs_per_machine"] == 8
+    ranks = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": 4}}
+    overridden = pipeline_builder(study_codes, protocol="balanced", options=ranks)
+    relax = overridden.interface.relax.pw.metadata.options
+    assert relax.resources["num_mpiprocs_per_machine"] == 4
+    assert relax.max_wallclock_seconds == 86400

@@ -1,0 +1,1 @@
+"""calcfunctions: see DEVELOPERS.md for what lives here."""

@@ -1,0 +1,1 @@
+"""inputs: see DEVELOPERS.md for what lives here."""

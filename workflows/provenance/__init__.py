@@ -1,0 +1,1 @@
+"""provenance: see DEVELOPERS.md for what lives here."""

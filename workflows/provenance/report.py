@@ -1,0 +1,293 @@
+"""The study report: a summary table (Markdown) and the figures of a finished pipeline.
+
+Reads only what the pipeline stored (its ``summary`` Dict and the PNG/SVG
+``SinglefileData`` its steps produced), so a report can be regenerated months later from
+the database or an exported archive.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from aiida import orm
+
+from workflows.provenance.process_tree import called_processes, stored_pk
+
+NOT_RUN = "not run"
+#: figure files copied into a report; a ``<name>_vector`` output is written as ``<name>.svg``
+FIGURE_SUFFIXES = (".png", ".svg")
+VECTOR_LABEL_SUFFIX = "_vector"
+
+
+def _fmt(value: Any, unit: str = "", digits: int = 3) -> str:
+    if value is None:
+        return "not determined"
+    if isinstance(value, float):
+        return f"{value:.{digits}f} {unit}".strip()
+    return f"{value} {unit}".strip()
+
+
+def _strain_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    report = summary.get("build_report")
+    if not report:
+        return [("interface", NOT_RUN)]
+    return [
+        (
+            "interface",
+            f"{report['formula']} ({report['n_atoms']} atoms), "
+            f"{report['perovskite_termination']} on {report['chalcogenide_termination']}",
+        ),
+        (
+            "strain perovskite / chalcogenide (%)",
+            f"{report['perovskite_strain_percent'][0]:+.3f} / "
+            f"{report['chalcogenide_strain_percent'][0]:+.3f}",
+        ),
+    ]
+
+
+def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    alignment = summary.get("band_alignment")
+    if not alignment:
+        return [("band alignment", NOT_RUN)]
+    rows = [("alignment type", str(alignment.get("alignment_type")))]
+    for name, route in alignment.get("routes", {}).items():
+        rows.append(
+            (
+                f"ΔE_C / ΔE_V ({name})",
+                f"{_fmt(route.get('conduction_offset_ev'), 'eV')} / "
+                f"{_fmt(route.get('valence_offset_ev'), 'eV')} "
+                f"(type {route.get('alignment_type')})",
+            )
+        )
+    lineup = alignment.get("potential_lineup")
+    if lineup:
+        uncertainty = lineup.get("delta_v_uncertainty_ev")
+        step = _fmt(lineup.get("delta_v_ev"), "eV")
+        if uncertainty is not None:
+            step += f" ± {uncertainty:.3f} (no plateau)" if "warning" in lineup else ""
+        rows.append(("potential step ΔV = V̄_A − V̄_B", step))
+    for label, key in (
+        ("domain gaps (middle layers)", "domain_gaps_ev"),
+        ("strained bulk gaps", "bulk_gaps_ev"),
+    ):
+        gaps = alignment.get(key)
+        if gaps:
+            rows.append((label, ", ".join(f"{d} {_fmt(g, 'eV')}" for d, g in gaps.items())))
+    rows.append(
+        (
+            "sign convention",
+            f"{alignment.get('sign_convention', '')}; A = {alignment.get('domain_a')}, "
+            f"B = {alignment.get('domain_b')}",
+        )
+    )
+    return rows
+
+
+def _series_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The thickness series: each model's offsets by the verdict's route, the converged
+    values, the gap-corrected ΔE_C and the type verdict beside the paper's statement."""
+    series = summary.get("alignment_series")
+    if not series:
+        return [("alignment thickness series", NOT_RUN)]
+    verdict = series["verdict"]
+    route = verdict.get("route")
+    models = [
+        f"{row['model']} ({row['n_atoms']} at.) {_fmt(row['valence_offset_ev'])} / "
+        f"{_fmt(row['conduction_offset_ev'])} ({row['alignment_type']})"
+        for row in series["rows"]
+        if row["route"] == route
+    ]
+    rows = [(f"series ΔE_V / ΔE_C in eV ({route})", "; ".join(models))]
+    for value in series["converged"]:
+        if value["route"] != route:
+            continue
+        state = "converged" if value["converged"] else f"not converged: {value['reason']}"
+        rows.append(
+            (
+                f"thickest-model Δ{'E_V' if value['quantity'] == 'valence' else 'E_C'}",
+                f"{_fmt(value['value_ev'], 'eV')} ± {_fmt(value['uncertainty_ev'])} ({state})",
+            )
+        )
+    corrected = [
+        f"{c['gap_source']} {_fmt(c['conduction_offset_ev'], 'eV')} ({c['alignment_type']})"
+        for c in series["corrections"]
+    ]
+    rows.append(("ΔE_C = ΔE_V + ΔE_g, by gap source", "; ".join(corrected)))
+    rows.append(("type verdict", f"{verdict['alignment_type']}: {verdict['reason']}"))
+    paper = series.get("paper")
+    if paper:
+        rows.append(("paper's statement", paper["statement"]))
+    return rows
+
+
+def _transfer_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    states = summary.get("charge_transfer_states")
+    if not states:
+        return [("IS/FS states", NOT_RUN)]
+    rows = []
+    for role in ("initial", "final"):
+        state = states.get(role, {})
+        weights = state.get("domain_weights", {})
+        rows.append(
+            (
+                f"{role} state",
+                f"band {state.get('band')} at k {state.get('k_index')}, "
+                f"{_fmt(state.get('energy_ev'), 'eV')}; domains "
+                + ", ".join(f"{k} {v:.2f}" for k, v in weights.items())
+                + f"; {_element_character(state)}",
+            )
+        )
+    return rows + _transfer_model_rows(summary, states)
+
+
+def _transfer_model_rows(summary: dict[str, Any], states: dict[str, Any]) -> list[tuple[str, str]]:
+    """Which model the IS/FS (and the NA stage) use, and their IS–FS gap against the
+    converged ΔE_C of the thickness series: thin-model states sit at confined levels."""
+    report = summary.get("build_report") or {}
+    spec = report.get("spec", {})
+    model = (
+        f"{spec.get('perovskite_planes')}+{spec.get('chalcogenide_planes')} planes, "
+        f"{report.get('n_atoms')} atoms"
+        if report
+        else "given structure"
+    )
+    rows = [("IS/FS and NA model", model)]
+    series = summary.get("alignment_series")
+    if series and states.get("energy_gap_ev") is not None:
+        verdict = series["verdict"]
+        rows.append(
+            (
+                "IS–FS gap vs converged ΔE_C",
+                f"{_fmt(states['energy_gap_ev'], 'eV')} vs "
+                f"{_fmt(verdict.get('conduction_offset_ev'), 'eV')} "
+                f"({verdict.get('gap_source')} gaps, {verdict.get('route')})",
+            )
+        )
+    return rows
+
+
+def _element_character(state: dict[str, Any]) -> str:
+    """Element shares of a state, ranked by the real-space Bader partition of |ψ|².
+
+    Why Bader first: projection weights are normalised over the atomic basis and inflate
+    elements with diffuse projectors (Cs in pslibrary NC/PAW, docs/state-character.md).
+    """
+    shares = dict(state.get("element_shares", {}))
+    if "element_weights" in state:
+        shares.setdefault("projection", state["element_weights"])
+    for method in ("bader", "voronoi", "projection"):
+        if shares.get(method):
+            ranked = sorted(shares[method].items(), key=lambda kv: -kv[1])[:3]
+            return f"elements ({method}) " + ", ".join(f"{k} {v:.2f}" for k, v in ranked)
+    return "elements not analysed"
+
+
+def _md_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    diagnostics = summary.get("md_diagnostics")
+    if not diagnostics:
+        return [("AIMD", NOT_RUN)]
+    return [
+        (f"MD {key}", _fmt(value))
+        for key, value in sorted(diagnostics.items())
+        if isinstance(value, int | float)
+    ]
+
+
+def summary_table(summary: dict[str, Any]) -> str:
+    """Markdown table of the headline numbers; steps not run say so."""
+    rows = [
+        ("pair", summary.get("pair", "?")),
+        ("level of theory", summary.get("level_of_theory", "?")),
+    ]
+    rows += _strain_rows(summary) + _alignment_rows(summary) + _series_rows(summary)
+    rows += _transfer_rows(summary)
+    rows += _md_rows(summary) + _na_rows(summary)
+    lines = ["| quantity | value |", "|---|---|"]
+    lines += [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _na_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    spectral = summary.get("spectral_summary")
+    dynamics = summary.get("dynamics_summary")
+    if not spectral and not dynamics:
+        return [("NA dynamics", NOT_RUN)]
+    rows = []
+    if spectral:
+        peaks = ", ".join(f"{peak:.0f}" for peak in spectral.get("peaks_cm", [])) or "none"
+        rows += [
+            (
+                "IS–FS gap along MD",
+                f"{_fmt(spectral.get('mean_gap_ev'))} ± {_fmt(spectral.get('gap_std_ev'))} eV",
+            ),
+            (
+                "spectral peaks (cm⁻¹)",
+                f"{peaks} (resolution {_fmt(spectral.get('resolution_cm'), digits=0)} cm⁻¹)",
+            ),
+            ("pure dephasing", spectral.get("dephasing", {}).get("summary", "?")),
+        ]
+    if dynamics:
+        rows += [
+            (
+                f"τ_ET ({dynamics.get('method', '?')})",
+                dynamics.get("transfer", {}).get("summary", "?"),
+            ),
+            ("τ_relax", dynamics.get("relaxation", {}).get("summary", "?")),
+        ]
+    return rows + _na_provenance_rows(spectral or {}, dynamics or {})
+
+
+def _na_provenance_rows(
+    spectral: dict[str, Any], dynamics: dict[str, Any]
+) -> list[tuple[str, str]]:
+    """How the NA numbers were obtained: carrier window, dephasing convention, population."""
+    window = dynamics.get("carrier_window") or {}
+    bands = window.get("bands")
+    carrier = window.get("carrier") or "carrier not recorded"
+    rows = [
+        (
+            "NA carrier window",
+            f"{carrier}, pw.x bands {bands[0]}–{bands[-1]}" if bands else NOT_RUN,
+        )
+    ]
+    conventions = []
+    if spectral.get("dephasing_convention"):
+        conventions.append(f"pure dephasing: {spectral['dephasing_convention']}")
+    if dynamics.get("dephasing_convention"):
+        conventions.append(f"DISH decoherence: {dynamics['dephasing_convention']}")
+    rows.append(("dephasing convention", "; ".join(conventions) or "not recorded"))
+    if dynamics:
+        rows.append(("τ_ET fitted to", dynamics.get("transfer_population") or "not recorded"))
+    return rows
+
+
+def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
+    """Write ``summary.md`` and every figure (PNG, and SVG where a step made one) of the
+    study into ``outdir``; return the paths by output label."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    if "summary" not in pipeline.outputs:
+        raise ValueError(
+            f"process <{pipeline.pk}> has no `summary` output: is it a finished janus.pipeline?"
+        )
+    written = {"summary": outdir / "summary.md"}
+    written["summary"].write_text(summary_table(pipeline.outputs.summary.get_dict()))
+    seen = set()
+    for _, step in called_processes(stored_pk(pipeline)):
+        for link in step.base.links.get_outgoing(node_class=orm.SinglefileData).all():
+            node = link.node
+            suffix = Path(node.filename).suffix
+            if node.pk in seen or suffix not in FIGURE_SUFFIXES:
+                continue
+            seen.add(node.pk)
+            # Two figures with one label in this study get the PK as suffix; a file left
+            # by an earlier report of the folder is overwritten, not kept beside.
+            key = (
+                link.link_label
+                if link.link_label not in written
+                else f"{link.link_label}_{node.pk}"
+            )
+            path = outdir / f"{key.removesuffix(VECTOR_LABEL_SUFFIX)}{suffix}"
+            path.write_bytes(node.get_content(mode="rb"))
+            written[key] = path
+    return written

@@ -1,0 +1,1 @@
+"""workchains: see DEVELOPERS.md for what lives here."""

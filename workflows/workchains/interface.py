@@ -1,0 +1,227 @@
+"""``janus.interface``: build the interface from bulk lattices, then relax its atoms.
+
+The structure is made by a calcfunction from the (relaxed) bulk lattice parameters, so
+provenance links the relaxed interface back to the bulk calculations and the build spec.
+The relaxation is ``janus.pw_base`` (:mod:`workflows.workchains.pw_base`): aiida-quantumespresso's
+PwBaseWorkChain and its restart handlers, plus one that restarts a SCF stopped by the
+divergence monitor once with safer mixing and smearing. Bulk-like layers and the cell are
+fixed, asymmetric slabs in vacuum get a dipole correction; a SCF that diverges again ends
+this workchain with exit code 310.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiida import orm
+from aiida.engine import ToContext, WorkChain, if_
+from aiida_quantumespresso.common.types import ElectronicType
+from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+
+from heterostructures.structure.errors import StructureInputError
+from heterostructures.structure.interface_spec import build_from_spec
+from heterostructures.structure.slab_geometry import dipole_correction_parameters
+from workflows.calcfunctions.structure import (
+    build_interface_structure,
+    interface_energy,
+    strained_bulk_structures,
+    summarise_relaxation,
+)
+from workflows.engine import repairs as engine_repairs
+from workflows.engine.monitors import divergence_monitor_input
+from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
+from workflows.inputs.site_labels import fixed_coords
+from workflows.protocols import JanusProtocolMixin
+from workflows.workchains.pw_base import JanusPwBaseWorkChain
+
+
+def validate_spec(spec: orm.Dict, _: Any) -> str | None:
+    """Build the interface in memory (≈0.2 s) so a bad spec fails before any submission."""
+    try:
+        build_from_spec(spec.get_dict(), {})
+    except StructureInputError as exception:
+        return f"interface spec cannot be built: {exception}"
+    return None
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
+engine_repairs.install()
+
+
+class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
+    """Build (calcfunction) and relax (JanusPwBaseWorkChain) a perovskite/chalcogenide interface."""
+
+    _protocol_file = "interface.yaml"
+
+    @classmethod
+    def define(cls, spec: Any) -> None:
+        """Spec, optional relaxed bulk lattices, the relaxation namespace and outputs."""
+        super().define(spec)
+        spec.input(
+            "interface",
+            valid_type=orm.Dict,
+            validator=validate_spec,
+            help="InterfaceSpec fields (heterostructures.structure.interface) and `model`.",
+        )
+        spec.input_namespace(
+            "lattices",
+            valid_type=orm.Dict,
+            dynamic=True,
+            required=False,
+            help="`perovskite`/`chalcogenide`: janus.bulk_reference `lattice`.",
+        )
+        spec.input(
+            "reference_energies",
+            valid_type=orm.Dict,
+            required=False,
+            help="Bulk energies per formula unit (eV), same cutoffs, for γ.",
+        )
+        spec.input("relax_atoms", valid_type=orm.Bool, default=lambda: orm.Bool(True))
+        spec.expose_inputs(
+            JanusPwBaseWorkChain, namespace="relax", exclude=("pw.structure", "clean_workdir")
+        )
+        spec.outline(
+            cls.build,
+            if_(cls.should_relax)(cls.run_relax, cls.inspect_relax),
+            cls.results,
+        )
+        spec.output("structure", valid_type=orm.StructureData, help="Relaxed (or built) interface.")
+        spec.output("site_labels", valid_type=orm.Dict, help="domain / layer / fixed per site.")
+        spec.output("build_report", valid_type=orm.Dict)
+        spec.output("energy", valid_type=orm.Float, required=False, help="Total energy (eV).")
+        spec.output(
+            "relaxation",
+            valid_type=orm.Dict,
+            required=False,
+            help="Residual forces and fixed-atom displacements.",
+        )
+        spec.output("formation_energy", valid_type=orm.Dict, required=False)
+        spec.output_namespace(
+            "strained_bulk",
+            valid_type=orm.StructureData,
+            dynamic=True,
+            help="Each side's bulk unit strained in plane like the interface (route 2 references).",
+        )
+        spec.expose_outputs(
+            JanusPwBaseWorkChain, namespace="relax_outputs", namespace_options={"required": False}
+        )
+        spec.exit_code(
+            310,
+            "ERROR_SCF_DIVERGED",
+            message="the SCF of the interface diverged or oscillated, also with safe "
+            "mixing (local-TF β 0.1, smearing): check terminations/registry in the "
+            "build report, raise the cutoffs or use a superlattice (periodic: true)",
+        )
+        spec.exit_code(
+            401,
+            "ERROR_SUB_PROCESS_FAILED_RELAX",
+            message="the relaxation JanusPwBaseWorkChain<{pk}> failed with exit {status}",
+        )
+
+    def build(self) -> None:
+        """Build the interface through the provenance-recording calcfunction."""
+        lattices = dict(self.inputs.get("lattices", {}))
+        built = build_interface_structure(self.inputs.interface, **lattices)
+        self.ctx.structure = built["structure"]
+        self.ctx.site_labels = built["site_labels"]
+        self.ctx.build_report = built["report"]
+        self.ctx.strained_bulk = strained_bulk_structures(self.inputs.interface, **lattices)
+
+    def should_relax(self) -> bool:
+        """Relax unless told not to."""
+        return bool(self.inputs.relax_atoms.value)
+
+    def run_relax(self) -> Any:
+        """Relax atoms with fixed layers held, cell fixed, dipole correction in vacuum."""
+        inputs = self.exposed_inputs(JanusPwBaseWorkChain, namespace="relax")
+        atoms = self.ctx.structure.get_ase()
+        parameters = recursive_merge(
+            inputs["pw"]["parameters"].get_dict(), dipole_correction_parameters(atoms)
+        )
+        settings = inputs["pw"].get("settings", orm.Dict()).get_dict()
+        settings["FIXED_COORDS"] = fixed_coords(self.ctx.site_labels)
+        inputs["pw"]["parameters"] = orm.Dict(parameters)
+        inputs["pw"]["settings"] = orm.Dict(settings)
+        inputs["pw"]["structure"] = self.ctx.structure
+        inputs["metadata"]["call_link_label"] = "relax"
+        return ToContext(relax=self.submit(JanusPwBaseWorkChain, **inputs))
+
+    def inspect_relax(self) -> Any:
+        """Fail with 310 if the SCF diverged also with safe mixing, 401 on any other failure.
+
+        The safe-mixing restart itself is ``JanusPwBaseWorkChain``'s handler.
+        """
+        relax = self.ctx.relax
+        if relax.is_finished_ok:
+            return None
+        if relax.exit_status == JanusPwBaseWorkChain.exit_codes.ERROR_SCF_DIVERGED.status:
+            return self.exit_codes.ERROR_SCF_DIVERGED
+        return self.exit_codes.ERROR_SUB_PROCESS_FAILED_RELAX.format(
+            pk=relax.pk, status=relax.exit_status
+        )
+
+    def results(self) -> None:
+        """Structure (relaxed when relaxed), labels, report, energy, checks and γ."""
+        self.out("site_labels", self.ctx.site_labels)
+        self.out("build_report", self.ctx.build_report)
+        for side, structure in self.ctx.strained_bulk.items():
+            self.out(f"strained_bulk.{side}", structure)
+        if not self.should_relax():
+            self.out("structure", self.ctx.structure)
+            return
+        relax = self.ctx.relax
+        self.out_many(self.exposed_outputs(relax, JanusPwBaseWorkChain, namespace="relax_outputs"))
+        self.out("structure", relax.outputs.output_structure)
+        energy = orm.Float(relax.outputs.output_parameters["energy"]).store()
+        self.out("energy", energy)
+        self.out(
+            "relaxation",
+            summarise_relaxation(relax.outputs.output_trajectory, self.ctx.site_labels),
+        )
+        if "reference_energies" in self.inputs:
+            periodic = orm.Bool(bool(self.ctx.build_report["periodic"])).store()
+            self.out(
+                "formation_energy",
+                interface_energy(
+                    energy, relax.outputs.output_structure, self.inputs.reference_energies, periodic
+                ),
+            )
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        protocol: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        perovskite: str = "CsPbBr3",
+        chalcogenide: str = "CdS",
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        """Builder for a materials pair; errors before anything is stored for bad input."""
+        inputs = cls.checked_protocol_inputs(protocol, overrides)
+        spec = {**inputs["interface"], "perovskite": perovskite, "chalcogenide": chalcogenide}
+        preview = build_from_spec(spec, {})
+        structure = orm.StructureData(ase=preview.atoms)
+        pw = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
+        relax = JanusPwBaseWorkChain.get_builder_from_protocol(
+            code,
+            structure,
+            protocol=protocol,
+            overrides=recursive_merge(pw, inputs["relax"]),
+            options=options,
+            electronic_type=ElectronicType.INSULATOR,
+        )
+        kpoints = orm.KpointsData()
+        kpoints.set_kpoints_mesh(inputs["kpoints_mesh"])
+        relax_inputs = restart_once_on_unhandled_failure(relax._inputs(prune=True))
+        relax_inputs.pop("kpoints_distance", None)
+        relax_inputs.pop("clean_workdir", None)
+        relax_inputs["kpoints"] = kpoints
+        relax_inputs["pw"].pop("structure")
+        relax_inputs["pw"]["monitors"] = divergence_monitor_input()
+        if inputs["gamma_only"]:
+            relax_inputs["pw"]["settings"] = orm.Dict({"gamma_only": True})
+        builder = cls.get_builder()
+        builder.interface = orm.Dict(spec)
+        builder.relax = relax_inputs
+        return builder

@@ -1,0 +1,380 @@
+"""``janus.na_snapshots``: the NA Hamiltonian from SCF runs on trajectory snapshots.
+
+``janus.na_snapshots`` runs a Γ-only pw.x SCF (norm-conserving pseudos: their plane-wave
+overlaps are orthonormal, see DESIGN.md) at every selected frame of a ``janus.aimd``
+trajectory. Snapshots are split into ``n_chains`` contiguous chains run side by side; in a
+chain every SCF restarts from the previous snapshot's density and wavefunctions
+(``startingpot``/``startingwfc='file'`` through ``parent_folder``). As soon as two
+consecutive snapshots are done their overlap is computed by a calcfunction that reads the
+wavefunctions from the remote folders, and a folder is cleaned once both its overlaps
+are stored and the next snapshot of its chain (which restarted from it) has finished.
+Cleaned calculations are marked invalid for caching, so no later run can restart from
+an emptied cache source. Only n_b × n_b matrices and window energies reach the database.
+
+``janus.na_analysis`` (:mod:`workflows.workchains.na_analysis`, re-exported here) turns the NA
+Hamiltonian into the paper's Fig. 4c/4d. The request checks live in
+:mod:`workflows.inputs.na_requests`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiida import orm
+from aiida.common import AttributeDict
+from aiida.engine import ToContext, WorkChain, while_
+from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
+
+from heterostructures.dynamics.nac import SnapshotMismatchError
+from heterostructures.io.wavefunctions import BandWindowError
+from workflows.calcfunctions.na import (
+    assemble_na_hamiltonian,
+    snapshot_pair_overlap,
+    trajectory_frame,
+)
+from workflows.engine import repairs as engine_repairs
+from workflows.inputs.na_requests import (
+    NaInputError,
+    chain_layout,
+    check_band_window,
+    check_carrier_window,
+    check_fixed_cell,
+    check_spin_unpolarised,
+    selected_frames,
+    snapshot_spacing_fs,
+)
+from workflows.inputs.pw_builders import (
+    EMPTY_BANDS,
+    family_overrides,
+    insulator_bands,
+    restart_once_on_unhandled_failure,
+)
+from workflows.inputs.site_labels import LabelError, check_labels
+from workflows.protocols import JanusProtocolMixin
+from workflows.workchains.na_analysis import NaAnalysisWorkChain as NaAnalysisWorkChain
+
+PW_PREFIX = "aiida"
+CUTOFF_TOLERANCE_RY = 1e-6
+
+
+def _key(position: int) -> str:
+    return f"snapshot_{position:04d}"
+
+
+CARRIERS = ("electron", "hole")
+
+
+def protocol_band_window(nbnd: int, carrier: str, n_bands: int) -> list[int]:
+    """(first, last) pw.x bands (1-based, inclusive) of the one-carrier basis.
+
+    The highest occupied band (HOMO) is ``nbnd − EMPTY_BANDS`` (the protocol's nbnd).
+    An electron may only hop among empty states: LUMO .. LUMO + n − 1 (a doubly occupied
+    band in its basis would let it fall into the valence band). A hole lives in the
+    occupied ones: HOMO − n + 1 .. HOMO.
+    """
+    highest_occupied = nbnd - EMPTY_BANDS
+    if carrier == "electron":
+        if not 0 < n_bands <= EMPTY_BANDS:
+            raise ValueError(f"electron_bands must be in 1..{EMPTY_BANDS} (the empty bands)")
+        return [highest_occupied + 1, highest_occupied + n_bands]
+    if carrier == "hole":
+        if not 0 < n_bands <= highest_occupied:
+            raise ValueError(f"hole_bands must be in 1..{highest_occupied} (the occupied bands)")
+        return [highest_occupied - n_bands + 1, highest_occupied]
+    raise ValueError(f"carrier must be one of {CARRIERS}, got {carrier!r}")
+
+
+def _gamma_only(scf_inputs: dict[str, Any]) -> dict[str, Any]:
+    """PwBaseWorkChain protocol inputs → the exposed ``scf`` namespace: Γ-only k-point and
+    ``gamma_only`` settings; structure, clean_workdir and kpoints_distance removed."""
+    for exposed_elsewhere in ("clean_workdir", "kpoints_distance"):
+        scf_inputs.pop(exposed_elsewhere, None)
+    scf_inputs["pw"].pop("structure")
+    kpoints = orm.KpointsData()
+    kpoints.set_kpoints_mesh([1, 1, 1])
+    scf_inputs["kpoints"] = kpoints
+    scf_inputs["pw"]["settings"] = orm.Dict({"gamma_only": True})
+    return scf_inputs
+
+
+# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
+engine_repairs.install()
+
+
+class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
+    """SCF per trajectory snapshot in restarted chains; overlaps → NA Hamiltonian."""
+
+    _protocol_file = "na_snapshots.yaml"
+
+    @classmethod
+    def define(cls, spec: Any) -> None:
+        """Trajectory, selection, band window, chains, the SCF namespace; outputs; codes."""
+        super().define(spec)
+        spec.input("trajectory", valid_type=orm.TrajectoryData, help="janus.aimd trajectory.")
+        spec.input(
+            "snapshots",
+            valid_type=orm.Dict,
+            required=False,
+            help="`frame_indices`, or `stride` with `start_fs`/`stop_fs` (fs); default: all.",
+        )
+        spec.input("band_window", valid_type=orm.List, help="(first, last) pw.x bands, 1-based.")
+        spec.input(
+            "carrier",
+            valid_type=orm.Str,
+            default=lambda: orm.Str("electron"),
+            help="'electron' (window from the LUMO up) or 'hole' (from the HOMO down).",
+        )
+        spec.input("dt_fs", valid_type=orm.Float, required=False, help="Snapshot spacing (fs).")
+        spec.input("n_chains", valid_type=orm.Int, default=lambda: orm.Int(1))
+        spec.input("track_states", valid_type=orm.Bool, default=lambda: orm.Bool(True))
+        spec.input("clean_workdir", valid_type=orm.Bool, default=lambda: orm.Bool(True))
+        spec.input(
+            "site_labels",
+            valid_type=orm.Dict,
+            required=False,
+            help="Interface labels: per-snapshot domain weights of the window bands; passed on.",
+        )
+        spec.expose_inputs(
+            PwBaseWorkChain,
+            namespace="scf",
+            exclude=("clean_workdir", "pw.structure", "pw.parent_folder"),
+            namespace_options={"help": "Γ-only NC SCF run at every snapshot."},
+        )
+        spec.outline(
+            cls.setup,
+            while_(cls.has_rounds_left)(cls.run_round, cls.inspect_round),
+            cls.results,
+        )
+        spec.output("na_hamiltonian", valid_type=orm.ArrayData, help="Energies, overlaps, NAC.")
+        spec.output("na_parameters", valid_type=orm.Dict, help="Window, dt, frames, chains.")
+        spec.output("site_labels", valid_type=orm.Dict, required=False)
+        for status, label, message in (
+            (201, "ERROR_EMPTY_SELECTION", "no snapshot selected: {error}"),
+            (202, "ERROR_TRAJECTORY_TOO_SHORT", "{error}"),
+            (203, "ERROR_BAND_WINDOW", "{error}"),
+            (204, "ERROR_TIME_STEP", "{error}"),
+            (205, "ERROR_VARIABLE_CELL", "{error}"),
+            (206, "ERROR_CHAINS", "{error}"),
+            (207, "ERROR_SPIN_POLARISED", "{error}"),
+            (208, "ERROR_SITE_LABELS", "{error}"),
+            (301, "ERROR_CUTOFF_MISMATCH", "{error}"),
+            (302, "ERROR_SNAPSHOT_MISMATCH", "snapshots {pair} cannot be overlapped: {error}"),
+            (
+                401,
+                "ERROR_SNAPSHOT_SCF_FAILED",
+                "SCF of snapshot {position} (frame {frame}, "
+                "PwBaseWorkChain<{pk}>) failed with exit {status}: see its report",
+            ),
+        ):
+            spec.exit_code(status, label, message=message)
+
+    def setup(self) -> Any:
+        """Check the request (2xx before any SCF) and lay out the chains."""
+        trajectory = self.inputs.trajectory
+        selection = self.inputs.snapshots.get_dict() if "snapshots" in self.inputs else {}
+        dt_fs = self.inputs.dt_fs.value if "dt_fs" in self.inputs else None
+        try:
+            frames = selected_frames(trajectory, selection)
+            self.ctx.dt_fs = snapshot_spacing_fs(trajectory, frames, dt_fs)
+            check_fixed_cell(trajectory, frames)
+            parameters = self.inputs.scf.pw.parameters.get_dict()
+            check_spin_unpolarised(parameters)
+            check_band_window(list(self.inputs.band_window), parameters)
+            check_carrier_window(
+                list(self.inputs.band_window),
+                self.inputs.carrier.value,
+                insulator_bands(trajectory.get_step_structure(0), self.inputs.scf.pw.pseudos)
+                - EMPTY_BANDS,
+            )
+            self.ctx.chains = chain_layout(len(frames), self.inputs.n_chains.value)
+            if "site_labels" in self.inputs:
+                check_labels(self.inputs.site_labels.get_dict(), trajectory.numsites)
+        except LabelError as error:
+            return self.exit_codes.ERROR_SITE_LABELS.format(error=str(error))
+        except NaInputError as error:
+            return self.exit_codes(error.exit_code).format(error=str(error))
+        self.ctx.frames = frames
+        self.ctx.round = 0
+        self.ctx.remotes = {}
+        self.ctx.pairs = {}
+        self.ctx.cleaned = []
+        self.ctx.reference_cutoff = None
+        self.report(f"{len(frames)} snapshots, dt {self.ctx.dt_fs:g} fs, chains {self.ctx.chains}")
+        return None
+
+    def has_rounds_left(self) -> bool:
+        """True while some chain has a snapshot left."""
+        return bool(self.ctx.round < max(len(chain) for chain in self.ctx.chains))
+
+    def _snapshot_inputs(self, position: int, parent: orm.RemoteData | None) -> AttributeDict:
+        inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace="scf"))
+        frame = orm.Int(self.ctx.frames[position])
+        inputs.pw.structure = trajectory_frame(self.inputs.trajectory, frame)
+        restart = {"ELECTRONS": {"startingwfc": "file", "startingpot": "file"}}
+        parameters = recursive_merge(
+            inputs.pw.parameters.get_dict(),
+            {"CONTROL": {"calculation": "scf", "restart_mode": "from_scratch"}},
+        )
+        if parent is not None:
+            parameters = recursive_merge(parameters, restart)
+            inputs.pw.parent_folder = parent
+        inputs.pw.parameters = orm.Dict(parameters)
+        inputs.metadata = {"call_link_label": f"scf_{position:04d}"}
+        return inputs
+
+    def run_round(self) -> Any:
+        """Submit the next snapshot of every chain, each restarting from its predecessor."""
+        futures = {}
+        for chain in self.ctx.chains:
+            if self.ctx.round >= len(chain):
+                continue
+            position = chain[self.ctx.round]
+            parent = self.ctx.remotes[_key(chain[self.ctx.round - 1])] if self.ctx.round else None
+            inputs = self._snapshot_inputs(position, parent)
+            futures[_key(position)] = self.submit(PwBaseWorkChain, **inputs)
+        self.ctx.round += 1
+        return ToContext(**futures)
+
+    def inspect_round(self) -> Any:
+        """Check the round's SCFs (4xx, 3xx), overlap ready pairs, clean spent folders."""
+        for chain in self.ctx.chains:
+            if self.ctx.round - 1 < len(chain):
+                failure = self._accept_snapshot(chain[self.ctx.round - 1])
+                if failure is not None:
+                    return failure
+        for position in range(len(self.ctx.frames) - 1):
+            pair = f"pair_{position:04d}"
+            ready = {_key(position), _key(position + 1)} <= set(self.ctx.remotes)
+            if ready and pair not in self.ctx.pairs:
+                failure = self._overlap(position)
+                if failure is not None:
+                    return failure
+        if self.inputs.clean_workdir.value:
+            self._clean_spent_folders()
+        return None
+
+    def _accept_snapshot(self, position: int) -> Any:
+        node = self.ctx[_key(position)]
+        if not node.is_finished_ok:
+            return self.exit_codes.ERROR_SNAPSHOT_SCF_FAILED.format(
+                position=position,
+                frame=self.ctx.frames[position],
+                pk=node.pk,
+                status=node.exit_status,
+            )
+        cutoff = node.outputs.output_parameters["wfc_cutoff"]
+        if self.ctx.reference_cutoff is None:
+            self.ctx.reference_cutoff = cutoff
+        elif abs(cutoff - self.ctx.reference_cutoff) > CUTOFF_TOLERANCE_RY:
+            return self.exit_codes.ERROR_CUTOFF_MISMATCH.format(
+                error=f"snapshot {position} ran with ecutwfc {cutoff} eV, the first with "
+                f"{self.ctx.reference_cutoff} eV: every snapshot needs the same cutoff"
+            )
+        self.ctx.remotes[_key(position)] = node.outputs.remote_folder
+        return None
+
+    def _overlap(self, position: int) -> Any:
+        settings = orm.Dict({"band_window": list(self.inputs.band_window), "prefix": PW_PREFIX})
+        bra, ket = (self.ctx.remotes[_key(p)] for p in (position, position + 1))
+        domains = {}
+        if "site_labels" in self.inputs:
+            domains = {
+                f"{side}_structure": self.ctx[_key(p)].inputs.pw.structure
+                for side, p in (("bra", position), ("ket", position + 1))
+            }
+            domains["site_labels"] = self.inputs.site_labels
+        try:
+            pair = snapshot_pair_overlap(bra, ket, settings, **domains)
+        except (SnapshotMismatchError, BandWindowError, FileNotFoundError) as error:
+            return self.exit_codes.ERROR_SNAPSHOT_MISMATCH.format(
+                pair=(position, position + 1), error=str(error)
+            )
+        self.ctx.pairs[f"pair_{position:04d}"] = pair
+        return None
+
+    def _spent(self, position: int, chain: list[int]) -> bool:
+        """Both overlaps stored and the next snapshot of the chain (its restart) done."""
+        last = len(self.ctx.frames) - 1
+        needed = [p for p in (position - 1, position) if 0 <= p < last]
+        if any(f"pair_{p:04d}" not in self.ctx.pairs for p in needed):
+            return False
+        successor = chain.index(position) + 1
+        return successor == len(chain) or _key(chain[successor]) in self.ctx.remotes
+
+    def _clean_spent_folders(self) -> None:
+        for chain in self.ctx.chains:
+            for position in chain:
+                done = _key(position) in self.ctx.remotes
+                if done and position not in self.ctx.cleaned and self._spent(position, chain):
+                    self._clean_snapshot(position)
+
+    def _clean_snapshot(self, position: int) -> None:
+        """Empty every remote folder of the snapshot and bar its calculations from caching."""
+        for calculation in self.ctx[_key(position)].called:
+            if isinstance(calculation, orm.CalcJobNode):
+                remote = calculation.outputs["remote_folder"]
+                if not remote.is_cleaned:
+                    remote._clean()
+                calculation.base.caching.is_valid_cache = False
+        self.ctx.cleaned.append(position)
+
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        code: orm.AbstractCode,
+        trajectory: orm.TrajectoryData,
+        protocol: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        snapshots: dict[str, Any] | None = None,
+        site_labels: orm.Dict | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        """Builder from ``protocols/na_snapshots.yaml``: NC family, Γ-only, nosym, the
+        band window of ``carrier`` (``electron_bands`` from the LUMO up, or ``hole_bands``
+        from the HOMO down)."""
+        inputs = cls.checked_protocol_inputs(protocol, overrides)
+        structure = trajectory.get_step_structure(0)
+        family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
+        carrier = inputs["carrier"]
+        window = protocol_band_window(
+            family["pw"]["parameters"]["SYSTEM"]["nbnd"],
+            carrier,
+            inputs.get(f"{carrier}_bands", 0),
+        )
+        scf = PwBaseWorkChain.get_builder_from_protocol(
+            code,
+            structure,
+            protocol=protocol,
+            overrides=recursive_merge(family, inputs["scf"]),
+            options=options,
+        )
+        scf_inputs = restart_once_on_unhandled_failure(_gamma_only(scf._inputs(prune=True)))
+        builder = cls.get_builder()
+        builder.trajectory = trajectory
+        builder.scf = scf_inputs
+        builder.band_window = orm.List(window)
+        builder.carrier = orm.Str(carrier)
+        builder.n_chains = orm.Int(inputs["n_chains"])
+        if snapshots is not None:
+            builder.snapshots = orm.Dict(snapshots)
+        if site_labels is not None:
+            builder.site_labels = site_labels
+        return builder
+
+    def results(self) -> None:
+        """Assemble the NA Hamiltonian from the stored pair overlaps (calcfunction)."""
+        settings = orm.Dict(
+            {
+                "dt_fs": self.ctx.dt_fs,
+                "band_window": list(self.inputs.band_window),
+                "track_states": self.inputs.track_states.value,
+                "frame_indices": self.ctx.frames,
+                "chains": [[self.ctx.frames[p] for p in chain] for chain in self.ctx.chains],
+            }
+        )
+        outputs = assemble_na_hamiltonian(settings, **self.ctx.pairs)
+        self.out("na_hamiltonian", outputs["na_hamiltonian"])
+        self.out("na_parameters", outputs["na_parameters"])
+        if "site_labels" in self.inputs:
+            self.out("site_labels", self.inputs.site_labels)
