@@ -1,1 +1,1 @@
-"""dynamics: see DEVELOPERS.md for what lives here."""
+"""Non-adiabatic dynamics on an MD trajectory: couplings, spectra, dephasing, propagation, surface hopping, fits (fs)."""

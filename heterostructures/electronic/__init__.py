@@ -1,1 +1,1 @@
-"""electronic: see DEVELOPERS.md for what lives here."""
+"""Electronic structure of an interface: gaps, projected DOS, band edges, both band-offset routes, IS/FS states (eV)."""

@@ -1,1 +1,1 @@
-"""io: see DEVELOPERS.md for what lives here."""
+"""Readers and writers of Quantum ESPRESSO files: projwfc.x, cube, wavefunctions, pw.x MD and SCF output."""

@@ -1,1 +1,1 @@
-"""plots: see DEVELOPERS.md for what lives here."""
+"""Figures for papers (SVG + 300 dpi PNG, matplotlib Agg): alignment, electronic structure, NA analysis."""

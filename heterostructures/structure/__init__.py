@@ -1,1 +1,1 @@
-"""structure: see DEVELOPERS.md for what lives here."""
+"""Crystal structure: bulk phases, epitaxial relations, slabs, interface models and their checks (Å)."""

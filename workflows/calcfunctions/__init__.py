@@ -1,1 +1,1 @@
-"""calcfunctions: see DEVELOPERS.md for what lives here."""
+"""Calcfunctions: AiiDA nodes in, a heterostructures call, nodes out — provenance around the science."""

@@ -1,1 +1,1 @@
-"""engine: see DEVELOPERS.md for what lives here."""
+"""Engine-side robustness: aiida-core repairs, daemon start and workers, broker guard, monitors, storage checks."""

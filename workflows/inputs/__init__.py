@@ -1,1 +1,1 @@
-"""inputs: see DEVELOPERS.md for what lives here."""
+"""Inputs of the workchains that are not workchains: pw.x choices, reference SCFs, request checks, site labels."""

@@ -1,1 +1,1 @@
-"""provenance: see DEVELOPERS.md for what lives here."""
+"""Provenance queries, process trees and status, and the study report."""

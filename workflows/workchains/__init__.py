@@ -1,1 +1,1 @@
-"""workchains: see DEVELOPERS.md for what lives here."""
+"""AiiDA workchains, one module per janus.* entry point, named like it."""
