@@ -21,7 +21,6 @@ import numpy as np
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ExitCode, ToContext, WorkChain, calcfunction
-from aiida_quantumespresso.calculations.pp import PpCalculation
 
 from heterostructures.electronic.densities import (
     PARTITION,
@@ -43,36 +42,13 @@ from heterostructures.io.cube import read_cube
 from heterostructures.io.projwfc_files import read_atomic_projections, read_atomic_states
 from heterostructures.plots.electronic import plot_transfer_densities
 from workflows.calcfunctions.electronic import ATOMIC_PROJ, CUBE_FILE, PROJWFC_STDOUT, SiteLabels
+from workflows.calculations.pp_cube import CubePpCalculation
 from workflows.engine import repairs as engine_repairs
 from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin
 
 ROLES = ("initial", "final")
 DEFAULT_SELECTION = {"carrier": "electron", "threshold": 0.5, "k_index": None}
-
-
-class CubePpCalculation(PpCalculation):
-    """pp.x linking (not copying) the parent folder and keeping the cube in ``retrieved``.
-
-    pp.x only reads the parent's ``out/`` and writes its files in its own working
-    directory (checked with QE 6.7: nothing appears under ``outdir``), so symlinks let
-    many runs share one parent. The grid is not parsed into an ``ArrayData``.
-    """
-
-    @classmethod
-    def define(cls, spec: Any) -> None:
-        """aiida-qe's spec with cube kept, not parsed; ``output_data`` becomes optional."""
-        super().define(spec)
-        spec.inputs["metadata"]["options"]["keep_data_files"].default = True
-        spec.inputs["metadata"]["options"]["parse_data_files"].default = False
-        spec.outputs["output_data"].required = False
-
-    def prepare_for_submission(self, folder: Any) -> Any:
-        """aiida-qe's inputs with the parent ``out/`` and ``pseudo/`` symlinked."""
-        calcinfo = super().prepare_for_submission(folder)
-        calcinfo.remote_symlink_list = list(calcinfo.remote_copy_list)
-        calcinfo.remote_copy_list = []
-        return calcinfo
 
 
 def select_states(folder: Path, labels: SiteLabels, settings: dict[str, Any]) -> TransferStates:

@@ -2,9 +2,10 @@
 
 Why not aiida-quantumespresso's ``PdosWorkChain``: it also runs dos.x, and its projwfc
 parser builds one ``ProjectionData`` orbital per projection (slow, and more than the
-analysis needs at interface sizes). :class:`RawProjwfcCalculation` keeps projwfc.x's
-own files (``aiida.pdos*``, ``atomic_proj.xml``) in the retrieved folder instead, and
-:mod:`workflows.calcfunctions.electronic` reads them with our numpy readers.
+analysis needs at interface sizes). ``janus.projwfc_raw``
+(:mod:`workflows.calculations.projwfc_raw`) keeps projwfc.x's own files in the retrieved
+folder instead, and :mod:`workflows.calcfunctions.electronic` reads them with our numpy
+readers.
 
 The NSCF copies (does not symlink) the SCF folder, so the SCF restart data stay intact
 for caching and later restarts; its remote folder is the parent of ``janus.charge_densities``.
@@ -15,21 +16,18 @@ from __future__ import annotations
 import copy
 import tempfile
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ExitCode, ToContext, WorkChain, if_
-from aiida_quantumespresso.calculations.projwfc import ProjwfcCalculation
 from aiida_quantumespresso.common.types import ElectronicType
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from heterostructures.electronic.projected_dos import ElectronicStructureError
 from workflows.calcfunctions.electronic import (
-    ATOMIC_PROJ,
     CUBE_FILE,
-    PREFIX,
     REFERENCE_PREFIX,
     SiteLabels,
     analyse_alignment,
@@ -38,52 +36,13 @@ from workflows.calcfunctions.electronic import (
     lineup_reference,
     references_from_nodes,
 )
+from workflows.calculations.pp_cube import CubePpCalculation
+from workflows.calculations.projwfc_raw import RawProjwfcCalculation
 from workflows.engine import repairs as engine_repairs
 from workflows.inputs.lineup_references import reference_scf_inputs
 from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
 from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin
-from workflows.workchains.charge_densities import CubePpCalculation
-
-
-class RawProjwfcCalculation(ProjwfcCalculation):
-    """projwfc.x keeping ``aiida.pdos*`` and ``atomic_proj.xml``; no ``ProjectionData``.
-
-    Parsing only checks that the run finished and wrote the files the analysis reads.
-    """
-
-    _retrieve_temporary_list: ClassVar[list[str]] = []
-
-    @classmethod
-    def define(cls, spec: Any) -> None:
-        """aiida-qe's ``ProjwfcCalculation`` spec; its DOS outputs become optional."""
-        super().define(spec)
-        spec.outputs["Dos"].required = False
-
-    def prepare_for_submission(self, folder: Any) -> Any:
-        """aiida-qe's input file and parent copy, plus the raw files in the retrieve list."""
-        calcinfo = super().prepare_for_submission(folder)
-        save = f"{self._OUTPUT_SUBFOLDER.strip('./')}/{PREFIX}.save"
-        calcinfo.retrieve_list += [(f"{PREFIX}.pdos*", ".", 0), (f"{save}/{ATOMIC_PROJ}", ".", 0)]
-        calcinfo.retrieve_temporary_list = []
-        return calcinfo
-
-    def parse_retrieved_output(self, retrieved_temporary_folder: str | None = None) -> Any:
-        """Exit codes of aiida-qe for a missing stdout, an unfinished run or missing files."""
-        retrieved = self.node.outputs.retrieved
-        names = retrieved.base.repository.list_object_names()
-        stdout = self.inputs.metadata.options.output_filename
-        if stdout not in names:
-            return self.exit_codes.ERROR_OUTPUT_STDOUT_MISSING
-        if "JOB DONE" not in retrieved.base.repository.get_object_content(stdout):
-            return self.exit_codes.ERROR_OUTPUT_STDOUT_INCOMPLETE
-        if f"{PREFIX}.pdos_tot" not in names:
-            return self.exit_codes.ERROR_MISSING_PDOSTOT_FILE
-        if ATOMIC_PROJ not in names:
-            return self.exit_codes.ERROR_OUTPUT_XML_MISSING
-        pdos_files = sum(name.startswith(f"{PREFIX}.pdos_atm#") for name in names)
-        self.out("output_parameters", orm.Dict({"pdos_files": pdos_files}))
-        return None
 
 
 def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
