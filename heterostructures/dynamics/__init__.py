@@ -1,1 +1,2 @@
-"""Non-adiabatic dynamics on an MD trajectory: couplings, spectra, dephasing, propagation, surface hopping, fits (fs)."""
+"""Non-adiabatic dynamics on an MD trajectory (fs): couplings, spectra, dephasing,
+propagation, surface hopping, fits."""

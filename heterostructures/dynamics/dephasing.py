@@ -46,7 +46,8 @@ from scipy.integrate import cumulative_trapezoid
 from scipy.signal import correlate
 
 from heterostructures.dynamics.fits import DecayFit, fit_gaussian_decay, with_bootstrap_sigma
-from heterostructures.dynamics.spectra import HBAR_EV_FS, SpectraInputError, _validated_signal
+from heterostructures.dynamics.spectra import SpectraInputError, _validated_signal
+from heterostructures.units import HBAR_EV_FS
 
 DephasingConvention = Literal["pyxaid", "libra", "gaussian_sigma"]
 CONVENTIONS: dict[str, str] = {

@@ -12,14 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-HARTREE_ATOMIC_TIME_S = 2.4188843265857e-17
-RYDBERG_ATOMIC_TIME_S = 2.0 * HARTREE_ATOMIC_TIME_S
-FS_IN_RYDBERG_ATOMIC_TIME = 1.0e-15 / RYDBERG_ATOMIC_TIME_S
-RY_TO_EV = 13.605693122994
-BOHR_TO_ANGSTROM = 0.529177210903
-RY_PER_BOHR_TO_EV_PER_ANGSTROM = RY_TO_EV / BOHR_TO_ANGSTROM
-AMU_ANGSTROM2_PER_FS2_TO_EV = 103.642691
-BOLTZMANN_EV_PER_K = 8.617333262e-5
+from heterostructures.units import FS_IN_PW_RYDBERG_TIME
 
 MIN_TIMESTEP_FS = 0.1
 MAX_TIMESTEP_FS = 5.0
@@ -31,12 +24,12 @@ class MdInputError(ValueError):
 
 def fs_to_rydberg_time(time_fs: float) -> float:
     """Convert a time in fs to the Rydberg atomic units that pw.x expects for ``dt``."""
-    return time_fs * FS_IN_RYDBERG_ATOMIC_TIME
+    return time_fs * FS_IN_PW_RYDBERG_TIME
 
 
 def rydberg_time_to_fs(time_ry: float) -> float:
     """Convert a pw.x ``dt`` (Rydberg atomic units) to fs."""
-    return time_ry / FS_IN_RYDBERG_ATOMIC_TIME
+    return time_ry / FS_IN_PW_RYDBERG_TIME
 
 
 def check_timestep_fs(timestep_fs: float) -> None:

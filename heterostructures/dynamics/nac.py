@@ -45,13 +45,27 @@ from heterostructures.io.wavefunctions import (
     validate_band_window,
     wavefunction_file,
 )
-
-HBAR_MEV_FS = 658.211956950907
-"""ħ in meV·fs (CODATA 2018): ħ·d[fs⁻¹] = coupling in meV."""
+from heterostructures.units import HBAR_MEV_FS
 
 
 class SnapshotMismatchError(ValueError):
     """Two snapshots cannot be overlapped: different basis, cell, k-point or cutoff."""
+
+
+CUTOFF_TOLERANCE_RY = 1e-6
+"""Largest difference (Ry) between two snapshots' ``ecutwfc`` still called the same cutoff:
+pw.x echoes the input cutoff, so equal inputs agree to rounding (~1e-14 Ry)."""
+
+
+def check_same_cutoff(cutoff_ry: float, reference_ry: float, snapshot: str) -> None:
+    """Raise ``SnapshotMismatchError`` when ``snapshot`` ran with another ``ecutwfc`` (Ry)
+    than the first: plane-wave sets of different cutoffs cannot be overlapped. Both values
+    in Ry (convert aiida-quantumespresso's ``wfc_cutoff``, which is in eV, first)."""
+    if abs(cutoff_ry - reference_ry) > CUTOFF_TOLERANCE_RY:
+        raise SnapshotMismatchError(
+            f"{snapshot} has ecutwfc = {cutoff_ry} Ry but the first snapshot has "
+            f"{reference_ry} Ry: run every snapshot with the same cutoff"
+        )
 
 
 def plane_wave_permutation(reference_miller: np.ndarray, other_miller: np.ndarray) -> np.ndarray:
@@ -334,11 +348,7 @@ def _snapshot_reader(
         cutoff = band_structure_of_run(directory, prefix).ecutwfc_ry
         if reference_cutoff is None:
             reference_cutoff = cutoff
-        elif not np.isclose(cutoff, reference_cutoff, rtol=1e-10):
-            raise SnapshotMismatchError(
-                f"{directory} has ecutwfc = {cutoff} Ry but the first snapshot has "
-                f"{reference_cutoff} Ry: run every snapshot with the same cutoff"
-            )
+        check_same_cutoff(cutoff, reference_cutoff, str(directory))
         yield read_snapshot(directory, prefix, band_window, k_index)
 
 

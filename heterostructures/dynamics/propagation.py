@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from heterostructures.dynamics.spectra import HBAR_EV_FS
+from heterostructures.units import HBAR_EV_FS
 
 MIN_SEGMENTS = 2
 

@@ -35,8 +35,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.signal import find_peaks
 
-HBAR_EV_FS = 0.6582119569
-SPEED_OF_LIGHT_CM_PER_FS = 2.99792458e-5
+from heterostructures.units import SPEED_OF_LIGHT_CM_PER_FS
+
 MIN_SAMPLES = 8
 
 

@@ -60,8 +60,7 @@ from heterostructures.dynamics.propagation import (
     substep_propagators,
 )
 from heterostructures.dynamics.propagation import propagate_amplitudes as propagate_amplitudes
-
-KB_EV_PER_K = 8.617333262e-5
+from heterostructures.units import BOLTZMANN_EV_PER_K
 
 
 @dataclass(frozen=True)
@@ -157,7 +156,7 @@ def boltzmann_energy_ev(energies_ev: ArrayLike, final_state: int, temperature_k:
     relative = mean - mean[final_state]
     if temperature_k == 0:
         return float(relative.min())
-    weights = np.exp(-(relative - relative.min()) / (KB_EV_PER_K * temperature_k))
+    weights = np.exp(-(relative - relative.min()) / (BOLTZMANN_EV_PER_K * temperature_k))
     return float(np.sum(relative * weights) / np.sum(weights))
 
 
@@ -165,7 +164,7 @@ def _boltzmann_acceptance(gap_ev: NDArray, temperature_k: float) -> NDArray:
     upward = np.maximum(gap_ev, 0.0)
     if temperature_k == 0:
         return (upward == 0).astype(float)
-    return np.exp(-upward / (KB_EV_PER_K * temperature_k))
+    return np.exp(-upward / (BOLTZMANN_EV_PER_K * temperature_k))
 
 
 def _fssh_flux(coefficients: NDArray, active: NDArray, nac: NDArray) -> NDArray:

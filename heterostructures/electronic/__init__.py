@@ -1,1 +1,2 @@
-"""Electronic structure of an interface: gaps, projected DOS, band edges, both band-offset routes, IS/FS states (eV)."""
+"""Electronic structure of an interface (eV): gaps, projected DOS, band edges, both
+band-offset routes, IS/FS states."""

@@ -26,6 +26,7 @@ from heterostructures.electronic.bands import occupied_bands
 from heterostructures.electronic.projected_dos import ElectronicStructureError, group_state_weights
 from heterostructures.io.cube import CubeGrid
 from heterostructures.io.projwfc_files import AtomicProjections, AtomicState
+from heterostructures.units import RYDBERG_EV
 
 PARTITION = "spatial: planes midway between consecutive layer centres along the normal"
 PROJECTION = (
@@ -146,7 +147,7 @@ def plateau_spread_ev(
     """max − min (eV) of the macroscopic average inside a window: 0 on a perfect plateau."""
     length = float(z_ang[1] - z_ang[0]) * z_ang.size
     inside = v_macro_ry[region_mask(z_ang, region, length)]
-    return float(inside.max() - inside.min()) * 13.605693122994
+    return float(inside.max() - inside.min()) * RYDBERG_EV
 
 
 def potential_step_ev(
@@ -160,7 +161,7 @@ def potential_step_ev(
     step = region_mean(z_ang, v_macro_ry, middle_a, length) - region_mean(
         z_ang, v_macro_ry, middle_b, length
     )
-    return step * 13.605693122994
+    return step * RYDBERG_EV
 
 
 def layer_partition(

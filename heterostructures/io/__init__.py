@@ -1,1 +1,2 @@
-"""Readers and writers of Quantum ESPRESSO files: projwfc.x, cube, wavefunctions, pw.x MD and SCF output."""
+"""Readers and writers of Quantum ESPRESSO files: projwfc.x, cube, wavefunctions, pw.x MD
+and SCF output."""

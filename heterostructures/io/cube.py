@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from heterostructures.io.projwfc_files import ProjwfcFileError, open_text
-
-BOHR_ANGSTROM = 0.529177210903
+from heterostructures.units import BOHR_ANGSTROM
 
 
 class CubeFileError(ProjwfcFileError):

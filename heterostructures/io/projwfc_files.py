@@ -26,8 +26,8 @@ from typing import IO, NamedTuple
 
 import numpy as np
 
-RYDBERG_EV = 13.605693122994
-HARTREE_EV = 2 * RYDBERG_EV
+from heterostructures.units import HARTREE_EV, RYDBERG_EV
+
 ANGULAR_LETTERS = "spdf"
 
 _PDOS_NAME = re.compile(

@@ -30,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from heterostructures.dynamics.md_units import (
-    AMU_ANGSTROM2_PER_FS2_TO_EV,
-    BOHR_TO_ANGSTROM,
+from heterostructures.units import (
+    AMU_ANGSTROM2_PER_FS2,
+    BOHR_ANGSTROM,
     BOLTZMANN_EV_PER_K,
-    RY_PER_BOHR_TO_EV_PER_ANGSTROM,
-    RY_TO_EV,
+    RY_PER_BOHR_IN_EV_PER_ANGSTROM,
+    RYDBERG_EV,
 )
 
 POSITION_TOLERANCE_ANGSTROM = 1.0e-3
@@ -79,7 +79,7 @@ def _parse_positions(block: str, n_atoms: int, cell_ang: np.ndarray) -> np.ndarr
     if unit == "angstrom":
         return values
     if unit == "bohr":
-        return values * BOHR_TO_ANGSTROM
+        return values * BOHR_ANGSTROM
     if unit == "crystal":
         return values @ cell_ang
     raise TrajectoryError(f"ATOMIC_POSITIONS ({unit}) is not supported: use angstrom or crystal.")
@@ -119,10 +119,10 @@ def parse_pw_md_stdout(text: str, n_atoms: int, cell_ang: np.ndarray) -> MdChunk
         rows.append(
             (
                 int(iteration.group(1)) - 1,
-                float(energy.group(1)) * RY_TO_EV,
-                float(kinetic.group(1)) * RY_TO_EV,
+                float(energy.group(1)) * RYDBERG_EV,
+                float(kinetic.group(1)) * RYDBERG_EV,
                 float(temperature.group(1)),
-                forces[:n_atoms] * RY_PER_BOHR_TO_EV_PER_ANGSTROM,
+                forces[:n_atoms] * RY_PER_BOHR_IN_EV_PER_ANGSTROM,
                 _parse_positions(block[iteration.end() :], n_atoms, cell_ang),
             )
         )
@@ -192,7 +192,7 @@ def velocities_from_positions(
 def kinetic_energy_ev(masses_amu: np.ndarray, velocities_ang_per_fs: np.ndarray) -> np.ndarray:
     """Kinetic energy ½ Σ m v² (eV) per frame for velocities (…, N, 3) in Å/fs."""
     m_v2 = np.einsum("i,...ij,...ij->...", masses_amu, velocities_ang_per_fs, velocities_ang_per_fs)
-    return np.asarray(0.5 * m_v2 * AMU_ANGSTROM2_PER_FS2_TO_EV)
+    return np.asarray(0.5 * m_v2 * AMU_ANGSTROM2_PER_FS2)
 
 
 def degrees_of_freedom(n_atoms: int, n_fixed_coordinates: int = 0) -> int:
@@ -257,7 +257,7 @@ def merge_chunks(
     sources = [scf[int(step)] for step in steps]
     forces = np.array([chunk.forces_ev_per_ang[row] for chunk, row in sources])
     masses = np.asarray(masses_amu, dtype=float)
-    accelerations = forces[0] / masses[:, None] / AMU_ANGSTROM2_PER_FS2_TO_EV
+    accelerations = forces[0] / masses[:, None] / AMU_ANGSTROM2_PER_FS2
     velocities = velocities_from_positions(frame_positions, timestep_fs, cell_ang, accelerations)
     kinetic = kinetic_energy_ev(masses, velocities)
     dof = degrees_of_freedom(len(masses), n_fixed_coordinates)

@@ -28,8 +28,7 @@ from typing import BinaryIO
 
 import numpy as np
 
-HARTREE_TO_EV = 27.211386245988
-"""CODATA 2018 Hartree energy in eV (QE's XML energies are in Hartree)."""
+from heterostructures.units import HARTREE_EV
 
 BandWindow = tuple[int, int]
 """Bands ``(first, last)``, 1-based and inclusive, as numbered by pw.x."""
@@ -266,10 +265,10 @@ def read_band_structure(xml_path: Path | str) -> BandStructure:
     )
     structure = _required(root, "output/atomic_structure", xml_path)
     return BandStructure(
-        energies_ev=energies * HARTREE_TO_EV,
+        energies_ev=energies * HARTREE_EV,
         k_points_2pi_over_alat=np.array([_xml_floats(n) for n in k_nodes]),
         k_weights=np.array([float(n.attrib["weight"]) for n in k_nodes]),
-        fermi_energy_ev=None if fermi is None else float(fermi.text or "nan") * HARTREE_TO_EV,
+        fermi_energy_ev=None if fermi is None else float(fermi.text or "nan") * HARTREE_EV,
         ecutwfc_ry=2.0 * float(_xml_text(basis, "ecutwfc", xml_path)),
         ecutrho_ry=2.0 * float(_xml_text(basis, "ecutrho", xml_path)),
         reciprocal_vectors_2pi_over_alat=reciprocal,

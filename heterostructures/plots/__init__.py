@@ -1,1 +1,2 @@
-"""Figures for papers (SVG + 300 dpi PNG, matplotlib Agg): alignment, electronic structure, NA analysis."""
+"""Figures for papers (SVG + 300 dpi PNG, matplotlib Agg): alignment, electronic
+structure, NA analysis."""

@@ -1,1 +1,2 @@
-"""Crystal structure: bulk phases, epitaxial relations, slabs, interface models and their checks (Å)."""
+"""Crystal structure (Å): bulk phases, epitaxial relations, slabs, interface models and
+their checks."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-EV_PER_ANG2_TO_J_PER_M2 = 16.02176634
+from heterostructures.units import EV_PER_ANG2_IN_J_PER_M2
 
 
 class EnergeticsError(ValueError):
@@ -73,7 +73,7 @@ def interface_formation_energy(
         if periodic
         else "mean of interface and two free-surface energies (slab in vacuum)"
     )
-    return FormationEnergy(gamma, gamma * EV_PER_ANG2_TO_J_PER_M2, units, meaning)
+    return FormationEnergy(gamma, gamma * EV_PER_ANG2_IN_J_PER_M2, units, meaning)
 
 
 def energy_per_formula_unit(

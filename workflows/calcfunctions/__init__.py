@@ -1,1 +1,2 @@
-"""Calcfunctions: AiiDA nodes in, a heterostructures call, nodes out — provenance around the science."""
+"""Calcfunctions: AiiDA nodes in, a heterostructures call, nodes out — provenance around
+the science."""

@@ -49,7 +49,6 @@ from heterostructures.electronic.projected_dos import (
 )
 from heterostructures.io.cube import read_cube
 from heterostructures.io.projwfc_files import (
-    RYDBERG_EV,
     ProjectedDos,
     read_atomic_projections,
     read_atomic_states,
@@ -60,6 +59,7 @@ from heterostructures.plots.electronic import (
     plot_potential_lineup,
     plot_projected_dos,
 )
+from heterostructures.units import RYDBERG_EV
 from workflows.inputs.site_labels import labelled_atoms
 
 PREFIX = "aiida"

@@ -26,8 +26,9 @@ from aiida.engine import ToContext, WorkChain, while_
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
-from heterostructures.dynamics.nac import SnapshotMismatchError
+from heterostructures.dynamics.nac import SnapshotMismatchError, check_same_cutoff
 from heterostructures.io.wavefunctions import BandWindowError
+from heterostructures.units import RYDBERG_EV
 from workflows.calcfunctions.na import (
     assemble_na_hamiltonian,
     snapshot_pair_overlap,
@@ -55,7 +56,6 @@ from workflows.protocols import JanusProtocolMixin
 from workflows.workchains.na_analysis import NaAnalysisWorkChain as NaAnalysisWorkChain
 
 PW_PREFIX = "aiida"
-CUTOFF_TOLERANCE_RY = 1e-6
 
 
 def _key(position: int) -> str:
@@ -263,14 +263,13 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
                 pk=node.pk,
                 status=node.exit_status,
             )
-        cutoff = node.outputs.output_parameters["wfc_cutoff"]
+        cutoff_ry = node.outputs.output_parameters["wfc_cutoff"] / RYDBERG_EV  # parser: eV
         if self.ctx.reference_cutoff is None:
-            self.ctx.reference_cutoff = cutoff
-        elif abs(cutoff - self.ctx.reference_cutoff) > CUTOFF_TOLERANCE_RY:
-            return self.exit_codes.ERROR_CUTOFF_MISMATCH.format(
-                error=f"snapshot {position} ran with ecutwfc {cutoff} eV, the first with "
-                f"{self.ctx.reference_cutoff} eV: every snapshot needs the same cutoff"
-            )
+            self.ctx.reference_cutoff = cutoff_ry
+        try:
+            check_same_cutoff(cutoff_ry, self.ctx.reference_cutoff, f"snapshot {position}")
+        except SnapshotMismatchError as error:
+            return self.exit_codes.ERROR_CUTOFF_MISMATCH.format(error=str(error))
         self.ctx.remotes[_key(position)] = node.outputs.remote_folder
         return None
 

@@ -23,7 +23,8 @@ from heterostructures.dynamics.dephasing import (
     pyxaid_tau,
 )
 from heterostructures.dynamics.fits import fit_gaussian_decay
-from heterostructures.dynamics.spectra import HBAR_EV_FS, SpectraInputError
+from heterostructures.dynamics.spectra import SpectraInputError
+from heterostructures.units import HBAR_EV_FS
 
 DT_FS = 1.0
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from heterostructures.dynamics.nac import (
-    HBAR_MEV_FS,
     NacSeries,
     SnapshotMismatchError,
+    check_same_cutoff,
     couplings_from_overlaps,
     couplings_from_snapshots,
     couplings_from_wavefunctions,
@@ -29,6 +29,7 @@ from heterostructures.io.wavefunctions import (
     read_wavefunction,
     wavefunction_file,
 )
+from heterostructures.units import HBAR_MEV_FS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 GAMMA_0 = FIXTURES / "qe67_wfc_cds_nc_gamma" / "snapshot_0"
@@ -278,6 +279,15 @@ def test_mismatched_cutoffs_are_rejected(tmp_path: Path) -> None:
     xml.write_text(xml.read_text().replace("<ecutwfc>1.25", "<ecutwfc>1.5"))
     with pytest.raises(SnapshotMismatchError, match=r"ecutwfc = 30\.0 Ry.*same cutoff"):
         couplings_from_snapshots([GAMMA_0, other], ALL_BANDS, 1.0, PREFIX)
+
+
+def test_cutoff_check_works_in_rydberg() -> None:
+    """The tolerance is 1e-6 Ry: 5e-7 Ry apart is the same cutoff, 2e-6 Ry is not. The
+    snapshot workchain used to compare aiida-quantumespresso's ``wfc_cutoff`` (eV) with
+    this Ry tolerance; reference: CODATA 2018, 1 Ry = 13.605693122994 eV."""
+    check_same_cutoff(30.0 + 5e-7, 30.0, "snapshot 1")
+    with pytest.raises(SnapshotMismatchError, match=r"snapshot 1 has ecutwfc = 30\.000002 Ry"):
+        check_same_cutoff(30.000002, 30.0, "snapshot 1")
 
 
 def test_different_basis_sets_are_rejected() -> None:

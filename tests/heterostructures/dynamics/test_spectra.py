@@ -10,7 +10,6 @@ import pytest
 from numpy.typing import NDArray
 
 from heterostructures.dynamics.spectra import (
-    SPEED_OF_LIGHT_CM_PER_FS,
     ResolutionError,
     SpectraInputError,
     autocorrelation,
@@ -21,6 +20,7 @@ from heterostructures.dynamics.spectra import (
     resolution_needed_for,
     spectral_density,
 )
+from heterostructures.units import SPEED_OF_LIGHT_CM_PER_FS
 
 DT_FS = 1.0
 UNKNOWN_METHOD: Any = "fft"  # a caller ignoring the type hints

@@ -10,7 +10,6 @@ import pytest
 from numpy.typing import NDArray
 
 from heterostructures.dynamics.surface_hopping import (
-    KB_EV_PER_K,
     DynamicsInputError,
     HoppingSettings,
     NaHamiltonian,
@@ -19,6 +18,7 @@ from heterostructures.dynamics.surface_hopping import (
     run_surface_hopping,
     segment_propagators,
 )
+from heterostructures.units import BOLTZMANN_EV_PER_K
 
 DT_FS = 1.0
 
@@ -71,11 +71,13 @@ def test_propagators_are_unitary_for_a_random_hamiltonian(complex_nac: bool) -> 
 
 
 def test_substeps_integrate_a_linear_energy_ramp_exactly() -> None:
-    """No coupling: the phase is −∫E dt/ħ; linear E per segment is integrated exactly."""
+    """No coupling: the phase is −∫E dt/ħ; linear E per segment is integrated exactly.
+    ħ = h / (2π e) from the exact SI values of h and e (CODATA 2018), in eV·fs."""
+    hbar_ev_fs = 6.62607015e-34 / (2 * np.pi) / 1.602176634e-19 * 1e15
     energies = np.stack([np.zeros(11), np.linspace(0.0, 1.0, 11)], axis=1)
     hamiltonian = NaHamiltonian.from_arrays(energies, np.zeros((10, 2, 2)), DT_FS)
     final = propagate_amplitudes(hamiltonian, [0.0, 1.0], 10, substeps=4)[-1, 1]
-    assert np.angle(final) == pytest.approx(np.angle(np.exp(-1j * 5.0 / 0.6582119569)), abs=1e-10)
+    assert np.angle(final) == pytest.approx(np.angle(np.exp(-1j * 5.0 / hbar_ev_fs)), abs=1e-10)
 
 
 def test_fssh_populations_follow_coherent_ones_for_degenerate_levels() -> None:
@@ -115,7 +117,7 @@ def late_upper_to_lower_ratio(method: str, temperature_k: float) -> float:
 
 
 def test_dish_with_detailed_balance_reaches_the_boltzmann_ratio() -> None:
-    boltzmann = math.exp(-0.05 / (KB_EV_PER_K * 300.0))
+    boltzmann = math.exp(-0.05 / (BOLTZMANN_EV_PER_K * 300.0))
     assert late_upper_to_lower_ratio("dish", 300.0) == pytest.approx(boltzmann, rel=0.15)
 
 
@@ -123,7 +125,7 @@ def test_fssh_with_detailed_balance_relaxes_towards_boltzmann() -> None:
     """FSSH has no decoherence: in the CPA its detailed balance is approximate
     (overcoherence keeps extra upper population: measured 1.3 × Boltzmann on this
     model), but far from the 1:1 of no balance."""
-    boltzmann = math.exp(-0.05 / (KB_EV_PER_K * 300.0))
+    boltzmann = math.exp(-0.05 / (BOLTZMANN_EV_PER_K * 300.0))
     ratio = late_upper_to_lower_ratio("fssh", 300.0)
     assert boltzmann < ratio < 2 * boltzmann
     assert late_upper_to_lower_ratio("fssh", 1e9) > 0.7  # T → ∞: no energy preference
@@ -266,7 +268,7 @@ def test_stochastic_dish_waiting_times_follow_libra_survival_law() -> None:
 
 
 def test_stochastic_dish_reaches_the_boltzmann_ratio() -> None:
-    boltzmann = math.exp(-0.05 / (KB_EV_PER_K * 300.0))
+    boltzmann = math.exp(-0.05 / (BOLTZMANN_EV_PER_K * 300.0))
     settings = HoppingSettings(
         initial_state=1,
         final_state=0,
@@ -296,7 +298,7 @@ def test_curves_per_initial_time_average_to_the_ensemble() -> None:
 def test_detailed_balance_energy_is_the_boltzmann_average() -> None:
     """Hand calculation: states at 0 and 0.05 eV above the final state, 300 K."""
     energies = np.array([[1.0, 1.05, 3.0]] * 4)
-    weights = np.exp(-np.array([0.0, 0.05, 2.0]) / (KB_EV_PER_K * 300.0))
+    weights = np.exp(-np.array([0.0, 0.05, 2.0]) / (BOLTZMANN_EV_PER_K * 300.0))
     expected = float(np.dot([0.0, 0.05, 2.0], weights) / weights.sum())
     assert boltzmann_energy_ev(energies, 0, 300.0) == pytest.approx(expected)
     assert boltzmann_energy_ev(energies, 0, 0.0) == 0.0

@@ -19,8 +19,9 @@ from heterostructures.electronic.densities import (
     state_character,
 )
 from heterostructures.electronic.projected_dos import ElectronicStructureError
-from heterostructures.io.cube import BOHR_ANGSTROM, CubeFileError, CubeGrid, read_cube, write_cube
+from heterostructures.io.cube import CubeFileError, CubeGrid, read_cube, write_cube
 from heterostructures.io.projwfc_files import read_atomic_projections, read_atomic_states
+from heterostructures.units import BOHR_ANGSTROM
 from tests.heterostructures.electronic.test_projected_dos import (
     FIXTURES,
     SL_DOMAINS,

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from heterostructures.dynamics.md_units import (
-    BOLTZMANN_EV_PER_K,
     MdInputError,
     check_timestep_fs,
     fs_to_rydberg_time,
@@ -32,6 +31,7 @@ from heterostructures.io.pw_md_output import (
     thermalisation,
     velocities_from_positions,
 )
+from heterostructures.units import BOLTZMANN_EV_PER_K
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "qe67_md_cds_nve"
 CELL = np.array([[0.0, 2.915, 2.915], [2.915, 0.0, 2.915], [2.915, 2.915, 0.0]])

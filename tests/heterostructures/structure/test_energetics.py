@@ -7,11 +7,11 @@ from collections import Counter
 import pytest
 
 from heterostructures.structure.energetics import (
-    EV_PER_ANG2_TO_J_PER_M2,
     EnergeticsError,
     formula_units,
     interface_formation_energy,
 )
+from heterostructures.units import EV_PER_ANG2_IN_J_PER_M2
 
 FORMULAS = {"CsPbBr3": Counter({"Cs": 1, "Pb": 1, "Br": 3}), "CdS": Counter({"Cd": 1, "S": 1})}
 
@@ -33,7 +33,7 @@ def test_gamma_recovers_a_known_excess() -> None:
     energy = -100.0 - 4 * 50.0 + 2 * area * gamma
     result = interface_formation_energy(energy, composition, refs, FORMULAS, area, periodic=True)
     assert result.ev_per_ang2 == pytest.approx(gamma)
-    assert result.j_per_m2 == pytest.approx(gamma * EV_PER_ANG2_TO_J_PER_M2)
+    assert result.j_per_m2 == pytest.approx(gamma * EV_PER_ANG2_IN_J_PER_M2)
     assert "two equivalent interfaces" in result.meaning
 
 
