@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -71,6 +72,14 @@ class DecayFit:
         if self.determined:
             return f"τ = {self.tau_fs:.4g} ± {self.tau_sigma_fs:.2g} fs ({self.model})"
         return f"τ not determined (≥ {self.lower_bound_fs:.4g} fs, 2σ): {self.note}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """Fields as stored (JSON-safe: ``inf`` written as None) and the one-line summary."""
+        values = {
+            key: (None if isinstance(value, float) and not math.isfinite(value) else value)
+            for key, value in asdict(self).items()
+        }
+        return values | {"summary": self.summary()}
 
 
 def _validated_series(times_fs: ArrayLike, values: ArrayLike) -> tuple[NDArray, NDArray]:

@@ -248,11 +248,6 @@ class NacSeries:
         return HBAR_MEV_FS * self.nac_per_fs
 
     @property
-    def midpoint_energies_ev(self) -> np.ndarray:
-        """(n_pairs, n_states) energies at t + dt/2 (mean of the two snapshots), eV."""
-        return 0.5 * (self.energies_ev[1:] + self.energies_ev[:-1])
-
-    @property
     def midpoint_times_fs(self) -> np.ndarray:
         """(n_pairs,) times t + dt/2 of the couplings, fs, from the first snapshot."""
         return (np.arange(self.nac_per_fs.shape[0]) + 0.5) * self.dt_fs

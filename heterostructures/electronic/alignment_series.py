@@ -9,8 +9,8 @@ is "converged" only when that change is ≤ :data:`CONVERGENCE_TOLERANCE_EV`. Un
 offsets (metallic model, missing route) are skipped with their reason, never taken as 0.
 
 Input per model is the ``band_alignment`` summary the electronic step stores
-(``workflows.calcfunctions.electronic.analyse_alignment``); offsets are A − B
-(:data:`heterostructures.electronic.projected_dos.SIGN_CONVENTION`). Gap corrections and the type
+(``heterostructures.electronic.alignment_analysis.analyse_alignment``); offsets are A − B
+(:data:`heterostructures.electronic.band_offsets.SIGN_CONVENTION`). Gap corrections and the type
 verdict of a series are :mod:`heterostructures.electronic.alignment_verdict`. No AiiDA.
 """
 

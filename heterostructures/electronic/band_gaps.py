@@ -10,7 +10,7 @@ gaps from PBE, from a hybrid functional (HSE06) or from experiment
 
 :data:`PAPER_LEVELS` holds the band levels the paper states (vs RHE); they are a
 comparison only and never enter a result. Sign convention as
-:data:`heterostructures.electronic.projected_dos.SIGN_CONVENTION`. No AiiDA.
+:data:`heterostructures.electronic.band_offsets.SIGN_CONVENTION`. No AiiDA.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from heterostructures.electronic.projected_dos import classify_alignment
+from heterostructures.electronic.band_offsets import classify_alignment
 
 
 class BandGapError(ValueError):
@@ -154,7 +154,7 @@ def gap_corrected(
 
     With E_VBM(A) = ΔE_V and E_VBM(B) = 0 the edges are E_CBM(A) = ΔE_V + E_g^A and
     E_CBM(B) = E_g^B; the type comes from
-    :func:`heterostructures.electronic.projected_dos.classify_alignment` on them.
+    :func:`heterostructures.electronic.band_offsets.classify_alignment` on them.
     """
     if gap_source not in GAP_SOURCES:
         raise BandGapError(f"gap source {gap_source!r}: use one of {', '.join(GAP_SOURCES)}")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -16,6 +17,10 @@ class BandGap:
     cbm_ev: float
     gap_ev: float
     direct: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields, as stored."""
+        return asdict(self)
 
 
 def occupied_bands(n_electrons: float) -> int:

@@ -18,7 +18,8 @@ Conventions (stated in every result):
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from heterostructures.electronic.bands import occupied_bands
 from heterostructures.electronic.projected_dos import ElectronicStructureError, group_state_weights
 from heterostructures.io.cube import CubeGrid
 from heterostructures.io.projwfc_files import AtomicProjections, AtomicState
+from heterostructures.structure.slab_geometry import normal_length_ang
 from heterostructures.units import RYDBERG_EV
 
 PARTITION = "spatial: planes midway between consecutive layer centres along the normal"
@@ -47,6 +49,11 @@ class StateCharacter:
     element_weights: dict[str, float]
     layer_weights: dict[tuple[str, int], float]
 
+    def as_dict(self) -> dict[str, Any]:
+        """Fields as stored; layer keys ``(domain, n)`` written ``"<domain> layer <n>"``."""
+        layers = {f"{d} layer {n}": w for (d, n), w in self.layer_weights.items()}
+        return asdict(self) | {"layer_weights": layers}
+
 
 @dataclass(frozen=True)
 class TransferStates:
@@ -65,6 +72,19 @@ class TransferStates:
         """E(IS) − E(FS) in eV: the energy released by the transfer (electrons)."""
         return self.initial.energy_ev - self.final.energy_ev
 
+    def as_dict(self) -> dict[str, Any]:
+        """Fields and ``energy_gap_ev`` as stored (1-based k-point and band, as pp.x wants)."""
+        return {
+            "carrier": self.carrier,
+            "donor": self.donor,
+            "acceptor": self.acceptor,
+            "threshold": self.threshold,
+            "initial": self.initial.as_dict(),
+            "final": self.final.as_dict(),
+            "energy_gap_ev": self.energy_gap_ev,
+            "explanation": self.explanation,
+        }
+
 
 def planar_average(values: np.ndarray) -> np.ndarray:
     """Mean of a 3D grid over each plane normal to axis 2 (same units as ``values``)."""
@@ -73,11 +93,8 @@ def planar_average(values: np.ndarray) -> np.ndarray:
 
 def plane_heights_ang(grid: CubeGrid) -> np.ndarray:
     """Height (Å) along the normal of each grid plane (normal = a × b direction)."""
-    cell = grid.cell_ang
-    normal = np.cross(cell[0], cell[1])
-    normal /= np.linalg.norm(normal)
     n_planes = grid.data.shape[2]
-    return np.asarray(np.arange(n_planes) * float(cell[2] @ normal) / n_planes)
+    return np.asarray(np.arange(n_planes) * normal_length_ang(grid.cell_ang) / n_planes)
 
 
 def line_density(grid: CubeGrid) -> tuple[np.ndarray, np.ndarray]:

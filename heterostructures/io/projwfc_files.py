@@ -28,8 +28,6 @@ import numpy as np
 
 from heterostructures.units import HARTREE_EV, RYDBERG_EV
 
-ANGULAR_LETTERS = "spdf"
-
 _PDOS_NAME = re.compile(
     r"^(?P<prefix>.*)\.pdos_atm#(?P<atom>\d+)\((?P<element>[^)]+)\)"
     r"_wfc#(?P<wfc>\d+)\((?P<orbital>[^)]+)\)(?:\.gz)?$"

@@ -8,16 +8,14 @@ relative to the VBM of A, one column per route and gap correction plus one for t
 paper's stated levels (:func:`alignment_diagram_columns` builds them from a
 :class:`~heterostructures.electronic.alignment_verdict.SeriesAnalysis`). Both return the figure and
 its caption. Files are SVG (text kept as text) and 300 dpi PNG through
-:func:`heterostructures.plots.na.figure_files`. Plain matplotlib ``Figure``, no AiiDA.
+:mod:`heterostructures.plots.files`. Plain matplotlib ``Figure``, no AiiDA.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-import matplotlib as mpl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -32,7 +30,6 @@ from heterostructures.electronic.alignment_series import (
 )
 from heterostructures.electronic.alignment_verdict import SeriesAnalysis
 from heterostructures.electronic.band_gaps import PAPER_LEVELS, GapCorrectedOffsets
-from heterostructures.plots.na import figure_files
 
 ROUTE_NAMES = {
     "projected_dos": "projected DOS",
@@ -44,19 +41,6 @@ BAND_DEPTH_EV = 0.6
 BOX_WIDTH = 1.0
 COLUMN_PITCH = 3.2
 ARROW = {"arrowstyle": "<->", "lw": 0.8, "shrinkA": 0, "shrinkB": 0, "mutation_scale": 6}
-
-
-def write_figure(figure: Figure, directory: Path, stem: str) -> dict[str, Path]:
-    """Write ``<stem>.svg`` (text kept as text, searchable) and ``<stem>.png`` (300 dpi)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with mpl.rc_context({"svg.fonttype": "none"}):
-        files = figure_files(figure)
-    paths = {}
-    for fmt, content in files.items():
-        path = directory / f"{stem}.{fmt}"
-        path.write_bytes(content)
-        paths[fmt] = path
-    return paths
 
 
 def _route_points(

@@ -1,4 +1,4 @@
-"""Pictures of the interface electronic structure (matplotlib Agg canvas, PNG, no pyplot).
+"""Pictures of the interface electronic structure (300 dpi PNG, no pyplot).
 
 - :func:`plot_projected_dos`: PDOS coloured by domain and by element, like Fig. 4a of
   Qiu et al. 2023; the energy zero (Fermi level or the perovskite VBM) is on the axis.
@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from heterostructures.electronic.projected_dos import LEVEL_OF_THEORY, BandEdges, GroupedDos
+from heterostructures.plots.files import save_figure
 
 DOMAIN_COLOURS = {"perovskite": "tab:blue", "chalcogenide": "tab:orange"}
 
@@ -73,8 +73,8 @@ def plot_band_edge_profile(
     figure = Figure(figsize=(6.0, 3.5))
     axis = figure.subplots()
     for attribute, label, colour in (
-        ("valence_band_max_ev", "VBM", "tab:blue"),
-        ("conduction_band_min_ev", "CBM", "tab:red"),
+        ("vbm_ev", "VBM", "tab:blue"),
+        ("cbm_ev", "CBM", "tab:red"),
     ):
         values = [getattr(edge, attribute) for edge in edges]
         points = [
@@ -147,8 +147,5 @@ def plot_potential_lineup(
 
 
 def _save(figure: Figure, path: str | Path) -> Path:
-    path = Path(path)
-    FigureCanvasAgg(figure)
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    return path
+    return save_figure(figure, path)

@@ -1,6 +1,6 @@
 """Figures of the non-adiabatic analysis: the paper's Fig. 4c (spectral density of the IS–FS
 gap) and Fig. 4d (populations and energy relaxation), each written as a vector file (SVG)
-and a 300 dpi PNG.
+and a 300 dpi PNG (:mod:`heterostructures.plots.files`).
 
 Fig. 4d shows the population τ_ET is fitted to as the solid line (the donor-domain
 population P_D(t) = Σ_i P_i(t) w_i^D(t) of :mod:`heterostructures.electronic.domain_populations`
@@ -11,16 +11,12 @@ which is not transfer. Plain matplotlib (``Figure``, no pyplot state), no AiiDA.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
-
-PNG_DPI = 300
-FORMATS = ("svg", "png")
 
 
 @dataclass(frozen=True)
@@ -38,16 +34,6 @@ class DecayLabel:
         if self.determined:
             return f"τ$_{{{self.name}}}$ = {self.tau_fs:.0f} ± {self.sigma_fs:.0f} fs"
         return f"τ$_{{{self.name}}}$ ≥ {self.lower_bound_fs:.0f} fs (not determined)"
-
-
-def figure_files(figure: Figure) -> dict[str, bytes]:
-    """The figure as SVG (vector) and 300 dpi PNG bytes, keyed by format."""
-    files = {}
-    for fmt in FORMATS:
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format=fmt, dpi=PNG_DPI)
-        files[fmt] = buffer.getvalue()
-    return files
 
 
 def spectral_density_figure(

@@ -86,7 +86,7 @@ class CoincidenceCell:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-safe fields plus the worst strain."""
-        values: dict[str, Any] = _lists(asdict(self))
+        values: dict[str, Any] = tuples_as_lists(asdict(self))
         values["worst_strain_percent"] = self.worst_strain_percent
         return values
 
@@ -103,11 +103,12 @@ class CoincidenceCell:
         )
 
 
-def _lists(value: Any) -> Any:
+def tuples_as_lists(value: Any) -> Any:
+    """A JSON-safe copy of nested dicts, lists and tuples: every tuple becomes a list."""
     if isinstance(value, dict):
-        return {k: _lists(v) for k, v in value.items()}
+        return {k: tuples_as_lists(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_lists(v) for v in value]
+        return [tuples_as_lists(v) for v in value]
     return value
 
 

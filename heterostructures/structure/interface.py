@@ -28,12 +28,13 @@ CsPbBr3/ZnS) get the coincidence supercell of :mod:`heterostructures.structure.c
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from ase import Atoms
 from ase.data import covalent_radii
 
-from heterostructures.structure.coincidence import bulk_pair, resolve_cell
+from heterostructures.structure.coincidence import bulk_pair, resolve_cell, tuples_as_lists
 from heterostructures.structure.errors import (
     RegistryError,
     StrainTooLargeError,
@@ -99,6 +100,11 @@ class InterfaceSpec:
     max_atoms: int | None = None
     coincidence: str = "auto"
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as stored (JSON-safe: tuples written as lists)."""
+        values: dict[str, Any] = tuples_as_lists(asdict(self))
+        return values
+
 
 @dataclass(frozen=True)
 class Interface:
@@ -154,10 +160,10 @@ def _strained(slab: Atoms, deformation: np.ndarray) -> Atoms:
 def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
     """Each side's periodic bulk stacking unit, strained in plane exactly as in the interface.
 
-    Why: the potential line-up route (``heterostructures.electronic.projected_dos.lineup_offsets``)
-    needs
-    bulk band edges relative to the bulk mean potential in the *same* strain state as the
-    domains of the interface, or the offsets carry the deformation potentials of the
+    Why: the potential line-up route
+    (``heterostructures.electronic.band_offsets.lineup_offsets``) needs bulk band edges
+    relative to the bulk mean potential in the *same* strain state as the domains of the
+    interface, or the offsets carry the deformation potentials of the
     strain. The in-plane deformation F of each side is applied to its one-period unit
     (cell vectors and positions: fractional coordinates kept); the period along the
     normal is the bulk one, as in the built slabs. Keys: ``perovskite``, ``chalcogenide``.

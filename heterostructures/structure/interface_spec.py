@@ -99,14 +99,6 @@ def interface_summary(interface: Interface) -> dict[str, Any]:
         "min_contact_ratio": float(interface.min_contact_ratio),
         "periodic": bool(interface.spec.periodic),
         "coincidence_cell": interface.metadata.get("coincidence"),
-        "spec": _jsonable(dataclasses.asdict(interface.spec)),
+        "spec": interface.spec.as_dict(),
         "text": format_summary(interface),
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 from ase import Atoms
 from ase.data import atomic_numbers
 from ase.data.colors import jmol_colors
 from ase.io import read, write
+from matplotlib.figure import Figure
 
+from heterostructures.plots.files import save_figure
 from heterostructures.structure.errors import StructureInputError
 from heterostructures.structure.interface import Interface, min_contact_ratio
+from heterostructures.structure.slab_geometry import in_plane_area_ang2
 from heterostructures.structure.terminations import Termination
 
 LABELS = ("domain", "layer", "fixed")
@@ -77,7 +76,7 @@ def format_summary(interface: Interface) -> str:
         f"cell a b c = {lengths[0]:.4f} {lengths[1]:.4f} {lengths[2]:.4f} Å,"
         f" in-plane supercell {spec.supercell}",
         f"atoms: {len(atoms)} {atoms.get_chemical_formula(mode='metal')},"
-        f" in-plane area {float(np.linalg.norm(np.cross(atoms.cell[0], atoms.cell[1]))):.1f} Å²",
+        f" in-plane area {in_plane_area_ang2(atoms.cell):.1f} Å²",
         _cell_line(interface),
         "strain (principal, %, relative to each bulk; strain_weight "
         f"{spec.strain_weight:g}): perovskite {interface.perovskite_strain_percent[0]:+.3f} "
@@ -96,9 +95,10 @@ def format_summary(interface: Interface) -> str:
 
 
 def plot_side_view(interface: Interface, path: Path) -> Path:
-    """PNG of the cell seen along y (x horizontal, normal vertical), boundary dashed."""
+    """PNG (300 dpi) of the cell seen along y (x horizontal, normal vertical), boundary dashed."""
     atoms = interface.atoms
-    figure, axis = plt.subplots(figsize=(4, 8))
+    figure = Figure(figsize=(4, 8))
+    axis = figure.subplots()
     sizes = 30 + 8 * atoms.numbers**0.8
     order = np.argsort(-sizes)
     positions = atoms.positions[order]
@@ -124,9 +124,7 @@ def plot_side_view(interface: Interface, path: Path) -> Path:
     axis.set_ylabel("z (Å)")
     axis.legend(loc="upper right", fontsize="small")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def write_interface_files(

@@ -1,4 +1,5 @@
-"""Where the vacuum of a slab is, for pw.x's sawtooth dipole correction (fractions of c)."""
+"""Slab and superlattice cells: in-plane area, period along the normal, and where the
+vacuum is for pw.x's sawtooth dipole correction (fractions of c)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from ase import Atoms
+from numpy.typing import ArrayLike
+
+
+def in_plane_area_ang2(cell: ArrayLike) -> float:
+    """|a × b| (Å²) of a cell (rows a, b, c in Å): the interface area."""
+    rows = np.asarray(cell, dtype=float)
+    return float(np.linalg.norm(np.cross(rows[0], rows[1])))
+
+
+def normal_length_ang(cell: ArrayLike) -> float:
+    """Length (Å) of the cell along the normal of the a–b plane: c · (a × b)/|a × b|, the
+    stacking period of a superlattice (c need not be normal to the interface)."""
+    rows = np.asarray(cell, dtype=float)
+    normal = np.cross(rows[0], rows[1])
+    return float(abs(rows[2] @ normal) / np.linalg.norm(normal))
 
 
 @dataclass(frozen=True)

@@ -8,11 +8,9 @@ and the figures are :mod:`heterostructures.electronic.alignment_series`,
 from __future__ import annotations
 
 import dataclasses
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
@@ -24,7 +22,8 @@ from heterostructures.plots.alignment import (
     alignment_diagram_figure,
     offsets_vs_thickness_figure,
 )
-from heterostructures.plots.na import figure_files
+from heterostructures.structure.slab_geometry import normal_length_ang
+from workflows.calcfunctions.figures import figure_nodes
 
 
 def model_label(perovskite_planes: int, chalcogenide_planes: int) -> str:
@@ -68,13 +67,6 @@ def model_batches(labels: Sequence[str], max_concurrent: int) -> list[list[str]]
     return [[labels[0]]] + [rest[i : i + size] for i in range(0, len(rest), size)]
 
 
-def period_normal_ang(structure: orm.StructureData) -> float:
-    """Cell length (Å) along the stacking axis (the third cell vector of our models)."""
-    cell = np.asarray(structure.cell, dtype=float)
-    normal = np.cross(cell[0], cell[1])
-    return float(abs(np.dot(cell[2], normal)) / np.linalg.norm(normal))
-
-
 def _series_models(
     planned: list[tuple[int, int]], nodes: Mapping[str, orm.Data]
 ) -> tuple[list[SeriesModel], list[dict[str, Any]]]:
@@ -89,7 +81,7 @@ def _series_models(
                 perovskite_planes=perovskite,
                 chalcogenide_planes=chalcogenide,
                 n_atoms=len(structure.sites),
-                period_ang=period_normal_ang(structure),
+                period_ang=normal_length_ang(structure.cell),
             )
         )
         alignments.append(nodes[f"alignment_{label}"].get_dict())
@@ -127,11 +119,8 @@ def _figure_nodes(analysis: Any, models: list[SeriesModel]) -> tuple[dict[str, o
     nodes: dict[str, orm.Data] = {}
     captions = {}
     for name, (figure, caption) in figures.items():
-        files = figure_files(figure)
-        nodes[name] = orm.SinglefileData(io.BytesIO(files["png"]), filename=f"{name}.png")
-        nodes[f"{name}_vector"] = orm.SinglefileData(
-            io.BytesIO(files["svg"]), filename=f"{name}.svg"
-        )
+        files = figure_nodes(figure, name)
+        nodes[name], nodes[f"{name}_vector"] = files["png"], files["svg"]
         captions[name] = caption
     return nodes, captions
 

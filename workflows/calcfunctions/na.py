@@ -6,16 +6,14 @@ the per-pair overlaps. Only small arrays are stored: per pair an n_b × n_b over
 window energies (eV); the wavefunction files stay on the computer that ran pw.x and are
 copied through the computer's transport into a temporary folder only while overlapped.
 
-Analysis side (``janus.na_analysis``): gap spectral density and pure dephasing
-(:mod:`heterostructures.dynamics.spectra`), surface-hopping populations and decay fits
-(:mod:`heterostructures.dynamics.surface_hopping`, :mod:`heterostructures.dynamics.fits`), and the
-two figures.
+Analysis side (``janus.na_analysis``): the gap spectrum and the surface-hopping run of
+:mod:`heterostructures.dynamics.na_analysis` stored as nodes, and the two figures
+(:mod:`heterostructures.plots.na`).
 """
 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +21,28 @@ import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 
-from heterostructures.dynamics.fits import DecayFit
+from heterostructures.dynamics.na_analysis import (
+    DomainWeights,
+    analyse_gap_spectrum,
+    analyse_hopping,
+    tracked_domain_weights,
+)
 from heterostructures.dynamics.nac import (
     couplings_from_overlaps,
     overlap_between_runs,
     read_snapshot,
 )
+from heterostructures.dynamics.propagation import NaHamiltonian
 from heterostructures.electronic.domain_weights import domain_partition, domain_weights
 from heterostructures.io.wavefunctions import band_structure_of_run, validate_band_window
+from heterostructures.plots.na import (
+    DecayLabel,
+    DynamicsCurves,
+    dynamics_figure,
+    spectral_density_figure,
+)
+from workflows.calcfunctions.figures import figure_nodes
 
-SPECTRAL_CONVENTIONS = {
-    "power": "periodogram (dt/N)|FT δE|^2 = FT of the biased un-normalised ACF",
-    "acf": "FT of the lag-windowed un-normalised ACF",
-}
 SAVE_FILES = ("data-file-schema.xml", "wfc1.dat", "wfc1.hdf5")
 PW_OUTDIR = "out"
 
@@ -156,8 +163,9 @@ def assemble_na_hamiltonian(settings: orm.Dict, **pairs: orm.ArrayData) -> dict[
     if all("domain_weights_bra" in pair.get_arraynames() for pair in ordered):
         weights = [pair.get_array("domain_weights_bra") for pair in ordered]
         weights.append(ordered[-1].get_array("domain_weights_ket"))
-        per_label = np.take_along_axis(np.array(weights), series.band_order[:, :, None], axis=1)
-        hamiltonian.set_array("domain_weights", per_label)
+        hamiltonian.set_array(
+            "domain_weights", tracked_domain_weights(np.array(weights), series.band_order)
+        )
         hamiltonian.base.attributes.set("domains", ordered[0].base.attributes.get("domains"))
     hamiltonian.base.attributes.set("dt_fs", options["dt_fs"])
     hamiltonian.base.attributes.set("band_window", list(series.band_window))
@@ -165,15 +173,6 @@ def assemble_na_hamiltonian(settings: orm.Dict, **pairs: orm.ArrayData) -> dict[
         "units", "energies eV (per tracked state label), NAC fs^-1 at pair midpoints, times fs"
     )
     return {"na_hamiltonian": hamiltonian, "na_parameters": orm.Dict(options)}
-
-
-def fit_summary(fit: DecayFit) -> dict[str, Any]:
-    """A decay fit as plain JSON (``inf`` written as None), with its one-line summary."""
-    values = {
-        key: (None if isinstance(value, float) and not np.isfinite(value) else value)
-        for key, value in asdict(fit).items()
-    }
-    return {**values, "summary": fit.summary()}
 
 
 def _hamiltonian_arrays(na_hamiltonian: orm.ArrayData) -> tuple[np.ndarray, np.ndarray, float]:
@@ -198,61 +197,14 @@ def gap_spectral_analysis(
 ) -> dict[str, orm.Data]:
     """IS–FS gap, its spectral density (peaks in cm⁻¹) and pure dephasing (Fig. 4c).
 
-    ``states``: window indices ``initial`` and ``final`` (0-based). ``settings``:
-    ``required_resolution_cm``, ``prominence_fraction``, ``max_frequency_cm``,
-    ``spectral_method`` (``power``, default, or ``acf``: Hann-windowed ACF),
-    ``dephasing_convention`` (``pyxaid``, ``libra``, ``gaussian_sigma``) and
-    ``n_bootstrap`` (σ of τ over time origins). A spectrum too coarse for the requested
-    resolution is flagged ``resolved: False`` with the trajectory length it needs, not
-    rejected. Conventions: :mod:`heterostructures.dynamics.spectra`,
-    :mod:`heterostructures.dynamics.dephasing`.
+    ``states``: window indices ``initial`` and ``final`` (0-based); ``settings``: see
+    :func:`heterostructures.dynamics.na_analysis.analyse_gap_spectrum`.
     """
-    from heterostructures.dynamics.dephasing import CONVENTIONS, pure_dephasing
-    from heterostructures.dynamics.spectra import (
-        find_spectral_peaks,
-        gap_fluctuation,
-        spectral_density,
-    )
-
     energies, _, dt_fs = _hamiltonian_arrays(na_hamiltonian)
-    options = settings.get_dict()
-    gap = gap_fluctuation(energies, dt_fs, states["initial"], states["final"])
-    density = spectral_density(
-        gap.fluctuation_ev,
-        dt_fs,
-        method=options.get("spectral_method", "power"),
-        required_resolution_cm=options["required_resolution_cm"],
-        on_unresolved="flag",
+    spectrum = analyse_gap_spectrum(
+        energies, dt_fs, states["initial"], states["final"], settings.get_dict()
     )
-    peaks = find_spectral_peaks(
-        density,
-        prominence_fraction=options["prominence_fraction"],
-        max_frequency_cm=options.get("max_frequency_cm"),
-    )
-    convention = options.get("dephasing_convention", "pyxaid")
-    dephasing = pure_dephasing(
-        gap.fluctuation_ev,
-        dt_fs,
-        convention=convention,
-        n_bootstrap=options.get("n_bootstrap", 200),
-    )
-    summary = {
-        "mean_gap_ev": gap.mean_gap_ev,
-        "gap_std_ev": float(gap.fluctuation_ev.std()),
-        "peaks_cm": [peak.frequency_cm for peak in peaks],
-        "peak_intensities": [peak.intensity for peak in peaks],
-        "resolution_cm": density.resolution_cm,
-        "resolved": density.resolved,
-        "resolution_note": density.resolution_note,
-        "trajectory_length_fs": density.trajectory_length_fs,
-        "spectral_convention": SPECTRAL_CONVENTIONS[density.method],
-        "lag_window": density.lag_window,
-        "dephasing": fit_summary(dephasing.fit),
-        "dephasing_convention": convention,
-        "dephasing_convention_note": CONVENTIONS[convention],
-        "dephasing_tau_by_convention_fs": dephasing.tau_by_convention_fs,
-        "dephasing_short_time_tau_fs": dephasing.short_time_tau_fs,
-    }
+    gap, density, dephasing = spectrum.gap, spectrum.density, spectrum.dephasing
     return {
         "gap": _array_node("fs, eV", times_fs=gap.times_fs, gap_ev=gap.gap_ev),
         "spectral_density": _array_node(
@@ -264,159 +216,46 @@ def gap_spectral_analysis(
             acf_ev2=dephasing.acf_ev2,
             dephasing=dephasing.dephasing,
         ),
-        "spectral_summary": orm.Dict(summary),
+        "spectral_summary": orm.Dict(spectrum.summary),
     }
+
+
+def _domain_weights(na_hamiltonian: orm.ArrayData) -> DomainWeights | None:
+    if "domain_weights" not in na_hamiltonian.get_arraynames():
+        return None
+    return DomainWeights(
+        na_hamiltonian.get_array("domain_weights"),
+        list(na_hamiltonian.base.attributes.get("domains")),
+    )
 
 
 @calcfunction
 def surface_hopping_dynamics(
     na_hamiltonian: orm.ArrayData, states: orm.Dict, settings: orm.Dict
 ) -> dict[str, orm.Data]:
-    """Populations and E(t) by FSSH/DISH in the classical-path approximation, τ fits (Fig. 4d).
+    """Populations and E(t) by FSSH/DISH, τ_ET and τ_relax fits (Fig. 4d).
 
-    ``states``: ``initial``, ``final``, ``donors`` (0-based window indices), optional
-    ``donor_domain`` (τ_ET is then fitted to the domain-projected population
-    ``transfer_population``, else to P_IS(t), ``donor_population``), ``character`` (the
-    IS/FS character check) and ``carrier_window``, both copied to the summary. ``settings``:
-    ``method``, ``temperature_k``, ``simulation_time_fs``, ``n_initial_times``,
-    ``n_realisations``, ``seed``, ``allow_recycling``, ``substeps``, ``dish_events``,
-    ``dephasing_convention`` (DISH decoherence times), ``relaxation_asymptote`` (E∞ of the
-    E(t) fit: ``free``, ``boltzmann`` or ``zero``) and ``n_bootstrap`` (σ of τ_ET and
-    τ_relax over the initial times).
+    ``states`` and ``settings``: see
+    :func:`heterostructures.dynamics.na_analysis.analyse_hopping`.
     """
-    from heterostructures.dynamics.dephasing import dephasing_time_matrix
-    from heterostructures.dynamics.fits import fit_transfer_and_relaxation
-    from heterostructures.dynamics.surface_hopping import (
-        HoppingSettings,
-        NaHamiltonian,
-        run_surface_hopping,
+    hamiltonian = NaHamiltonian.from_arrays(*_hamiltonian_arrays(na_hamiltonian))
+    run = analyse_hopping(
+        hamiltonian, states.get_dict(), settings.get_dict(), _domain_weights(na_hamiltonian)
     )
-
-    energies, nac, dt_fs = _hamiltonian_arrays(na_hamiltonian)
-    options = settings.get_dict()
-    hamiltonian = NaHamiltonian.from_arrays(energies, nac, dt_fs)
-    hopping = HoppingSettings(
-        initial_state=states["initial"],
-        final_state=states["final"],
-        donor_states=tuple(states["donors"]),
-        n_steps=max(1, round(options["simulation_time_fs"] / dt_fs)),
-        method=options["method"],
-        temperature_k=options["temperature_k"],
-        n_initial_times=options["n_initial_times"],
-        n_realisations=options["n_realisations"],
-        seed=options["seed"],
-        allow_recycling=options["allow_recycling"],
-        substeps=options["substeps"],
-        dish_events=options.get("dish_events", "deterministic"),
-    )
-    convention = options.get("dephasing_convention", "pyxaid")
-    decoherence = (
-        dephasing_time_matrix(energies, dt_fs, convention) if hopping.method == "dish" else None
-    )
-    result = run_surface_hopping(hamiltonian, hopping, decoherence_times_fs=decoherence)
-    transfer_by_start, transfer_label, transfer_domain = _transfer_by_start(
-        na_hamiltonian, states, result
-    )
-    transfer = transfer_by_start.mean(axis=1)
-    asymptote_mode, asymptote = _relaxation_asymptote(options, energies, hopping)
-    fits = fit_transfer_and_relaxation(
-        result.times_fs,
-        transfer_by_start,
-        result.energy_by_start_ev,
-        asymptote_ev=asymptote,
-        n_bootstrap=options.get("n_bootstrap", 200),
-        seed=hopping.seed,
-    )
-    summary = {
-        "dephasing_convention": convention if hopping.method == "dish" else None,
-        "dish_events": hopping.dish_events if hopping.method == "dish" else None,
-        "substeps": hopping.substeps,
-        "relaxation_asymptote": asymptote_mode,
-        "relaxation_asymptote_ev": fits.relaxation.asymptote,
-        "n_bootstrap": fits.n_bootstrap,
-        "method": result.method,
-        "n_trajectories": result.n_trajectories,
-        "temperature_k": result.temperature_k,
-        "seed": result.seed,
-        "recycled": result.recycled,
-        "note": result.note,
-        "transfer": fit_summary(fits.transfer),
-        "transfer_population": transfer_label,
-        "transfer_domain": transfer_domain,
-        "carrier_window": states.get("carrier_window"),
-        "state_character": states.get("character"),
-        "relaxation": fit_summary(fits.relaxation),
-    }
+    result = run.result
     populations = _array_node(
         "fs, fraction, eV relative to the final state",
         times_fs=result.times_fs,
         donor_population=result.donor_population,
-        transfer_population=transfer,
+        transfer_population=run.transfer_population,
         mean_energy_ev=result.mean_energy_ev,
         state_populations=result.state_populations,
         coherent_populations=result.coherent_populations,
     )
-    return {"populations": populations, "dynamics_summary": orm.Dict(summary)}
+    return {"populations": populations, "dynamics_summary": orm.Dict(run.summary)}
 
 
-def _relaxation_asymptote(
-    options: dict[str, Any], energies: np.ndarray, hopping: Any
-) -> tuple[str, float | None]:
-    """E∞ (eV) for the E(t) fit: fitted (None), detailed balance, or the paper's 0."""
-    from heterostructures.dynamics.surface_hopping import boltzmann_energy_ev
-
-    mode = options.get("relaxation_asymptote", "free")
-    if mode == "boltzmann":
-        return mode, boltzmann_energy_ev(energies, hopping.final_state, hopping.temperature_k)
-    return mode, (0.0 if mode == "zero" else None)
-
-
-def _transfer_by_start(
-    na_hamiltonian: orm.ArrayData, states: orm.Dict, result: Any
-) -> tuple[np.ndarray, str, str | None]:
-    """What τ_ET is fitted to, per initial time (n_times × n_initial_times: the units the
-    τ bootstrap resamples), its label and the donor domain (None for P_IS).
-
-    The donor-domain population P_D(t) = Σ_i P_i(t) w_i^D(t), each start projected along
-    its own walk through the snapshots (exact), when the NA Hamiltonian has domain
-    weights and ``states`` names ``donor_domain``; else P_IS(t) of the donor states
-    (relaxation inside the donor then counts as transfer).
-    """
-    from heterostructures.electronic.domain_populations import (
-        domain_population_by_start,
-        normalised_to_start,
-    )
-
-    donor = states.get("donor_domain")
-    if donor is None or "domain_weights" not in na_hamiltonian.get_arraynames():
-        label = "P_IS(t) of the donor states (no domain weights)"
-        return result.donor_population_by_start, label, None
-    by_start = domain_population_by_start(
-        result.state_populations_by_start,
-        na_hamiltonian.get_array("domain_weights"),
-        list(na_hamiltonian.base.attributes.get("domains")),
-        donor,
-        result.initial_steps,
-    )
-    label = f"P_{donor}(t)/P_{donor}(0), P_{donor} = sum_i P_i(t) w_i^{donor}(t) (domain-projected)"
-    return normalised_to_start(by_start), label, donor
-
-
-def _figure_nodes(figure: Any, stem: str) -> dict[str, orm.SinglefileData]:
-    """``<stem>.svg`` (vector) and ``<stem>.png`` (300 dpi) as SinglefileData, by format."""
-    import io
-
-    from heterostructures.plots.na import figure_files
-
-    return {
-        fmt: orm.SinglefileData(io.BytesIO(content), filename=f"{stem}.{fmt}")
-        for fmt, content in figure_files(figure).items()
-    }
-
-
-def _decay_label(name: str, fit: dict[str, Any]) -> Any:
-    from heterostructures.plots.na import DecayLabel
-
+def _decay_label(name: str, fit: dict[str, Any]) -> DecayLabel:
     return DecayLabel(
         name=name,
         tau_fs=np.inf if fit["tau_fs"] is None else fit["tau_fs"],
@@ -428,8 +267,6 @@ def _decay_label(name: str, fit: dict[str, Any]) -> Any:
 
 def _spectral_figure(density: orm.ArrayData, summary: dict[str, Any]) -> Any:
     """Fig. 4c: I(ν̃) with the peaks marked and the resolution stated."""
-    from heterostructures.plots.na import spectral_density_figure
-
     return spectral_density_figure(
         density.get_array("frequencies_cm"),
         density.get_array("intensity"),
@@ -441,8 +278,6 @@ def _spectral_figure(density: orm.ArrayData, summary: dict[str, Any]) -> Any:
 
 def _dynamics_figure(populations: orm.ArrayData, summary: dict[str, Any]) -> Any:
     """Fig. 4d: the population τ_ET is fitted to, P_IS(t) dashed, E(t), with the τ fits."""
-    from heterostructures.plots.na import DynamicsCurves, dynamics_figure
-
     curves = DynamicsCurves(
         times_fs=populations.get_array("times_fs"),
         transfer_population=populations.get_array("transfer_population"),
@@ -473,7 +308,7 @@ def na_figures(
     }
     outputs = {}
     for name, figure in figures.items():
-        files = _figure_nodes(figure, name)
+        files = figure_nodes(figure, name)
         outputs[f"{name}_plot"] = files["png"]
         outputs[f"{name}_plot_vector"] = files["svg"]
     return outputs

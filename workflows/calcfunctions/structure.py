@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 
-import numpy as np
 from aiida import orm
 from aiida.engine import calcfunction
 from pymatgen.core import Composition
@@ -24,6 +23,7 @@ from heterostructures.structure.interface_spec import (
     spec_with_lattices,
 )
 from heterostructures.structure.relaxation import relaxation_summary
+from heterostructures.structure.slab_geometry import in_plane_area_ang2
 from workflows.inputs.site_labels import labels_from_atoms
 
 
@@ -101,7 +101,7 @@ def interface_energy(
         Counter(atoms.get_chemical_symbols()),
         {name: float(value) for name, value in refs.items()},
         {name: Counter({el: int(n) for el, n in f.items()}) for name, f in formulas.items()},
-        float(np.linalg.norm(np.cross(atoms.cell[0], atoms.cell[1]))),
+        in_plane_area_ang2(atoms.cell),
         periodic.value,
     )
     return orm.Dict(dataclasses.asdict(result))

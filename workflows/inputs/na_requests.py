@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from aiida import orm
 
-from heterostructures.io.pw_md_output import TrajectoryError, select_snapshots
+from heterostructures.dynamics.md_diagnostics import select_snapshots
+from heterostructures.io.pw_md_output import TrajectoryError
 
 
 class NaInputError(ValueError):

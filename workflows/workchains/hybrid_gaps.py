@@ -176,9 +176,7 @@ def hybrid_gap(
     system = pw_parameters.get_dict().get("SYSTEM", {})
     hybrid = "input_dft" in system
     return {
-        "gap_ev": gap.gap_ev,
-        "vbm_ev": gap.vbm_ev,
-        "cbm_ev": gap.cbm_ev,
+        **gap.as_dict(),
         "functional": str(output.get("dft_exchange_correlation")),
         "kpoints_mesh": [int(n) for n in output.get("monkhorst_pack_grid", [])],
         "qpoints_mesh": [int(system[f"nqx{i}"]) for i in (1, 2, 3)] if hybrid else None,

@@ -118,3 +118,16 @@ def test_gaussian_fit_recovers_tau() -> None:
 def test_bad_input_raises_clear_errors(call: Callable[[], object], message: str) -> None:
     with pytest.raises(FitInputError, match=message):
         call()
+
+
+def test_a_stored_fit_is_json_safe() -> None:
+    """τ = inf (no decay) is stored as None; the keys are the fields plus ``summary``."""
+    from dataclasses import fields
+
+    from heterostructures.dynamics.fits import DecayFit
+
+    flat = DecayFit("exp(-t/tau)", np.inf, np.inf, 1.0, 0.0, 1000.0, False, 1000.0, "no decay")
+    stored = flat.as_dict()
+    assert set(stored) == {field.name for field in fields(flat)} | {"summary"}
+    assert stored["tau_fs"] is None
+    assert stored["summary"] == flat.summary()

@@ -253,7 +253,7 @@ def test_stochastic_dish_waiting_times_follow_libra_survival_law() -> None:
     """Libra's option 1 draws a fresh exponential threshold of mean τ every step, so with
     clock k·dt the event hazard is 1 − exp(−k dt/τ) and the survival after n steps is
     exp(−(dt/τ) n(n+1)/2) (closed form for a constant τ)."""
-    from heterostructures.dynamics.surface_hopping import decoherence_eligible
+    from heterostructures.dynamics.hopping_steps import decoherence_eligible
 
     rng = np.random.default_rng(0)
     rate, n_traj = 1.0 / 20.0, 200_000

@@ -3,8 +3,9 @@
 References: hand calculations written out in each test (the thickest determined value,
 |change| from the next thinner determined model, the 0.05 eV criterion of issue 19); for
 :func:`route_offsets`, a ``band_alignment`` summary produced by
-``workflows.calcfunctions.electronic.analyse_alignment`` on recorded real QE 6.7 output (the
-mock-code recordings of the tiny CdS/ZnS electronic run), read back route by route.
+``heterostructures.electronic.alignment_analysis.analyse_alignment`` on recorded real QE
+6.7 output (the mock-code recordings of the tiny CdS/ZnS electronic run), read back route
+by route.
 """
 
 from __future__ import annotations
@@ -125,8 +126,8 @@ def recorded_alignment(tmp_path: Path) -> dict[str, Any]:
     electronic step's own analysis from the recorded projwfc.x and pp.x outputs laid out
     as the retrieved folder. Route 2's bulk references are given by hand (their recorded
     PBE gaps 0.48 / 1.27 eV, edges and mean potentials chosen): they fix numbers only."""
-    from heterostructures.electronic.projected_dos import BulkReference
-    from workflows.calcfunctions.electronic import SiteLabels, analyse_alignment
+    from heterostructures.electronic.alignment_analysis import SiteLabels, analyse_alignment
+    from heterostructures.electronic.band_offsets import BulkReference
 
     recordings = (("p", "projwfc.x", "9e3b4503c967e001"), ("c", "pp.x", "a89faf7375930fab"))
     for name, code, digest in recordings:

@@ -8,16 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from heterostructures.electronic.projected_dos import (
-    BulkReference,
-    ElectronicStructureError,
-    bulk_reference,
+from heterostructures.electronic.band_offsets import (
     classify_alignment,
     domain_alignment,
+)
+from heterostructures.electronic.projected_dos import (
+    ElectronicStructureError,
     eigenvalue_band_edges,
     group_projected_dos,
     layer_resolved_edges,
-    lineup_offsets,
     middle_layer_mask,
     midgap_reference,
     pdos_band_edges,
@@ -100,13 +99,13 @@ def test_bulk_pdos_edges_equal_the_kohn_sham_vbm_and_cbm(fixture: Path, n_atoms:
     reference = midgap_reference(projections)
     assert reference == pytest.approx(0.5 * (vbm + cbm))
     edges = pdos_band_edges(pdos.energies_ev, pdos.total_pdos, reference, n_atoms)
-    assert edges.valence_band_max_ev == pytest.approx(vbm, abs=0.05)
-    assert edges.conduction_band_min_ev == pytest.approx(cbm, abs=0.05)
+    assert edges.vbm_ev == pytest.approx(vbm, abs=0.05)
+    assert edges.cbm_ev == pytest.approx(cbm, abs=0.05)
     assert not edges.metallic
     states = read_atomic_states(fixture / "projwfc.out")
     everything = np.ones(len(states), dtype=bool)
     ks = eigenvalue_band_edges(projections, everything, reference, min_weight=0.5)
-    assert (ks.valence_band_max_ev, ks.conduction_band_min_ev) == pytest.approx((vbm, cbm))
+    assert (ks.vbm_ev, ks.cbm_ev) == pytest.approx((vbm, cbm))
 
 
 def test_edge_extrapolation_recovers_a_tetrahedron_cone_and_a_parabolic_onset() -> None:
@@ -116,10 +115,10 @@ def test_edge_extrapolation_recovers_a_tetrahedron_cone_and_a_parabolic_onset() 
     vbm, cbm = -0.513, 1.237
     dos = 0.4 * (vbm - energies).clip(min=0) ** 2 + 0.05 * np.sqrt((energies - cbm).clip(min=0))
     edges = pdos_band_edges(energies, dos, 0.5 * (vbm + cbm), 1)
-    assert edges.valence_band_max_ev == pytest.approx(vbm, abs=0.005)
-    assert edges.conduction_band_min_ev == pytest.approx(cbm, abs=0.005)
+    assert edges.vbm_ev == pytest.approx(vbm, abs=0.005)
+    assert edges.cbm_ev == pytest.approx(cbm, abs=0.005)
     empty_above = np.where(energies < vbm, dos, 0.0)
-    assert pdos_band_edges(energies, empty_above, 0.3, 1).conduction_band_min_ev is None
+    assert pdos_band_edges(energies, empty_above, 0.3, 1).cbm_ev is None
 
 
 @pytest.mark.parametrize(
@@ -190,16 +189,6 @@ def test_middle_layers_are_the_deepest_of_the_domain() -> None:
     ]
 
 
-def test_potential_lineup_formula() -> None:
-    # A: VBM 1.0 eV above its mean potential 0.5; B: VBM 2.0 above 1.0; interface step ΔV 0.3.
-    a = BulkReference(valence_band_max_ev=1.5, conduction_band_min_ev=3.5, mean_potential_ev=0.5)
-    b = BulkReference(valence_band_max_ev=3.0, conduction_band_min_ev=4.5, mean_potential_ev=1.0)
-    result = lineup_offsets(a, b, delta_v_ev=0.3)
-    assert result.valence_offset_ev == pytest.approx((1.5 - 0.5) - (3.0 - 1.0) + 0.3)
-    assert result.conduction_offset_ev == pytest.approx((3.5 - 0.5) - (4.5 - 1.0) + 0.3)
-    assert result.alignment_type == "II"
-
-
 def test_pdos_edge_profile_and_is_fs_pictures_are_written(tmp_path: Path) -> None:
     from heterostructures.electronic.densities import line_density
     from heterostructures.io.cube import read_cube
@@ -240,26 +229,6 @@ def test_layer_resolved_edges_follow_each_layer() -> None:
     layers = [3, 2, 1, 1, 2, 3]
     profile = layer_resolved_edges(two_domain_pdos(edges), domains, layers, 0.95)
     assert [edge.group for edge in profile][:2] == ["perovskite layer 3", "perovskite layer 2"]
-    vbms = [edge.valence_band_max_ev or float("nan") for edge in profile]
+    vbms = [edge.vbm_ev or float("nan") for edge in profile]
     assert vbms[:3] == pytest.approx([vbms[0]] * 3)
     assert vbms[0] - vbms[5] == pytest.approx(0.3, abs=0.006)
-
-
-def test_bulk_reference_edges_from_eigenvalues() -> None:
-    """VBM = top of band n_e/2 over k, CBM = bottom of the next; V̄ passed through."""
-    bands = np.array([[-3.0, 1.0, 2.5, 4.0], [-2.0, 0.5, 3.0, 3.5]])
-    reference = bulk_reference(bands, n_electrons=4.0, mean_potential_ev=-1.5)
-    assert (reference.valence_band_max_ev, reference.conduction_band_min_ev) == (1.0, 2.5)
-    assert reference.mean_potential_ev == -1.5
-
-
-@pytest.mark.parametrize(
-    ("electrons", "n_bands", "message"),
-    [(5.0, 4, "odd count"), (8.0, 4, "empty bands"), (4.0, 4, "metallic")],
-)
-def test_bulk_reference_refuses_what_has_no_edges(
-    electrons: float, n_bands: int, message: str
-) -> None:
-    bands = np.array([[-3.0, 0.0, 0.01, 4.0]])[:, :n_bands]
-    with pytest.raises(ElectronicStructureError, match=message):
-        bulk_reference(bands, electrons, 0.0)

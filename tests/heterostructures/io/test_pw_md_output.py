@@ -10,6 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from heterostructures.dynamics.md_diagnostics import (
+    MdDiagnostics,
+    md_diagnostics,
+    select_snapshots,
+    thermalisation,
+)
 from heterostructures.dynamics.md_units import (
     MdInputError,
     check_timestep_fs,
@@ -19,18 +25,14 @@ from heterostructures.dynamics.md_units import (
 )
 from heterostructures.io.pw_md_output import (
     MdChunk,
-    MdDiagnostics,
     Trajectory,
     TrajectoryError,
     degrees_of_freedom,
-    md_diagnostics,
     merge_chunks,
     parse_pw_md_stdout,
-    plot_temperature_and_energy,
-    select_snapshots,
-    thermalisation,
     velocities_from_positions,
 )
+from heterostructures.plots.md import plot_temperature_and_energy
 from heterostructures.units import BOLTZMANN_EV_PER_K
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "qe67_md_cds_nve"

@@ -21,8 +21,8 @@ from heterostructures.plots.alignment import (
     DiagramColumn,
     alignment_diagram_figure,
     offsets_vs_thickness_figure,
-    write_figure,
 )
+from heterostructures.plots.files import write_figure
 
 MODELS = [
     SeriesModel("3+2", 3, 2, 13, 15.5),

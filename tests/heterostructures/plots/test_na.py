@@ -13,11 +13,11 @@ import numpy as np
 from matplotlib.image import imread
 from matplotlib.lines import Line2D
 
+from heterostructures.plots.files import figure_files
 from heterostructures.plots.na import (
     DecayLabel,
     DynamicsCurves,
     dynamics_figure,
-    figure_files,
     spectral_density_figure,
 )
 

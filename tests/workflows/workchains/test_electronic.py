@@ -289,14 +289,15 @@ def test_potential_step_windows_are_each_domains_period(tmp_path: Any) -> None:
     within 1 meV on flat plateaus; the former default (one window of cell length ÷ layer
     labels, 5.34 Å) gave ΔV 0.30 eV off with a 4.3 eV plateau spread.
     """
-    from heterostructures.io.cube import BOHR_ANGSTROM, CubeGrid, write_cube
+    from heterostructures.electronic.alignment_analysis import SiteLabels, analyse_potential
+    from heterostructures.io.cube import CubeGrid, write_cube
+    from heterostructures.units import BOHR_ANGSTROM
     from tests.heterostructures.electronic.test_lineup_windows import (
         RYDBERG_EV,
         STEP_RY,
         synthetic_interface,
         synthetic_potential,
     )
-    from workflows.calcfunctions.electronic import SiteLabels, analyse_potential
 
     sites, length = synthetic_interface()
     z = np.arange(800) * length / 800
@@ -373,17 +374,19 @@ def check_metallic_result_is_undetermined(node: Any, monkeypatch: pytest.MonkeyP
     """
     from pathlib import Path
 
+    from heterostructures.electronic import alignment_analysis
     from heterostructures.electronic.projected_dos import ElectronicStructureError
-    from workflows.calcfunctions import electronic as electronic_functions
-    from workflows.calcfunctions.electronic import SiteLabels, analyse_alignment
+    from workflows.calcfunctions.electronic import SiteLabels
 
     def no_gap(_: object) -> float:
         raise ElectronicStructureError("metallic: highest occupied 7.1 eV ≥ lowest empty 7.0 eV")
 
-    monkeypatch.setattr(electronic_functions, "midgap_reference", no_gap)
+    monkeypatch.setattr(alignment_analysis, "midgap_reference", no_gap)
     labels = SiteLabels.from_nodes(node.inputs.structure, node.inputs.site_labels)
     with node.outputs.projections_folder.base.repository.as_path() as folder:
-        analysis = analyse_alignment(Path(folder), labels, node.inputs.analysis.get_dict())
+        analysis = alignment_analysis.analyse_alignment(
+            Path(folder), labels, node.inputs.analysis.get_dict()
+        )
     assert analysis.summary["alignment_type"] == "undetermined"
     assert analysis.summary["reason"].startswith("metallic")
     assert "routes" not in analysis.summary
