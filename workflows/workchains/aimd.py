@@ -57,6 +57,11 @@ from aiida_quantumespresso.calculations.pw import PwCalculation
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
+from heterostructures.dynamics.md_diagnostics import (
+    md_diagnostics,
+    select_snapshots,
+    thermalisation,
+)
 from heterostructures.dynamics.md_units import (
     MdInputError,
     check_md_settings,
@@ -66,13 +71,10 @@ from heterostructures.dynamics.md_units import (
 from heterostructures.io.pw_md_output import (
     Trajectory,
     TrajectoryError,
-    md_diagnostics,
     merge_chunks,
     parse_pw_md_stdout,
-    plot_temperature_and_energy,
-    select_snapshots,
-    thermalisation,
 )
+from heterostructures.plots.md import plot_temperature_and_energy
 from workflows.engine import repairs as engine_repairs
 from workflows.inputs.pw_builders import restart_once_on_unhandled_failure
 
