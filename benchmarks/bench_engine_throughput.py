@@ -49,7 +49,7 @@ def _pw_inputs() -> dict[str, Any]:
     from aiida import orm
     from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
-    from tests.workflows.test_mock import cds_pw_inputs
+    from tests.workflows.mock.test_mock import cds_pw_inputs
     from workflows.mock.codes import register_mock_code
     from workflows.setup.paths import work_dir
     from workflows.setup.pseudos import FAMILY_LABELS

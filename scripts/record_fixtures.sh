@@ -8,7 +8,7 @@
 #
 # Usage:
 #   scripts/record_fixtures.sh                      # all tests except `slow` ones
-#   scripts/record_fixtures.sh 'tests/workflows/test_mock.py::test_x'   # chosen tests
+#   scripts/record_fixtures.sh 'tests/workflows/mock/test_mock.py::test_x'   # chosen tests
 #   scripts/record_fixtures.sh --prune              # full run, then delete untouched recordings
 # Environment: JANUS_MOCK_MPI_RANKS=N records through `mpirun -np N` (default: serial);
 #   JANUS_MOCK_KEEP_WAVEFUNCTIONS=1 keeps wfc*.dat files (tiny systems only: budget a few MB).

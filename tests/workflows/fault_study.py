@@ -266,7 +266,7 @@ def window1() -> None:
     from aiida import load_profile, orm
     from aiida.engine.processes.calcjobs import tasks
 
-    from tests.workflows.test_mock import cds_pw_inputs, run_pw
+    from tests.workflows.mock.test_mock import cds_pw_inputs, run_pw
     from workflows.setup.pseudos import install_pseudo_family
 
     load_profile(PROFILE)

@@ -6,7 +6,9 @@ from typing import Any
 
 import click
 
-from workflows.cli.study import PROTOCOLS, launch_study, ranks_options, study_codes
+from workflows.cli.params import computer_option, materials_options, protocol_option, ranks_option
+from workflows.cli.profiles import profile_option
+from workflows.cli.study import launch_study, ranks_options, study_codes
 
 
 def _thicknesses(values: tuple[tuple[int, int], ...]) -> list[list[int]] | None:
@@ -21,10 +23,37 @@ def _thicknesses(values: tuple[tuple[int, int], ...]) -> list[list[int]] | None:
         raise click.ClickException(f"--thickness: {error}") from error
 
 
+def _series_builder(
+    codes: dict[str, Any],
+    protocol: str,
+    overrides: dict[str, Any],
+    hybrid: bool,
+    materials: tuple[str, str],
+    ranks: int | None,
+) -> Any:
+    """The janus.alignment builder, or a ClickException naming what to fix."""
+    from heterostructures.structure.errors import StructureInputError
+    from workflows.protocols import namespace_inputs
+    from workflows.workchains.alignment import AlignmentSeriesWorkChain, validate_hybrid
+    from workflows.workchains.hybrid_gaps import DEFAULT_HYBRID_SETTINGS
+
+    if hybrid:
+        overrides = overrides | {"hybrid": dict(DEFAULT_HYBRID_SETTINGS)}
+    try:
+        builder = AlignmentSeriesWorkChain.get_builder_from_protocol(
+            codes, protocol, overrides, *materials, ranks_options(ranks)
+        )
+    except (StructureInputError, ValueError) as error:
+        raise click.ClickException(str(error)) from error
+    problem = validate_hybrid(namespace_inputs(builder), None)
+    if problem:
+        raise click.ClickException(f"--hybrid with --protocol {protocol}: {problem}")
+    return builder
+
+
 @click.command("alignment")
-@click.option("--perovskite", default="CsPbBr3", show_default=True, help="CsPbX3 formula.")
-@click.option("--chalcogenide", default="CdS", show_default=True, help="MX formula.")
-@click.option("--protocol", type=PROTOCOLS, default="fast", show_default=True)
+@materials_options()
+@protocol_option()
 @click.option(
     "--thickness",
     "thickness",
@@ -45,10 +74,10 @@ def _thicknesses(values: tuple[tuple[int, int], ...]) -> list[list[int]] | None:
     help="Add HSE06 (ACE, q 1x1x1) gaps of the strained bulk references (NC protocols; "
     "about 21 CPU-min for CsPbBr3/CdS, docs/hybrid-gaps.md).",
 )
-@click.option("--computer", "computer_label", default="localhost", show_default=True)
-@click.option("--ranks", type=click.IntRange(min=1), default=None, help="MPI ranks per job.")
+@computer_option()
+@ranks_option
 @click.option("--daemon", is_flag=True, help="Submit to the daemon instead of running here.")
-@click.option("--profile", "profile_name", default=None, help="AiiDA profile [default: janus].")
+@profile_option
 def alignment(
     perovskite: str,
     chalcogenide: str,
@@ -73,28 +102,20 @@ def alignment(
       aiida-janus alignment --thickness 3 2 --thickness 5 4 --chalcogenide ZnS
       aiida-janus query alignment
     """
-    from heterostructures.structure.errors import StructureInputError
-    from workflows.workchains.alignment import AlignmentSeriesWorkChain, validate_hybrid
-    from workflows.workchains.hybrid_gaps import DEFAULT_HYBRID_SETTINGS
-
     overrides: dict[str, Any] = {}
     planned = _thicknesses(thickness)
     if planned is not None:
         overrides["thicknesses"] = planned
     if relax is not None:
         overrides["relax_atoms"] = relax
-    if hybrid:
-        overrides["hybrid"] = dict(DEFAULT_HYBRID_SETTINGS)
-    codes = study_codes(profile_name, computer_label)
-    try:
-        builder = AlignmentSeriesWorkChain.get_builder_from_protocol(
-            codes, protocol, overrides, perovskite, chalcogenide, ranks_options(ranks)
-        )
-    except (StructureInputError, ValueError) as error:
-        raise click.ClickException(str(error)) from error
-    problem = validate_hybrid(builder._inputs(prune=True), None)
-    if problem:
-        raise click.ClickException(f"--hybrid with --protocol {protocol}: {problem}")
+    builder = _series_builder(
+        study_codes(profile_name, computer_label),
+        protocol,
+        overrides,
+        hybrid,
+        (perovskite, chalcogenide),
+        ranks,
+    )
     if daemon:
         from aiida.engine.daemon.client import get_daemon_client
 

@@ -13,13 +13,14 @@ from workflows.cli.params import (
     SHARE,
     STRAIN_PERCENT,
     ZINC_BLENDE_A,
-    OutputPath,
+    materials_options,
+    output_folder_option,
+    protocol_option,
 )
 
 
 @click.command("build")
-@click.option("--perovskite", default="CsPbBr3", show_default=True, help="CsPbX3 formula.")
-@click.option("--chalcogenide", default="CdS", show_default=True, help="MX formula (ZB/WZ).")
+@materials_options(chalcogenide_help="MX formula (ZB/WZ).")
 @click.option(
     "--model",
     type=click.Choice(["demo", "production"]),
@@ -80,14 +81,7 @@ from workflows.cli.params import (
     help="paper: [001] CsPbBr3 || [111] CdS in the interface plane (hundreds of atoms;"
     " prints a cost estimate).",
 )
-@click.option(
-    "--output",
-    "-o",
-    type=OutputPath("folder"),
-    default=Path("interface"),
-    show_default=True,
-    help="Folder for the files.",
-)
+@output_folder_option(Path("interface"), "Folder for the files.")
 def build(
     perovskite: str,
     chalcogenide: str,
@@ -142,8 +136,7 @@ def build(
 
 
 @click.command("epitaxy")
-@click.option("--perovskite", default="CsPbBr3", show_default=True)
-@click.option("--chalcogenide", default="CdS", show_default=True)
+@materials_options(chalcogenide_help="MX formula (ZB/WZ).")
 @click.option(
     "--perovskite-a",
     type=PSEUDO_CUBIC_A,
@@ -170,13 +163,7 @@ def build(
     help="Table of the paper's four pairs: its quoted mismatch, ours (experimental and PBE"
     " lattices) and the interface model each pair gets.",
 )
-@click.option(
-    "--protocol",
-    type=click.Choice(["fast", "balanced", "stringent"]),
-    default="fast",
-    show_default=True,
-    help="With --all: whose interface model to show (fast is the `run` default).",
-)
+@protocol_option("With --all: whose interface model to show (fast is the `run` default).")
 def epitaxy(
     perovskite: str,
     chalcogenide: str,

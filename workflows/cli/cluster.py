@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from workflows.cli.params import BoundedFloat, ComputerYaml
+from workflows.cli.params import BoundedFloat, computer_yaml_option
 from workflows.cli.profiles import profile_option, use_profile
 from workflows.setup.paths import PROFILES_DIR
 
@@ -30,13 +30,9 @@ def check_cluster_yaml(path: Path) -> None:
 
 
 @click.command("slurm-up")
-@click.option(
-    "--computer",
-    "computer_yaml",
-    type=ComputerYaml(),
-    default=PROFILES_DIR / "computer-slurm.yaml",
-    show_default=True,
-    help="Computer YAML registered on the started SLURM (scheduler core.slurm).",
+@computer_yaml_option(
+    PROFILES_DIR / "computer-slurm.yaml",
+    "Computer YAML registered on the started SLURM (scheduler core.slurm).",
 )
 @click.option(
     "--register/--no-register",

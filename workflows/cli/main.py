@@ -10,7 +10,12 @@ from workflows.cli.alignment import alignment
 from workflows.cli.build import build, epitaxy
 from workflows.cli.cluster import slurm_down, slurm_up
 from workflows.cli.daemon import daemon
-from workflows.cli.params import ComputerYaml, OutputPath
+from workflows.cli.params import (
+    computer_option,
+    computer_yaml_option,
+    new_profile_option,
+    output_folder_option,
+)
 from workflows.cli.profiles import root_profile_option
 from workflows.cli.query import export, query, status
 from workflows.cli.study import report, run, submit
@@ -35,19 +40,10 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option(
-    "--profile",
-    "profile_name",
-    default=None,
-    help="AiiDA profile to create or reuse [default: -p/--profile, else janus].",
-)
-@click.option(
-    "--computer",
-    "computer_yaml",
-    type=ComputerYaml(),
-    default=PROFILES_DIR / "computer-localhost.yaml",
-    show_default=True,
-    help="Computer YAML (e.g. profiles/computer-slurm.yaml); codes from profiles/code-*.yaml.",
+@new_profile_option
+@computer_yaml_option(
+    PROFILES_DIR / "computer-localhost.yaml",
+    "Computer YAML (e.g. profiles/computer-slurm.yaml); codes from profiles/code-*.yaml.",
 )
 @click.option(
     "--pseudos",
@@ -111,21 +107,9 @@ def setup(
 
 
 @cli.command()
-@click.option(
-    "--profile",
-    "profile_name",
-    default=None,
-    help="AiiDA profile to create or reuse [default: -p/--profile, else janus].",
-)
-@click.option("--computer", "computer_label", default="localhost", show_default=True)
-@click.option(
-    "--output",
-    "-o",
-    type=OutputPath("folder"),
-    default=Path("janus-demo"),
-    show_default=True,
-    help="Folder for the report (summary.md and figures).",
-)
+@new_profile_option
+@computer_option()
+@output_folder_option(Path("janus-demo"), "Folder for the report (summary.md and figures).")
 def demo(profile_name: str | None, computer_label: str, output: Path) -> None:
     """Run the demo study (CsPbBr3/CdS, fast protocol) with real Quantum ESPRESSO.
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -222,3 +223,84 @@ class ComputerYaml(click.Path):
         except SetupSpecError as error:
             self.fail(str(error), param, ctx)
         return path
+
+
+# -- options shared by several commands (one definition each) ---------------------------
+
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+PROTOCOLS = click.Choice(["fast", "balanced", "stringent"])
+
+
+def stacked(*options: Decorator) -> Decorator:
+    """One decorator applying ``options`` in the order they are listed (as in ``--help``)."""
+
+    def apply(function: Callable[..., Any]) -> Callable[..., Any]:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply
+
+
+def materials_options(chalcogenide_help: str = "MX formula.") -> Decorator:
+    """``--perovskite`` / ``--chalcogenide``, the paper's CsPbBr3/CdS pair by default."""
+    return stacked(
+        click.option("--perovskite", default="CsPbBr3", show_default=True, help="CsPbX3 formula."),
+        click.option("--chalcogenide", default="CdS", show_default=True, help=chalcogenide_help),
+    )
+
+
+def protocol_option(text: str | None = None) -> Decorator:
+    """``--protocol fast|balanced|stringent`` (default fast), with ``text`` as its help."""
+    return click.option("--protocol", type=PROTOCOLS, default="fast", show_default=True, help=text)
+
+
+def computer_option(text: str = "Computer whose pw/projwfc/pp codes run the jobs.") -> Decorator:
+    """``--computer LABEL`` of a registered computer (default localhost)."""
+    return click.option(
+        "--computer", "computer_label", default="localhost", show_default=True, help=text
+    )
+
+
+def ranks_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--ranks N``: MPI ranks of every job, over the protocol's resources."""
+    return click.option(
+        "--ranks",
+        type=click.IntRange(min=1),
+        default=None,
+        help="MPI ranks per job (default: the computer's).",
+    )(function)
+
+
+def new_profile_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``--profile NAME`` of the commands that may create it (``setup``, ``demo``)."""
+    return click.option(
+        "--profile",
+        "profile_name",
+        default=None,
+        help="AiiDA profile to create or reuse [default: -p/--profile, else janus].",
+    )(function)
+
+
+def computer_yaml_option(default: Path, text: str) -> Decorator:
+    """``--computer FILE``: a computer YAML, checked up front (:class:`ComputerYaml`)."""
+    return click.option(
+        "--computer",
+        "computer_yaml",
+        type=ComputerYaml(),
+        default=default,
+        show_default=True,
+        help=text,
+    )
+
+
+def output_folder_option(default: Path, text: str) -> Decorator:
+    """``--output/-o FOLDER`` a command writes into (:class:`OutputPath`)."""
+    return click.option(
+        "--output",
+        "-o",
+        type=OutputPath("folder"),
+        default=default,
+        show_default=True,
+        help=text,
+    )

@@ -7,32 +7,25 @@ from typing import Any
 
 import click
 
-from workflows.cli.params import NodeParam, OutputPath
+from workflows.cli.params import (
+    NodeParam,
+    computer_option,
+    materials_options,
+    output_folder_option,
+    protocol_option,
+    ranks_option,
+)
 from workflows.cli.profiles import profile_option, use_profile
 from workflows.inputs.pipeline_steps import STEPS
-
-PROTOCOLS = click.Choice(["fast", "balanced", "stringent"])
 
 
 def study_options(function: Any) -> Any:
     """Options shared by ``run`` and ``submit``."""
     options = [
-        click.option("--perovskite", default="CsPbBr3", show_default=True, help="CsPbX3 formula."),
-        click.option("--chalcogenide", default="CdS", show_default=True, help="MX formula."),
-        click.option("--protocol", type=PROTOCOLS, default="fast", show_default=True),
-        click.option(
-            "--computer",
-            "computer_label",
-            default="localhost",
-            show_default=True,
-            help="Computer whose pw/projwfc/pp codes run the study.",
-        ),
-        click.option(
-            "--ranks",
-            type=click.IntRange(min=1),
-            default=None,
-            help="MPI ranks per job (default: the computer's).",
-        ),
+        materials_options(),
+        protocol_option(),
+        computer_option("Computer whose pw/projwfc/pp codes run the study."),
+        ranks_option,
         click.option(
             "--skip",
             multiple=True,
@@ -90,12 +83,14 @@ def build_study(
     from aiida.orm import List
 
     from heterostructures.structure.errors import StructureInputError
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
     codes = study_codes(profile_name, computer_label)
     options = ranks_options(ranks)
     try:
-        builder = pipeline_builder(codes, perovskite, chalcogenide, protocol, options=options)
+        builder = PipelineWorkChain.get_builder_from_protocol(
+            codes, perovskite, chalcogenide, protocol, options=options
+        )
     except (StructureInputError, ValueError) as exception:
         raise click.ClickException(str(exception)) from exception
     if skip:
@@ -165,14 +160,7 @@ def submit(**kwargs: Any) -> None:
 
 @click.command("report")
 @click.argument("study", metavar="PK", type=NodeParam("workflow"))
-@click.option(
-    "--output",
-    "-o",
-    type=OutputPath("folder"),
-    default=Path("janus-report"),
-    show_default=True,
-    help="Folder for summary.md and the PNG figures.",
-)
+@output_folder_option(Path("janus-report"), "Folder for summary.md and the PNG figures.")
 @profile_option
 def report(study: Any, output: Path, profile_name: str | None) -> None:
     """Write a finished study's summary table and figures.

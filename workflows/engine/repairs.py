@@ -38,9 +38,9 @@ is the one checked (first parameter ``process``, a coroutine function).
 
 Where they are installed: in every daemon worker started by ``aiida-janus daemon start``
 (``workflows/engine/daemon_worker.py`` runs the worker through an entry that installs them
-before the worker takes its first task). :func:`install`, which the janus workchain
-modules call at import, only covers workers started by plain ``verdi daemon start``,
-from their first janus process on; outside a daemon worker it patches nothing.
+before the worker takes its first task). :func:`workflows.engine.install`, which the janus
+process packages call at import, only covers workers started by plain ``verdi daemon
+start``, from their first janus process on; outside a daemon worker it patches nothing.
 """
 
 from __future__ import annotations
@@ -207,19 +207,3 @@ def install_repairs(aiida_version: str | None = None) -> list[str]:
         else:
             _warn_once(f"aiida-janus repair of {name} NOT installed: its signature changed")
     return installed
-
-
-def install() -> bool:
-    """Install the repairs if this process is a daemon worker; False (nothing patched) elsewhere.
-
-    The janus workchain modules call this at import, so a worker started by plain
-    ``verdi daemon start`` has the repairs from its first janus process on (not before,
-    and without the opt-in parts). Workers started by ``aiida-janus daemon start`` have
-    everything before their first task (``workflows/engine/daemon_worker.py``). Anywhere else (a
-    notebook, ``verdi shell``, a test) importing a janus module patches nothing.
-    """
-    from workflows.engine.broker_guard import is_daemon_worker
-
-    if not is_daemon_worker():
-        return False
-    return bool(install_repairs())

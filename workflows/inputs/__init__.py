@@ -1,1 +1,4 @@
-"""Inputs of the workchains that are not workchains: pw.x choices, reference SCFs, request checks, site labels."""
+"""Workchain inputs that are not workchains: pw.x choices, pipeline steps, site labels.
+
+Also the route 2 reference SCFs and the checks of NA requests.
+"""

@@ -97,6 +97,28 @@ def restart_once_on_unhandled_failure(builder: Any) -> Any:
     return builder
 
 
+def use_gamma_tricks(inputs: Any) -> Any:
+    """PwBaseWorkChain inputs (a builder namespace or a dict) → a Γ-only run with pw.x's
+    Gamma tricks: a 1×1×1 unshifted mesh, ``gamma_only`` in the settings, no
+    ``kpoints_distance``.
+
+    Why: at Γ the wavefunctions can be taken real (``K_POINTS gamma``), which halves
+    pw.x's memory and roughly halves its time; the MD, the NA snapshots and the
+    superlattice relaxation of the small interface models only ever sample Γ. Other
+    settings are kept. Returns ``inputs``.
+    """
+    from aiida.orm import Dict, KpointsData
+
+    inputs.pop("kpoints_distance", None)
+    kpoints = KpointsData()
+    kpoints.set_kpoints_mesh([1, 1, 1])
+    inputs["kpoints"] = kpoints
+    settings = inputs["pw"].get("settings")
+    given = settings.get_dict() if settings is not None else {}
+    inputs["pw"]["settings"] = Dict({**given, "gamma_only": True})
+    return inputs
+
+
 def pw_base_builder(
     code: AbstractCode,
     structure: StructureData,

@@ -49,12 +49,26 @@ def check_labels(labels: dict[str, Any], n_sites: int) -> None:
         )
 
 
-def validate_site_labels(labels: orm.Dict, structure: orm.StructureData) -> str | None:
-    """Port-validator form of :func:`check_labels` (returns the message instead of raising)."""
+def interface_labels_error(
+    structure: orm.StructureData | None, labels: orm.Dict | None, need: str
+) -> str | None:
+    """Port-validator check of an interface's labels: why they do not fit ``structure`` or
+    name fewer than two domains (the ``need`` of the step, e.g. "IS/FS need"), else None.
+
+    None too while either input is absent (exposed without it, the parent gives it later).
+    """
+    if structure is None or labels is None:
+        return None
     try:
         check_labels(labels.get_dict(), len(structure.sites))
     except LabelError as exception:
         return str(exception)
+    domains = sorted(set(labels["domain"]))
+    if len(domains) < 2:
+        return (
+            f"site labels name domains {domains}: {need} an interface with two labelled "
+            "domains; build it with janus.interface"
+        )
     return None
 
 

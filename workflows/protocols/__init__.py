@@ -8,8 +8,10 @@ aiida-quantumespresso's own ``ProtocolMixin`` so overrides merge and validate th
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from aiida.engine.processes.utils import prune_mapping
 from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 
 PROTOCOL_DIR = pathlib.Path(__file__).parent
@@ -43,3 +45,25 @@ class JanusProtocolMixin(ProtocolMixin):
             )
         inputs: dict[str, Any] = cls.get_protocol_inputs(protocol, overrides)
         return inputs
+
+
+def namespace_inputs(builder: Mapping[str, Any], *provided: str) -> dict[str, Any]:
+    """What a sub-process ``builder`` sets, as the value of the namespace that exposes it,
+    without ``provided`` (dotted paths such as ``"pw.structure"``: what the parent
+    workchain gives at run time).
+
+    The parent's ``get_builder_from_protocol`` thus composes the sub-process's own
+    ``get_builder_from_protocol``, as aiida-quantumespresso's ``PdosWorkChain`` fills
+    ``scf`` from ``PwBaseWorkChain``'s. A builder creates every sub-namespace up front; an
+    empty one with required ports (``metadata.options.resources`` of an optional sub-step
+    such as ``PwRelaxWorkChain``'s ``base_init_relax``) fails validation once assigned to
+    the parent, so empty namespaces are pruned first, as AiiDA prunes them at launch.
+    """
+    inputs: dict[str, Any] = prune_mapping(builder)
+    for path in provided:
+        *parents, name = path.split(".")
+        target = inputs
+        for parent in parents:
+            target = target.get(parent, {})
+        target.pop(name, None)
+    return inputs

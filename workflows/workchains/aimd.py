@@ -54,7 +54,6 @@ from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ToContext, WorkChain, calcfunction, while_
 from aiida_quantumespresso.calculations.pw import PwCalculation
-from aiida_quantumespresso.workflows.protocols.utils import ProtocolMixin
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from heterostructures.dynamics.md_diagnostics import (
@@ -75,8 +74,8 @@ from heterostructures.io.pw_md_output import (
     parse_pw_md_stdout,
 )
 from heterostructures.plots.md import plot_temperature_and_energy
-from workflows.engine import repairs as engine_repairs
 from workflows.inputs.pw_builders import restart_once_on_unhandled_failure
+from workflows.protocols import JanusProtocolMixin
 
 THERMOSTATS = ("equipartition", "rescaling", "berendsen", "andersen", "svr")
 EQUIPARTITION_FACTOR = 2.0
@@ -185,12 +184,10 @@ def merge_md_chunks(
     }
 
 
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
-
-
-class AimdWorkChain(ProtocolMixin, WorkChain):
+class AimdWorkChain(JanusProtocolMixin, WorkChain):
     """Heat/equilibrate with a thermostat, then NVE, in restartable walltime-sized chunks."""
+
+    _protocol_file = "aimd.yaml"
 
     @classmethod
     def define(cls, spec: Any) -> None:
@@ -238,11 +235,6 @@ class AimdWorkChain(ProtocolMixin, WorkChain):
             "ERROR_TRAJECTORY_INCONSISTENT",
             message="the chunks do not form one continuous trajectory: {error}",
         )
-
-    @classmethod
-    def get_protocol_filepath(cls) -> Path:
-        """The aimd protocols (fast, balanced, stringent)."""
-        return Path(__file__).parents[1] / "protocols" / "aimd.yaml"
 
     @classmethod
     def get_builder_from_protocol(

@@ -37,10 +37,9 @@ from workflows.calcfunctions.alignment import (
     plan_models,
     series_outputs,
 )
-from workflows.engine import repairs as engine_repairs
 from workflows.inputs.pw_builders import insulator_bands
 from workflows.inputs.site_labels import labels_from_atoms
-from workflows.protocols import JanusProtocolMixin
+from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.provenance.queries import tag_study
 from workflows.workchains.electronic import ElectronicWorkChain
 from workflows.workchains.hybrid_gaps import (
@@ -72,10 +71,6 @@ def validate_hybrid(inputs: dict[str, Any], _: Any) -> str | None:
     except ValueError as error:
         return f"hybrid: {error}; drop `hybrid` or use NC pseudopotentials (protocol fast)"
     return None
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
 
 
 class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
@@ -137,6 +132,11 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
             if_(cls.should_run_hybrid)(cls.run_hybrid, cls.inspect_hybrid),
             cls.results,
         )
+        cls._define_outputs(spec)
+
+    @staticmethod
+    def _define_outputs(spec: Any) -> None:
+        """Models, alignments, hybrid gaps, the series with its figures; exit codes."""
         spec.output_namespace("models", valid_type=orm.StructureData, dynamic=True)
         spec.output_namespace(
             "alignments", valid_type=orm.Dict, dynamic=True, help="janus.electronic per model."
@@ -354,16 +354,11 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
         )
         builder = cls.get_builder()
         builder.thicknesses = orm.List([list(pair) for pair in thicknesses])
-        model_inputs = model._inputs(prune=True)
-        model_inputs["relax_atoms"] = orm.Bool(bool(inputs["relax_atoms"]))
-        builder.model = model_inputs
-        electronic_inputs = electronic._inputs(prune=True)
+        model.relax_atoms = orm.Bool(bool(inputs["relax_atoms"]))
+        builder.model = namespace_inputs(model)
         # A = perovskite, B = chalcogenide in every model, as the paper states its levels.
-        analysis = electronic_inputs["analysis"].get_dict() | {"domains": list(SIDES)}
-        electronic_inputs["analysis"] = orm.Dict(analysis)
-        for name in ("structure", "site_labels"):
-            electronic_inputs.pop(name, None)
-        builder.electronic = electronic_inputs
+        electronic.analysis = orm.Dict(electronic.analysis.get_dict() | {"domains": list(SIDES)})
+        builder.electronic = namespace_inputs(electronic, "structure", "site_labels")
         if inputs.get("experimental_gaps"):
             builder.experimental_gaps = orm.Dict(experimental_gap_inputs(perovskite, chalcogenide))
         builder.max_concurrent_models = orm.Int(int(inputs["max_concurrent_models"]))

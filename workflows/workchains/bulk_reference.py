@@ -18,9 +18,8 @@ from heterostructures.structure.bulk_lattice import primitive_bulk
 from heterostructures.structure.errors import StructureInputError
 from heterostructures.structure.phases import bulk_phase
 from workflows.calcfunctions.structure import bulk_lattice_parameters, bulk_structure
-from workflows.engine import repairs as engine_repairs
 from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
-from workflows.protocols import JanusProtocolMixin
+from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
 SUPPORTED_PHASES = ("cubic", "zincblende", "wurtzite")
 
@@ -30,10 +29,6 @@ def validate_phase(value: orm.Str, _: Any) -> str | None:
     if value.value not in SUPPORTED_PHASES:
         return f"phase {value.value!r} is not supported: use one of {SUPPORTED_PHASES}"
     return None
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
 
 
 class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
@@ -152,10 +147,7 @@ class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
         builder = cls.get_builder()
         builder.formula = orm.Str(formula)
         builder.phase = orm.Str(phase)
-        relax_inputs = relax._inputs(prune=True)
-        restart_once_on_unhandled_failure(relax_inputs["base_relax"])
+        restart_once_on_unhandled_failure(relax.base_relax)
         # No loose pre-relaxation: bulk cells of 2-5 atoms start close to their minimum.
-        for dropped in ("structure", "clean_workdir", "base_init_relax"):
-            relax_inputs.pop(dropped, None)
-        builder.relax = relax_inputs
+        builder.relax = namespace_inputs(relax, "structure", "clean_workdir", "base_init_relax")
         return builder

@@ -43,12 +43,14 @@ from heterostructures.io.projwfc_files import read_atomic_projections, read_atom
 from heterostructures.plots.electronic import plot_transfer_densities
 from workflows.calcfunctions.electronic import ATOMIC_PROJ, CUBE_FILE, PROJWFC_STDOUT, SiteLabels
 from workflows.calculations.pp_cube import CubePpCalculation
-from workflows.engine import repairs as engine_repairs
 from workflows.inputs.site_labels import LabelError, check_labels
+from workflows.inputs.transfer_states import (
+    DEFAULT_SELECTION,
+    ROLES,
+    state_parameters,
+    validate_density_inputs,
+)
 from workflows.protocols import JanusProtocolMixin
-
-ROLES = ("initial", "final")
-DEFAULT_SELECTION = {"carrier": "electron", "threshold": 0.5, "k_index": None}
 
 
 def select_states(folder: Path, labels: SiteLabels, settings: dict[str, Any]) -> TransferStates:
@@ -214,62 +216,6 @@ def describe_element_shares(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def state_parameters(k_index: int, band: int) -> dict[str, Any]:
-    """pp.x input for |ψ|² of one state (1-based k-point and band) as a 3D cube."""
-    return {
-        "INPUTPP": {"plot_num": 7, "kpoint": [k_index], "kband": [band], "lsign": False},
-        "PLOT": {"iflag": 3},
-    }
-
-
-def _state_range_error(states: dict[str, Any], parent: orm.RemoteData) -> str | None:
-    """Bands/k-points beyond those the parent pw.x calculation computed."""
-    try:
-        parameters = parent.creator.outputs.output_parameters
-    except AttributeError:
-        return None
-    n_bands, n_k = parameters["number_of_bands"], parameters["number_of_k_points"]
-    for role in ROLES:
-        band, k_index = states[role]["band"], states[role]["k_index"]
-        if not (1 <= band <= n_bands and 1 <= k_index <= n_k):
-            return (
-                f"{role} state (k {k_index}, band {band}) out of range: the parent computed bands "
-                f"1…{n_bands} at k-points 1…{n_k}; pick a computed state or raise nbnd"
-            )
-    return None
-
-
-def validate_inputs(inputs: dict[str, Any], namespace: Any) -> str | None:
-    """Labels fit and name ≥ 2 domains; states given either explicitly or by selection.
-
-    When exposed without ``projections`` (janus.pipeline provides them at run time), a
-    ``selection`` alone is enough.
-    """
-    structure, labels = inputs.get("structure"), inputs.get("site_labels")
-    if structure is not None and labels is not None:
-        try:
-            check_labels(labels.get_dict(), len(structure.sites))
-        except LabelError as exception:
-            return str(exception)
-        if len(set(labels["domain"])) < 2:
-            return (
-                f"site labels name one domain {sorted(set(labels['domain']))}: IS/FS need an "
-                "interface with donor and acceptor domains"
-            )
-    projections_given = "projections" in inputs or (
-        namespace is not None and "projections" not in namespace
-    )
-    if ("states" in inputs) == (projections_given and "selection" in inputs):
-        return "give either `states` or both `projections` and `selection`"
-    if "states" in inputs and "parent_folder" in inputs:
-        return _state_range_error(inputs["states"].get_dict(), inputs["parent_folder"])
-    return None
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
-
-
 class ChargeDensitiesWorkChain(JanusProtocolMixin, WorkChain):
     """IS/FS selection, one pp.x per state, localisation fractions and spatial overlap."""
 
@@ -309,7 +255,7 @@ class ChargeDensitiesWorkChain(JanusProtocolMixin, WorkChain):
         spec.expose_inputs(
             CubePpCalculation, namespace="pp", exclude=("parent_folder", "parameters")
         )
-        spec.inputs.validator = validate_inputs
+        spec.inputs.validator = validate_density_inputs
         spec.outline(cls.setup, cls.run_pp, cls.inspect_pp, cls.inspect_densities, cls.results)
         spec.output("summary", valid_type=orm.Dict, help="IS/FS indices, energies, fractions.")
         spec.output("density_plot", valid_type=orm.SinglefileData, help="Planar averages (PNG).")
@@ -407,7 +353,7 @@ class ChargeDensitiesWorkChain(JanusProtocolMixin, WorkChain):
         code_pp: orm.AbstractCode,
         structure: orm.StructureData,
         site_labels: orm.Dict,
-        parent_folder: orm.RemoteData,
+        parent_folder: orm.RemoteData | None = None,
         projections: orm.FolderData | None = None,
         donor: str | None = None,
         acceptor: str | None = None,
@@ -417,15 +363,18 @@ class ChargeDensitiesWorkChain(JanusProtocolMixin, WorkChain):
     ) -> Any:
         """Builder selecting IS (on ``donor``) and FS (on ``acceptor``) from ``projections``.
 
-        Without ``projections`` set ``builder.states`` yourself. Raises ``ValueError``
-        subclasses for an unknown protocol or labels that do not fit, before storing.
+        Without ``projections`` set ``builder.states`` or ``builder.selection`` yourself;
+        without ``parent_folder`` the caller provides it at run time (``janus.pipeline``).
+        Raises ``ValueError`` subclasses for an unknown protocol or labels that do not
+        fit, before storing.
         """
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         check_labels(site_labels.get_dict(), len(structure.sites))
         builder = cls.get_builder()
         builder.structure = structure
         builder.site_labels = site_labels
-        builder.parent_folder = parent_folder
+        if parent_folder is not None:
+            builder.parent_folder = parent_folder
         if projections is not None:
             builder.projections = projections
             selection = inputs["selection"] | {"donor": donor, "acceptor": acceptor}

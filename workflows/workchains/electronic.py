@@ -38,51 +38,15 @@ from workflows.calcfunctions.electronic import (
 )
 from workflows.calculations.pp_cube import CubePpCalculation
 from workflows.calculations.projwfc_raw import RawProjwfcCalculation
-from workflows.engine import repairs as engine_repairs
+from workflows.inputs.electronic_steps import (
+    DEFAULT_ANALYSIS,
+    post_processing_inputs,
+    validate_electronic_inputs,
+)
 from workflows.inputs.lineup_references import reference_scf_inputs
 from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
 from workflows.inputs.site_labels import LabelError, check_labels
-from workflows.protocols import JanusProtocolMixin
-
-
-def validate_inputs(inputs: dict[str, Any], _: Any) -> str | None:
-    """Labels must fit the structure and name two domains (checked before anything runs)."""
-    structure, labels = inputs.get("structure"), inputs.get("site_labels")
-    if structure is None or labels is None:
-        return None
-    try:
-        check_labels(labels.get_dict(), len(structure.sites))
-    except LabelError as exception:
-        return str(exception)
-    domains = sorted(set(labels["domain"]))
-    computed, given = inputs.get("lineup_references", {}), inputs.get("bulk_references", {})
-    references = sorted(set(computed) | set(given))
-    if references and "pp_potential" not in inputs:
-        return "lineup_references need the interface potential: give pp_potential inputs (pp.x)"
-    if set(computed) & set(given):
-        return f"give each domain's reference once: {sorted(set(computed) & set(given))} are in "
-        "both lineup_references (structures) and bulk_references (computed)"
-    if not set(references) <= set(domains):
-        return f"lineup_references keys {references} must be domains of the labels {domains}"
-    requested = inputs.get("analysis", orm.Dict()).get_dict().get("domains")
-    if len(domains) < 2 or (requested and not set(requested) <= set(domains)):
-        return (
-            f"site labels name domains {domains} (requested {requested}): a band alignment needs "
-            "an interface with two labelled domains; build it with janus.interface"
-        )
-    return None
-
-
-DEFAULT_ANALYSIS = {
-    "domains": None,
-    "edge_fit_states_per_atom": [1e-5, 1e-2],
-    "n_middle_layers": 1,
-    "lineup_periods_ang": None,
-}
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
+from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
 
 class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
@@ -124,6 +88,26 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
             exclude=("parent_folder",),
             namespace_options={"required": False, "populate_defaults": False},
         )
+        cls._define_references(spec)
+        spec.inputs.validator = validate_electronic_inputs
+        spec.outline(
+            cls.setup,
+            cls.run_scf,
+            cls.inspect_scf,
+            cls.run_nscf,
+            cls.inspect_nscf,
+            cls.run_projwfc,
+            cls.inspect_projwfc,
+            if_(cls.should_run_potential)(cls.run_potential, cls.inspect_potential),
+            cls.inspect_analysis,
+            cls.results,
+        )
+        cls._define_outputs(spec)
+        cls._define_exit_codes(spec)
+
+    @staticmethod
+    def _define_references(spec: Any) -> None:
+        """Route 2 inputs: strained bulk units to compute, or references computed before."""
         spec.input_namespace(
             "lineup_references",
             valid_type=orm.StructureData,
@@ -142,21 +126,6 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
             "outputs of a model with the same in-plane cell and Hamiltonian), keyed by domain: "
             "a thickness series runs each strained bulk SCF once, not once per model.",
         )
-        spec.inputs.validator = validate_inputs
-        spec.outline(
-            cls.setup,
-            cls.run_scf,
-            cls.inspect_scf,
-            cls.run_nscf,
-            cls.inspect_nscf,
-            cls.run_projwfc,
-            cls.inspect_projwfc,
-            if_(cls.should_run_potential)(cls.run_potential, cls.inspect_potential),
-            cls.inspect_analysis,
-            cls.results,
-        )
-        cls._define_outputs(spec)
-        cls._define_exit_codes(spec)
 
     @staticmethod
     def _define_outputs(spec: Any) -> None:
@@ -411,27 +380,9 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
                 electronic_type=ElectronicType.INSULATOR,
                 options=options,
             )
-            pw_inputs = restart_once_on_unhandled_failure(pw._inputs(prune=True))
-            pw_inputs.pop("clean_workdir", None)
-            pw_inputs["pw"].pop("structure", None)
-            builder[step] = pw_inputs
-        builder.projwfc = _post_processing(code_projwfc, inputs["projwfc"], options)
+            restart_once_on_unhandled_failure(pw)
+            builder[step] = namespace_inputs(pw, "clean_workdir", "pw.structure")
+        builder.projwfc = post_processing_inputs(code_projwfc, inputs["projwfc"], options)
         if code_pp is not None:
-            builder.pp_potential = _post_processing(code_pp, inputs["pp_potential"], options)
+            builder.pp_potential = post_processing_inputs(code_pp, inputs["pp_potential"], options)
         return builder
-
-
-def _post_processing(
-    code: orm.AbstractCode, protocol: dict[str, Any], options: dict[str, Any] | None
-) -> dict[str, Any]:
-    """``code``, ``parameters`` and ``metadata.options`` of a projwfc.x/pp.x step."""
-    metadata = copy.deepcopy(protocol.get("metadata", {}))
-    metadata["options"] = recursive_merge(metadata.get("options", {}), options or {})
-    inputs: dict[str, Any] = {
-        "code": code,
-        "parameters": orm.Dict(protocol["parameters"]),
-        "metadata": metadata,
-    }
-    if "settings" in protocol:
-        inputs["settings"] = orm.Dict(protocol["settings"])
-    return inputs

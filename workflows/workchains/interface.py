@@ -27,11 +27,14 @@ from workflows.calcfunctions.structure import (
     strained_bulk_structures,
     summarise_relaxation,
 )
-from workflows.engine import repairs as engine_repairs
 from workflows.engine.monitors import divergence_monitor_input
-from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
+from workflows.inputs.pw_builders import (
+    family_overrides,
+    restart_once_on_unhandled_failure,
+    use_gamma_tricks,
+)
 from workflows.inputs.site_labels import fixed_coords
-from workflows.protocols import JanusProtocolMixin
+from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.workchains.pw_base import JanusPwBaseWorkChain
 
 
@@ -42,10 +45,6 @@ def validate_spec(spec: orm.Dict, _: Any) -> str | None:
     except StructureInputError as exception:
         return f"interface spec cannot be built: {exception}"
     return None
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
 
 
 class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
@@ -105,6 +104,11 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
         spec.expose_outputs(
             JanusPwBaseWorkChain, namespace="relax_outputs", namespace_options={"required": False}
         )
+        cls._define_exit_codes(spec)
+
+    @staticmethod
+    def _define_exit_codes(spec: Any) -> None:
+        """310: the SCF diverged even with safe mixing; 401: the relaxation failed."""
         spec.exit_code(
             310,
             "ERROR_SCF_DIVERGED",
@@ -211,17 +215,20 @@ class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
             options=options,
             electronic_type=ElectronicType.INSULATOR,
         )
-        kpoints = orm.KpointsData()
-        kpoints.set_kpoints_mesh(inputs["kpoints_mesh"])
-        relax_inputs = restart_once_on_unhandled_failure(relax._inputs(prune=True))
-        relax_inputs.pop("kpoints_distance", None)
-        relax_inputs.pop("clean_workdir", None)
-        relax_inputs["kpoints"] = kpoints
-        relax_inputs["pw"].pop("structure")
-        relax_inputs["pw"]["monitors"] = divergence_monitor_input()
+        restart_once_on_unhandled_failure(relax)
+        relax.pw.monitors = divergence_monitor_input()
         if inputs["gamma_only"]:
-            relax_inputs["pw"]["settings"] = orm.Dict({"gamma_only": True})
+            if list(inputs["kpoints_mesh"]) != [1, 1, 1]:
+                raise ValueError(
+                    f"gamma_only needs kpoints_mesh [1, 1, 1], got {inputs['kpoints_mesh']}: "
+                    "drop one of the two overrides"
+                )
+            use_gamma_tricks(relax)
+        else:
+            relax.pop("kpoints_distance", None)
+            relax.kpoints = orm.KpointsData()
+            relax.kpoints.set_kpoints_mesh(inputs["kpoints_mesh"])
         builder = cls.get_builder()
         builder.interface = orm.Dict(spec)
-        builder.relax = relax_inputs
+        builder.relax = namespace_inputs(relax, "clean_workdir", "pw.structure")
         return builder

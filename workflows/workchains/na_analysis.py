@@ -15,7 +15,6 @@ from aiida import orm
 from aiida.engine import WorkChain
 
 from workflows.calcfunctions.na import gap_spectral_analysis, na_figures, surface_hopping_dynamics
-from workflows.engine import repairs as engine_repairs
 from workflows.inputs.na_requests import NaInputError
 from workflows.protocols import JanusProtocolMixin
 
@@ -140,10 +139,6 @@ def _hopping_options(dynamics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in dynamics.items() if key not in ANALYSIS_OPTIONS}
 
 
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
-
-
 class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
     """Spectral density, dephasing, FSSH/DISH populations and τ fits, with plots."""
 
@@ -243,19 +238,26 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
     @classmethod
     def get_builder_from_protocol(
         cls,
-        na_hamiltonian: orm.ArrayData,
-        initial_band: int,
-        final_band: int,
+        na_hamiltonian: orm.ArrayData | None = None,
+        initial_band: int | None = None,
+        final_band: int | None = None,
         protocol: str | None = None,
         overrides: dict[str, Any] | None = None,
         donor_bands: list[int] | None = None,
     ) -> Any:
-        """Builder from ``protocols/na_analysis.yaml`` (fast / balanced / stringent)."""
+        """Builder from ``protocols/na_analysis.yaml`` (fast / balanced / stringent).
+
+        The Hamiltonian and the IS/FS bands left out are provided at run time by the
+        caller (``janus.pipeline`` takes them from its NA snapshots and IS/FS steps).
+        """
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         builder = cls.get_builder()
-        builder.na_hamiltonian = na_hamiltonian
-        builder.initial_band = orm.Int(initial_band)
-        builder.final_band = orm.Int(final_band)
+        if na_hamiltonian is not None:
+            builder.na_hamiltonian = na_hamiltonian
+        if initial_band is not None:
+            builder.initial_band = orm.Int(initial_band)
+        if final_band is not None:
+            builder.final_band = orm.Int(final_band)
         if donor_bands:
             builder.donor_bands = orm.List(donor_bands)
         builder.spectra = orm.Dict(inputs["spectra"])

@@ -34,7 +34,6 @@ from workflows.calcfunctions.na import (
     snapshot_pair_overlap,
     trajectory_frame,
 )
-from workflows.engine import repairs as engine_repairs
 from workflows.inputs.na_requests import (
     NaInputError,
     chain_layout,
@@ -50,6 +49,7 @@ from workflows.inputs.pw_builders import (
     family_overrides,
     insulator_bands,
     restart_once_on_unhandled_failure,
+    use_gamma_tricks,
 )
 from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin
@@ -86,20 +86,11 @@ def protocol_band_window(nbnd: int, carrier: str, n_bands: int) -> list[int]:
 
 
 def _gamma_only(scf_inputs: dict[str, Any]) -> dict[str, Any]:
-    """PwBaseWorkChain protocol inputs → the exposed ``scf`` namespace: Γ-only k-point and
-    ``gamma_only`` settings; structure, clean_workdir and kpoints_distance removed."""
-    for exposed_elsewhere in ("clean_workdir", "kpoints_distance"):
-        scf_inputs.pop(exposed_elsewhere, None)
+    """PwBaseWorkChain protocol inputs → the exposed ``scf`` namespace: Γ-only with pw.x's
+    Gamma tricks (:func:`use_gamma_tricks`); structure and clean_workdir removed."""
+    scf_inputs.pop("clean_workdir", None)
     scf_inputs["pw"].pop("structure")
-    kpoints = orm.KpointsData()
-    kpoints.set_kpoints_mesh([1, 1, 1])
-    scf_inputs["kpoints"] = kpoints
-    scf_inputs["pw"]["settings"] = orm.Dict({"gamma_only": True})
-    return scf_inputs
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
+    return use_gamma_tricks(scf_inputs)
 
 
 class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):

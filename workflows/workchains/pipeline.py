@@ -9,6 +9,7 @@ enabled (``aiida-janus setup`` turns it on) a finished study re-runs from the ca
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from aiida import orm
@@ -16,12 +17,25 @@ from aiida.engine import ToContext, WorkChain, if_
 
 from workflows.calcfunctions.summary import (
     bulk_reference_energies,
-    energies_incomparable,
     na_transfer_bands,
     study_summary,
 )
-from workflows.engine import repairs as engine_repairs
-from workflows.inputs.pipeline_steps import SIDES, STEPS
+from workflows.inputs.pipeline_inputs import (
+    formation_energy_blocker,
+    na_band_inputs,
+    reference_energy_nodes,
+    validate_pipeline,
+    validate_skip,
+)
+from workflows.inputs.pipeline_protocol import (
+    EXPOSED_STEPS,
+    StepProtocols,
+    add_dynamics_steps,
+    add_electronic_steps,
+    add_structure_steps,
+)
+from workflows.inputs.pipeline_steps import SIDES
+from workflows.protocols import JanusProtocolMixin
 from workflows.provenance.queries import STUDY_TAGS, tag_study
 from workflows.workchains.aimd import AimdWorkChain
 from workflows.workchains.alignment import AlignmentSeriesWorkChain
@@ -32,37 +46,10 @@ from workflows.workchains.interface import InterfaceWorkChain
 from workflows.workchains.na_snapshots import NaAnalysisWorkChain, NaSnapshotsWorkChain
 
 
-def validate_skip(value: orm.List, _: Any) -> str | None:
-    """Only known step names can be skipped."""
-    unknown = sorted(set(value.get_list()) - set(STEPS))
-    return f"unknown steps {unknown} in `skip`: choose from {STEPS}" if unknown else None
-
-
-def validate_pipeline(inputs: dict[str, Any], _: Any) -> str | None:
-    """A given structure needs its labels; a skipped step needs what it would have made."""
-    if ("structure" in inputs) != ("site_labels" in inputs):
-        return "give `structure` and `site_labels` together (outputs of janus.interface)"
-    skip = set(inputs.get("skip", orm.List()).get_list())
-    if "interface" in skip and "structure" not in inputs:
-        return "skipping `interface` needs `structure` and `site_labels`"
-    return None
-
-
-def _highest_occupied_band(process: orm.ProcessNode) -> int:
-    """Highest occupied band (1-based) of the first pw.x run in or under ``process``."""
-    calcs = [process] if isinstance(process, orm.CalcJobNode) else process.called_descendants
-    for calc in calcs:
-        if isinstance(calc, orm.CalcJobNode) and "output_parameters" in calc.outputs:
-            return round(calc.outputs.output_parameters["number_of_electrons"] / 2)
-    raise ValueError(f"<{process.pk}> ran no pw.x calculation with output_parameters")
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
-
-
-class PipelineWorkChain(WorkChain):
+class PipelineWorkChain(JanusProtocolMixin, WorkChain):
     """The Qiu et al. (2023) study for any CsPbX3 / metal-chalcogenide pair."""
+
+    _protocol_file = "pipeline.yaml"
 
     @classmethod
     def define(cls, spec: Any) -> None:
@@ -86,53 +73,14 @@ class PipelineWorkChain(WorkChain):
             help="An existing AIMD trajectory: skips the AIMD step.",
         )
 
-        def optional() -> dict[str, bool]:
-            # a fresh dict per call: expose_inputs consumes the options it is given
-            return {"required": False, "populate_defaults": False}
-
-        for side in SIDES:
+        for process, namespace, provided in EXPOSED_STEPS:
             spec.expose_inputs(
-                BulkReferenceWorkChain, namespace=f"{side}_bulk", namespace_options=optional()
+                process,
+                namespace=namespace,
+                exclude=provided,
+                # a fresh dict per call: expose_inputs consumes the options it is given
+                namespace_options={"required": False, "populate_defaults": False},
             )
-        spec.expose_inputs(
-            InterfaceWorkChain,
-            namespace="interface",
-            exclude=("lattices", "reference_energies"),
-            namespace_options=optional(),
-        )
-        spec.expose_inputs(
-            ElectronicWorkChain,
-            namespace="electronic",
-            exclude=("structure", "site_labels"),
-            namespace_options=optional(),
-        )
-        spec.expose_inputs(
-            AlignmentSeriesWorkChain,
-            namespace="alignment",
-            exclude=("lattices",),
-            namespace_options=optional(),
-        )
-        spec.expose_inputs(
-            ChargeDensitiesWorkChain,
-            namespace="charge_densities",
-            exclude=("structure", "site_labels", "parent_folder", "projections"),
-            namespace_options=optional(),
-        )
-        spec.expose_inputs(
-            AimdWorkChain, namespace="aimd", exclude=("structure",), namespace_options=optional()
-        )
-        spec.expose_inputs(
-            NaSnapshotsWorkChain,
-            namespace="na_snapshots",
-            exclude=("trajectory", "site_labels"),
-            namespace_options=optional(),
-        )
-        spec.expose_inputs(
-            NaAnalysisWorkChain,
-            namespace="na_analysis",
-            exclude=("na_hamiltonian", "initial_band", "final_band"),
-            namespace_options=optional(),
-        )
         spec.inputs.validator = validate_pipeline
         spec.outline(
             cls.setup,
@@ -150,6 +98,11 @@ class PipelineWorkChain(WorkChain):
             ),
             cls.results,
         )
+        cls._define_outputs(spec)
+
+    @staticmethod
+    def _define_outputs(spec: Any) -> None:
+        """The study's results (each present when its step ran) and its summary."""
         spec.output("structure", valid_type=orm.StructureData, required=False)
         spec.output("site_labels", valid_type=orm.Dict, required=False)
         spec.output("band_alignment", valid_type=orm.Dict, required=False)
@@ -171,17 +124,59 @@ class PipelineWorkChain(WorkChain):
             "its predecessors' outputs as inputs (e.g. structure, trajectory)",
         )
 
-    # -- helpers ---------------------------------------------------------------------
+    @classmethod
+    def get_builder_from_protocol(
+        cls,
+        codes: Mapping[str, orm.AbstractCode],
+        perovskite: str = "CsPbBr3",
+        chalcogenide: str = "CdS",
+        protocol: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        options: dict[str, Any] | None = None,
+    ) -> Any:
+        """A ready builder for a materials pair; ``codes`` needs ``pw``, ``projwfc``, ``pp``.
+
+        Each step's namespace is the builder of that workchain's own
+        ``get_builder_from_protocol`` without the inputs the pipeline provides at run
+        time, as aiida-quantumespresso's ``PdosWorkChain`` composes ``scf``/``nscf``. Steps
+        that need a structure get the preview of the interface
+        (:func:`~workflows.inputs.pipeline_inputs.interface_preview`). ``overrides`` maps
+        step namespaces (``interface``, ``electronic``, ``aimd``, …) to that step's
+        protocol overrides; ``options`` (scheduler options, e.g. MPI ranks) go on top of
+        the protocol's per-step ones. Raises ``ValueError`` subclasses for bad input
+        before anything is stored.
+        """
+        protocol = protocol or cls.get_default_protocol()
+        settings = cls.checked_protocol_inputs(protocol, None)
+        steps = StepProtocols.from_protocol(codes, protocol, settings, overrides, options)
+        builder = cls.get_builder()
+        builder.perovskite, builder.chalcogenide = orm.Str(perovskite), orm.Str(chalcogenide)
+        builder.protocol = orm.Str(protocol)
+        structure, labels = add_structure_steps(builder, steps, perovskite, chalcogenide)
+        add_electronic_steps(builder, steps, structure, labels, perovskite, chalcogenide)
+        add_dynamics_steps(builder, steps, structure)
+        return builder
+
     def _runs(self, step: str, namespace: str | None = None) -> bool:
         skipped = step in self.inputs.get("skip", orm.List()).get_list()
         return not skipped and (namespace or step) in self.inputs
 
-    def _failed(self, step: str, node: orm.ProcessNode) -> Any:
+    def _failed(self, step: str) -> Any:
+        """The 401 exit code naming ``step`` if it failed, else None."""
+        node = self.ctx[step]
+        if node.is_finished_ok:
+            return None
         return self.exit_codes.ERROR_STEP_FAILED.format(
             step=step, process=node.process_label, pk=node.pk, status=node.exit_status
         )
 
-    # -- outline ---------------------------------------------------------------------
+    def _submit(self, namespace: str, process: type[WorkChain], **provided: Any) -> Any:
+        """``process`` on its exposed ``namespace`` with the inputs the pipeline provides."""
+        inputs = self.exposed_inputs(process, namespace=namespace)
+        inputs.update(provided)
+        inputs["metadata"] = {"call_link_label": namespace}
+        return self.submit(process, **inputs)
+
     def setup(self) -> None:
         """Tag the study for queries; start from given results where present."""
         tags = {name: self.inputs[name].value for name in STUDY_TAGS if name in self.inputs}
@@ -200,48 +195,29 @@ class PipelineWorkChain(WorkChain):
 
     def run_bulk(self) -> Any:
         """Relax both bulk phases side by side."""
-        running = {}
-        for side in SIDES:
-            inputs = self.exposed_inputs(BulkReferenceWorkChain, namespace=f"{side}_bulk")
-            inputs["metadata"] = {"call_link_label": f"{side}_bulk"}
-            running[f"{side}_bulk"] = self.submit(BulkReferenceWorkChain, **inputs)
-        return ToContext(**running)
+        return ToContext(
+            **{
+                f"{side}_bulk": self._submit(f"{side}_bulk", BulkReferenceWorkChain)
+                for side in SIDES
+            }
+        )
 
     def inspect_bulk(self) -> Any:
         """Keep the relaxed lattices for the builder."""
         for side in SIDES:
-            node = self.ctx[f"{side}_bulk"]
-            if not node.is_finished_ok:
-                return self._failed(f"{side}_bulk", node)
-            self.ctx.lattices[side] = node.outputs.lattice
-            self.ctx.pieces[f"{side}_lattice"] = node.outputs.lattice
-        incomparable = [
-            reason
-            for side in SIDES
-            if (
-                reason := energies_incomparable(
-                    self.inputs[f"{side}_bulk"].relax.base_relax.pw,
-                    self.inputs.interface.relax.pw,
-                )
-            )
-        ]
-        if incomparable:
+            if failed := self._failed(f"{side}_bulk"):
+                return failed
+            lattice = self.ctx[f"{side}_bulk"].outputs.lattice
+            self.ctx.lattices[side] = self.ctx.pieces[f"{side}_lattice"] = lattice
+        bulk = {side: self.ctx[f"{side}_bulk"] for side in SIDES}
+        reason = formation_energy_blocker(self.inputs)
+        if reason:
             self.report(
                 "no formation energy: the bulk references and the interface relaxation "
-                f"differ ({incomparable[0]}); give them one family and cutoffs to get it"
+                f"differ ({reason}); give them one family and cutoffs to get it"
             )
             return None
-        self.ctx.reference_energies = bulk_reference_energies(
-            **{
-                f"{side}_{name}": node
-                for side in SIDES
-                for name, node in (
-                    ("formula", self.ctx[f"{side}_bulk"].inputs.formula),
-                    ("energy", self.ctx[f"{side}_bulk"].outputs.energy),
-                    ("structure", self.ctx[f"{side}_bulk"].outputs.relaxed_structure),
-                )
-            }
-        )
+        self.ctx.reference_energies = bulk_reference_energies(**reference_energy_nodes(bulk))
         return None
 
     def should_run_interface(self) -> bool:
@@ -250,18 +226,16 @@ class PipelineWorkChain(WorkChain):
 
     def run_interface(self) -> Any:
         """Build from the relaxed lattices and relax."""
-        inputs = self.exposed_inputs(InterfaceWorkChain, namespace="interface")
-        inputs["lattices"] = self.ctx.lattices
+        provided = {"lattices": self.ctx.lattices}
         if "reference_energies" in self.ctx:
-            inputs["reference_energies"] = self.ctx.reference_energies
-        inputs["metadata"] = {"call_link_label": "interface"}
-        return ToContext(interface=self.submit(InterfaceWorkChain, **inputs))
+            provided["reference_energies"] = self.ctx.reference_energies
+        return ToContext(interface=self._submit("interface", InterfaceWorkChain, **provided))
 
     def inspect_interface(self) -> Any:
         """The relaxed, labelled interface for every later step."""
+        if failed := self._failed("interface"):
+            return failed
         node = self.ctx.interface
-        if not node.is_finished_ok:
-            return self._failed("interface", node)
         self.ctx.structure = node.outputs.structure
         self.ctx.site_labels = node.outputs.site_labels
         self.ctx.pieces["build_report"] = node.outputs.build_report
@@ -291,10 +265,9 @@ class PipelineWorkChain(WorkChain):
 
     def inspect_electronic(self) -> Any:
         """Alignment for the summary."""
-        node = self.ctx.electronic
-        if not node.is_finished_ok:
-            return self._failed("electronic", node)
-        self.ctx.pieces["band_alignment"] = node.outputs.band_alignment
+        if failed := self._failed("electronic"):
+            return failed
+        self.ctx.pieces["band_alignment"] = self.ctx.electronic.outputs.band_alignment
         return None
 
     def should_run_alignment(self) -> bool:
@@ -303,17 +276,17 @@ class PipelineWorkChain(WorkChain):
 
     def run_alignment(self) -> Any:
         """Band alignment on models of growing thickness, from the same bulk lattices."""
-        inputs = self.exposed_inputs(AlignmentSeriesWorkChain, namespace="alignment")
-        inputs["lattices"] = self.ctx.lattices
-        inputs["metadata"] = {"call_link_label": "alignment"}
-        return ToContext(alignment=self.submit(AlignmentSeriesWorkChain, **inputs))
+        return ToContext(
+            alignment=self._submit(
+                "alignment", AlignmentSeriesWorkChain, lattices=self.ctx.lattices
+            )
+        )
 
     def inspect_alignment(self) -> Any:
         """The converged series for the summary."""
-        node = self.ctx.alignment
-        if not node.is_finished_ok:
-            return self._failed("alignment", node)
-        self.ctx.pieces["alignment_series"] = node.outputs.series
+        if failed := self._failed("alignment"):
+            return failed
+        self.ctx.pieces["alignment_series"] = self.ctx.alignment.outputs.series
         return None
 
     def should_run_densities(self) -> bool:
@@ -323,22 +296,21 @@ class PipelineWorkChain(WorkChain):
     def run_densities(self) -> Any:
         """Select IS/FS from projections and plot their densities."""
         electronic = self.ctx.electronic.outputs
-        inputs = self.exposed_inputs(ChargeDensitiesWorkChain, namespace="charge_densities")
-        inputs.update(
+        running = self._submit(
+            "charge_densities",
+            ChargeDensitiesWorkChain,
             structure=self.ctx.structure,
             site_labels=self.ctx.site_labels,
             parent_folder=electronic.nscf_remote_folder,
             projections=electronic.projections_folder,
         )
-        inputs["metadata"] = {"call_link_label": "charge_densities"}
-        return ToContext(charge_densities=self.submit(ChargeDensitiesWorkChain, **inputs))
+        return ToContext(charge_densities=running)
 
     def inspect_densities(self) -> Any:
         """IS/FS summary for the study summary."""
-        node = self.ctx.charge_densities
-        if not node.is_finished_ok:
-            return self._failed("charge_densities", node)
-        self.ctx.pieces["charge_transfer_states"] = node.outputs.summary
+        if failed := self._failed("charge_densities"):
+            return failed
+        self.ctx.pieces["charge_transfer_states"] = self.ctx.charge_densities.outputs.summary
         return None
 
     def should_run_aimd(self) -> bool:
@@ -347,16 +319,13 @@ class PipelineWorkChain(WorkChain):
 
     def run_aimd(self) -> Any:
         """Thermalise and run NVE from the relaxed interface."""
-        inputs = self.exposed_inputs(AimdWorkChain, namespace="aimd")
-        inputs["structure"] = self.ctx.structure
-        inputs["metadata"] = {"call_link_label": "aimd"}
-        return ToContext(aimd=self.submit(AimdWorkChain, **inputs))
+        return ToContext(aimd=self._submit("aimd", AimdWorkChain, structure=self.ctx.structure))
 
     def inspect_aimd(self) -> Any:
         """The trajectory for the NA steps."""
+        if failed := self._failed("aimd"):
+            return failed
         node = self.ctx.aimd
-        if not node.is_finished_ok:
-            return self._failed("aimd", node)
         self.ctx.trajectory = node.outputs.trajectory
         self.ctx.pieces["md_diagnostics"] = node.outputs.diagnostics
         return None
@@ -371,53 +340,44 @@ class PipelineWorkChain(WorkChain):
 
     def run_na_snapshots(self) -> Any:
         """SCF on the selected frames, overlaps and couplings."""
-        inputs = self.exposed_inputs(NaSnapshotsWorkChain, namespace="na_snapshots")
-        inputs["trajectory"] = self.ctx.trajectory
-        if "snapshots" not in inputs and "aimd" in self.ctx:
-            inputs["snapshots"] = self.ctx.aimd.outputs.snapshots
+        provided = {"trajectory": self.ctx.trajectory}
+        if "snapshots" not in self.inputs.na_snapshots and "aimd" in self.ctx:
+            provided["snapshots"] = self.ctx.aimd.outputs.snapshots
         if self.ctx.site_labels is not None:
-            inputs["site_labels"] = self.ctx.site_labels
-        inputs["metadata"] = {"call_link_label": "na_snapshots"}
-        return ToContext(na_snapshots=self.submit(NaSnapshotsWorkChain, **inputs))
+            provided["site_labels"] = self.ctx.site_labels
+        running = self._submit("na_snapshots", NaSnapshotsWorkChain, **provided)
+        return ToContext(na_snapshots=running)
 
     def inspect_na_snapshots(self) -> Any:
         """Keep the NA Hamiltonian."""
-        node = self.ctx.na_snapshots
-        if not node.is_finished_ok:
-            return self._failed("na_snapshots", node)
-        self.ctx.na_hamiltonian = node.outputs.na_hamiltonian
+        if failed := self._failed("na_snapshots"):
+            return failed
+        self.ctx.na_hamiltonian = self.ctx.na_snapshots.outputs.na_hamiltonian
         return None
 
     def run_na_analysis(self) -> Any:
         """Spectral density, dephasing and surface hopping between IS and FS."""
-        inputs = self.exposed_inputs(NaAnalysisWorkChain, namespace="na_analysis")
-        bands = na_transfer_bands(self._na_band_inputs())
-        inputs.update(
+        bands = na_transfer_bands(
+            na_band_inputs(
+                self.ctx.na_snapshots,
+                self.ctx.get("electronic"),
+                self.ctx.pieces.get("charge_transfer_states"),
+            )
+        )
+        running = self._submit(
+            "na_analysis",
+            NaAnalysisWorkChain,
             na_hamiltonian=self.ctx.na_hamiltonian,
             initial_band=bands["initial_band"],
             final_band=bands["final_band"],
         )
-        inputs["metadata"] = {"call_link_label": "na_analysis"}
-        return ToContext(na_analysis=self.submit(NaAnalysisWorkChain, **inputs))
-
-    def _na_band_inputs(self) -> orm.Dict:
-        """IS/FS of the electronic step (if any) and the occupied bands of both sets."""
-        values: dict[str, Any] = {
-            "na_highest_occupied": _highest_occupied_band(self.ctx.na_snapshots)
-        }
-        if "charge_transfer_states" in self.ctx.pieces:
-            states = self.ctx.pieces["charge_transfer_states"]
-            nscf = self.ctx.electronic.outputs.nscf_remote_folder.creator
-            values["electronic_highest_occupied"] = _highest_occupied_band(nscf)
-            values["initial_band"] = states["initial"]["band"]
-            values["final_band"] = states["final"]["band"]
-        return orm.Dict(values)
+        return ToContext(na_analysis=running)
 
     def inspect_na_analysis(self) -> Any:
         """NA times and spectra for the summary."""
+        if failed := self._failed("na_analysis"):
+            return failed
         node = self.ctx.na_analysis
-        if not node.is_finished_ok:
-            return self._failed("na_analysis", node)
         self.ctx.pieces["spectral_summary"] = node.outputs.spectral_summary
         self.ctx.pieces["dynamics_summary"] = node.outputs.dynamics_summary
         return None

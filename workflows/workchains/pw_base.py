@@ -21,7 +21,6 @@ from aiida_quantumespresso.common.types import RestartType
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
-from workflows.engine import repairs as engine_repairs
 from workflows.engine.monitors import STOP_PREFIX
 
 # Kerker-like local Thomas-Fermi mixing, a small step and a long Broyden history damp the
@@ -36,10 +35,6 @@ SAFE_MIXING: dict[str, dict[str, Any]] = {
 def stopped_for_divergence(calculation: orm.CalcJobNode) -> bool:
     """True if ``janus.scf_divergence`` (not another monitor) stopped ``calculation``."""
     return (calculation.exit_message or "").startswith(STOP_PREFIX)
-
-
-# Any worker that runs this workchain gets the repair (workflows/engine/repairs.py).
-engine_repairs.install()
 
 
 class JanusPwBaseWorkChain(PwBaseWorkChain):

@@ -92,13 +92,16 @@ def test_epitaxy_all_prints_one_row_per_pair() -> None:
 def test_run_builder_is_made_for_every_pair_on_defaults(
     study_codes: dict[str, Any], perovskite: str, chalcogenide: str
 ) -> None:
-    """Reference: what ``aiida-janus run`` builds (``pipeline_builder``, fast protocol) before
-    it launches anything: the interface step and every model of the alignment series build
-    within the default bounds (1 % per side, 300 atoms); nothing is run here."""
+    """Reference: what ``aiida-janus run`` builds (``PipelineWorkChain.
+    get_builder_from_protocol``, fast protocol) before it launches anything: the interface
+    step and every model of the alignment series build within the default bounds (1 % per
+    side, 300 atoms); nothing is run here."""
     from heterostructures.structure.interface_spec import build_from_spec
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
-    builder = pipeline_builder(study_codes, perovskite, chalcogenide, "fast")
+    builder = PipelineWorkChain.get_builder_from_protocol(
+        study_codes, perovskite, chalcogenide, "fast"
+    )
     spec = builder.interface.interface.get_dict()
     assert (spec["perovskite"], spec["chalcogenide"]) == (perovskite, chalcogenide)
     preview = build_from_spec(spec, {})

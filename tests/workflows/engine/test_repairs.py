@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -23,10 +21,9 @@ from typing import Any
 
 import pytest
 
-from tests.workflows.test_mock import cds_pw_inputs, run_pw
+from tests.workflows.mock.test_mock import cds_pw_inputs, run_pw
 from workflows.engine import repairs as engine_repairs
 
-REPO = Path(__file__).resolve().parents[3]
 MockCodeFactory = Callable[..., Any]
 FamilyFactory = Callable[[str], Any]
 TASKS = tuple(engine_repairs.WRAPPERS)
@@ -36,15 +33,6 @@ def _log_messages(node: Any) -> list[str]:
     from aiida import orm
 
     return [log.message for log in orm.Log.collection.get_logs_for(node)]
-
-
-@pytest.fixture
-def restore_tasks(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Whatever a test installs on aiida-core's task functions is undone after it."""
-    from aiida.engine.processes.calcjobs import tasks
-
-    for name in TASKS:
-        monkeypatch.setattr(tasks, name, getattr(tasks, name))
 
 
 @pytest.fixture
@@ -111,13 +99,6 @@ def _aiida_2_9_0_retrieve(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tasks, "task_retrieve_job", task_retrieve_job)
 
 
-def _in_fresh_interpreter(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
-    )
-    return result.stdout.strip()
-
-
 # --- where and when the repairs install ------------------------------------------------
 
 
@@ -172,41 +153,6 @@ def test_install_wraps_each_task_once(repaired: list[str]) -> None:
     assert engine_repairs.install_repairs() == list(TASKS)
     assert [getattr(tasks, name) for name in TASKS] == wrapped
     assert all(getattr(task, "__wrapped__", None) is not None for task in wrapped)
-
-
-def test_importing_janus_workchains_outside_a_worker_patches_nothing() -> None:
-    """A notebook or script that loads every janus workchain leaves aiida-core as it is."""
-    patched = _in_fresh_interpreter(
-        "from importlib.metadata import entry_points\n"
-        "for e in entry_points(group='aiida.workflows'):\n"
-        "    e.load() if e.name.startswith('janus.') else None\n"
-        "from aiida.engine.processes.calcjobs import tasks\n"
-        "from aiida.engine import WorkChain\n"
-        f"names = {list(TASKS)!r}\n"
-        f"flag = {engine_repairs.INSTALLED_FLAG!r}\n"
-        "print([getattr(getattr(tasks, n), flag, False) for n in names],"
-        " hasattr(WorkChain.submit, '__wrapped__'))"
-    )
-    assert patched == "[False, False] False"
-
-
-def test_install_in_a_plain_verdi_worker_installs_the_repairs(
-    restore_tasks: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The import-time fallback: ``verdi daemon worker`` processes get the repairs."""
-    from aiida.engine.processes.calcjobs import tasks
-
-    monkeypatch.setattr(sys, "argv", ["/venv/bin/verdi", "-p", "janus", "daemon", "worker"])
-    assert engine_repairs.install()
-    assert all(getattr(getattr(tasks, n), engine_repairs.INSTALLED_FLAG) for n in TASKS)
-
-
-def test_light_imports_stay_light() -> None:
-    """The mock executable (one start per replayed job) must not pay for aiida.engine."""
-    imported = _in_fresh_interpreter(
-        "import sys, workflows.mock.executable\nprint('aiida.engine' in sys.modules)"
-    )
-    assert imported == "False"
 
 
 # --- window 1: upload ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.workflows.test_mock import cds_pw_inputs
+from tests.workflows.mock.test_mock import cds_pw_inputs
 from workflows.engine import submit_reuse
 
 REPO = Path(__file__).resolve().parents[3]

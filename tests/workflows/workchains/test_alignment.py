@@ -95,7 +95,7 @@ def test_electronic_takes_each_reference_once() -> None:
     from aiida.orm import Dict
 
     from tests.workflows.workchains.test_electronic import superlattice
-    from workflows.workchains.electronic import validate_inputs
+    from workflows.inputs.electronic_steps import validate_electronic_inputs
 
     structure, labels = superlattice()
     computed = Dict({"vbm_ev": 1.0, "cbm_ev": 2.0, "mean_potential_ev": 0.0})
@@ -104,15 +104,15 @@ def test_electronic_takes_each_reference_once() -> None:
         "site_labels": labels,
         "bulk_references": {"CdS": computed},
     }
-    message = validate_inputs(inputs, None)
+    message = validate_electronic_inputs(inputs, None)
     assert message is not None
     assert "pp_potential" in message
     inputs |= {"pp_potential": {}, "lineup_references": {"CdS": structure}}
-    message = validate_inputs(inputs, None)
+    message = validate_electronic_inputs(inputs, None)
     assert message is not None
     assert "give each domain's reference once: ['CdS']" in message
     inputs["lineup_references"] = {"ZnS": structure}
-    assert validate_inputs(inputs, None) is None
+    assert validate_electronic_inputs(inputs, None) is None
 
 
 def test_models_are_sorted_thin_to_thick() -> None:

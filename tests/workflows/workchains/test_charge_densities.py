@@ -37,7 +37,7 @@ def densities_builder(codes: dict[str, InstalledCode], electronic: Any, **select
 
 
 def test_pp_parameters_select_exactly_one_state() -> None:
-    from workflows.workchains.charge_densities import state_parameters
+    from workflows.inputs.transfer_states import state_parameters
 
     assert state_parameters(1, 19) == {
         "INPUTPP": {"plot_num": 7, "kpoint": [1], "kband": [19], "lsign": False},
@@ -167,7 +167,7 @@ def check_bad_states_are_refused(codes: dict[str, InstalledCode], electronic: An
         run(builder)
     builder = densities_builder(mock_codes, electronic)
     builder.site_labels = Dict({"domain": ["CdS"] * 4, "layer": [1] * 4, "fixed": [False] * 4})
-    with pytest.raises(ValueError, match="need an interface with donor and acceptor"):
+    with pytest.raises(ValueError, match="IS/FS need an interface with two labelled domains"):
         run(builder)
 
 

@@ -88,6 +88,10 @@ def test_interface_bad_input_fails_before_submission(
         InterfaceWorkChain.get_builder_from_protocol(
             code, overrides={"interface": {"perovskite_layers": 3}}
         )
+    with pytest.raises(ValueError, match=r"gamma_only needs kpoints_mesh \[1, 1, 1\]"):
+        InterfaceWorkChain.get_builder_from_protocol(
+            code, "fast", overrides={"kpoints_mesh": [2, 2, 1]}
+        )
     from aiida.orm import Dict
 
     message = validate_spec(Dict({"chalcogenide_planes": 0}), None)

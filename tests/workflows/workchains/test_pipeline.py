@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.workflows.test_nac_workchains import _snapshots_builder, _trajectory
 from tests.workflows.workchains.test_alignment import TINY_SERIES
 from tests.workflows.workchains.test_interface import SERIAL, TINY_BULK, TINY_INTERFACE
+from tests.workflows.workchains.test_na_snapshots import _snapshots_builder, _trajectory
 
 if TYPE_CHECKING:
     from aiida.orm import InstalledCode
@@ -65,9 +65,9 @@ def _serial(builder: Any) -> Any:
 def test_pipeline_builder_fills_every_step(
     protocol: str, study_codes: dict[str, InstalledCode], data_regression: Any
 ) -> None:
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
-    builder = pipeline_builder(study_codes, protocol=protocol)
+    builder = PipelineWorkChain.get_builder_from_protocol(study_codes, protocol=protocol)
     data_regression.check(
         {
             "steps": sorted(key for key in builder if key not in ("metadata",)),
@@ -88,16 +88,15 @@ def test_pipeline_builder_fills_every_step(
 def test_pipeline_bad_input(study_codes: dict[str, InstalledCode]) -> None:
     from aiida.orm import List
 
-    from workflows.inputs.pipeline_builder import pipeline_builder
     from workflows.protocols import UnknownProtocolError
-    from workflows.workchains.pipeline import validate_pipeline, validate_skip
+    from workflows.workchains.pipeline import PipelineWorkChain, validate_pipeline, validate_skip
 
     with pytest.raises(UnknownProtocolError, match="choose one of"):
-        pipeline_builder(study_codes, protocol="huge")
+        PipelineWorkChain.get_builder_from_protocol(study_codes, protocol="huge")
     with pytest.raises(ValueError, match="not configured"):
-        pipeline_builder({"pw": study_codes["pw"]})
+        PipelineWorkChain.get_builder_from_protocol({"pw": study_codes["pw"]})
     with pytest.raises(ValueError, match="Zz"):
-        pipeline_builder(study_codes, chalcogenide="ZzS")
+        PipelineWorkChain.get_builder_from_protocol(study_codes, chalcogenide="ZzS")
     message = validate_skip(List(["relaxation"]), None)
     assert message is not None
     assert "choose from" in message
@@ -112,9 +111,9 @@ def test_bulk_and_interface_share_cutoff(
 ) -> None:
     """Formation energies compare totals: bulk and interface must use one ecutwfc."""
     from workflows.calcfunctions.summary import energies_incomparable
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
-    builder = pipeline_builder(study_codes, protocol=protocol)
+    builder = PipelineWorkChain.get_builder_from_protocol(study_codes, protocol=protocol)
     interface = builder.interface.relax.pw
     for side in ("perovskite_bulk", "chalcogenide_bulk"):
         bulk = builder[side].relax.base_relax.pw
@@ -127,9 +126,9 @@ def test_fast_pipeline_says_why_it_has_no_formation_energy(
 ) -> None:
     """The fast protocol relaxes the interface with NC files: totals are not comparable."""
     from workflows.calcfunctions.summary import energies_incomparable
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
-    builder = pipeline_builder(study_codes, protocol="fast")
+    builder = PipelineWorkChain.get_builder_from_protocol(study_codes, protocol="fast")
     reason = energies_incomparable(
         builder.chalcogenide_bulk.relax.base_relax.pw, builder.interface.relax.pw
     )
@@ -141,7 +140,7 @@ def test_fast_pipeline_says_why_it_has_no_formation_energy(
 def test_pipeline_from_trajectory_runs_only_na_steps(study_codes: dict[str, InstalledCode]) -> None:
     """Restart with a given structure and trajectory: only the NA steps run (mock pw.x)."""
     from aiida.engine import run_get_node
-    from aiida.orm import ArrayData, Dict, List, Str
+    from aiida.orm import Dict, List, Str
 
     from workflows.workchains.na_snapshots import NaAnalysisWorkChain
     from workflows.workchains.pipeline import PipelineWorkChain
@@ -156,15 +155,9 @@ def test_pipeline_from_trajectory_runs_only_na_steps(study_codes: dict[str, Inst
     builder.trajectory = trajectory
     builder.skip = List(["electronic", "charge_densities"])
     snapshots = _snapshots_builder(study_codes["pw"], trajectory=trajectory)
-    builder.na_snapshots = {
-        k: v for k, v in snapshots._inputs(prune=True).items() if k != "trajectory"
-    }
-    analysis = NaAnalysisWorkChain.get_builder_from_protocol(ArrayData(), 1, 1, protocol="fast")
-    builder.na_analysis = {
-        k: v
-        for k, v in analysis._inputs(prune=True).items()
-        if k not in ("na_hamiltonian", "initial_band", "final_band")
-    }
+    snapshots.pop("trajectory")
+    builder.na_snapshots = snapshots
+    builder.na_analysis = NaAnalysisWorkChain.get_builder_from_protocol(protocol="fast")
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
     called = {link.link_label for link in node.base.links.get_outgoing().all()}
@@ -187,9 +180,13 @@ def test_tiny_pipeline_end_to_end_on_mocks(
     from aiida.engine import run_get_node
     from aiida.orm import List
 
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
-    builder = _serial(pipeline_builder(study_codes, protocol="fast", overrides=TINY_STEPS))
+    builder = _serial(
+        PipelineWorkChain.get_builder_from_protocol(
+            study_codes, protocol="fast", overrides=TINY_STEPS
+        )
+    )
     builder.skip = List(["na"])
     results, node = run_get_node(builder)
     assert node.is_finished_ok, node.exit_message
@@ -238,16 +235,18 @@ def test_protocol_sets_per_step_resources_and_ranks_override_them(
     study_codes: dict[str, InstalledCode],
 ) -> None:
     """balanced: 32 ranks and 24 h for the interface relax; `--ranks 4` keeps the walltime."""
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
-    builder = pipeline_builder(study_codes, protocol="balanced")
+    builder = PipelineWorkChain.get_builder_from_protocol(study_codes, protocol="balanced")
     relax = builder.interface.relax.pw.metadata.options
     assert relax.resources == {"num_machines": 1, "num_mpiprocs_per_machine": 32}
     assert relax.max_wallclock_seconds == 86400
     assert builder.na_snapshots.scf.pw.metadata.options.max_wallclock_seconds == 14400
     assert builder.charge_densities.pp.metadata.options.resources["num_mpiprocs_per_machine"] == 8
     ranks = {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": 4}}
-    overridden = pipeline_builder(study_codes, protocol="balanced", options=ranks)
+    overridden = PipelineWorkChain.get_builder_from_protocol(
+        study_codes, protocol="balanced", options=ranks
+    )
     relax = overridden.interface.relax.pw.metadata.options
     assert relax.resources["num_mpiprocs_per_machine"] == 4
     assert relax.max_wallclock_seconds == 86400

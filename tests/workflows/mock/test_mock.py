@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 MockCodeFactory = Callable[..., "InstalledCode"]
 FamilyFactory = Callable[[str], "CutoffsPseudoPotentialFamily"]
 
-PSEUDO_INPUTS = Path(__file__).resolve().parents[2] / "profiles" / "pseudos" / "nc"
+PSEUDO_INPUTS = Path(__file__).resolve().parents[3] / "profiles" / "pseudos" / "nc"
 FAKE_PW = """#!/bin/sh
 # Stands in for pw.x: writes an XML whose bytes change every run, a wavefunction and a
 # pseudo copy, like the real code; FAKE_EXIT sets its exit status.
@@ -342,7 +342,7 @@ def test_post_processing_hash_sees_the_parent_system(tmp_path: Path) -> None:
     """pp.x inputs name no structure: two parents with different geometry hash apart."""
     import shutil
 
-    fixtures = Path(__file__).parents[1] / "fixtures" / "qe67_wfc_cds_nc_gamma"
+    fixtures = Path(__file__).parents[2] / "fixtures" / "qe67_wfc_cds_nc_gamma"
     pp_input = "&INPUTPP\n  outdir = './out/'\n  prefix = 'cds'\n  plot_num = 11\n/\n"
     digests = {}
     for snapshot in ("snapshot_0", "snapshot_1"):

@@ -6,7 +6,7 @@ number of iterations, with the divergence monitor attached and silent. The real 
 ``slow`` (measured: 22 iterations, 12 min serial on the loaded 2-core machine); CI replays
 its recording, made without the charge density (nothing restarts from it). Re-record with
 ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1 JANUS_MOCK_MPI_RANKS=2 scripts/record_fixtures.sh
-'tests/workflows/test_demo_model_scf.py'``.
+'tests/workflows/workchains/test_demo_model_scf.py'``.
 """
 
 from __future__ import annotations

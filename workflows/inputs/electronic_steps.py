@@ -1,0 +1,62 @@
+"""Inputs of ``janus.electronic``: analysis defaults, port validator, projwfc.x/pp.x steps.
+
+Kept beside the workchain so that its module holds only the steps it runs.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from aiida import orm
+from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+
+from workflows.inputs.site_labels import interface_labels_error
+
+
+def validate_electronic_inputs(inputs: dict[str, Any], _: Any) -> str | None:
+    """Labels must fit the structure and name two domains (checked before anything runs)."""
+    structure, labels = inputs.get("structure"), inputs.get("site_labels")
+    if structure is None or labels is None:
+        return None
+    labels_error = interface_labels_error(structure, labels, "a band alignment needs")
+    if labels_error:
+        return labels_error
+    domains = sorted(set(labels["domain"]))
+    computed, given = inputs.get("lineup_references", {}), inputs.get("bulk_references", {})
+    references = sorted(set(computed) | set(given))
+    if references and "pp_potential" not in inputs:
+        return "lineup_references need the interface potential: give pp_potential inputs (pp.x)"
+    if set(computed) & set(given):
+        return f"give each domain's reference once: {sorted(set(computed) & set(given))} are in "
+        "both lineup_references (structures) and bulk_references (computed)"
+    if not set(references) <= set(domains):
+        return f"lineup_references keys {references} must be domains of the labels {domains}"
+    requested = inputs.get("analysis", orm.Dict()).get_dict().get("domains")
+    if requested and not set(requested) <= set(domains):
+        return f"analysis domains (requested {requested}) must be domains of the labels {domains}"
+    return None
+
+
+DEFAULT_ANALYSIS = {
+    "domains": None,
+    "edge_fit_states_per_atom": [1e-5, 1e-2],
+    "n_middle_layers": 1,
+    "lineup_periods_ang": None,
+}
+
+
+def post_processing_inputs(
+    code: orm.AbstractCode, protocol: dict[str, Any], options: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``code``, ``parameters`` and ``metadata.options`` of a projwfc.x/pp.x step."""
+    metadata = copy.deepcopy(protocol.get("metadata", {}))
+    metadata["options"] = recursive_merge(metadata.get("options", {}), options or {})
+    inputs: dict[str, Any] = {
+        "code": code,
+        "parameters": orm.Dict(protocol["parameters"]),
+        "metadata": metadata,
+    }
+    if "settings" in protocol:
+        inputs["settings"] = orm.Dict(protocol["settings"])
+    return inputs

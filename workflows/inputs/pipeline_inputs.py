@@ -1,0 +1,85 @@
+"""Input checks of ``janus.pipeline`` and what it reads from finished steps.
+
+The step names themselves live in :mod:`workflows.inputs.pipeline_steps` (no AiiDA import,
+so the CLI can offer them as choices cheaply); the protocol builders of the steps are
+composed by :mod:`workflows.inputs.pipeline_protocol`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiida import orm
+
+from workflows.calcfunctions.summary import energies_incomparable
+from workflows.inputs.pipeline_steps import SIDES, STEPS
+
+
+def validate_skip(value: orm.List, _: Any) -> str | None:
+    """Only known step names can be skipped."""
+    unknown = sorted(set(value.get_list()) - set(STEPS))
+    return f"unknown steps {unknown} in `skip`: choose from {STEPS}" if unknown else None
+
+
+def validate_pipeline(inputs: dict[str, Any], _: Any) -> str | None:
+    """A given structure needs its labels; a skipped step needs what it would have made."""
+    if ("structure" in inputs) != ("site_labels" in inputs):
+        return "give `structure` and `site_labels` together (outputs of janus.interface)"
+    skip = set(inputs.get("skip", orm.List()).get_list())
+    if "interface" in skip and "structure" not in inputs:
+        return "skipping `interface` needs `structure` and `site_labels`"
+    return None
+
+
+def highest_occupied_band(process: orm.ProcessNode) -> int:
+    """Highest occupied band (1-based) of the first pw.x run in or under ``process``."""
+    calcs = [process] if isinstance(process, orm.CalcJobNode) else process.called_descendants
+    for calc in calcs:
+        if isinstance(calc, orm.CalcJobNode) and "output_parameters" in calc.outputs:
+            return round(calc.outputs.output_parameters["number_of_electrons"] / 2)
+    raise ValueError(f"<{process.pk}> ran no pw.x calculation with output_parameters")
+
+
+def formation_energy_blocker(inputs: Any) -> str | None:
+    """Why the bulk and interface totals of the pipeline ``inputs`` are not comparable
+    (different pseudopotentials or cutoffs), or None: a formation energy needs both."""
+    for side in SIDES:
+        reason = energies_incomparable(
+            inputs[f"{side}_bulk"].relax.base_relax.pw, inputs.interface.relax.pw
+        )
+        if reason:
+            return reason
+    return None
+
+
+def reference_energy_nodes(bulk: dict[str, orm.WorkflowNode]) -> dict[str, orm.Data]:
+    """Formula, energy and relaxed structure of each side's finished bulk reference,
+    keyed as ``bulk_reference_energies`` takes them (``<side>_<name>``)."""
+    return {
+        f"{side}_{name}": node
+        for side, process in bulk.items()
+        for name, node in (
+            ("formula", process.inputs.formula),
+            ("energy", process.outputs.energy),
+            ("structure", process.outputs.relaxed_structure),
+        )
+    }
+
+
+def na_band_inputs(
+    na_snapshots: orm.WorkflowNode,
+    electronic: orm.WorkflowNode | None,
+    states: orm.Dict | None,
+) -> orm.Dict:
+    """IS/FS of the electronic step (if it ran) and the occupied bands of both band sets.
+
+    ``na_transfer_bands`` maps the IS/FS bands of the electronic NSCF onto the bands of
+    the NA snapshots through the highest occupied band of each.
+    """
+    values: dict[str, Any] = {"na_highest_occupied": highest_occupied_band(na_snapshots)}
+    if states is not None and electronic is not None:
+        nscf = electronic.outputs.nscf_remote_folder.creator
+        values["electronic_highest_occupied"] = highest_occupied_band(nscf)
+        values["initial_band"] = states["initial"]["band"]
+        values["final_band"] = states["final"]["band"]
+    return orm.Dict(values)
