@@ -172,21 +172,3 @@ def load_study_profile(name: str) -> Profile:
     if name in get_config(create=True).profile_names:
         return load_profile(name, allow_switch=True)
     return ensure_profile(name)
-
-
-class ProfileMissingError(LookupError):
-    """No profile of that name; the message lists the existing ones."""
-
-
-def load_existing_profile(name: str) -> Profile:
-    """Load profile ``name``; never create one (commands that act on a running set-up)."""
-    configure_aiida_dir()
-    from aiida.manage.configuration import get_config, load_profile
-
-    names = get_config(create=True).profile_names
-    if name not in names:
-        raise ProfileMissingError(
-            f"profile {name!r} does not exist (profiles: {', '.join(sorted(names)) or 'none'}): "
-            f"create it with `aiida-janus setup --profile {name}`"
-        )
-    return load_profile(name, allow_switch=True)

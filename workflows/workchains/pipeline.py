@@ -140,7 +140,7 @@ class PipelineWorkChain(JanusProtocolMixin, WorkChain):
         ``get_builder_from_protocol`` without the inputs the pipeline provides at run
         time, as aiida-quantumespresso's ``PdosWorkChain`` composes ``scf``/``nscf``. Steps
         that need a structure get the preview of the interface
-        (:func:`~workflows.inputs.pipeline_inputs.interface_preview`). ``overrides`` maps
+        (:func:`~workflows.inputs.pipeline_protocol.interface_preview`). ``overrides`` maps
         step namespaces (``interface``, ``electronic``, ``aimd``, …) to that step's
         protocol overrides; ``options`` (scheduler options, e.g. MPI ranks) go on top of
         the protocol's per-step ones. Raises ``ValueError`` subclasses for bad input
