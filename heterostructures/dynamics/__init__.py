@@ -1,2 +1,1 @@
-"""Non-adiabatic dynamics on an MD trajectory (fs): couplings, spectra, dephasing,
-propagation, surface hopping, fits."""
+"""Non-adiabatic dynamics (fs): couplings, spectra, dephasing, propagation, hopping, fits."""

@@ -1,2 +1,1 @@
-"""Electronic structure of an interface (eV): gaps, projected DOS, band edges, both
-band-offset routes, IS/FS states."""
+"""Electronic structure (eV): gaps, projected DOS, edges, both offset routes, IS/FS states."""

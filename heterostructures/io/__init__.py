@@ -1,2 +1,1 @@
-"""Readers and writers of Quantum ESPRESSO files: projwfc.x, cube, wavefunctions, pw.x MD
-and SCF output."""
+"""Quantum ESPRESSO files: projwfc.x, cube, wavefunctions, pw.x MD and SCF output."""

@@ -1,2 +1,1 @@
-"""Figures for papers (SVG + 300 dpi PNG, matplotlib Agg): alignment, electronic
-structure, NA analysis."""
+"""Figures (SVG + 300 dpi PNG): alignment, electronic structure, MD, NA analysis."""

@@ -1,2 +1,1 @@
-"""Crystal structure (Å): bulk phases, epitaxial relations, slabs, interface models and
-their checks."""
+"""Crystal structure (Å): bulk phases, epitaxy, slabs, interface models and their checks."""

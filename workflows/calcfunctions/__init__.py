@@ -1,2 +1,1 @@
-"""Calcfunctions: AiiDA nodes in, a heterostructures call, nodes out — provenance around
-the science."""
+"""Calcfunctions: nodes in, one heterostructures call, nodes out (provenance, no science)."""
