@@ -207,6 +207,17 @@ def gap_spectral_analysis(
     rejected. Conventions: :mod:`heterostructures.dynamics.spectra`,
     :mod:`heterostructures.dynamics.dephasing`.
     """
+    energies, _, dt_fs = _hamiltonian_arrays(na_hamiltonian)
+    return gap_spectral_outputs(energies, dt_fs, states["initial"], states["final"], settings)
+
+
+def gap_spectral_outputs(
+    energies: np.ndarray, dt_fs: float, initial: int, final: int, settings: orm.Dict
+) -> dict[str, orm.Data]:
+    """The outputs of :func:`gap_spectral_analysis` from window energies (steps × bands, eV).
+
+    Shared with the gap series of the MD itself (``workflows.calcfunctions.md_gap``).
+    """
     from heterostructures.dynamics.dephasing import CONVENTIONS, pure_dephasing
     from heterostructures.dynamics.spectra import (
         find_spectral_peaks,
@@ -214,9 +225,8 @@ def gap_spectral_analysis(
         spectral_density,
     )
 
-    energies, _, dt_fs = _hamiltonian_arrays(na_hamiltonian)
     options = settings.get_dict()
-    gap = gap_fluctuation(energies, dt_fs, states["initial"], states["final"])
+    gap = gap_fluctuation(energies, dt_fs, initial, final)
     density = spectral_density(
         gap.fluctuation_ev,
         dt_fs,
