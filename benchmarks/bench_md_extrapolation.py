@@ -47,6 +47,19 @@ VARIANTS = {
 }
 EMPTY_BANDS = 8
 _CONVERGED = re.compile(r"convergence has been achieved in\s+(\d+) iterations")
+_PWSCF_CPU = re.compile(r"PWSCF\s*:\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*([\d.]+)s CPU")
+
+
+def pw_cpu_seconds(text: str) -> float:
+    """pw.x's own total CPU time (s) from its closing "PWSCF : ... CPU" line.
+
+    On a shared machine this is the load-independent cost; wall time is what a user waits.
+    """
+    match = _PWSCF_CPU.search(text)
+    if match is None:
+        raise SystemExit("pw.x printed no PWSCF CPU time: did it finish?")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return 3600.0 * hours + 60.0 * minutes + seconds
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,7 @@ class RunResult:
     name: str
     iterations: np.ndarray
     seconds: np.ndarray
+    cpu_seconds: float
     drift_ev_per_atom_per_ps: float
     total_energy_std_ev: float
     temperature_mean_k: float
@@ -156,6 +170,7 @@ def analyse(name: str, root: Path, atoms: Atoms, start: float, stamps: list[floa
         name=name,
         iterations=iterations,
         seconds=np.diff([start, *stamps]),
+        cpu_seconds=pw_cpu_seconds(text),
         drift_ev_per_atom_per_ps=diagnostics.drift_ev_per_atom_per_ps,
         total_energy_std_ev=diagnostics.total_energy_std_ev,
         temperature_mean_k=diagnostics.temperature_mean_k,
@@ -166,19 +181,21 @@ def print_table(results: list[RunResult]) -> None:
     """Per-run means over steps 2.. (step 1 includes pw.x's set-up) and the ratios."""
     print(
         f"{'run':<14}{'steps':>6}{'SCF it/step':>13}{'s/step':>9}{'drift eV/atom/ps':>18}"
-        f"{'E_tot std eV':>14}{'<T> K':>8}"
+        f"{'E_tot std eV':>14}{'<T> K':>8}{'CPU s/step':>12}"
     )
     for r in results:
         print(
             f"{r.name:<14}{len(r.iterations):>6}{r.iterations[1:].mean():>13.2f}"
             f"{r.seconds[1:].mean():>9.2f}{r.drift_ev_per_atom_per_ps:>18.5f}"
             f"{r.total_energy_std_ev:>14.5f}{r.temperature_mean_k:>8.0f}"
+            f"{r.cpu_seconds / len(r.iterations):>12.2f}"
         )
     base, new = results
     print(
         f"ratio {base.name}/{new.name}: SCF iterations per step "
         f"{base.iterations[1:].mean() / new.iterations[1:].mean():.2f}, seconds per step "
-        f"{base.seconds[1:].mean() / new.seconds[1:].mean():.2f}"
+        f"{base.seconds[1:].mean() / new.seconds[1:].mean():.2f}, CPU "
+        f"{base.cpu_seconds / new.cpu_seconds:.2f}"
     )
     print("iterations per step:")
     for r in results:
