@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from aiida import orm
 
 from heterostructures.dynamics.md_drift import check_energy_drift
@@ -52,9 +51,3 @@ def band_energies_node(stdouts: Sequence[str], timestep_fs: float) -> orm.ArrayD
     node.base.attributes.set("units", "times fs, eigenvalues eV (step x k-point x band)")
     node.base.attributes.set("dt_fs", float(timestep_fs))
     return node
-
-
-def band_window_series(band_energies: orm.ArrayData, start_fs: float) -> np.ndarray:
-    """Eigenvalues (step × k-point × band, eV) of the steps at or after ``start_fs``."""
-    times = band_energies.get_array("times_fs")
-    return np.asarray(band_energies.get_array("eigenvalues_ev")[times >= start_fs])
