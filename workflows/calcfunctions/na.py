@@ -201,9 +201,17 @@ def gap_spectral_analysis(
     :func:`heterostructures.dynamics.na_analysis.analyse_gap_spectrum`.
     """
     energies, _, dt_fs = _hamiltonian_arrays(na_hamiltonian)
-    spectrum = analyse_gap_spectrum(
-        energies, dt_fs, states["initial"], states["final"], settings.get_dict()
-    )
+    return gap_spectral_outputs(energies, dt_fs, states["initial"], states["final"], settings)
+
+
+def gap_spectral_outputs(
+    energies: np.ndarray, dt_fs: float, initial: int, final: int, settings: orm.Dict
+) -> dict[str, orm.Data]:
+    """The outputs of :func:`gap_spectral_analysis` from window energies (steps × bands, eV).
+
+    Shared with the gap series of the MD itself (``workflows.calcfunctions.md_gap``).
+    """
+    spectrum = analyse_gap_spectrum(energies, dt_fs, initial, final, settings.get_dict())
     gap, density, dephasing = spectrum.gap, spectrum.density, spectrum.dephasing
     return {
         "gap": _array_node("fs, eV", times_fs=gap.times_fs, gap_ev=gap.gap_ev),

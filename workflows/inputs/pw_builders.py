@@ -72,11 +72,13 @@ def family_overrides(
     return {"pseudo_family": family.label, "pw": {"parameters": {"SYSTEM": system}}}
 
 
-def insulator_bands(structure: StructureData, pseudos: dict[str, Any]) -> int:
+def insulator_bands(
+    structure: StructureData, pseudos: dict[str, Any], empty_bands: int = EMPTY_BANDS
+) -> int:
     """``nbnd`` of a closed-shell insulator: the occupied bands of ``structure`` with these
-    pseudopotentials (by kind name) plus :data:`EMPTY_BANDS` empty ones to see its gap."""
+    pseudopotentials (by kind name) plus ``empty_bands`` empty ones to see its gap."""
     valence = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
-    return round(valence) // 2 + EMPTY_BANDS
+    return round(valence) // 2 + empty_bands
 
 
 ON_UNHANDLED_FAILURE = "restart_once"

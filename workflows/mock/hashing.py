@@ -59,6 +59,9 @@ _CARD_NAMES = (
 TRANSIENT_PATTERNS = (
     "*.filplot",  # pp.x's intermediate; aiida-qe retrieves only the final ``fileout``
     "*.wfc*",
+    "*.oldwfc*",  # MD extrapolation history (wfc_extrapolation): megabytes, never replayed
+    "*.old2wfc*",
+    "*charge-old*",  # its pot_extrapolation counterpart (charge-old.dat, charge-old2.dat)
     "*.mix*",
     "*.hub*",
     "*.igk*",

@@ -41,6 +41,17 @@ step re-uses the previous density and needs ≈ 8–12 iterations, i.e. ≈ 8–
 ≈ 40 days, so ``fast`` runs 10 + 40 fs (the pipeline's ``fast``: 20 + 100 fs of the 13-atom
 model with NC 30 Ry, measured 10.5 s per step on 2 loaded cores) and says so. Measure
 ``seconds_per_step`` on the first chunk and pass it back in for better chunk sizes.
+
+Cheaper steps and per-step gaps (issue 24; protocol ``md`` defaults in
+``protocols/aimd.yaml``): every chunk asks for second-order potential and wavefunction
+extrapolation (QE 6.7 applies them only to MD; the history files ``prefix.oldwfc``,
+``prefix.old2wfc`` and the old densities sit in ``out/``, which a restart chunk copies, so
+extrapolation carries across chunks). ``empty_bands`` sets ``nbnd`` so that the energies
+pw.x prints after every step's SCF include the LUMO+n states of the NA window
+(``band_energies`` output; empty states converged like occupied ones with
+``diago_full_acc``). ``max_drift_ev_per_atom_per_ps`` is the protocol's bound on the NVE
+drift: a larger drift is flagged in the diagnostics and reported with the fix (a smaller
+``timestep_fs``). Measured speed-up and drifts: docs/measurements.md.
 """
 
 from __future__ import annotations
@@ -74,7 +85,8 @@ from heterostructures.io.pw_md_output import (
     parse_pw_md_stdout,
 )
 from heterostructures.plots.md import plot_temperature_and_energy
-from workflows.inputs.pw_builders import restart_once_on_unhandled_failure
+from workflows.calcfunctions.md_outputs import band_energies_node, drift_verdict
+from workflows.inputs.pw_builders import insulator_bands, restart_once_on_unhandled_failure
 from workflows.protocols import JanusProtocolMixin
 
 THERMOSTATS = ("equipartition", "rescaling", "berendsen", "andersen", "svr")
@@ -112,6 +124,9 @@ def validate_aimd_inputs(inputs: dict[str, Any], _: Any = None) -> str | None:
         )
     except MdInputError as error:
         return str(error)
+    bound = inputs.get("max_drift_ev_per_atom_per_ps")
+    if bound is not None and not bound.value > 0:
+        return f"max_drift_ev_per_atom_per_ps must be > 0 eV/atom/ps, got {bound.value}."
     if inputs["thermostat"].value not in THERMOSTATS:
         return f"thermostat must be one of {THERMOSTATS}, got {inputs['thermostat'].value!r}."
     return None
@@ -153,12 +168,11 @@ def merge_md_chunks(
     options = settings.get_dict()
     cell = np.array(structure.cell)
     n_atoms = len(structure.sites)
-    chunks = [
-        parse_pw_md_stdout(
-            folder.base.repository.get_object_content(STDOUT_NAME, mode="r"), n_atoms, cell
-        )
+    stdouts = [
+        folder.base.repository.get_object_content(STDOUT_NAME, mode="r")
         for _, folder in sorted(retrieved.items())
     ]
+    chunks = [parse_pw_md_stdout(text, n_atoms, cell) for text in stdouts]
     trajectory = merge_chunks(
         np.array([site.position for site in structure.sites]),
         chunks,
@@ -170,18 +184,23 @@ def merge_md_chunks(
     start = options["production_start_fs"]
     diagnostics = md_diagnostics(trajectory, start_fs=start)
     verdict = thermalisation(diagnostics, options["target_temperature_k"])
+    verdict |= drift_verdict(diagnostics.drift_ev_per_atom_per_ps, options)
     snapshots = select_snapshots(trajectory.times_fs, start, stride=options["snapshot_stride"])
     with tempfile.TemporaryDirectory() as scratch:
         plot = plot_temperature_and_energy(
             trajectory, Path(scratch) / "md.png", start, options["target_temperature_k"]
         )
         md_plot = orm.SinglefileData(file=plot)
-    return {
+    outputs = {
         "md_plot": md_plot,
         "trajectory": _trajectory_node(trajectory, [s.kind_name for s in structure.sites]),
         "diagnostics": orm.Dict(diagnostics.__dict__ | verdict),
         "snapshots": orm.Dict(snapshots.__dict__),
     }
+    band_energies = band_energies_node(stdouts, options["timestep_fs"])
+    if band_energies is not None:
+        outputs["band_energies"] = band_energies
+    return outputs
 
 
 class AimdWorkChain(JanusProtocolMixin, WorkChain):
@@ -209,6 +228,18 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
         spec.input("seconds_per_step", valid_type=orm.Float, help="Estimated time per step (s).")
         spec.input("setup_seconds", valid_type=orm.Float, help="pw.x start-up per job (s).")
         spec.input("snapshot_stride", valid_type=orm.Int, help="Every n-th NVE frame for NA.")
+        spec.input(
+            "max_drift_ev_per_atom_per_ps",
+            valid_type=orm.Float,
+            required=False,
+            help="Largest |NVE drift| accepted for the time step (eV/atom/ps); flagged above.",
+        )
+        spec.input(
+            "empty_bands",
+            valid_type=orm.Int,
+            required=False,
+            help="Empty bands per MD step (nbnd = occupied + this), for the per-step gaps.",
+        )
         spec.inputs.validator = validate_aimd_inputs
         spec.outline(
             cls.setup,
@@ -224,6 +255,12 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
             help="T and energies against time, NVE start and target T marked (PNG).",
         )
         spec.output("snapshots", valid_type=orm.Dict, help="NVE frames selected for the NA step.")
+        spec.output(
+            "band_energies",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Kohn-Sham energies of every MD step (step x k-point x band, eV).",
+        )
         spec.exit_code(
             401,
             "ERROR_CHUNK_FAILED",
@@ -275,8 +312,11 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
             ("seconds_per_step", orm.Float),
             ("setup_seconds", orm.Float),
             ("snapshot_stride", orm.Int),
+            ("max_drift_ev_per_atom_per_ps", orm.Float),
+            ("empty_bands", orm.Int),
         ):
-            builder[name] = node_type(inputs[name])
+            if name in inputs:
+                builder[name] = node_type(inputs[name])
         return builder
 
     def setup(self) -> None:
@@ -312,7 +352,12 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
             nstep=nstep,
             restart_mode="restart" if self.ctx.parent_folder else "from_scratch",
         )
-        parameters.setdefault("SYSTEM", {})["nosym"] = True
+        system = parameters.setdefault("SYSTEM", {})
+        system["nosym"] = True
+        if "empty_bands" in self.inputs and "nbnd" not in system:
+            system["nbnd"] = insulator_bands(
+                self.inputs.structure, self.inputs.md.pw.pseudos, self.inputs.empty_bands.value
+            )
         ions = parameters.setdefault("IONS", {})
         heating = self.ctx.steps_done < self.ctx.equilibration_steps
         thermostat = self.inputs.thermostat.value
@@ -375,6 +420,11 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
         self.ctx.steps_done = last_step + 1
         return None
 
+    def _drift_bound(self) -> dict[str, float]:
+        if "max_drift_ev_per_atom_per_ps" not in self.inputs:
+            return {}
+        return {"max_drift_ev_per_atom_per_ps": self.inputs.max_drift_ev_per_atom_per_ps.value}
+
     def merge(self) -> Any:
         """Merge all chunks in a calcfunction (provenance) and attach the outputs."""
         settings = orm.Dict(
@@ -385,6 +435,7 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
                 "n_fixed_coordinates": _fixed_coordinate_count(self.inputs.md.pw.get("settings")),
                 "target_temperature_k": self.inputs.temperature.value,
             }
+            | self._drift_bound()
         )
         try:
             outputs = merge_md_chunks(self.inputs.structure, settings, **self.ctx.retrieved)
@@ -393,6 +444,8 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
         for name, node in outputs.items():
             self.out(name, node)
         diagnostics = outputs["diagnostics"].get_dict()
+        if not diagnostics.get("drift_within_bound", True):
+            self.report(diagnostics["drift_note"])
         if not diagnostics["thermalised"]:
             self.report(
                 f"NVE not thermalised ({diagnostics['thermalisation_note']}): mean T "

@@ -65,6 +65,38 @@ def test_protocol_builder_passes_validation(pw_code: InstalledCode, nc_family: s
     assert _validation_error(builder) is None
 
 
+@pytest.mark.parametrize("protocol", ["fast", "balanced", "stringent"])
+def test_every_protocol_extrapolates_and_bounds_the_drift(
+    pw_code: InstalledCode, nc_family: str, protocol: str
+) -> None:
+    """Issue 24: second-order extrapolation (QE 6.7 input names, applied to MD only), empty
+    states converged like occupied ones, a positive drift bound and empty bands."""
+    from workflows.workchains.aimd import AimdWorkChain
+
+    builder = AimdWorkChain.get_builder_from_protocol(
+        pw_code, _cds(), protocol=protocol, overrides={"md": TINY_PW}, pseudo_family=nc_family
+    )
+    parameters = builder.md.pw.parameters.get_dict()
+    assert parameters["IONS"]["pot_extrapolation"] == "second_order"
+    assert parameters["IONS"]["wfc_extrapolation"] == "second_order"
+    assert parameters["ELECTRONS"]["diago_full_acc"] is True
+    assert builder.max_drift_ev_per_atom_per_ps.value > 0
+    assert builder.empty_bands.value >= 6, "the fast NA window reaches LUMO+5"
+
+
+def test_timestep_and_drift_bound_are_protocol_overrides(
+    pw_code: InstalledCode, nc_family: str
+) -> None:
+    builder = _builder(
+        pw_code, _cds(), nc_family, timestep_fs=0.5, max_drift_ev_per_atom_per_ps=0.002
+    )
+    assert builder.timestep_fs.value == 0.5
+    assert builder.max_drift_ev_per_atom_per_ps.value == 0.002
+    assert _validation_error(builder) is None
+    builder = _builder(pw_code, _cds(), nc_family, max_drift_ev_per_atom_per_ps=0.0)
+    assert "max_drift_ev_per_atom_per_ps must be > 0" in (_validation_error(builder) or "")
+
+
 @pytest.mark.parametrize(
     ("overrides", "sulfur_ang", "message"),
     [
@@ -102,7 +134,9 @@ def test_heat_then_nve_replayed_on_mock(
     _check_heat_then_nve(mock_code("pw.x"), nc_family)
 
 
-def _run_five_steps(code: InstalledCode, nc_family: str, thermostat: str) -> tuple[Any, Any]:
+def _run_five_steps(
+    code: InstalledCode, nc_family: str, thermostat: str, **overrides: Any
+) -> tuple[Any, Any]:
     """2 fs of heating + 3 fs of NVE on CdS in 60 s jobs of 20 s steps: three chunks."""
     from aiida.engine import run_get_node
 
@@ -111,6 +145,7 @@ def _run_five_steps(code: InstalledCode, nc_family: str, thermostat: str) -> tup
         _cds(),
         nc_family,
         thermostat=thermostat,
+        **overrides,
         equilibration_time_fs=2.0,
         production_time_fs=3.0,
         max_walltime_seconds=60,
@@ -140,6 +175,44 @@ def _check_heat_then_nve(code: InstalledCode, nc_family: str) -> None:
     assert diagnostics["n_frames"] == 3
     assert abs(diagnostics["drift_ev_per_atom_per_ps"]) < 1.0
     assert results["snapshots"]["frame_indices"] == [2, 3, 4]
+    _check_extrapolated_steps_with_band_energies(pw_runs, results)
+
+
+CDS_OCCUPIED_BANDS = 9  # 18 valence electrons (Cd 12, S 6) with the NC pseudos
+
+
+def _check_extrapolated_steps_with_band_energies(pw_runs: list[Any], results: Any) -> None:
+    """Issue 24: every chunk extrapolates; every step's energies come out, 8 empty bands."""
+    for run in pw_runs:
+        ions = run.inputs.parameters["IONS"]
+        assert (ions["pot_extrapolation"], ions["wfc_extrapolation"]) == ("second_order",) * 2
+        assert run.inputs.parameters["SYSTEM"]["nbnd"] == CDS_OCCUPIED_BANDS + 8
+    bands = results["band_energies"]
+    assert bands.get_array("steps").tolist() == [0, 1, 2, 3, 4]
+    eigenvalues = bands.get_array("eigenvalues_ev")
+    assert eigenvalues.shape[0] == 5
+    assert eigenvalues.shape[2] == CDS_OCCUPIED_BANDS + 8
+    assert np.all(np.diff(eigenvalues, axis=2) >= 0), "pw.x prints bands in ascending order"
+    diagnostics = results["diagnostics"].get_dict()
+    assert diagnostics["drift_within_bound"] is (
+        abs(diagnostics["drift_ev_per_atom_per_ps"])
+        <= diagnostics["drift_bound_ev_per_atom_per_ps"]
+    )
+
+
+def test_drift_above_the_bound_is_flagged_and_reported(
+    mock_code: Callable[..., InstalledCode], nc_family: str
+) -> None:
+    """The same recorded chunks with a bound below their drift: flagged, with the fix."""
+    from aiida.cmdline.utils.common import get_workchain_report
+
+    results, node = _run_five_steps(
+        mock_code("pw.x"), nc_family, "berendsen", max_drift_ev_per_atom_per_ps=1e-9
+    )
+    diagnostics = results["diagnostics"].get_dict()
+    assert diagnostics["drift_within_bound"] is False
+    assert "use a smaller timestep_fs" in diagnostics["drift_note"]
+    assert "exceeds the bound" in get_workchain_report(node, "REPORT")
 
 
 def test_equipartition_start_replayed_on_mock(
@@ -159,6 +232,7 @@ def test_equipartition_start_replayed_on_mock(
         len(runs) - 1
     )
     assert ions[0]["tempw"] == 600.0
+    _check_extrapolated_steps_with_band_energies(runs, results)
     assert all(n.inputs.parameters["CONTROL"]["tstress"] is False for n in runs)
     assert results["md_plot"].get_content(mode="rb")[:8] == b"\x89PNG\r\n\x1a\n"
     diagnostics = results["diagnostics"].get_dict()
