@@ -11,6 +11,7 @@ from workflows.cli.build import build, epitaxy
 from workflows.cli.cluster import slurm_down, slurm_up
 from workflows.cli.daemon import daemon
 from workflows.cli.params import ComputerYaml, OutputPath
+from workflows.cli.plan import plan
 from workflows.cli.profiles import root_profile_option
 from workflows.cli.query import export, query, status
 from workflows.cli.study import report, run, submit
@@ -148,6 +149,7 @@ for command in (
     status,
     query,
     export,
+    plan,
     daemon,
     slurm_up,
     slurm_down,
