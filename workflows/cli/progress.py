@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from heterostructures.io.pw_progress import pw_progress, read_tail
+from workflows.provenance.process_tree import stored_pk
 from workflows.provenance.status_tree import ACTIVE_STATES, ProcessRow, process_rows
 
 STEP_CALLS = {
@@ -216,7 +217,7 @@ def _logs_above(printer: ProgressPrinter) -> Iterator[None]:
     ]
     originals = [handler.stream for handler in handlers]
     for handler, stream in zip(handlers, originals, strict=True):
-        handler.setStream(_ClearingStream(stream, printer))  # type: ignore[arg-type]
+        handler.setStream(_ClearingStream(stream, printer))
     try:
         yield
     finally:
@@ -303,7 +304,7 @@ def run_with_progress(
     runner = get_manager().get_runner()
     with loop_scope(runner.loop):
         process = instantiate_process(runner, builder)
-    poll = ProgressPoll(process.node.pk, printer, builder)
+    poll = ProgressPoll(stored_pk(process.node), printer, builder)
     handle = None
 
     def tick() -> None:

@@ -154,3 +154,42 @@ def test_elapsed_of_a_row_runs_to_now_until_it_terminates() -> None:
     assert row.elapsed_seconds(now) == 600.0
     done = ProcessRow(1, None, "", "process.workflow.", "W", "finished", 0, start, end)
     assert done.elapsed_seconds(now) == 180.0
+
+
+def _child(label: str, state: str, start: datetime) -> ProcessRow:
+    return ProcessRow(2, 1, label, "process.workflow.", "W", state, None, start, start)
+
+
+def test_time_left_counts_unfinished_steps_minus_time_spent() -> None:
+    """Bulk done, interface started 60 s ago: left = interface − 60 s + every later step;
+    a step of two calls (bulk) is done only when both finished."""
+    from workflows.cli.progress import _remaining, _steps_done
+
+    start = datetime(2026, 12, 5, 6, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 5, 6, 1, tzinfo=timezone.utc)
+    estimates = {"bulk": 700.0, "interface": 100.0, "aimd": 600.0}
+    children = [
+        _child("perovskite_bulk", "finished", start),
+        _child("chalcogenide_bulk", "finished", start),
+        _child("interface", "waiting", start),
+    ]
+    assert _remaining(children, estimates, now) == pytest.approx(40.0 + 600.0)
+    assert _steps_done(children, tuple(estimates)) == (1, 3)
+    assert _steps_done(children[1:], tuple(estimates)) == (0, 3)
+
+
+def test_pipeline_estimates_are_the_plan_at_two_cores(study_codes: dict[str, Any]) -> None:
+    """The progress view's per-step estimates are ``aiida-janus plan``'s wall times."""
+    from aiida.orm import List
+
+    from heterostructures.structure.study_cost import study_cost
+    from workflows.cli.progress import study_estimates
+    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.inputs.study_size import study_size
+
+    builder = pipeline_builder(study_codes, protocol="fast")
+    builder.skip = List(["aimd", "na"])
+    estimates, lower_bound = study_estimates(builder)
+    plan = {e.step: e.wall_seconds(2) for e in study_cost(study_size("fast", "CsPbBr3", "CdS"))}
+    assert estimates == {step: plan[step] for step in plan if step not in ("aimd", "na")}
+    assert lower_bound is False
