@@ -72,11 +72,13 @@ def submit() -> None:
     from aiida.engine import submit as submit_process
 
     from tests.workflows.workchains.test_pipeline import TINY_STEPS, _serial
-    from workflows.inputs.pipeline_builder import pipeline_builder
+    from workflows.workchains.pipeline import PipelineWorkChain
 
     load_profile(PROFILE)
     codes = {name: orm.load_code(f"mock-{name}.x@localhost") for name in ("pw", "projwfc", "pp")}
-    builder = _serial(pipeline_builder(codes, protocol="fast", overrides=TINY_STEPS))
+    builder = _serial(
+        PipelineWorkChain.get_builder_from_protocol(codes, protocol="fast", overrides=TINY_STEPS)
+    )
     builder.skip = orm.List(["alignment", "na"])
     print(submit_process(builder).pk)
 

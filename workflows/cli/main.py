@@ -16,6 +16,7 @@ from workflows.cli.params import (
     new_profile_option,
     output_folder_option,
 )
+from workflows.cli.plan import plan
 from workflows.cli.profiles import root_profile_option
 from workflows.cli.query import export, query, status
 from workflows.cli.study import report, run, submit
@@ -132,6 +133,7 @@ for command in (
     status,
     query,
     export,
+    plan,
     daemon,
     slurm_up,
     slurm_down,

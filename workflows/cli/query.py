@@ -262,32 +262,19 @@ def _shown(value: Any) -> str:
 @click.argument("workflow", metavar="PK", type=NodeParam("workflow"))
 @profile_option
 def status(workflow: Any, profile_name: str | None) -> None:
-    """Per-step state of a study, with CalcJob states and scheduler job ids.
+    """The study as a tree (like `verdi process status`): PK, state, [exit status],
+    elapsed time, and the job id and scheduler state of each CalcJob.
 
     \b
     Examples:
       aiida-janus status 1234
     """
-    from workflows.provenance.process_status import workflow_status
+    from workflows.provenance.status_tree import status_tree
 
     use_profile(profile_name)
     with clear_errors():
-        steps = workflow_status(workflow.pk)
-    for step in steps:
-        indent = "  " * (step.depth + (1 if step.call_path else 0))
-        name = step.call_path.rsplit("/", 1)[-1]
-        title = (
-            step.process_label
-            if name in ("", step.process_label)
-            else f"{name} <{step.process_label}>"
-        )
-        exit_note = "" if step.exit_status in (None, 0) else f" [exit {step.exit_status}]"
-        job = ""
-        if step.job_id is not None or step.calc_job_state is not None:
-            job = f"  job {step.job_id or '-'}"
-            job += f" {step.calc_job_state}" if step.calc_job_state else ""
-            job += f", scheduler {step.scheduler_state}" if step.scheduler_state else ""
-        click.echo(f"{step.pk:>6}  {indent}{title} {step.state}{exit_note}{job}")
+        lines = status_tree(workflow.pk)
+    click.echo("\n".join(lines))
 
 
 @click.command("export")

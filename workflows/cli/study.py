@@ -100,15 +100,15 @@ def build_study(
 
 def launch_study(builder: Any, daemon: bool) -> Any:
     """Run (blocking) or submit a study; storage failures become one clear message."""
-    from aiida.engine import run_get_node
     from aiida.engine import submit as submit_process
 
+    from workflows.cli.progress import run_with_progress
     from workflows.engine.storage_checks import storage_failure
 
     try:
         if daemon:
             return submit_process(builder)
-        return run_get_node(builder)[1]
+        return run_with_progress(builder)
     except Exception as exception:
         message = storage_failure(exception)
         if message is None:

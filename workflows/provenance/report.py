@@ -46,18 +46,35 @@ def _strain_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
+UNRESOLVED = ", not resolved: ΔE_V and ΔE_C both smaller than the PDOS grid step"
+
+
+def _unresolved_routes(alignment: dict[str, Any]) -> set[str]:
+    """Routes the analysis warned about: both offsets below the PDOS grid step, so the
+    sign of each (and the type) is noise (``alignment_analysis._unresolved_offsets``)."""
+    return {
+        warning.split(":", 1)[0]
+        for warning in alignment.get("warnings", [])
+        if "grid step" in warning
+    }
+
+
 def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
     alignment = summary.get("band_alignment")
     if not alignment:
         return [("band alignment", NOT_RUN)]
-    rows = [("alignment type", str(alignment.get("alignment_type")))]
+    unresolved = _unresolved_routes(alignment)
+    overall = str(alignment.get("alignment_type"))
+    if "projected_dos" in unresolved:
+        overall += UNRESOLVED
+    rows = [("alignment type", overall)]
     for name, route in alignment.get("routes", {}).items():
         rows.append(
             (
                 f"ΔE_C / ΔE_V ({name})",
                 f"{_fmt(route.get('conduction_offset_ev'), 'eV')} / "
                 f"{_fmt(route.get('valence_offset_ev'), 'eV')} "
-                f"(type {route.get('alignment_type')})",
+                f"(type {route.get('alignment_type')}{UNRESOLVED if name in unresolved else ''})",
             )
         )
     lineup = alignment.get("potential_lineup")

@@ -67,3 +67,34 @@ def test_state_elements_are_ranked_by_the_real_space_partition() -> None:
     rows = {line.split("|")[1].strip(): line for line in table.splitlines() if "state" in line}
     assert "elements (bader) Pb 0.50, Br 0.20, Cd 0.15" in rows["initial state"]
     assert "elements not analysed" in rows["final state"]
+
+
+def test_offsets_below_the_pdos_grid_step_are_reported_as_not_resolved() -> None:
+    """The 0.4 demo's projected-DOS offsets (+0.024 / +0.015 eV on a 0.05 eV grid) carry no
+    sign, so neither the overall type nor the route's type may be stated bare. The warning
+    is made by the analysis itself (``alignment_analysis._unresolved_offsets``), not by
+    hand; the eigenvalue route (−0.741 / +0.256 eV) stays resolved."""
+    import numpy as np
+
+    from heterostructures.electronic.alignment_analysis import _unresolved_offsets
+
+    routes = {
+        "projected_dos": {
+            "route": "projected_dos",
+            "valence_offset_ev": 0.024,
+            "conduction_offset_ev": 0.015,
+            "alignment_type": "II",
+        },
+        "eigenvalues": {
+            "route": "eigenvalues",
+            "valence_offset_ev": 0.256,
+            "conduction_offset_ev": -0.741,
+            "alignment_type": "I",
+        },
+    }
+    warnings = _unresolved_offsets(routes, np.arange(-5.0, 5.0, 0.05))
+    alignment = {"alignment_type": "II", "routes": routes, "warnings": warnings}
+    table = summary_table({"band_alignment": alignment})
+    assert "| alignment type | II, not resolved: ΔE_V and ΔE_C both smaller than" in table
+    assert "(type II, not resolved" in table
+    assert "(type I)" in table
