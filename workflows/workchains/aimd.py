@@ -56,151 +56,29 @@ drift: a larger drift is flagged in the diagnostics and reported with the fix (a
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from aiida import orm
 from aiida.common import AttributeDict
-from aiida.engine import ToContext, WorkChain, calcfunction, while_
-from aiida_quantumespresso.calculations.pw import PwCalculation
+from aiida.engine import ToContext, WorkChain, while_
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
-from heterostructures.dynamics.md_diagnostics import (
-    md_diagnostics,
-    select_snapshots,
-    thermalisation,
-)
 from heterostructures.dynamics.md_units import (
-    MdInputError,
-    check_md_settings,
     fs_to_rydberg_time,
     plan_chunks,
 )
 from heterostructures.io.pw_md_output import (
-    Trajectory,
     TrajectoryError,
-    merge_chunks,
     parse_pw_md_stdout,
 )
-from heterostructures.plots.md import plot_temperature_and_energy
-from workflows.calcfunctions.md_outputs import band_energies_node, drift_verdict
+from workflows.calcfunctions.md_merge import STDOUT_NAME, fixed_coordinate_count, merge_md_chunks
+from workflows.inputs.aimd_checks import THERMOSTATS, validate_aimd_inputs
 from workflows.inputs.pw_builders import insulator_bands, restart_once_on_unhandled_failure
 from workflows.protocols import JanusProtocolMixin
 
-THERMOSTATS = ("equipartition", "rescaling", "berendsen", "andersen", "svr")
 EQUIPARTITION_FACTOR = 2.0
 """'equipartition' draws the first velocities at this multiple of the target temperature."""
-STDOUT_NAME = PwCalculation._DEFAULT_OUTPUT_FILE
-
-
-def _min_distance_ang(structure: orm.StructureData) -> float:
-    atoms = structure.get_ase()
-    if len(atoms) < 2:
-        return float("inf")
-    distances = atoms.get_all_distances(mic=any(atoms.pbc))
-    return float(distances[np.triu_indices(len(atoms), 1)].min())
-
-
-def validate_aimd_inputs(inputs: dict[str, Any], _: Any = None) -> str | None:
-    """Reject bad settings before submission; returns the message (None when fine).
-
-    Exposed in janus.pipeline without ``structure`` (given at run time): the overlap
-    check then runs when the AIMD step is launched.
-    """
-    structure = inputs.get("structure")
-    try:
-        check_md_settings(
-            inputs["temperature"].value,
-            inputs["timestep_fs"].value,
-            _min_distance_ang(structure) if structure is not None else None,
-        )
-        plan_chunks(
-            total_steps=1,
-            walltime_seconds=inputs["max_walltime_seconds"].value,
-            seconds_per_step=inputs["seconds_per_step"].value,
-            setup_seconds=inputs["setup_seconds"].value,
-        )
-    except MdInputError as error:
-        return str(error)
-    bound = inputs.get("max_drift_ev_per_atom_per_ps")
-    if bound is not None and not bound.value > 0:
-        return f"max_drift_ev_per_atom_per_ps must be > 0 eV/atom/ps, got {bound.value}."
-    if inputs["thermostat"].value not in THERMOSTATS:
-        return f"thermostat must be one of {THERMOSTATS}, got {inputs['thermostat'].value!r}."
-    return None
-
-
-def _fixed_coordinate_count(settings: orm.Dict | None) -> int:
-    fixed = (settings.get_dict() if settings else {}).get("FIXED_COORDS", [])
-    return int(np.asarray(fixed, dtype=bool).sum())
-
-
-def _trajectory_node(trajectory: Trajectory, symbols: list[str]) -> orm.TrajectoryData:
-    node = orm.TrajectoryData()
-    node.set_trajectory(
-        symbols=symbols,
-        positions=trajectory.positions_ang,
-        stepids=trajectory.steps,
-        cells=np.repeat(trajectory.cell_ang[None], len(trajectory.steps), axis=0),
-        times=trajectory.times_fs,
-        velocities=trajectory.velocities_ang_per_fs,
-    )
-    node.set_array("forces", trajectory.forces_ev_per_ang)
-    node.set_array("potential_energy", trajectory.potential_energy_ev)
-    node.set_array("kinetic_energy", trajectory.kinetic_energy_ev)
-    node.set_array("total_energy", trajectory.total_energy_ev)
-    node.set_array("temperature", trajectory.temperature_k)
-    node.base.attributes.set("units", "positions Å, times fs, velocities Å/fs, eV, eV/Å, K")
-    return node
-
-
-@calcfunction
-def merge_md_chunks(
-    structure: orm.StructureData, settings: orm.Dict, **retrieved: orm.FolderData
-) -> dict[str, orm.Data]:
-    """Merge the chunks' stdouts into one TrajectoryData, drift/T diagnostics and snapshots.
-
-    ``settings``: timestep_fs, production_start_fs, snapshot_stride, n_fixed_coordinates,
-    target_temperature_k (for the thermalisation verdict in the diagnostics).
-    """
-    options = settings.get_dict()
-    cell = np.array(structure.cell)
-    n_atoms = len(structure.sites)
-    stdouts = [
-        folder.base.repository.get_object_content(STDOUT_NAME, mode="r")
-        for _, folder in sorted(retrieved.items())
-    ]
-    chunks = [parse_pw_md_stdout(text, n_atoms, cell) for text in stdouts]
-    trajectory = merge_chunks(
-        np.array([site.position for site in structure.sites]),
-        chunks,
-        options["timestep_fs"],
-        cell,
-        np.array([structure.get_kind(site.kind_name).mass for site in structure.sites]),
-        options["n_fixed_coordinates"],
-    )
-    start = options["production_start_fs"]
-    diagnostics = md_diagnostics(trajectory, start_fs=start)
-    verdict = thermalisation(diagnostics, options["target_temperature_k"])
-    verdict |= drift_verdict(diagnostics.drift_ev_per_atom_per_ps, options)
-    snapshots = select_snapshots(trajectory.times_fs, start, stride=options["snapshot_stride"])
-    with tempfile.TemporaryDirectory() as scratch:
-        plot = plot_temperature_and_energy(
-            trajectory, Path(scratch) / "md.png", start, options["target_temperature_k"]
-        )
-        md_plot = orm.SinglefileData(file=plot)
-    outputs = {
-        "md_plot": md_plot,
-        "trajectory": _trajectory_node(trajectory, [s.kind_name for s in structure.sites]),
-        "diagnostics": orm.Dict(diagnostics.__dict__ | verdict),
-        "snapshots": orm.Dict(snapshots.__dict__),
-    }
-    band_energies = band_energies_node(stdouts, options["timestep_fs"])
-    if band_energies is not None:
-        outputs["band_energies"] = band_energies
-    return outputs
 
 
 class AimdWorkChain(JanusProtocolMixin, WorkChain):
@@ -246,6 +124,11 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
             while_(cls.has_steps_left)(cls.run_chunk, cls.inspect_chunk),
             cls.merge,
         )
+        cls._define_outputs(spec)
+
+    @classmethod
+    def _define_outputs(cls, spec: Any) -> None:
+        """Outputs (trajectory, diagnostics, snapshots, band energies) and exit codes."""
         spec.output("trajectory", valid_type=orm.TrajectoryData, help="All steps, with velocities.")
         spec.output("diagnostics", valid_type=orm.Dict, help="NVE drift (eV/atom/ps), T mean/std.")
         spec.output(
@@ -432,7 +315,7 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
                 "timestep_fs": self.inputs.timestep_fs.value,
                 "production_start_fs": self.ctx.equilibration_steps * self.inputs.timestep_fs.value,
                 "snapshot_stride": self.inputs.snapshot_stride.value,
-                "n_fixed_coordinates": _fixed_coordinate_count(self.inputs.md.pw.get("settings")),
+                "n_fixed_coordinates": fixed_coordinate_count(self.inputs.md.pw.get("settings")),
                 "target_temperature_k": self.inputs.temperature.value,
             }
             | self._drift_bound()

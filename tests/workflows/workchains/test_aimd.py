@@ -42,7 +42,7 @@ def _builder(code: InstalledCode, structure: StructureData, family: str, **overr
 
 
 def _validation_error(builder: Any) -> str | None:
-    from workflows.workchains.aimd import validate_aimd_inputs
+    from workflows.inputs.aimd_checks import validate_aimd_inputs
 
     inputs = {name: builder[name] for name in builder}
     return validate_aimd_inputs(inputs)
