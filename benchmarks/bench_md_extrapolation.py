@@ -77,7 +77,7 @@ class RunResult:
 
 
 def demo_atoms() -> Atoms:
-    """The ``fast`` protocol's interface model, built as tests/workflows/workchains/test_demo_model_scf.py."""
+    """The ``fast`` protocol's interface model, built as in test_demo_model_scf.py."""
     from workflows.workchains.interface import InterfaceWorkChain
 
     spec = InterfaceWorkChain.get_protocol_inputs("fast")["interface"]
