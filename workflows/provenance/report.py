@@ -50,12 +50,17 @@ UNRESOLVED = ", not resolved: ΔE_V and ΔE_C both smaller than the PDOS grid st
 
 
 def _unresolved_routes(alignment: dict[str, Any]) -> set[str]:
-    """Routes the analysis warned about: both offsets below the PDOS grid step, so the
-    sign of each (and the type) is noise (``alignment_analysis._unresolved_offsets``)."""
-    return {
+    """Keys of the routes the analysis warned about: both offsets below the PDOS grid step,
+    so their signs (and the type) are noise. A warning starts with the route's own name
+    (``route`` field, e.g. "layer-projected DOS edges"), see
+    ``alignment_analysis._unresolved_offsets``."""
+    flagged = {
         warning.split(":", 1)[0]
         for warning in alignment.get("warnings", [])
         if "grid step" in warning
+    }
+    return {
+        key for key, route in alignment.get("routes", {}).items() if route.get("route") in flagged
     }
 
 

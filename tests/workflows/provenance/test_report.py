@@ -73,20 +73,22 @@ def test_offsets_below_the_pdos_grid_step_are_reported_as_not_resolved() -> None
     """The 0.4 demo's projected-DOS offsets (+0.024 / +0.015 eV on a 0.05 eV grid) carry no
     sign, so neither the overall type nor the route's type may be stated bare. The warning
     is made by the analysis itself (``alignment_analysis._unresolved_offsets``), not by
-    hand; the eigenvalue route (−0.741 / +0.256 eV) stays resolved."""
+    hand, from routes named as ``band_offsets.offsets_from_edges`` names them (the 0.4
+    demo's stored band_alignment, PK 2742 in its profile, has exactly this warning); the
+    eigenvalue route (−0.741 / +0.256 eV) stays resolved."""
     import numpy as np
 
     from heterostructures.electronic.alignment_analysis import _unresolved_offsets
 
     routes = {
         "projected_dos": {
-            "route": "projected_dos",
+            "route": "layer-projected DOS edges",
             "valence_offset_ev": 0.024,
             "conduction_offset_ev": 0.015,
             "alignment_type": "II",
         },
         "eigenvalues": {
-            "route": "eigenvalues",
+            "route": "Kohn-Sham eigenvalues",
             "valence_offset_ev": 0.256,
             "conduction_offset_ev": -0.741,
             "alignment_type": "I",
