@@ -43,11 +43,23 @@ def spectral_density_figure(
     resolution_cm: float,
     resolved: bool,
 ) -> Figure:
-    """Fig. 4c: I(ν̃) (eV² fs against cm⁻¹) with the peaks marked and the resolution stated."""
+    """Fig. 4c: I(ν̃) (eV² fs against cm⁻¹) with the peaks marked and the resolution stated.
+
+    A spectrum too coarse for the peaks asked for is drawn as stems at its frequency bins:
+    a line through a few bins 334 cm⁻¹ apart would draw a peak that is not there.
+    """
     frequencies = np.asarray(frequencies_cm, dtype=float)
+    values = np.asarray(intensity, dtype=float)
     figure = Figure(figsize=(6, 3.5), layout="constrained")
     axes = figure.add_subplot()
-    axes.plot(frequencies, np.asarray(intensity, dtype=float), color="tab:blue")
+    if resolved:
+        axes.plot(frequencies, values, color="tab:blue")
+    else:
+        axes.stem(frequencies, values, linefmt="tab:blue", markerfmt="o", basefmt="0.6")
+        axes.text(
+            0.98, 0.95, f"bins {resolution_cm:.0f} cm$^{{-1}}$ apart: no peak can be resolved",
+            transform=axes.transAxes, ha="right", va="top", fontsize=8,
+        )  # fmt: skip
     for peak in peaks_cm:
         axes.axvline(peak, color="0.6", lw=0.8, ls=":")
     axes.set_xlim(0, min(float(frequencies.max()), 600.0))

@@ -13,6 +13,7 @@ from typing import Any
 from aiida import orm
 
 from workflows.provenance.process_tree import called_processes, stored_pk
+from workflows.provenance.report_header import figure_section, provenance_header
 
 NOT_RUN = "not run"
 #: figure files copied into a report; a ``<name>_vector`` output is written as ``<name>.svg``
@@ -205,15 +206,37 @@ def _element_character(state: dict[str, Any]) -> str:
     return "elements not analysed"
 
 
+MD_ROWS = {
+    "temperature_mean_k": ("MD temperature, NVE mean ± std", "K"),
+    "target_temperature_k": ("MD target temperature", "K"),
+    "drift_ev_per_atom_per_ps": ("MD total-energy drift (NVE)", "eV/atom/ps"),
+    "duration_fs": ("MD NVE length", "fs"),
+    "n_frames": ("MD frames", ""),
+    "kinetic_energy_mean_ev": ("MD mean kinetic energy", "eV"),
+    "potential_energy_change_ev": ("MD potential-energy change over NVE", "eV"),
+}
+"""Stored MD diagnostics shown in the report: key → (row name, unit)."""
+
+
 def _md_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The MD diagnostics by name and unit, and the thermalisation verdict in words."""
     diagnostics = summary.get("md_diagnostics")
     if not diagnostics:
         return [("AIMD", NOT_RUN)]
-    return [
-        (f"MD {key}", _fmt(value))
-        for key, value in sorted(diagnostics.items())
-        if isinstance(value, int | float)
-    ]
+    rows = []
+    for key, (name, unit) in MD_ROWS.items():
+        value = diagnostics.get(key)
+        if not isinstance(value, int | float):
+            continue
+        text = _fmt(value, unit, digits=4 if "drift" in key else 3)
+        if key == "temperature_mean_k" and "temperature_std_k" in diagnostics:
+            text = f"{value:.0f} ± {diagnostics['temperature_std_k']:.0f} K"
+        rows.append((name, text))
+    if "thermalised" in diagnostics:
+        verdict = "yes" if diagnostics["thermalised"] else "no"
+        note = diagnostics.get("thermalisation_note")
+        rows.append(("MD thermalised", f"{verdict}: {note}" if note else verdict))
+    return rows
 
 
 def summary_table(summary: dict[str, Any]) -> str:
@@ -293,7 +316,8 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
             f"process <{pipeline.pk}> has no `summary` output: is it a finished janus.pipeline?"
         )
     written = {"summary": outdir / "summary.md"}
-    written["summary"].write_text(summary_table(pipeline.outputs.summary.get_dict()))
+    summary = pipeline.outputs.summary.get_dict()
+    written["summary"].write_text(provenance_header(pipeline, summary) + summary_table(summary))
     seen = set()
     for _, step in called_processes(stored_pk(pipeline)):
         for link in step.base.links.get_outgoing(node_class=orm.SinglefileData).all():
@@ -312,4 +336,7 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
             path = outdir / f"{key.removesuffix(VECTOR_LABEL_SUFFIX)}{suffix}"
             path.write_bytes(node.get_content(mode="rb"))
             written[key] = path
+    figures = {k: p.name for k, p in written.items() if p.suffix == ".png"}
+    with written["summary"].open("a", encoding="utf-8") as handle:
+        handle.write(figure_section(figures))
     return written

@@ -61,3 +61,20 @@ def test_figures_are_written_as_svg_and_300_dpi_png() -> None:
     height, width = imread(io.BytesIO(files["png"]), format="png").shape[:2]
     assert (width, height) == (6 * 300, round(3.5 * 300))
     assert b"<svg" in files["svg"][:1000]
+
+
+def test_an_unresolved_spectrum_is_drawn_as_stems_at_its_bins() -> None:
+    """The 0.4 demo's spectrum (bins 334 cm⁻¹ apart) drawn as a line showed a triangle
+    "peak" at one bin. Unresolved: one stem per bin, at exactly the bin frequencies, and no
+    line joining them; resolved: the line. Reference: the bin frequencies given."""
+    frequencies = [0.0, 334.0, 668.0]
+    unresolved = spectral_density_figure(frequencies, [0.0, 0.4, 0.1], [], 334.0, False)
+    axes = unresolved.axes[0]
+    assert not [line for line in axes.get_lines() if line.get_label() != "_nolegend_"
+                and len(line.get_xdata()) == 3 and line.get_linestyle() == "-"
+                and line.get_marker() in ("None", "", None)]  # fmt: skip
+    stems = [c for c in axes.containers if c.__class__.__name__ == "StemContainer"]
+    assert len(stems) == 1
+    assert list(stems[0].markerline.get_xdata()) == frequencies
+    resolved = spectral_density_figure(frequencies, [0.0, 0.4, 0.1], [], 33.0, True)
+    assert not [c for c in resolved.axes[0].containers if c.__class__.__name__ == "StemContainer"]

@@ -1,0 +1,94 @@
+"""The provenance header of a study report: which study, made by what, when, with which codes.
+
+A reader months later needs this before any number: the study's UUID (stable across
+profiles and archives, unlike the PK), the package versions that ran it (AiiDA stores
+them on the node as ``version.core``/``version.plugin``), the codes and the
+pseudopotentials, and how to trace a number back.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aiida import orm
+
+from workflows import __version__
+
+
+def _codes_used(pipeline: orm.WorkflowNode) -> list[str]:
+    """Full labels of every code a CalcJob of the study ran (``pw@localhost``, …)."""
+    return sorted(
+        {
+            node.inputs.code.full_label
+            for node in pipeline.called_descendants
+            if isinstance(node, orm.CalcJobNode) and "code" in node.inputs
+        }
+    )
+
+
+def provenance_header(pipeline: orm.WorkflowNode, summary: dict[str, Any]) -> str:
+    """Markdown lines naming the study and how it was made (dates in UTC)."""
+    version = pipeline.base.attributes.get("version", {}) or {}
+    codes = ", ".join(f"`{code}`" for code in _codes_used(pipeline)) or "none recorded"
+    made = pipeline.ctime.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    finished = pipeline.mtime.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    return (
+        "\n".join(
+            [
+                f"# {summary.get('pair', 'janus')} study <{pipeline.pk}>",
+                "",
+                f"- study UUID `{pipeline.uuid}`; started {made} UTC, last changed {finished} UTC;"
+                f" state {pipeline.process_state.value if pipeline.process_state else '?'}"
+                f" (exit status {pipeline.exit_status})",
+                f"- run by aiida-janus {version.get('plugin', '?')} with aiida-core "
+                f"{version.get('core', '?')}; this report written by aiida-janus {__version__} "
+                f"on {today}",
+                f"- codes: {codes}",
+                f"- level of theory: {summary.get('level_of_theory', 'not recorded')}",
+                f"- where a number came from: `aiida-janus query trace {pipeline.pk} <key>`",
+            ]
+        )
+        + "\n\n"
+    )
+
+
+FIGURE_CAPTIONS = {
+    "pdos_plot": "Domain- and layer-projected DOS of the interface model; energies from the "
+    "midgap reference (eV).",
+    "edge_profile_plot": "Valence and conduction band edges layer by layer across the "
+    "interface (eV), from the projected DOS.",
+    "potential_plot": "Planar and macroscopic averages of the electrostatic potential along "
+    "the normal (eV, Å); route 2's plateau windows marked.",
+    "band_alignment_diagram": "Band levels of both sides per route and gap correction, "
+    "offsets labelled (eV).",
+    "offsets_vs_thickness": "ΔE_V and ΔE_C against model thickness, per route; the band "
+    "marks ±0.05 eV around the thickest model.",
+    "density_plot": "|ψ|² of the initial (IS) and final (FS) states, planar averages along "
+    "the normal (Å⁻³ vs Å).",
+    "md_plot": "AIMD temperature (K) and energies (eV) against time (fs); NVE start and target "
+    "temperature marked.",
+    "spectral_density_plot": "Spectral density of the IS–FS gap fluctuation against "
+    "wavenumber (cm⁻¹) with its bin spacing; since 0.6 an unresolved spectrum is drawn as "
+    "stems at its bins (Fig. 4c of the paper).",
+    "dynamics_plot": "Donor-domain population and energy against time from DISH/FSSH with the "
+    "fitted decay (fs) (Fig. 4d of the paper).",
+}
+"""Caption of each figure a study can make, by the output label that stores it."""
+
+
+def figure_section(files: dict[str, str]) -> str:
+    """Markdown list of the figures written beside the summary, each with its caption.
+
+    ``files``: output label (with a ``_<pk>`` suffix when a label repeats) → file name."""
+    lines = ["", "## Figures", ""]
+    for label, name in sorted(files.items()):
+        base = label.rsplit("_", 1)[0] if label.rsplit("_", 1)[-1].isdigit() else label
+        caption = FIGURE_CAPTIONS.get(base, "figure of the study")
+        if base != label:
+            caption += (
+                f" Another model of the study (the figure node's PK {label[len(base) + 1 :]})."
+            )
+        lines.append(f"- [`{name}`]({name}): {caption}")
+    return "\n".join(lines) + "\n"
