@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib.container import StemContainer
 from matplotlib.image import imread
 from matplotlib.lines import Line2D
 
@@ -70,11 +71,14 @@ def test_an_unresolved_spectrum_is_drawn_as_stems_at_its_bins() -> None:
     frequencies = [0.0, 334.0, 668.0]
     unresolved = spectral_density_figure(frequencies, [0.0, 0.4, 0.1], [], 334.0, False)
     axes = unresolved.axes[0]
-    assert not [line for line in axes.get_lines() if line.get_label() != "_nolegend_"
-                and len(line.get_xdata()) == 3 and line.get_linestyle() == "-"
-                and line.get_marker() in ("None", "", None)]  # fmt: skip
-    stems = [c for c in axes.containers if c.__class__.__name__ == "StemContainer"]
+    plain_lines = [line for line in axes.get_lines() if line.get_marker() in ("None", "")]
+    assert all(len(np.asarray(line.get_xdata())) != 3 for line in plain_lines)
+        len(np.asarray(line.get_xdata())) != 3
+        for line in axes.get_lines()
+        if line.get_marker() in ("None", "")
+    )
+    stems = [c for c in axes.containers if isinstance(c, StemContainer)]
     assert len(stems) == 1
     assert list(stems[0].markerline.get_xdata()) == frequencies
     resolved = spectral_density_figure(frequencies, [0.0, 0.4, 0.1], [], 33.0, True)
-    assert not [c for c in resolved.axes[0].containers if c.__class__.__name__ == "StemContainer"]
+    assert not [c for c in resolved.axes[0].containers if isinstance(c, StemContainer)]
