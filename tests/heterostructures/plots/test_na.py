@@ -73,10 +73,6 @@ def test_an_unresolved_spectrum_is_drawn_as_stems_at_its_bins() -> None:
     axes = unresolved.axes[0]
     plain_lines = [line for line in axes.get_lines() if line.get_marker() in ("None", "")]
     assert all(len(np.asarray(line.get_xdata())) != 3 for line in plain_lines)
-        len(np.asarray(line.get_xdata())) != 3
-        for line in axes.get_lines()
-        if line.get_marker() in ("None", "")
-    )
     stems = [c for c in axes.containers if isinstance(c, StemContainer)]
     assert len(stems) == 1
     assert list(stems[0].markerline.get_xdata()) == frequencies
