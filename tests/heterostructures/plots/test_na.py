@@ -75,6 +75,6 @@ def test_an_unresolved_spectrum_is_drawn_as_stems_at_its_bins() -> None:
     assert all(len(np.asarray(line.get_xdata())) != 3 for line in plain_lines)
     stems = [c for c in axes.containers if isinstance(c, StemContainer)]
     assert len(stems) == 1
-    assert list(stems[0].markerline.get_xdata()) == frequencies
+    assert np.asarray(stems[0].markerline.get_xdata()).tolist() == frequencies
     resolved = spectral_density_figure(frequencies, [0.0, 0.4, 0.1], [], 33.0, True)
     assert not [c for c in resolved.axes[0].containers if isinstance(c, StemContainer)]
