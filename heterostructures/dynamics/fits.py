@@ -49,7 +49,9 @@ class DecayFit:
     ``"A*exp(-t/tau)"`` or ``"exp(-t^2/(2 tau^2))"``. ``amplitude`` is the prefactor
     (fixed ones have ``amplitude_sigma == 0``). ``tau_fs`` is ``inf`` when the data do
     not decay at all. ``lower_bound_fs`` is the 2σ lower bound max(τ − 2σ_τ, 0) (the
-    window length when τ = inf), the number to quote when ``determined`` is False;
+    window length when τ = inf), raised to T / ln(1/(1 − f)) when the curve lost less than
+    the fraction f = ``MIN_DECAY_FRACTION`` in the window T (a faster exponential would
+    have lost more); it is the number to quote when ``determined`` is False;
     ``note`` says in words why a fit is not determined. ``asymptote`` is the long-time
     value of ``E∞ + (E0 − E∞) exp(−t/τ)`` fits (0 for the others); ``uncertainty`` says
     where σ comes from.
@@ -130,6 +132,10 @@ def _verdict(
     lower_bound = max(tau - 2.0 * tau_sigma, 0.0) if math.isfinite(tau_sigma) else 0.0
     if math.isinf(tau):
         lower_bound = window
+    if decayed < MIN_DECAY_FRACTION:
+        # A decay from 1 faster than this would have lost MIN_DECAY_FRACTION within the
+        # window, which the fitted curve did not: τ ≥ T / ln(1 / (1 − f)).
+        lower_bound = max(lower_bound, window / -math.log1p(-MIN_DECAY_FRACTION))
     return not notes, lower_bound, "; ".join(notes)
 
 

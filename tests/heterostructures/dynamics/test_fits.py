@@ -131,3 +131,17 @@ def test_a_stored_fit_is_json_safe() -> None:
     assert set(stored) == {field.name for field in fields(flat)} | {"summary"}
     assert stored["tau_fs"] is None
     assert stored["summary"] == flat.summary()
+
+
+def test_a_curve_that_barely_decays_bounds_tau_by_what_it_did_not_lose() -> None:
+    """The 0.4 demo's donor population lost 0.1 % in 2000 fs, its τ had σ_τ ≫ τ, and the
+    report said "τ ≥ 0 fs", which says nothing. Hand calculation: an exp(−t/τ) from 1 that
+    loses less than 20 % in T = 2000 fs has τ ≥ T / ln(1/0.8) = 2000 / 0.22314 = 8962.8 fs.
+    A tight fit keeps its own, stronger τ − 2σ bound."""
+    from heterostructures.dynamics.fits import _verdict
+
+    determined, bound, note = _verdict(5.0e4, 1.0e6, 2000.0, 0.999)
+    assert not determined
+    assert bound == pytest.approx(8962.8, abs=0.1)
+    assert "simulate longer" in note
+    assert _verdict(2.0e6, 1.0e4, 2000.0, 0.999)[1] == pytest.approx(1.98e6)
