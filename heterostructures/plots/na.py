@@ -120,23 +120,26 @@ def _population_axes(axes: Axes, curves: DynamicsCurves, transfer: DecayLabel) -
 def dynamics_figure(
     curves: DynamicsCurves, transfer: DecayLabel, relaxation: DecayLabel, title: str
 ) -> Figure:
-    """Fig. 4d: the fitted population (solid), its fit (dotted), P_IS(t) (dashed) and E(t).
+    """Fig. 4d: the fitted population (solid), its fit (dotted), P_IS(t) (dashed) on top,
+    E(t) − E_FS on its own panel below, sharing the time axis.
 
-    ``title`` names the method and the number of trajectories.
+    Two panels rather than twin axes: E(t) of a short trajectory replayed for picoseconds
+    oscillates with the trajectory's period and, on a twin axis, hid the populations. The
+    legend sits above the data. ``title`` names the method and the number of trajectories.
     """
-    figure = Figure(figsize=(6, 3.8), layout="constrained")
-    left = figure.add_subplot()
-    _population_axes(left, curves, transfer)
-    right = left.twinx()
-    right.plot(
+    figure = Figure(figsize=(6, 5.0), layout="constrained")
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    _population_axes(top, curves, transfer)
+    top.set_xlabel("")
+    top.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.02), ncols=2, frameon=False)
+    bottom.plot(
         np.asarray(curves.times_fs, dtype=float),
         np.asarray(curves.energy_ev, dtype=float),
         color="tab:blue",
-        label=f"E(t) − E$_{{FS}}$, {relaxation.text()}",
+        lw=0.6,
     )
-    right.set_ylabel("E(t) − E$_{FS}$ (eV)", color="tab:blue")
-    handles = left.get_legend_handles_labels()
-    extra = right.get_legend_handles_labels()
-    left.legend(handles[0] + extra[0], handles[1] + extra[1], fontsize=7, loc="upper right")
-    left.set_title(title, fontsize=8)
+    bottom.set_ylabel("E(t) − E$_{FS}$ (eV)", color="tab:blue")
+    bottom.set_xlabel("time (fs)")
+    bottom.set_title(relaxation.text(), fontsize=7, loc="left")
+    figure.suptitle(title, fontsize=8)
     return figure

@@ -78,3 +78,20 @@ def test_an_unresolved_spectrum_is_drawn_as_stems_at_its_bins() -> None:
     assert np.asarray(stems[0].markerline.get_xdata()).tolist() == frequencies
     resolved = spectral_density_figure(frequencies, [0.0, 0.4, 0.1], [], 33.0, True)
     assert not [c for c in resolved.axes[0].containers if isinstance(c, StemContainer)]
+
+
+def test_energy_has_its_own_panel_and_the_legend_is_off_the_data() -> None:
+    """The 0.4 demo's Fig. 4d put E(t) on a twin axis over the populations, with the legend
+    on the curves. Now: populations on the top panel, E(t) alone on the bottom one, same
+    time axis, legend placed above the top panel (anchored at y ≥ 1 in axes units)."""
+    figure = dynamics_figure(
+        DynamicsCurves(TIMES, DONOR, INITIAL, ENERGY, "perovskite"), ET, RELAX, "DISH"
+    )
+    top, bottom = figure.axes
+    assert np.allclose(bottom.get_lines()[0].get_ydata(), ENERGY)
+    assert all("E(t)" not in str(line.get_label()) for line in top.get_lines())
+    assert top.get_shared_x_axes().joined(top, bottom)
+    legend = top.get_legend()
+    assert legend is not None
+    anchor = legend.get_bbox_to_anchor().transformed(top.transAxes.inverted())
+    assert anchor.y0 >= 1.0
