@@ -39,6 +39,7 @@ from heterostructures.electronic.domain_populations import (
     domain_population_by_start,
     normalised_to_start,
 )
+from heterostructures.storable import json_safe
 
 SPECTRAL_CONVENTIONS = {
     "power": "periodogram (dt/N)|FT δE|^2 = FT of the biased un-normalised ACF",
@@ -109,7 +110,7 @@ def analyse_gap_spectrum(
         "dephasing_tau_by_convention_fs": dephasing.tau_by_convention_fs,
         "dephasing_short_time_tau_fs": dephasing.short_time_tau_fs,
     }
-    return GapSpectrum(gap, density, dephasing, summary)
+    return GapSpectrum(gap, density, dephasing, json_safe(summary))
 
 
 @dataclass(frozen=True)
