@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
+from heterostructures.structure.interface_spec import RELATIONS
 from workflows.cli.params import (
+    STRAIN_PERCENT,
     NodeParam,
     computer_option,
     materials_options,
@@ -31,6 +33,25 @@ def study_options(function: Any) -> Any:
             multiple=True,
             type=click.Choice(STEPS),
             help="Steps to skip (repeat the option for several).",
+        ),
+        click.option(
+            "--relation",
+            type=click.Choice(RELATIONS),
+            default=None,
+            help="Epitaxial relation of the interface: the protocol's facets (default) or "
+            "the paper's zone-axis relation (paper; hundreds of atoms, see "
+            "`aiida-janus build --relation paper`).",
+        ),
+        click.option(
+            "--max-strain",
+            type=STRAIN_PERCENT,
+            default=None,
+            help="Largest in-plane strain of either side (%) the interface may take.",
+        ),
+        click.option(
+            "--dry-run",
+            is_flag=True,
+            help="Build and check every input, print the steps and the plan; store nothing.",
         ),
         profile_option,
     ]
@@ -70,6 +91,16 @@ def ranks_options(ranks: int | None) -> dict[str, Any] | None:
     return {"resources": {"num_machines": 1, "num_mpiprocs_per_machine": ranks}}
 
 
+def interface_overrides(relation: str | None, max_strain: float | None) -> dict[str, Any]:
+    """Protocol overrides of the pipeline for ``--relation`` and ``--max-strain``."""
+    spec: dict[str, Any] = {}
+    if relation is not None:
+        spec["relation"] = relation
+    if max_strain is not None:
+        spec["max_strain_percent"] = max_strain
+    return {"interface": {"interface": spec}} if spec else {}
+
+
 def build_study(
     perovskite: str,
     chalcogenide: str,
@@ -78,6 +109,8 @@ def build_study(
     ranks: int | None,
     skip: tuple[str, ...],
     profile_name: str | None,
+    relation: str | None = None,
+    max_strain: float | None = None,
 ) -> Any:
     """A pipeline builder, or a ClickException naming what to fix."""
     from aiida.orm import List
@@ -89,7 +122,12 @@ def build_study(
     options = ranks_options(ranks)
     try:
         builder = PipelineWorkChain.get_builder_from_protocol(
-            codes, perovskite, chalcogenide, protocol, options=options
+            codes,
+            perovskite,
+            chalcogenide,
+            protocol,
+            overrides=interface_overrides(relation, max_strain) or None,
+            options=options,
         )
     except (StructureInputError, ValueError) as exception:
         raise click.ClickException(str(exception)) from exception
@@ -116,6 +154,28 @@ def launch_study(builder: Any, daemon: bool) -> Any:
         raise click.ClickException(message) from exception
 
 
+def echo_dry_run(builder: Any, settings: dict[str, Any]) -> None:
+    """What ``--dry-run`` prints: the steps that would run, the interface spec, the inputs'
+    verdict from the workchain's own validators, and that nothing was stored."""
+    from workflows.protocols import namespace_inputs
+    from workflows.workchains.pipeline import PipelineWorkChain
+
+    skipped = set(settings.get("skip") or ())
+    # Validated as AiiDA validates at launch: empty optional namespaces pruned first.
+    error = PipelineWorkChain.spec().inputs.validate(namespace_inputs(builder))
+    if error is not None:
+        raise click.ClickException(f"the study's inputs are not valid: {error}")
+    click.echo(
+        f"dry run: {settings['perovskite']}/{settings['chalcogenide']}, protocol "
+        f"{settings['protocol']}, computer {settings['computer_label']}"
+    )
+    click.echo("steps: " + ", ".join(s for s in STEPS if s not in skipped))
+    interface = builder.interface.get("interface") if "interface" in builder else None
+    if interface is not None:
+        click.echo(f"interface spec: {interface.get_dict()}")
+    click.echo("inputs valid; nothing stored (`aiida-janus plan` prices the study)")
+
+
 @click.command("run")
 @study_options
 def run(**kwargs: Any) -> None:
@@ -128,7 +188,11 @@ def run(**kwargs: Any) -> None:
     """
     from workflows.provenance.report import summary_table
 
+    dry_run = kwargs.pop("dry_run")
     builder = build_study(**kwargs)
+    if dry_run:
+        echo_dry_run(builder, kwargs)
+        return
     node = launch_study(builder, daemon=False)
     if not node.is_finished_ok:
         raise click.ClickException(f"study <{node.pk}> failed: {node.exit_message}")
@@ -148,7 +212,11 @@ def submit(**kwargs: Any) -> None:
     """
     from aiida.engine.daemon.client import get_daemon_client
 
+    dry_run = kwargs.pop("dry_run")
     builder = build_study(**kwargs)
+    if dry_run:
+        echo_dry_run(builder, kwargs)
+        return
     if not get_daemon_client().is_daemon_running:
         raise click.ClickException(
             "the AiiDA daemon is not running: start it with `aiida-janus daemon start` "
