@@ -14,6 +14,7 @@ import numpy as np
 from aiida import orm
 from aiida.engine import WorkChain
 
+from workflows.calcfunctions.md_gap import md_gap_spectral_analysis
 from workflows.calcfunctions.na import gap_spectral_analysis, na_figures, surface_hopping_dynamics
 from workflows.inputs.na_requests import NaInputError
 from workflows.protocols import JanusProtocolMixin
@@ -108,6 +109,13 @@ def check_state_character(
     return result
 
 
+def md_covers_bands(band_energies: orm.ArrayData, bands: dict[str, int]) -> bool:
+    """Whether the MD printed both bands (pw.x numbering, 1-based): nbnd of the MD is the
+    last axis of its ``eigenvalues_ev`` (steps × k-points × bands)."""
+    printed = band_energies.get_shape("eigenvalues_ev")[-1]
+    return max(bands.values()) <= printed
+
+
 def carrier_window(na_hamiltonian: orm.ArrayData) -> dict[str, Any]:
     """The carrier basis the NA Hamiltonian is written in: its pw.x bands (1-based,
     inclusive) and the carrier (``electron``: LUMO up, ``hole``: HOMO down) that
@@ -161,6 +169,16 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
             help="donor_domain, acceptor_domain, character_threshold, max_broken_fraction, "
             "on_broken_character ('fail' or 'flag'): domain-projected P_donor(t).",
         )
+        spec.input(
+            "md_band_energies",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="janus.aimd's band_energies: the IS–FS gap of every NVE step gives the "
+            "spectral density and dephasing (else the snapshots' energies do).",
+        )
+        spec.input(
+            "md_production_start_fs", valid_type=orm.Float, required=False, help="First NVE time."
+        )
         spec.outline(cls.setup, cls.run_spectra, cls.run_dynamics, cls.make_plots)
         for name in ("gap", "spectral_density", "dephasing", "populations"):
             spec.output(name, valid_type=orm.ArrayData)
@@ -205,10 +223,22 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
         return None
 
     def run_spectra(self) -> None:
-        """Gap, spectral density (flagged when unresolved) and pure dephasing."""
-        outputs = gap_spectral_analysis(
-            self.inputs.na_hamiltonian, self.ctx.states, self.inputs.spectra
-        )
+        """Gap, spectral density (flagged when unresolved) and pure dephasing: from every MD
+        step when the MD printed the IS and FS bands, else from the snapshots."""
+        bands = {
+            "initial_band": self.inputs.initial_band.value,
+            "final_band": self.inputs.final_band.value,
+        }
+        md = self.inputs.get("md_band_energies")
+        start = self.inputs.get("md_production_start_fs")
+        if md is not None and start is not None and md_covers_bands(md, bands):
+            self.report("gap spectrum from the Kohn-Sham energies of every NVE MD step")
+            request = orm.Dict(bands | {"production_start_fs": start.value})
+            outputs = md_gap_spectral_analysis(md, request, self.inputs.spectra)
+        else:
+            outputs = gap_spectral_analysis(
+                self.inputs.na_hamiltonian, self.ctx.states, self.inputs.spectra
+            )
         self.out_many(outputs)
 
     def run_dynamics(self) -> Any:

@@ -22,6 +22,7 @@ from workflows.calcfunctions.summary import (
 )
 from workflows.inputs.pipeline_inputs import (
     formation_energy_blocker,
+    md_gap_inputs,
     na_band_inputs,
     reference_energy_nodes,
     validate_pipeline,
@@ -370,6 +371,7 @@ class PipelineWorkChain(JanusProtocolMixin, WorkChain):
             na_hamiltonian=self.ctx.na_hamiltonian,
             initial_band=bands["initial_band"],
             final_band=bands["final_band"],
+            **md_gap_inputs(self.ctx.get("aimd")),
         )
         return ToContext(na_analysis=running)
 
