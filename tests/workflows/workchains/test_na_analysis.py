@@ -253,3 +253,41 @@ def test_analysis_bad_input(
     _, node = run_get_node(builder)
     assert node.exit_status == status
     assert message in (node.exit_message or "")
+
+
+def _md_band_energies(n_bands: int, cycles: int, n_steps: int = 1024) -> Any:
+    """janus.aimd's ``band_energies`` layout (step × k-point × band, eV; dt 1 fs): band 1 at
+    0 eV, band 2 (when present) at 0.1 + 0.02 cos(2π f t) with ``cycles`` periods."""
+    from aiida.orm import ArrayData
+
+    times = np.arange(n_steps, dtype=float)
+    energies = np.zeros((n_steps, 1, n_bands))
+    if n_bands > 1:
+        energies[:, 0, 1] = 0.1 + 0.02 * np.cos(2 * np.pi * cycles / n_steps * times)
+    node = ArrayData()
+    node.set_array("steps", np.arange(n_steps))
+    node.set_array("times_fs", times)
+    node.set_array("eigenvalues_ev", energies)
+    node.base.attributes.set("dt_fs", 1.0)
+    return node
+
+
+@pytest.mark.parametrize(("md_bands", "expected_cycles"), [(2, 5), (1, 10)])
+def test_the_gap_spectrum_comes_from_every_md_step_when_the_md_printed_both_bands(
+    aiida_profile: object, md_bands: int, expected_cycles: int
+) -> None:
+    """Reference: the frequency put into each series. The snapshots' gap oscillates with 10
+    periods, the MD's with 5: the peak says which series was analysed. An MD that printed
+    only band 1 cannot give the IS (band 2) gap, so the snapshots' is used."""
+    from aiida.engine import run_get_node
+    from aiida.orm import Float
+
+    builder = _analysis_builder(_synthetic_hamiltonian(cycles=10))
+    builder.md_band_energies = _md_band_energies(md_bands, cycles=5)
+    builder.md_production_start_fs = Float(0.0)
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    summary = results["spectral_summary"].get_dict()
+    expected_cm = expected_cycles / 1024 / SPEED_OF_LIGHT_CM_PER_FS
+    assert min(abs(p - expected_cm) for p in summary["peaks_cm"]) < summary["resolution_cm"] / 2
+    assert ("gap_source" in summary) is (md_bands == 2)
