@@ -75,7 +75,7 @@ from heterostructures.io.pw_md_output import (
 from workflows.calcfunctions.md_merge import STDOUT_NAME, fixed_coordinate_count, merge_md_chunks
 from workflows.inputs.aimd_checks import THERMOSTATS, validate_aimd_inputs
 from workflows.inputs.pw_builders import insulator_bands, restart_once_on_unhandled_failure
-from workflows.protocols import JanusProtocolMixin
+from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
 EQUIPARTITION_FACTOR = 2.0
 """'equipartition' draws the first velocities at this multiple of the target temperature."""
@@ -183,7 +183,7 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
         md.pw.parameters = orm.Dict(parameters)
         restart_once_on_unhandled_failure(md)
         builder = cls.get_builder()
-        builder.md = md._inputs(prune=True)
+        builder.md = namespace_inputs(md)
         builder.structure = structure
         for name, node_type in (
             ("temperature", orm.Float),

@@ -52,7 +52,7 @@ from workflows.inputs.pw_builders import (
     use_gamma_tricks,
 )
 from workflows.inputs.site_labels import LabelError, check_labels
-from workflows.protocols import JanusProtocolMixin
+from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.workchains.na_analysis import NaAnalysisWorkChain as NaAnalysisWorkChain
 
 PW_PREFIX = "aiida"
@@ -339,7 +339,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
             overrides=recursive_merge(family, inputs["scf"]),
             options=options,
         )
-        scf_inputs = restart_once_on_unhandled_failure(_gamma_only(scf._inputs(prune=True)))
+        scf_inputs = restart_once_on_unhandled_failure(_gamma_only(namespace_inputs(scf)))
         builder = cls.get_builder()
         builder.trajectory = trajectory
         builder.scf = scf_inputs

@@ -126,7 +126,7 @@ def check_element_shares(node: Any, summary: dict[str, Any]) -> None:
 
 def test_element_shares_without_projections_come_from_real_space_only() -> None:
     """Explicit states (no projwfc.x run) have no projection weights: only Bader/Voronoi."""
-    from workflows.workchains.charge_densities import combine_summary, describe_element_shares
+    from workflows.calcfunctions.charge_densities import combine_summary, describe_element_shares
 
     spatial = {
         role: {"element_shares": {"bader": {"Pb": 0.7, "Br": 0.3}, "voronoi": {"Pb": 0.4}}}
@@ -176,7 +176,7 @@ def test_gamma_k_index_resolves_to_the_gamma_point() -> None:
     import numpy as np
 
     from heterostructures.electronic.projected_dos import ElectronicStructureError
-    from workflows.workchains.charge_densities import resolve_k_index
+    from workflows.calcfunctions.charge_densities import resolve_k_index
 
     mesh = np.array([[0.5, 0.0, 0.0], [0.0, 0.0, 0.0], [0.0, 0.5, 0.0]])
     assert resolve_k_index("gamma", mesh) == 2
