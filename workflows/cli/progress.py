@@ -301,7 +301,10 @@ def run_with_progress(
     stream = stream or sys.stdout
     printer = ProgressPrinter(stream, tty=stream.isatty())
     interval = poll_s or (TTY_POLL_S if printer.tty else PLAIN_POLL_S)
-    runner = get_manager().get_runner()
+    # A local runner without a broker, as aiida-core's own run_get_node makes (2.9): a run
+    # in this process needs no communicator, and one that waits for the broker fails
+    # where the broker cannot start (a full disk: tests/workflows/test_faults.py).
+    runner = get_manager().create_runner(communicator=None)
     with loop_scope(runner.loop):
         process = instantiate_process(runner, builder)
     poll = ProgressPoll(stored_pk(process.node), printer, builder)

@@ -50,7 +50,7 @@ def _installed_in_fresh_worker(**env: str) -> str:
     code = (
         "import sys\n"
         "sys.argv = ['workflows/engine/daemon_worker.py', '-p', 'x', 'daemon', 'worker']\n"
-        "from workflows import daemon_worker, submit_reuse\n"
+        "from workflows.engine import daemon_worker, submit_reuse\n"
         "installed = daemon_worker.install_in_worker()\n"
         "from workflows.workchains.pw_base import JanusPwBaseWorkChain\n"
         "from aiida.engine import WorkChain\n"

@@ -236,7 +236,7 @@ def test_the_wrapped_submit_returns_the_orphan_and_claims_it(
 def test_only_janus_workchains_are_wrapped() -> None:
     """aiida-core's WorkChain and other plugins' workchains keep their own ``submit``."""
     code = (
-        "from workflows import submit_reuse\n"
+        "from workflows.engine import submit_reuse\n"
         "names = submit_reuse.install()\n"
         "from aiida.engine import WorkChain\n"
         "from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain\n"
