@@ -375,6 +375,18 @@ def default_interface(
     spec = replace(
         MODELS[model], perovskite=perovskite, chalcogenide=chalcogenide, periodic=periodic
     )
-    if periodic:
-        spec = replace(spec, fixed_chalcogenide_layers=1)
+    spec = with_periodic_fixing(spec, "fixed_chalcogenide_layers" in overrides)
     return build_interface(replace(spec, **overrides))  # type: ignore[arg-type]
+
+
+PERIODIC_FIXED_LAYERS = 1
+"""Chalcogenide layers held fixed in a periodic superlattice: its central plane(s), which
+pin the registry; a slab fixes the bottom ``fixed_chalcogenide_layers`` of its model."""
+
+
+def with_periodic_fixing(spec: InterfaceSpec, fixed_layers_given: bool) -> InterfaceSpec:
+    """``spec`` with :data:`PERIODIC_FIXED_LAYERS` when it is periodic and the caller did not
+    choose the fixed layers itself (the one place this rule lives)."""
+    if spec.periodic and not fixed_layers_given:
+        return replace(spec, fixed_chalcogenide_layers=PERIODIC_FIXED_LAYERS)
+    return spec

@@ -11,7 +11,13 @@ import dataclasses
 from typing import Any
 
 from heterostructures.structure.errors import StructureInputError
-from heterostructures.structure.interface import MODELS, Interface, InterfaceSpec, build_interface
+from heterostructures.structure.interface import (
+    MODELS,
+    Interface,
+    InterfaceSpec,
+    build_interface,
+    with_periodic_fixing,
+)
 from heterostructures.structure.paper_model import paper_spec
 from heterostructures.structure.report import format_summary
 
@@ -50,10 +56,8 @@ def spec_from_dict(values: dict[str, Any]) -> InterfaceSpec:
     for key in DIRECTION_FIELDS:
         if values.get(key) is not None:
             values[key] = tuple(tuple(int(v) for v in vector) for vector in values[key])
-    spec = MODELS[model]
-    if values.get("periodic") and "fixed_chalcogenide_layers" not in values:
-        values["fixed_chalcogenide_layers"] = 1
-    spec = dataclasses.replace(spec, **values)
+    spec = dataclasses.replace(MODELS[model], **values)
+    spec = with_periodic_fixing(spec, "fixed_chalcogenide_layers" in values)
     return paper_spec(spec) if relation == "paper" else spec
 
 
