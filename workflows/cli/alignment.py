@@ -33,9 +33,9 @@ def _series_builder(
 ) -> Any:
     """The janus.alignment builder, or a ClickException naming what to fix."""
     from heterostructures.structure.errors import StructureInputError
+    from workflows.inputs.hybrid_scf import DEFAULT_HYBRID_SETTINGS
     from workflows.protocols import namespace_inputs
     from workflows.workchains.alignment import AlignmentSeriesWorkChain, validate_hybrid
-    from workflows.workchains.hybrid_gaps import DEFAULT_HYBRID_SETTINGS
 
     if hybrid:
         overrides = overrides | {"hybrid": dict(DEFAULT_HYBRID_SETTINGS)}

@@ -13,7 +13,7 @@ PBE without SOC misplaces conduction bands, so the converged valence offset is c
 with three sets of bulk gaps, ΔE_C = ΔE_V + (E_g^A − E_g^B): the PBE gaps of the strained
 references, cited experimental gaps (an input node, so the numbers and their sources are
 in the provenance graph), and optionally HSE06 gaps of the same strained references
-(``hybrid``, QE's ACE; :mod:`workflows.workchains.hybrid_gaps`). The analysis is the calcfunction
+(``hybrid``, QE's ACE; :mod:`workflows.inputs.hybrid_scf`). The analysis is the calcfunction
 :func:`workflows.calcfunctions.alignment.alignment_series`.
 """
 
@@ -37,16 +37,13 @@ from workflows.calcfunctions.alignment import (
     plan_models,
     series_outputs,
 )
+from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
+from workflows.inputs.hybrid_scf import check_norm_conserving, hybrid_scf_inputs
 from workflows.inputs.pw_builders import insulator_bands
 from workflows.inputs.site_labels import labels_from_atoms
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.provenance.queries import tag_study
 from workflows.workchains.electronic import ElectronicWorkChain
-from workflows.workchains.hybrid_gaps import (
-    check_norm_conserving,
-    hybrid_band_gap,
-    hybrid_scf_inputs,
-)
 from workflows.workchains.interface import InterfaceWorkChain
 
 SIDES = ("perovskite", "chalcogenide")
@@ -110,7 +107,7 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
             "hybrid",
             valid_type=orm.Dict,
             required=False,
-            help="HSE06 settings (workchains.hybrid_gaps) to compute hybrid gaps of the strained "
+            help="HSE06 settings (inputs.hybrid_scf) to compute hybrid gaps of the strained "
             "bulk references with the electronic SCF's code, pseudopotentials and cutoffs.",
         )
         spec.input(

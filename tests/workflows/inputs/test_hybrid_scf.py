@@ -84,12 +84,12 @@ def strained_references() -> dict[str, orm.StructureData]:
 
 
 def run_gap(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Run a reference SCF and return :func:`workflows.workchains.hybrid_gaps.hybrid_band_gap`'s
+    """Run a reference SCF and return :func:`workflows.calcfunctions.hybrid_gap.hybrid_band_gap`'s
     dict."""
     from aiida.engine import run_get_node
     from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
-    from workflows.workchains.hybrid_gaps import hybrid_band_gap
+    from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
 
     results, node = run_get_node(PwBaseWorkChain, **inputs)
     assert node.is_finished_ok, node.exit_message
@@ -115,8 +115,8 @@ def test_hybrid_inputs_are_the_reference_plus_the_exx_keys(
     """QE 6.7 INPUT_PW.def names: input_dft, nqx1..3, exxdiv_treatment,
     x_gamma_extrapolation, ecutfock (default ecutrho), ace; everything else is the PBE
     reference's (same pseudos, cutoffs, nbnd, k-mesh)."""
+    from workflows.inputs.hybrid_scf import hybrid_scf_inputs
     from workflows.inputs.lineup_references import reference_scf_inputs
-    from workflows.workchains.hybrid_gaps import hybrid_scf_inputs
 
     scf = fast_scf_inputs(*codes)
     structure = strained_references()["chalcogenide"]
@@ -174,7 +174,7 @@ def test_settings_qe_cannot_run_raise_value_errors(
     ecutwfc ≤ ecutfock ≤ ecutrho (input.f90), no ecutfock with PAW (INPUT_PW.def)."""
     from aiida import orm
 
-    from workflows.workchains.hybrid_gaps import hybrid_scf_inputs
+    from workflows.inputs.hybrid_scf import hybrid_scf_inputs
 
     scf = fast_scf_inputs(*codes)
     parameters = scf["pw"]["parameters"].get_dict()
@@ -191,8 +191,8 @@ def _pbe_and_hse(
     codes: tuple[InstalledCode, InstalledCode], side: str
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Gap records of the replayed PBE reference and HSE06 (default settings) SCFs."""
+    from workflows.inputs.hybrid_scf import hybrid_scf_inputs
     from workflows.inputs.lineup_references import reference_scf_inputs
-    from workflows.workchains.hybrid_gaps import hybrid_scf_inputs
 
     scf = fast_scf_inputs(*codes)
     structure = strained_references()[side]

@@ -1,9 +1,9 @@
 """HSE06 SCF of the strained bulk references: gaps for gap-corrected conduction offsets.
 
 Route 2 (potential line-up) runs a PBE SCF of each side's bulk unit strained like the
-interface (:func:`workflows.inputs.lineup_references.reference_scf_inputs`). PBE misplaces the
-conduction
-bands, so issue 19 corrects the conduction offset as ΔE_C = ΔE_V + ΔE_g with bulk gaps
+interface (:func:`workflows.inputs.lineup_references.reference_scf_inputs`). PBE
+misplaces the conduction bands, so issue 19 corrects the conduction offset as
+ΔE_C = ΔE_V + ΔE_g with bulk gaps
 from a hybrid functional. :func:`hybrid_scf_inputs` derives the inputs of that hybrid
 SCF from the same interface SCF inputs (same pseudopotentials, cutoffs, ``nbnd`` with
 empty bands, even Γ-centred k-mesh) and adds only the exact-exchange keys;
@@ -43,9 +43,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiida import orm
-from aiida.engine import calcfunction
 
-from heterostructures.electronic.bands import band_gap
 from workflows.inputs.lineup_references import reference_scf_inputs
 
 HYBRID_FUNCTIONAL = "hse"
@@ -159,34 +157,3 @@ def hybrid_scf_inputs(
     pw["parameters"] = orm.Dict(parameters)
     inputs["pw"] = pw
     return inputs
-
-
-def hybrid_gap(
-    bands: orm.BandsData, parameters: orm.Dict, pw_parameters: orm.Dict
-) -> dict[str, Any]:
-    """Gap, VBM, CBM (eV) of a pw.x SCF and the settings that made it.
-
-    ``parameters`` is the run's ``output_parameters`` (electron count, the functional and
-    the k-mesh as QE reports them); ``pw_parameters`` its input parameters (the q-mesh and
-    ``ecutfock``, which the parser does not report; ``None`` for a semi-local run). Works for
-    the PBE reference too, so both gaps come from one edge finder.
-    """
-    output = parameters.get_dict()
-    gap = band_gap(bands.get_bands(), float(output["number_of_electrons"]))
-    system = pw_parameters.get_dict().get("SYSTEM", {})
-    hybrid = "input_dft" in system
-    return {
-        **gap.as_dict(),
-        "functional": str(output.get("dft_exchange_correlation")),
-        "kpoints_mesh": [int(n) for n in output.get("monkhorst_pack_grid", [])],
-        "qpoints_mesh": [int(system[f"nqx{i}"]) for i in (1, 2, 3)] if hybrid else None,
-        "ecutfock_ry": float(ecutfock_ry(system, system.get("ecutfock"))) if hybrid else None,
-    }
-
-
-@calcfunction
-def hybrid_band_gap(
-    bands: orm.BandsData, output_parameters: orm.Dict, pw_parameters: orm.Dict
-) -> orm.Dict:
-    """Record :func:`hybrid_gap` of a (hybrid) bulk reference SCF in the provenance graph."""
-    return orm.Dict(hybrid_gap(bands, output_parameters, pw_parameters))
