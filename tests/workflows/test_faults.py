@@ -139,14 +139,17 @@ class FaultProfile:
         with contextlib.suppress(AssertionError):
             self.verdi("daemon", "stop")
         if self.daemon_pids():
-            self.kill_daemon()
+            self.kill_daemon(required=False)
 
-    def kill_daemon(self) -> None:
-        """SIGKILL every daemon process and wait until they are gone."""
+    def kill_daemon(self, required: bool = True) -> None:
+        """SIGKILL every daemon process and wait until they are gone. ``required``: a test
+        that kills the daemon needs one running; the teardown after ``daemon stop`` does not
+        (its processes may exit between two looks at /proc, as in one CI run here)."""
         pids = self.daemon_pids()
-        assert pids, "no daemon process to kill"
+        assert pids or not required, "no daemon process to kill"
         for pid in pids:
-            os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         while any(Path(f"/proc/{pid}").exists() for pid in pids):
             assert time.monotonic() < deadline, f"daemon processes {pids} survive SIGKILL"
