@@ -87,13 +87,11 @@ def na_band_inputs(
 
 def md_gap_inputs(aimd: Any) -> dict[str, Any]:
     """janus.na_analysis's MD gap inputs from a finished janus.aimd (none when it printed no
-    band energies): the per-step energies and the first NVE time (fs), as janus.aimd counts
-    it (whole equilibration steps times the time step)."""
+    band energies): the per-step energies and the first NVE time (fs), read from the
+    ``snapshots`` janus.aimd selected from that same time, not counted a second time."""
     if aimd is None or "band_energies" not in aimd.outputs:
         return {}
-    dt_fs = aimd.inputs.timestep_fs.value
-    start_fs = round(aimd.inputs.equilibration_time_fs.value / dt_fs) * dt_fs
     return {
         "md_band_energies": aimd.outputs.band_energies,
-        "md_production_start_fs": orm.Float(start_fs),
+        "md_production_start_fs": orm.Float(aimd.outputs.snapshots["start_fs"]),
     }
