@@ -58,7 +58,9 @@ def merge_md_chunks(
     """Merge the chunks' stdouts into one TrajectoryData, drift/T diagnostics and snapshots.
 
     ``settings``: timestep_fs, production_start_fs, snapshot_stride, n_fixed_coordinates,
-    target_temperature_k (for the thermalisation verdict in the diagnostics).
+    target_temperature_k (for the thermalisation verdict in the diagnostics); optional
+    max_drift_ev_per_atom_per_ps and snapshot_window_fs (NA frames only in the first
+    window fs of NVE).
     """
     options = settings.get_dict()
     cell = np.array(structure.cell)
@@ -80,7 +82,13 @@ def merge_md_chunks(
     diagnostics = md_diagnostics(trajectory, start_fs=start)
     verdict = thermalisation(diagnostics, options["target_temperature_k"])
     verdict |= drift_verdict(diagnostics.drift_ev_per_atom_per_ps, options)
-    snapshots = select_snapshots(trajectory.times_fs, start, stride=options["snapshot_stride"])
+    window = options.get("snapshot_window_fs")
+    snapshots = select_snapshots(
+        trajectory.times_fs,
+        start,
+        stop_fs=None if window is None else start + window,
+        stride=options["snapshot_stride"],
+    )
     with tempfile.TemporaryDirectory() as scratch:
         plot = plot_temperature_and_energy(
             trajectory, Path(scratch) / "md.png", start, options["target_temperature_k"]

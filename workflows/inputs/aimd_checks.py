@@ -48,6 +48,12 @@ def validate_aimd_inputs(inputs: dict[str, Any], _: Any = None) -> str | None:
     bound = inputs.get("max_drift_ev_per_atom_per_ps")
     if bound is not None and not bound.value > 0:
         return f"max_drift_ev_per_atom_per_ps must be > 0 eV/atom/ps, got {bound.value}."
+    window = inputs.get("snapshot_window_fs")
+    if window is not None and not 0 < window.value <= inputs["production_time_fs"].value:
+        return (
+            f"snapshot_window_fs must be in (0, production_time_fs = "
+            f"{inputs['production_time_fs'].value}] fs, got {window.value}."
+        )
     if inputs["thermostat"].value not in THERMOSTATS:
         return f"thermostat must be one of {THERMOSTATS}, got {inputs['thermostat'].value!r}."
     return None

@@ -56,6 +56,14 @@ def study_size(protocol: str, perovskite: str, chalcogenide: str) -> StudySize:
         alignment_relaxed=bool(series["relax_atoms"]),
         md_steps=round(float(aimd["equilibration_time_fs"]) / dt) + production,
         md_pseudo=settings["md_pseudo_flavour"],
-        snapshots=max(1, production // int(aimd["snapshot_stride"])),
+        snapshots=max(1, _na_frames(aimd, production) // int(aimd["snapshot_stride"])),
         matches_fast=protocol == "fast",
     )
+
+
+def _na_frames(aimd: dict[str, Any], production_steps: int) -> int:
+    """NVE frames the NA snapshots are drawn from: all, or the first ``snapshot_window_fs``."""
+    window = aimd.get("snapshot_window_fs")
+    if window is None:
+        return production_steps
+    return min(production_steps, round(float(window) / float(aimd["timestep_fs"])) + 1)

@@ -107,6 +107,13 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
         spec.input("setup_seconds", valid_type=orm.Float, help="pw.x start-up per job (s).")
         spec.input("snapshot_stride", valid_type=orm.Int, help="Every n-th NVE frame for NA.")
         spec.input(
+            "snapshot_window_fs",
+            valid_type=orm.Float,
+            required=False,
+            help="NA snapshots only in the first this many fs of NVE (default: all of it); "
+            "the gap series still uses the whole NVE when the MD prints the bands.",
+        )
+        spec.input(
             "max_drift_ev_per_atom_per_ps",
             valid_type=orm.Float,
             required=False,
@@ -195,6 +202,7 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
             ("seconds_per_step", orm.Float),
             ("setup_seconds", orm.Float),
             ("snapshot_stride", orm.Int),
+            ("snapshot_window_fs", orm.Float),
             ("max_drift_ev_per_atom_per_ps", orm.Float),
             ("empty_bands", orm.Int),
         ):
@@ -303,10 +311,10 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
         self.ctx.steps_done = last_step + 1
         return None
 
-    def _drift_bound(self) -> dict[str, float]:
-        if "max_drift_ev_per_atom_per_ps" not in self.inputs:
-            return {}
-        return {"max_drift_ev_per_atom_per_ps": self.inputs.max_drift_ev_per_atom_per_ps.value}
+    def _optional_settings(self) -> dict[str, float]:
+        """The drift bound and the snapshot window, only when given (cache hashes unchanged)."""
+        names = ("max_drift_ev_per_atom_per_ps", "snapshot_window_fs")
+        return {name: self.inputs[name].value for name in names if name in self.inputs}
 
     def merge(self) -> Any:
         """Merge all chunks in a calcfunction (provenance) and attach the outputs."""
@@ -318,7 +326,7 @@ class AimdWorkChain(JanusProtocolMixin, WorkChain):
                 "n_fixed_coordinates": fixed_coordinate_count(self.inputs.md.pw.get("settings")),
                 "target_temperature_k": self.inputs.temperature.value,
             }
-            | self._drift_bound()
+            | self._optional_settings()
         )
         try:
             outputs = merge_md_chunks(self.inputs.structure, settings, **self.ctx.retrieved)

@@ -97,6 +97,19 @@ def test_timestep_and_drift_bound_are_protocol_overrides(
     assert "max_drift_ev_per_atom_per_ps must be > 0" in (_validation_error(builder) or "")
 
 
+def test_snapshot_window_is_an_optional_override(pw_code: InstalledCode, nc_family: str) -> None:
+    """Absent by default (no cache hash moves); bounded by the NVE time when given."""
+    assert "snapshot_window_fs" not in _builder(pw_code, _cds(), nc_family)
+    builder = _builder(pw_code, _cds(), nc_family, snapshot_window_fs=10.0)
+    assert builder.snapshot_window_fs.value == 10.0
+    assert _validation_error(builder) is None
+    too_long = builder.production_time_fs.value + 1.0
+    builder = _builder(pw_code, _cds(), nc_family, snapshot_window_fs=too_long)
+    assert "snapshot_window_fs must be in (0, production_time_fs" in (
+        _validation_error(builder) or ""
+    )
+
+
 @pytest.mark.parametrize(
     ("overrides", "sulfur_ang", "message"),
     [
