@@ -87,11 +87,13 @@ def na_band_inputs(
 
 def md_gap_inputs(aimd: Any) -> dict[str, Any]:
     """janus.na_analysis's MD gap inputs from a finished janus.aimd (none when it printed no
-    band energies): the per-step energies and the first NVE time (fs), read from the
-    ``snapshots`` janus.aimd selected from that same time, not counted a second time."""
+    band energies): the per-step energies, the first NVE time (fs), read from the
+    ``snapshots`` janus.aimd selected from that same time, not counted a second time, and
+    the trajectory whose NVE velocities assign the gap peaks to elements."""
     if aimd is None or "band_energies" not in aimd.outputs:
         return {}
     return {
         "md_band_energies": aimd.outputs.band_energies,
         "md_production_start_fs": orm.Float(aimd.outputs.snapshots["start_fs"]),
+        "md_trajectory": aimd.outputs.trajectory,
     }

@@ -16,6 +16,7 @@ from aiida.engine import WorkChain
 
 from workflows.calcfunctions.md_gap import md_gap_spectral_analysis
 from workflows.calcfunctions.na import gap_spectral_analysis, na_figures, surface_hopping_dynamics
+from workflows.calcfunctions.peak_assignment import gap_peak_assignment
 from workflows.inputs.na_requests import NaInputError
 from workflows.protocols import JanusProtocolMixin
 
@@ -179,10 +180,29 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
         spec.input(
             "md_production_start_fs", valid_type=orm.Float, required=False, help="First NVE time."
         )
+        spec.input(
+            "md_trajectory",
+            valid_type=orm.TrajectoryData,
+            required=False,
+            help="janus.aimd's trajectory: its NVE velocities name the elements that move at "
+            "each gap peak (needs md_production_start_fs).",
+        )
         spec.outline(cls.setup, cls.run_spectra, cls.run_dynamics, cls.make_plots)
         for name in ("gap", "spectral_density", "dephasing", "populations"):
             spec.output(name, valid_type=orm.ArrayData)
         spec.output("spectral_summary", valid_type=orm.Dict, help="Peaks cm^-1, resolution, τ.")
+        spec.output(
+            "peak_assignment",
+            valid_type=orm.Dict,
+            required=False,
+            help="Element shares of the MD's kinetic-energy spectrum at each gap peak.",
+        )
+        spec.output(
+            "element_spectra",
+            valid_type=orm.ArrayData,
+            required=False,
+            help="Mass-weighted velocity power spectrum per element (amu·Å²/fs vs cm^-1).",
+        )
         spec.output("dynamics_summary", valid_type=orm.Dict, help="τ_ET, τ_relax ± 1σ, flags.")
         for name, figure in (("spectral_density", "Fig. 4c"), ("dynamics", "Fig. 4d")):
             spec.output(f"{name}_plot", valid_type=orm.SinglefileData, help=f"{figure}, PNG.")
@@ -240,6 +260,10 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
                 self.inputs.na_hamiltonian, self.ctx.states, self.inputs.spectra
             )
         self.out_many(outputs)
+        trajectory = self.inputs.get("md_trajectory")
+        if trajectory is not None and start is not None:
+            settings = orm.Dict({"production_start_fs": start.value})
+            self.out_many(gap_peak_assignment(trajectory, outputs["spectral_summary"], settings))
 
     def run_dynamics(self) -> Any:
         """Surface hopping and the τ_ET / τ_relax fits."""

@@ -291,3 +291,45 @@ def test_the_gap_spectrum_comes_from_every_md_step_when_the_md_printed_both_band
     expected_cm = expected_cycles / 1024 / SPEED_OF_LIGHT_CM_PER_FS
     assert min(abs(p - expected_cm) for p in summary["peaks_cm"]) < summary["resolution_cm"] / 2
     assert ("gap_source" in summary) is (md_bands == 2)
+
+
+def _md_trajectory(cycles_by_kind: dict[str, int], n_steps: int = 1024) -> Any:
+    """A TrajectoryData (dt 1 fs) whose atom of each kind moves at its own frequency."""
+    from aiida.orm import TrajectoryData
+
+    times = np.arange(n_steps, dtype=float)
+    velocities = np.zeros((n_steps, len(cycles_by_kind), 3))
+    for atom, cycles in enumerate(cycles_by_kind.values()):
+        velocities[:, atom, 2] = 0.01 * np.cos(2 * np.pi * cycles / n_steps * times)
+    positions = np.cumsum(velocities, axis=0) + np.arange(len(cycles_by_kind))[None, :, None]
+    node = TrajectoryData()
+    node.set_trajectory(
+        symbols=list(cycles_by_kind),
+        positions=positions,
+        cells=np.repeat(10 * np.eye(3)[None], n_steps, axis=0),
+        times=times,
+        velocities=velocities,
+    )
+    return node
+
+
+def test_gap_peaks_are_assigned_to_the_element_moving_at_their_frequency(
+    aiida_profile: object,
+) -> None:
+    """Reference: the frequencies put in. The MD gap oscillates with 5 periods; Cd moves
+    with 5 and S with 17, so the gap's peak belongs to Cd (share 1, closed form)."""
+    from aiida.engine import run_get_node
+    from aiida.orm import Float
+
+    builder = _analysis_builder(_synthetic_hamiltonian(cycles=10))
+    builder.md_band_energies = _md_band_energies(2, cycles=5)
+    builder.md_production_start_fs = Float(0.0)
+    builder.md_trajectory = _md_trajectory({"Cd1": 5, "S": 17})
+    results, node = run_get_node(builder)
+    assert node.is_finished_ok, node.exit_message
+    peaks = results["peak_assignment"]["peaks"]
+    assert peaks, "the MD gap's peak is assigned"
+    main = min(peaks, key=lambda p: abs(p["frequency_cm"] - 5 / 1024 / SPEED_OF_LIGHT_CM_PER_FS))
+    assert main["assigned_to"] == "Cd"
+    assert main["shares"]["Cd"] == pytest.approx(1.0)
+    assert set(results["element_spectra"].get_arraynames()) == {"frequencies_cm", "Cd", "S"}
