@@ -13,27 +13,35 @@ from aiida import orm
 from aiida.engine import calcfunction
 from ase.data import atomic_masses, atomic_numbers
 
+from heterostructures.dynamics.paper_spectrum import PAPER_GAP_PEAKS
 from heterostructures.dynamics.vibrational_dos import (
     DOMINANT_SHARE,
     LOW_WEIGHT,
+    PeakAssignment,
     assign_peaks,
     element_of,
     element_spectra,
 )
+from heterostructures.plots.vibrational import gap_peaks_by_element_figure
+from workflows.calcfunctions.figures import figure_nodes
 
 
 @calcfunction
 def gap_peak_assignment(
-    trajectory: orm.TrajectoryData, spectral_summary: orm.Dict, settings: orm.Dict
+    trajectory: orm.TrajectoryData,
+    spectral_density: orm.ArrayData,
+    spectral_summary: orm.Dict,
+    settings: orm.Dict,
 ) -> dict[str, orm.Data]:
     """Element shares of the kinetic-energy spectrum at every gap peak.
 
     ``settings``: ``production_start_fs`` (only NVE frames are used, the same frames as
     the MD gap series). Masses are ASE's standard atomic masses of each kind's element
     (amu), as the pw.x inputs the pipeline writes use them. Outputs ``peak_assignment``
-    (Dict: per peak the shares, the element named or "mixed", the window weight) and
+    (Dict: per peak the shares, the element named or "mixed", the window weight),
     ``element_spectra`` (ArrayData: ``frequencies_cm`` and one array per element,
-    amu·Å²/fs).
+    amu·Å²/fs) and the figure ``peak_assignment_plot`` (PNG 300 dpi) / ``_vector`` (SVG),
+    with the paper's peaks drawn beside ours for comparison only.
     """
     start = float(settings["production_start_fs"])
     times = trajectory.get_array("times")
@@ -62,4 +70,26 @@ def gap_peak_assignment(
             "the mean spectral weight"
         ),
     }
-    return {"peak_assignment": orm.Dict(summary), "element_spectra": arrays}
+    figure = gap_peaks_by_element_figure(
+        spectral_density.get_array("frequencies_cm"),
+        spectral_density.get_array("intensity"),
+        spectra.frequencies_cm,
+        spectra.by_element,
+        [(a.frequency_cm, _label(a)) for a in assignments],
+        comparison_cm=[peak.centre_cm for peak in PAPER_GAP_PEAKS],
+    )
+    files = figure_nodes(figure, "gap_peaks_by_element")
+    return {
+        "peak_assignment": orm.Dict(summary),
+        "element_spectra": arrays,
+        "peak_assignment_plot": files["png"],
+        "peak_assignment_plot_vector": files["svg"],
+    }
+
+
+def _label(assignment: PeakAssignment) -> str:
+    """``'121: Cs 64%'``, ``'233: mixed'``; a trailing ``?`` when no atom moves there."""
+    text = f"{assignment.frequency_cm:.0f}: {assignment.assigned_to}"
+    if assignment.assigned_to != "mixed":
+        text += f" {assignment.shares[assignment.assigned_to]:.0%}"
+    return text + (" ?" if assignment.low_weight else "")

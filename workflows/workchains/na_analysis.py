@@ -203,6 +203,13 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
             required=False,
             help="Mass-weighted velocity power spectrum per element (amu·Å²/fs vs cm^-1).",
         )
+        for suffix, kind in (("", "PNG"), ("_vector", "SVG")):
+            spec.output(
+                f"peak_assignment_plot{suffix}",
+                valid_type=orm.SinglefileData,
+                required=False,
+                help=f"Gap spectrum above the element shares at each wavenumber, {kind}.",
+            )
         spec.output("dynamics_summary", valid_type=orm.Dict, help="τ_ET, τ_relax ± 1σ, flags.")
         for name, figure in (("spectral_density", "Fig. 4c"), ("dynamics", "Fig. 4d")):
             spec.output(f"{name}_plot", valid_type=orm.SinglefileData, help=f"{figure}, PNG.")
@@ -263,7 +270,14 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
         trajectory = self.inputs.get("md_trajectory")
         if trajectory is not None and start is not None:
             settings = orm.Dict({"production_start_fs": start.value})
-            self.out_many(gap_peak_assignment(trajectory, outputs["spectral_summary"], settings))
+            self.out_many(
+                gap_peak_assignment(
+                    trajectory,
+                    outputs["spectral_density"],
+                    outputs["spectral_summary"],
+                    settings,
+                )
+            )
 
     def run_dynamics(self) -> Any:
         """Surface hopping and the τ_ET / τ_relax fits."""

@@ -333,3 +333,5 @@ def test_gap_peaks_are_assigned_to_the_element_moving_at_their_frequency(
     assert main["assigned_to"] == "Cd"
     assert main["shares"]["Cd"] == pytest.approx(1.0)
     assert set(results["element_spectra"].get_arraynames()) == {"frequencies_cm", "Cd", "S"}
+    assert results["peak_assignment_plot"].filename == "gap_peaks_by_element.png"
+    assert results["peak_assignment_plot_vector"].filename == "gap_peaks_by_element.svg"
