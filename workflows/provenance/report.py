@@ -12,6 +12,7 @@ from typing import Any
 
 from aiida import orm
 
+from workflows.provenance.peak_rows import peak_rows
 from workflows.provenance.process_tree import called_processes, stored_pk
 from workflows.provenance.report_header import figure_section, provenance_header
 
@@ -247,7 +248,7 @@ def summary_table(summary: dict[str, Any]) -> str:
     ]
     rows += _strain_rows(summary) + _alignment_rows(summary) + _series_rows(summary)
     rows += _transfer_rows(summary)
-    rows += _md_rows(summary) + _na_rows(summary)
+    rows += _md_rows(summary) + _na_rows(summary) + peak_rows(summary)
     lines = ["| quantity | value |", "|---|---|"]
     lines += [f"| {name} | {value} |" for name, value in rows]
     return "\n".join(lines) + "\n"

@@ -382,6 +382,8 @@ class PipelineWorkChain(JanusProtocolMixin, WorkChain):
         node = self.ctx.na_analysis
         self.ctx.pieces["spectral_summary"] = node.outputs.spectral_summary
         self.ctx.pieces["dynamics_summary"] = node.outputs.dynamics_summary
+        if "peak_assignment" in node.outputs:
+            self.ctx.pieces["peak_assignment"] = node.outputs.peak_assignment
         return None
 
     def results(self) -> None:
