@@ -20,6 +20,8 @@ from typing import Any
 from aiida import orm
 from aiida.common import CalcInfo
 from aiida.engine import CalcJob
+from aiida.orm.nodes.data.upf import UpfData as LegacyUpfData
+from aiida_pseudo.data.pseudo import UpfData
 from aiida_quantumespresso.calculations.pw import PwCalculation
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
@@ -78,12 +80,13 @@ class SnapshotBatchCalculation(CalcJob):
             help="Snapshot position of frames[0] in the whole series (names files and pairs).",
         )
         spec.input("parameters", valid_type=orm.Dict, help="pw.x namelists (an SCF).")
-        spec.input_namespace("pseudos", valid_type=orm.UpfData, dynamic=True)
+        spec.input_namespace("pseudos", valid_type=(LegacyUpfData, UpfData), dynamic=True)
         spec.input("kpoints", valid_type=orm.KpointsData, help="Γ for gamma tricks.")
         spec.input(
             "settings",
             valid_type=orm.Dict,
-            help="band_window (1-based), orthonormalize (PAW), python (remote interpreter).",
+            help="band_window (1-based); optional orthonormalize (PAW), python (remote "
+            "interpreter), max_seconds (stop cleanly before passing this budget, s).",
         )
         spec.input("site_labels", valid_type=orm.Dict, required=False)
         spec.input("parent_folder", valid_type=orm.RemoteData, required=False)
@@ -144,8 +147,8 @@ class SnapshotBatchCalculation(CalcJob):
         """How the driver starts pw.x: the code's executable, through mpirun when asked."""
         code, computer = self.inputs.code, self.node.computer
         prefix: list[str] = []
-        if self.node.get_option("withmpi"):
-            resources = self.node.get_option("resources")
+        if self.node.get_option("withmpi") and computer is not None:
+            resources = dict(self.node.get_option("resources") or {})
             job_resource = computer.get_scheduler().create_job_resource(**resources)
             substitutions = {
                 "tot_num_mpiprocs": job_resource.get_tot_num_mpiprocs(),
@@ -170,8 +173,14 @@ class SnapshotBatchCalculation(CalcJob):
         for relative, text in {**shipped_files(), CONFIG_FILE: json.dumps(self._config())}.items():
             folder.get_subfolder(relative.rpartition("/")[0] or ".", create=True)
             folder.create_file_from_filelike(_text(text), relative, "w")
-        python = self.inputs.settings.get_dict().get("python", "python3")
-        script = driver_script(self.positions, self._pw_command(), python, PREFIX)
+        settings = self.inputs.settings.get_dict()
+        script = driver_script(
+            self.positions,
+            self._pw_command(),
+            settings.get("python", "python3"),
+            float(settings.get("max_seconds", 0.0)),
+            PREFIX,
+        )
         folder.create_file_from_filelike(_text(script), DRIVER_FILE, "w")
         for name in ("pseudo", "out", CHECKPOINTS, RESULTS):
             folder.get_subfolder(name, create=True)
@@ -180,12 +189,15 @@ class SnapshotBatchCalculation(CalcJob):
         calcinfo.append_text = f"bash {DRIVER_FILE} > {DRIVER_LOG} 2>&1"
         calcinfo.local_copy_list = list(local_copies.values())
         calcinfo.remote_copy_list = _parent_copies(parent)
-        calcinfo.retrieve_list = [DRIVER_LOG] + [
+        calcinfo.retrieve_list = [DRIVER_LOG, *self._result_files()]
+        return calcinfo
+
+    def _result_files(self) -> list[Any]:
+        return [
             f"{RESULTS}/{frame_name(position)}.{suffix}"
             for position in self.positions
             for suffix in ("npz", "json")
         ]
-        return calcinfo
 
 
 def _text(text: str) -> Any:
@@ -203,5 +215,7 @@ def _parent_copies(parent: orm.RemoteData | None) -> list[tuple[str, str, str]]:
         SnapshotBatchCalculation.build_process_type()
     )
     folders = ("out", CHECKPOINTS, RESULTS) if is_batch else ("out",)
-    path = parent.get_remote_path()
-    return [(parent.computer.uuid, f"{path}/{name}/*", f"{name}/") for name in folders]
+    path, computer = parent.get_remote_path(), parent.computer
+    if computer is None:
+        raise ValueError("parent_folder has no computer: give the RemoteData of a finished job")
+    return [(computer.uuid, f"{path}/{name}/*", f"{name}/") for name in folders]

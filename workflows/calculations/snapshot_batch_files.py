@@ -67,12 +67,18 @@ def shipped_files() -> dict[str, str]:
 
 
 def driver_script(
-    positions: list[int], pw_command: list[str], python: str, prefix: str = "aiida"
+    positions: list[int],
+    pw_command: list[str],
+    python: str,
+    max_seconds: float = 0.0,
+    prefix: str = "aiida",
 ) -> str:
     """The bash driver: per frame pw.x (skipped when its results exist), checkpoint, results.
 
-    A resumed job (its folder copied from a stopped one) first restores ``out/`` from the
-    newest checkpoint, so the next SCF restarts from the last finished frame. Exits
+    With ``max_seconds`` > 0 the driver stops cleanly (exit 0, frames left for a resumed
+    job) after a frame when another frame as long would pass that budget (s). A resumed
+    job (its folder copied from a stopped one) first restores ``out/`` from the newest
+    checkpoint, so the next SCF restarts from the last finished frame. Exits
     ``EXIT_PW_FAILED`` (pw.x failed) or ``EXIT_RESULTS_FAILED`` (the results script failed).
     """
     frames = " ".join(str(position) for position in positions)
@@ -83,6 +89,7 @@ set -u
 export PYTHONDONTWRITEBYTECODE=1
 SAVE=out/{prefix}.save
 restored=no
+job_start=$(date +%s.%N)
 for frame in {frames}; do
     name=$(printf 'frame_%04d' "$frame")
     if [ -f "{RESULTS}/$name.json" ]; then echo "$name: finished before, skipped"; continue; fi
@@ -106,5 +113,9 @@ for frame in {frames}; do
         echo "$name: results script failed"; exit {EXIT_RESULTS_FAILED}
     fi
     echo "$name: done, pw.x $seconds s"
+    if awk -v s="$job_start" -v n="$(date +%s.%N)" -v f="$seconds" -v b={max_seconds!r} \
+        'BEGIN {{exit !(b > 0 && n - s + f > b)}}'; then
+        echo "stopping after $name: another frame would pass max_seconds {max_seconds!r}"; exit 0
+    fi
 done
 """

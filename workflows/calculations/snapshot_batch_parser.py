@@ -44,7 +44,7 @@ class SnapshotBatchParser(Parser):
         files = set(retrieved.base.repository.list_object_names())
         if f"{name}.json" not in files or f"{name}.npz" not in files:
             return None
-        facts = json.loads(retrieved.base.repository.get_object_content(f"{name}.json"))
+        facts = json.loads(retrieved.base.repository.get_object_content(f"{name}.json", mode="r"))
         content = retrieved.base.repository.get_object_content(f"{name}.npz", mode="rb")
         with np.load(io.BytesIO(content)) as stored:
             arrays = {key: stored[key] for key in stored.files}
@@ -52,7 +52,7 @@ class SnapshotBatchParser(Parser):
 
     def _log_tail(self) -> str:
         try:
-            text = self.retrieved.base.repository.get_object_content(DRIVER_LOG)
+            text = self.retrieved.base.repository.get_object_content(DRIVER_LOG, mode="r")
         except FileNotFoundError:
             return "no driver log"
         return " | ".join(text.strip().splitlines()[-LOG_TAIL_LINES:]) or "empty driver log"

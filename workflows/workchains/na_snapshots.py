@@ -34,6 +34,13 @@ from workflows.calcfunctions.na import (
     snapshot_pair_overlap,
     trajectory_frame,
 )
+from workflows.inputs.na_batches import (
+    batch_layout,
+    batches_left,
+    frames_per_job,
+    inspect_batches,
+    submit_batches,
+)
 from workflows.inputs.na_requests import (
     NaInputError,
     chain_layout,
@@ -118,6 +125,12 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         )
         spec.input("dt_fs", valid_type=orm.Float, required=False, help="Snapshot spacing (fs).")
         spec.input("n_chains", valid_type=orm.Int, default=lambda: orm.Int(1))
+        spec.input(
+            "frames_per_job",
+            valid_type=orm.Int,
+            default=lambda: orm.Int(0),
+            help="K > 0: K frames per janus.snapshot_batch job; 0: a CalcJob per snapshot.",
+        )
         spec.input("track_states", valid_type=orm.Bool, default=lambda: orm.Bool(True))
         spec.input("clean_workdir", valid_type=orm.Bool, default=lambda: orm.Bool(True))
         spec.input(
@@ -179,6 +192,8 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
                 - EMPTY_BANDS,
             )
             self.ctx.chains = chain_layout(len(frames), self.inputs.n_chains.value)
+            per_job = self.inputs.frames_per_job.value
+            self.ctx.batches = batch_layout(self.ctx.chains, per_job) if per_job > 0 else None
             if "site_labels" in self.inputs:
                 check_labels(self.inputs.site_labels.get_dict(), trajectory.numsites)
         except LabelError as error:
@@ -191,11 +206,17 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         self.ctx.pairs = {}
         self.ctx.cleaned = []
         self.ctx.reference_cutoff = None
+        if self.ctx.batches is not None:
+            count = len(self.ctx.batches)
+            self.ctx.batch_step, self.ctx.batch_resumes = [0] * count, [0] * count
+            self.ctx.batch_parent = [None] * count
         self.report(f"{len(frames)} snapshots, dt {self.ctx.dt_fs:g} fs, chains {self.ctx.chains}")
         return None
 
     def has_rounds_left(self) -> bool:
-        """True while some chain has a snapshot left."""
+        """True while some chain has a snapshot (or a batch) left."""
+        if self.ctx.batches is not None:
+            return batches_left(self.ctx)
         return bool(self.ctx.round < max(len(chain) for chain in self.ctx.chains))
 
     def _snapshot_inputs(self, position: int, parent: orm.RemoteData | None) -> AttributeDict:
@@ -216,6 +237,10 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
 
     def run_round(self) -> Any:
         """Submit the next snapshot of every chain, each restarting from its predecessor."""
+        if self.ctx.batches is not None:
+            futures = submit_batches(self)
+            self.ctx.submitted = list(futures)
+            return ToContext(**futures)
         futures = {}
         for chain in self.ctx.chains:
             if self.ctx.round >= len(chain):
@@ -229,6 +254,8 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
 
     def inspect_round(self) -> Any:
         """Check the round's SCFs (4xx, 3xx), overlap ready pairs, clean spent folders."""
+        if self.ctx.batches is not None:
+            return inspect_batches(self, self.ctx.submitted)
         for chain in self.ctx.chains:
             if self.ctx.round - 1 < len(chain):
                 failure = self._accept_snapshot(chain[self.ctx.round - 1])
@@ -346,6 +373,9 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         builder.band_window = orm.List(window)
         builder.carrier = orm.Str(carrier)
         builder.n_chains = orm.Int(inputs["n_chains"])
+        if inputs.get("batched", False):
+            seconds = (inputs["batch_walltime_seconds"], inputs["seconds_per_snapshot"])
+            builder.frames_per_job = orm.Int(frames_per_job(*seconds))
         if snapshots is not None:
             builder.snapshots = orm.Dict(snapshots)
         if site_labels is not None:

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -67,7 +68,7 @@ def _job_folder(tmp_path: Path) -> Path:
     return job
 
 
-def _structure(snapshot: int) -> object:
+def _structure(snapshot: int) -> Any:
     from aiida.orm import StructureData
 
     structure = StructureData(cell=CELL_ANG.tolist())
@@ -76,7 +77,7 @@ def _structure(snapshot: int) -> object:
     return structure
 
 
-def _todays_pair(tmp_path: Path, localhost: object) -> object:
+def _todays_pair(tmp_path: Path, localhost: object) -> Any:
     from aiida.orm import Dict, RemoteData
 
     from workflows.calcfunctions.na import snapshot_pair_overlap
