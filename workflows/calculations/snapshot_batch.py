@@ -85,8 +85,8 @@ class SnapshotBatchCalculation(CalcJob):
         spec.input(
             "settings",
             valid_type=orm.Dict,
-            help="band_window (1-based); optional orthonormalize (PAW), python (remote "
-            "interpreter), max_seconds (stop cleanly before passing this budget, s).",
+            help="band_window (1-based); optional gamma_only (pw.x Γ tricks), orthonormalize "
+            "(PAW), python (remote interpreter), max_seconds (stop before this budget, s).",
         )
         spec.input("site_labels", valid_type=orm.Dict, required=False)
         spec.input("parent_folder", valid_type=orm.RemoteData, required=False)
@@ -117,8 +117,9 @@ class SnapshotBatchCalculation(CalcJob):
         if restart:
             parameters = recursive_merge(parameters, RESTART)
         structure = self.inputs.trajectory.get_step_structure(index)
+        gamma = {"GAMMA_ONLY": bool(self.inputs.settings.get_dict().get("gamma_only", False))}
         text, copies = PwCalculation._generate_pwcp_inputdata(
-            orm.Dict(parameters), {}, self.inputs.pseudos, structure, self.inputs.kpoints
+            orm.Dict(parameters), gamma, self.inputs.pseudos, structure, self.inputs.kpoints
         )
         return text, copies
 

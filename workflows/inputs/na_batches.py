@@ -50,7 +50,10 @@ def _batch_inputs(workchain: Any, positions: list[int], parent: Any) -> dict[str
     scf = workchain.inputs.scf
     options = dict(scf.pw.metadata.get("options", {}))
     walltime = options.get("max_wallclock_seconds")
-    settings: dict[str, Any] = {"band_window": list(workchain.inputs.band_window)}
+    settings: dict[str, Any] = {
+        "band_window": list(workchain.inputs.band_window),
+        "gamma_only": bool(scf.pw.settings.get_dict().get("gamma_only", False)),
+    }
     if walltime:
         settings["max_seconds"] = WALLTIME_SHARE * walltime
     inputs: dict[str, Any] = {

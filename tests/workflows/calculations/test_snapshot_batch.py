@@ -38,6 +38,7 @@ def _batch_inputs(code: InstalledCode, frames: list[int], **settings: Any) -> di
     trajectory = _trajectory()
     builder = NaSnapshotsWorkChain.get_builder_from_protocol(code, trajectory, overrides=TINY_SCF)
     assert list(builder.band_window) == WINDOW
+    assert builder.scf.pw.settings["gamma_only"] is True  # pw.x Γ tricks, as today's path
     return {
         "code": code,
         "trajectory": trajectory,
@@ -45,7 +46,7 @@ def _batch_inputs(code: InstalledCode, frames: list[int], **settings: Any) -> di
         "parameters": builder.scf.pw.parameters,
         "pseudos": dict(builder.scf.pw.pseudos),
         "kpoints": builder.scf.kpoints,
-        "settings": Dict({"band_window": WINDOW, **settings}),
+        "settings": Dict({"band_window": WINDOW, "gamma_only": True, **settings}),
         "site_labels": Dict(LABELS),
         "metadata": {"options": dict(SERIAL)},
     }
