@@ -238,6 +238,7 @@ def pipeline_builder(
     from aiida import orm
 
     from workflows.inputs.given_structure import pipeline_builder_on_structure
+    from workflows.inputs.pw_builders import PseudoFamilyError
     from workflows.inputs.site_labels import labels_from_atoms
     from workflows.workchains.pipeline import PipelineWorkChain
 
@@ -255,7 +256,8 @@ def pipeline_builder(
             codes, *pair, structure, orm.Dict(labels_from_atoms(atoms)), overrides, options
         )
     except ValueError as exception:  # StructureInputError, PseudoFamilyError, LabelError, …
-        raise click.ClickException(str(exception)) from exception
+        hint = " (-F/--pseudo-family LABEL)" if isinstance(exception, PseudoFamilyError) else ""
+        raise click.ClickException(f"{exception}{hint}") from exception
     line = (
         f"structure: {structure_file} ({len(atoms)} atoms, "
         f"{atoms.get_chemical_formula(mode='metal')}): bulk and interface steps not run"

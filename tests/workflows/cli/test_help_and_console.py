@@ -87,3 +87,38 @@ def test_report_lines_hidden_unless_verbose() -> None:
     quiet = QuietReports()
     assert not quiet.filter(_record(logging.INFO + 3, "REPORT line"))
     assert quiet.filter(_record(logging.WARNING, "warning"))
+
+
+def test_styled_console_hides_reports_by_default_and_restores_the_handler() -> None:
+    """A console handler of the ``aiida`` logger as AiiDA configures it: inside
+    ``styled_console(False)`` (``run`` without ``-v``) a REPORT line (level 23) is not
+    written and a warning is; with ``verbose`` both are; afterwards the handler is as it was."""
+    from workflows.cli.console import styled_console
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    formatter = logging.Formatter("%(levelname)s %(message)s")
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("aiida")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    child = logging.getLogger("aiida.test_console")
+    try:
+        for verbose in (False, True):
+            with styled_console(verbose):
+                child.log(23, f"report {verbose}")
+                child.warning(f"warning {verbose}")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = stream.getvalue().splitlines()
+    assert "report False" not in stream.getvalue()
+    assert [line.split(" ", 1)[1] for line in lines] == [
+        "warning False",
+        "report True",
+        "warning True",
+    ]
+    assert "\x1b[" not in stream.getvalue(), "no colour off a terminal"
+    assert handler.formatter is formatter
+    assert not handler.filters
