@@ -71,13 +71,14 @@ def bulk_lattice(atoms: Atoms, formula: str, phase: str) -> BulkLattice:
     return BulkLattice(formula, phase, a, c, experimental, deviation)
 
 
-def primitive_bulk(formula: str, phase: str) -> Atoms:
+def primitive_bulk(formula: str, phase: str, **lattice: float) -> Atoms:
     """The primitive cell of a bulk phase (2 atoms for zinc blende instead of 8).
 
     Relaxing the primitive cell gives the same lattice constant for a quarter of the
-    cost; :func:`bulk_lattice` reads it back from the volume.
+    cost; :func:`bulk_lattice` reads it back from the volume. ``lattice`` (``a``, and
+    ``c`` for wurtzite, Å) replaces the experimental default, for formulas without one.
     """
-    atoms = bulk_phase(formula, phase)
+    atoms = bulk_phase(formula, phase, **lattice)
     if phase != "zincblende":
         return atoms
     metal, anion = chalcogenide_ions(formula)

@@ -8,11 +8,10 @@ import click
 
 from heterostructures.structure.errors import StructureInputError
 from workflows.cli.build_limits import MAX_PLANES, bound_hint, default_atom_bound
+from workflows.cli.lattices import check_lattices, lattice_options
 from workflows.cli.params import (
-    PSEUDO_CUBIC_A,
     SHARE,
     STRAIN_PERCENT,
-    ZINC_BLENDE_A,
     materials_options,
     output_folder_option,
     protocol_option,
@@ -21,6 +20,7 @@ from workflows.cli.params import (
 
 @click.command("build")
 @materials_options(chalcogenide_help="MX formula (ZB/WZ).")
+@lattice_options()
 @click.option(
     "--model",
     type=click.Choice(["demo", "production"]),
@@ -85,6 +85,8 @@ from workflows.cli.params import (
 def build(
     perovskite: str,
     chalcogenide: str,
+    perovskite_a: float | None,
+    chalcogenide_a: float | None,
     model: str,
     periodic: bool,
     perovskite_planes: int | None,
@@ -105,6 +107,7 @@ def build(
       aiida-janus build --chalcogenide ZnS --periodic \\
           --perovskite-planes 3 --chalcogenide-planes 2   # a coincidence cell
       aiida-janus build --relation paper --periodic      # the paper's relation
+      aiida-janus build --chalcogenide CdTe --chalcogenide-a 6.48
     """
     from heterostructures.structure.interface_spec import build_from_spec
     from heterostructures.structure.paper_model import cost_estimate
@@ -116,11 +119,14 @@ def build(
         "strain_weight": strain_weight,
         "max_strain_percent": max_strain,
         "max_atoms": max_atoms,
+        "perovskite_a": perovskite_a,
+        "chalcogenide_a": chalcogenide_a,
     }
     spec: dict[str, object] = {k: v for k, v in options.items() if v is not None}
     spec.update(model=model, perovskite=perovskite, chalcogenide=chalcogenide, periodic=periodic)
     spec.update(coincidence=coincidence, relation=relation)
     bound: int | None = None
+    check_lattices(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
     try:
         if max_atoms is None and (perovskite_planes or chalcogenide_planes):
             bound = spec["max_atoms"] = default_atom_bound(spec)
@@ -137,18 +143,7 @@ def build(
 
 @click.command("epitaxy")
 @materials_options(chalcogenide_help="MX formula (ZB/WZ).")
-@click.option(
-    "--perovskite-a",
-    type=PSEUDO_CUBIC_A,
-    default=None,
-    help=f"Pseudo-cubic lattice constant, e.g. PBE ({PSEUDO_CUBIC_A.describe()}).",
-)
-@click.option(
-    "--chalcogenide-a",
-    type=ZINC_BLENDE_A,
-    default=None,
-    help=f"Zinc-blende lattice constant ({ZINC_BLENDE_A.describe()}).",
-)
+@lattice_options()
 @click.option(
     "--quoted-mismatch",
     type=STRAIN_PERCENT,
@@ -187,6 +182,7 @@ def epitaxy(
     if all_pairs:
         click.echo(_all_pairs_table(protocol))
         return
+    check_lattices(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
     try:
         report = epitaxy_report(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
     except StructureInputError as exception:

@@ -8,10 +8,11 @@ from pathlib import Path
 import click
 
 
-def run_demo(profile_name: str, computer_label: str, output: Path) -> None:
+def run_demo(profile_name: str, computer_label: str, output: Path, verbose: bool = False) -> None:
     """Run CsPbBr3/CdS with the fast protocol, then write its report into ``output``.
 
     ``demo`` is, with ``setup``, the one command that creates its profile when missing.
+    ``verbose`` shows AiiDA's report lines above the progress view.
     """
     from aiida.orm import WorkflowNode
 
@@ -20,9 +21,9 @@ def run_demo(profile_name: str, computer_label: str, output: Path) -> None:
     from workflows.setup.profile import load_study_profile
 
     load_study_profile(profile_name)
-    builder = build_study("CsPbBr3", "CdS", "fast", computer_label, None, (), profile_name)
+    study = build_study("CsPbBr3", "CdS", "fast", computer_label, None, (), profile_name)
     start = time.perf_counter()
-    node = launch_study(builder, daemon=False)
+    node = launch_study(study.builder, daemon=False, verbose=verbose)
     elapsed = time.perf_counter() - start
     assert isinstance(node, WorkflowNode)
     if not node.is_finished_ok:

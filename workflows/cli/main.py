@@ -9,6 +9,7 @@ import click
 from workflows.cli.alignment import alignment
 from workflows.cli.build import build, epitaxy
 from workflows.cli.cluster import slurm_down, slurm_up
+from workflows.cli.console import verbose_option
 from workflows.cli.daemon import daemon
 from workflows.cli.params import (
     computer_option,
@@ -23,7 +24,7 @@ from workflows.cli.study import report, run, submit
 from workflows.setup.paths import PROFILES_DIR
 
 
-@click.group()
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="aiida-janus")
 @root_profile_option
 def cli() -> None:
@@ -111,7 +112,8 @@ def setup(
 @new_profile_option
 @computer_option()
 @output_folder_option(Path("janus-demo"), "Folder for the report (summary.md and figures).")
-def demo(profile_name: str | None, computer_label: str, output: Path) -> None:
+@verbose_option
+def demo(profile_name: str | None, computer_label: str, output: Path, verbose: bool) -> None:
     """Run the demo study (CsPbBr3/CdS, fast protocol) with real Quantum ESPRESSO.
 
     The whole pipeline on the 13-atom superlattice: bulk references, interface build and
@@ -120,7 +122,7 @@ def demo(profile_name: str | None, computer_label: str, output: Path) -> None:
     from workflows.cli.demo import run_demo
     from workflows.cli.profiles import profile_to_create
 
-    run_demo(profile_to_create(profile_name), computer_label, output)
+    run_demo(profile_to_create(profile_name), computer_label, output, verbose)
 
 
 for command in (

@@ -7,9 +7,9 @@ queries (:func:`workflows.provenance.status_tree.process_rows`), ends that read
 transaction at once (a read left open on SQLite blocks other writers), and reads the
 last kB of each running job's ``aiida.out`` for its MD/BFGS step and SCF iteration.
 
-On a terminal one status line is redrawn in place (AiiDA's report lines are printed
-above it); otherwise (CI, a log file) a plain line is printed every minute. The estimate
-of the time left comes from :mod:`heterostructures.structure.study_cost`.
+On a terminal one status line is redrawn in place (AiiDA's report lines, shown with
+``-v``, are printed above it); otherwise (CI, a log file) a plain line is printed every
+minute. The estimate of the time left comes from :mod:`heterostructures.structure.study_cost`.
 """
 
 from __future__ import annotations
@@ -289,14 +289,18 @@ class ProgressPoll:
 
 
 def run_with_progress(
-    builder: Any, stream: TextIO | None = None, poll_s: float | None = None
+    builder: Any, stream: TextIO | None = None, poll_s: float | None = None, verbose: bool = False
 ) -> Any:
     """Run ``builder`` in this process like ``run_get_node`` and show its progress.
 
     Returns the process node. ``poll_s`` defaults to 2 s on a terminal, 60 s otherwise.
+    AiiDA's console lines are coloured by level on a terminal; its report lines are shown
+    only when ``verbose`` (:func:`workflows.cli.console.styled_console`).
     """
     from aiida.engine.utils import instantiate_process, loop_scope
     from aiida.manage import get_manager
+
+    from workflows.cli.console import styled_console
 
     stream = stream or sys.stdout
     printer = ProgressPrinter(stream, tty=stream.isatty())
@@ -317,7 +321,7 @@ def run_with_progress(
 
     handle = runner.loop.call_later(min(interval, 1.0), tick)
     try:
-        with _logs_above(printer):
+        with styled_console(verbose), _logs_above(printer):
             node = runner.run_get_node(process)[1]
     finally:
         if handle is not None:

@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from heterostructures.structure.interface_spec import RELATIONS
+from workflows.cli.console import verbose_option
+from workflows.cli.lattices import check_lattices, lattice_options, lattice_overrides
 from workflows.cli.params import (
     STRAIN_PERCENT,
     NodeParam,
@@ -18,6 +20,17 @@ from workflows.cli.params import (
     ranks_option,
 )
 from workflows.cli.profiles import profile_option, use_profile
+from workflows.cli.study_inputs import (
+    CodeParam,
+    FamilyParam,
+    Study,
+    check_nc_family,
+    chosen_codes,
+    chosen_families,
+    dry_run_lines,
+    pair_elements,
+    pipeline_builder,
+)
 from workflows.inputs.pipeline_steps import STEPS
 
 
@@ -25,8 +38,40 @@ def study_options(function: Any) -> Any:
     """Options shared by ``run`` and ``submit``."""
     options = [
         materials_options(),
+        lattice_options(),
         protocol_option(),
-        computer_option("Computer whose pw/projwfc/pp codes run the study."),
+        computer_option(
+            "Computer whose pw/projwfc/pp codes run the study (those not given by -X)."
+        ),
+        click.option(
+            "-X",
+            "--code",
+            "codes",
+            multiple=True,
+            type=CodeParam(),
+            metavar="CODE",
+            help="A pw.x, projwfc.x or pp.x code by PK, UUID or label (e.g. pw-7.2@cluster) "
+            "instead of --computer's; repeat for several.",
+        ),
+        click.option(
+            "-F",
+            "--pseudo-family",
+            "families",
+            multiple=True,
+            type=FamilyParam(),
+            metavar="[paw=|nc=]FAMILY",
+            help="aiida-pseudo family (label) for every step (FAMILY), or only for the steps "
+            "the protocol runs with PAW (paw=FAMILY) or NC (nc=FAMILY; the NA snapshots "
+            "need norm-conserving pseudopotentials).",
+        ),
+        click.option(
+            "--structure",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            default=None,
+            metavar="FILE",
+            help="An interface with its site labels (the extxyz or CIF `aiida-janus build` "
+            "writes) instead of building one: skips the bulk and interface steps.",
+        ),
         ranks_option,
         click.option(
             "--skip",
@@ -51,7 +96,8 @@ def study_options(function: Any) -> Any:
         click.option(
             "--dry-run",
             is_flag=True,
-            help="Build and check every input, print the steps and the plan; store nothing.",
+            help="Build and check every input, print the steps, codes, families and "
+            "structure; store nothing.",
         ),
         profile_option,
     ]
@@ -60,8 +106,11 @@ def study_options(function: Any) -> Any:
     return function
 
 
-def study_codes(profile_name: str | None, computer_label: str) -> dict[str, Any]:
-    """Load the profile, check its storage, and return the pw/projwfc/pp codes of a computer."""
+def study_codes(
+    profile_name: str | None, computer_label: str, given: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Load the profile, check its storage, and return the pw/projwfc/pp codes: those
+    ``given`` (``-X``), the others of the computer."""
     from aiida.common.exceptions import NotExistent
     from aiida.manage.configuration import get_profile
     from aiida.orm import load_code
@@ -75,13 +124,17 @@ def study_codes(profile_name: str | None, computer_label: str) -> dict[str, Any]
         check_profile_storage(profile)
     except StorageProblemError as exception:
         raise click.ClickException(str(exception)) from exception
+    codes = dict(given or {})
     try:
-        return {name: load_code(f"{name}@{computer_label}") for name in ("pw", "projwfc", "pp")}
+        for name in (name for name in ("pw", "projwfc", "pp") if name not in codes):
+            codes[name] = load_code(f"{name}@{computer_label}")
     except NotExistent as exception:
         raise click.ClickException(
             f"no codes on computer {computer_label!r}: run `aiida-janus setup` "
-            f"(or `aiida-janus setup --computer <yaml>`): {exception}"
+            f"(or `aiida-janus setup --computer <yaml>`), or give them with -X/--code: "
+            f"{exception}"
         ) from exception
+    return codes
 
 
 def ranks_options(ranks: int | None) -> dict[str, Any] | None:
@@ -111,33 +164,39 @@ def build_study(
     profile_name: str | None,
     relation: str | None = None,
     max_strain: float | None = None,
-) -> Any:
-    """A pipeline builder, or a ClickException naming what to fix."""
+    **choices: Any,
+) -> Study:
+    """A pipeline builder and what ``--dry-run`` says of it, or a ClickException naming
+    what to fix. ``choices``: ``codes`` (-X), ``families`` (-F), ``structure``,
+    ``perovskite_a``, ``chalcogenide_a``."""
     from aiida.orm import List
+    from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
-    from heterostructures.structure.errors import StructureInputError
-    from workflows.workchains.pipeline import PipelineWorkChain
+    from workflows.inputs.pw_builders import families_for_flavours
 
-    codes = study_codes(profile_name, computer_label)
-    options = ranks_options(ranks)
-    try:
-        builder = PipelineWorkChain.get_builder_from_protocol(
-            codes,
-            perovskite,
-            chalcogenide,
-            protocol,
-            overrides=interface_overrides(relation, max_strain) or None,
-            options=options,
+    codes = study_codes(profile_name, computer_label, chosen_codes(choices.get("codes", ())))
+    lattices = (choices.get("perovskite_a"), choices.get("chalcogenide_a"))
+    check_lattices(perovskite, chalcogenide, *lattices)
+    families = chosen_families(choices.get("families", ()))
+    if "nc" in families and "na" not in skip:
+        check_nc_family(families["nc"], pair_elements(perovskite, chalcogenide))
+    overrides = recursive_merge(
+        interface_overrides(relation, max_strain), lattice_overrides(*lattices)
+    )
+    pair = (perovskite, chalcogenide, protocol)
+    with families_for_flavours(families):
+        builder, structure_line = pipeline_builder(
+            codes, pair, choices.get("structure"), overrides or None, ranks_options(ranks)
         )
-    except (StructureInputError, ValueError) as exception:
-        raise click.ClickException(str(exception)) from exception
     if skip:
         builder.skip = List(list(skip))
-    return builder
+    return Study(builder, dry_run_lines(codes, families, structure_line))
 
 
-def launch_study(builder: Any, daemon: bool) -> Any:
-    """Run (blocking) or submit a study; storage failures become one clear message."""
+def launch_study(builder: Any, daemon: bool, verbose: bool = False) -> Any:
+    """Run (blocking) or submit a study; storage failures become one clear message.
+
+    ``verbose``: a blocking run shows AiiDA's report lines above the progress view."""
     from aiida.engine import submit as submit_process
 
     from workflows.cli.progress import run_with_progress
@@ -146,7 +205,7 @@ def launch_study(builder: Any, daemon: bool) -> Any:
     try:
         if daemon:
             return submit_process(builder)
-        return run_with_progress(builder)
+        return run_with_progress(builder, verbose=verbose)
     except Exception as exception:
         message = storage_failure(exception)
         if message is None:
@@ -154,13 +213,16 @@ def launch_study(builder: Any, daemon: bool) -> Any:
         raise click.ClickException(message) from exception
 
 
-def echo_dry_run(builder: Any, settings: dict[str, Any]) -> None:
-    """What ``--dry-run`` prints: the steps that would run, the interface spec, the inputs'
-    verdict from the workchain's own validators, and that nothing was stored."""
+def echo_dry_run(builder: Any, settings: dict[str, Any], lines: tuple[str, ...] = ()) -> None:
+    """What ``--dry-run`` prints: the steps that would run, the interface spec, ``lines``
+    (codes, families, structure: :func:`~workflows.cli.study_inputs.dry_run_lines`), the
+    inputs' verdict from the workchain's own validators, and that nothing was stored."""
     from workflows.protocols import namespace_inputs
     from workflows.workchains.pipeline import PipelineWorkChain
 
     skipped = set(settings.get("skip") or ())
+    if "structure" in builder:  # a given interface: no bulk references, no build
+        skipped |= {"bulk", "interface"}
     # Validated as AiiDA validates at launch: empty optional namespaces pruned first.
     error = PipelineWorkChain.spec().inputs.validate(namespace_inputs(builder))
     if error is not None:
@@ -173,27 +235,33 @@ def echo_dry_run(builder: Any, settings: dict[str, Any]) -> None:
     interface = builder.interface.get("interface") if "interface" in builder else None
     if interface is not None:
         click.echo(f"interface spec: {interface.get_dict()}")
+    for line in lines:
+        click.echo(line)
     click.echo("inputs valid; nothing stored (`aiida-janus plan` prices the study)")
 
 
 @click.command("run")
 @study_options
+@verbose_option
 def run(**kwargs: Any) -> None:
-    """Run a study in this process (blocking), reporting each step as it starts.
+    """Run a study in this process (blocking) with a live progress view.
 
     \b
     Examples:
       aiida-janus run                                  # CsPbBr3/CdS, fast protocol
       aiida-janus run --chalcogenide ZnS --skip aimd
+      aiida-janus run --chalcogenide CdTe --chalcogenide-a 6.48 --dry-run
+      aiida-janus run -X pw-7.2@cluster -F SSSP/1.3/PBE/efficiency --skip na -v
+      aiida-janus run --structure interface/interface.extxyz
     """
     from workflows.provenance.report import summary_table
 
-    dry_run = kwargs.pop("dry_run")
-    builder = build_study(**kwargs)
+    dry_run, verbose = kwargs.pop("dry_run"), kwargs.pop("verbose")
+    study = build_study(**kwargs)
     if dry_run:
-        echo_dry_run(builder, kwargs)
+        echo_dry_run(study.builder, kwargs, study.lines)
         return
-    node = launch_study(builder, daemon=False)
+    node = launch_study(study.builder, daemon=False, verbose=verbose)
     if not node.is_finished_ok:
         raise click.ClickException(f"study <{node.pk}> failed: {node.exit_message}")
     click.echo(summary_table(node.outputs.summary.get_dict()))
@@ -213,16 +281,16 @@ def submit(**kwargs: Any) -> None:
     from aiida.engine.daemon.client import get_daemon_client
 
     dry_run = kwargs.pop("dry_run")
-    builder = build_study(**kwargs)
+    study = build_study(**kwargs)
     if dry_run:
-        echo_dry_run(builder, kwargs)
+        echo_dry_run(study.builder, kwargs, study.lines)
         return
     if not get_daemon_client().is_daemon_running:
         raise click.ClickException(
             "the AiiDA daemon is not running: start it with `aiida-janus daemon start` "
             "(AIIDA_PATH set as the Makefile does), or use `aiida-janus run`"
         )
-    node = launch_study(builder, daemon=True)
+    node = launch_study(study.builder, daemon=True)
     click.echo(f"submitted study <{node.pk}>: follow it with `aiida-janus status {node.pk}`")
 
 

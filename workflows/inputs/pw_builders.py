@@ -8,6 +8,9 @@ far above what our accuracy needs), and enough empty bands to see a gap.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from workflows.setup.pseudos import FAMILY_LABELS
@@ -25,8 +28,32 @@ class PseudoFamilyError(ValueError):
     """The pseudopotential family is missing or lacks an element of the structure."""
 
 
+CHOSEN_FAMILIES: ContextVar[dict[str, str] | None] = ContextVar(
+    "janus_chosen_families", default=None
+)
+"""Family label per flavour chosen by the caller (:func:`families_for_flavours`)."""
+
+
+@contextmanager
+def families_for_flavours(labels: dict[str, str]) -> Iterator[None]:
+    """Within the block, the flavours in ``labels`` (``paw``, ``nc``) resolve to those
+    family labels instead of the janus pslibrary families, in every builder.
+
+    Why: the protocols choose a *flavour* per step (PAW for accuracy, NC where the method
+    needs orthonormal overlaps or cheap MD); a user's own family (``aiida-janus run -F``)
+    replaces the family behind a flavour without editing every step's protocol. Builders
+    resolve families when they are made, so the choice is recorded in their inputs.
+    """
+    token = CHOSEN_FAMILIES.set({**(CHOSEN_FAMILIES.get() or {}), **labels})
+    try:
+        yield
+    finally:
+        CHOSEN_FAMILIES.reset(token)
+
+
 def load_family(flavour: str) -> CutoffsPseudoPotentialFamily:
-    """The installed janus family of a flavour, with a fix in the message if absent."""
+    """The installed family of a flavour (janus's, or the caller's choice), with a fix in
+    the message if absent."""
     from aiida.common.exceptions import NotExistent
     from aiida.orm import load_group
 
@@ -34,11 +61,12 @@ def load_family(flavour: str) -> CutoffsPseudoPotentialFamily:
         raise PseudoFamilyError(
             f"unknown pseudo flavour {flavour!r}: use one of {sorted(FAMILY_LABELS)}"
         )
+    label = (CHOSEN_FAMILIES.get() or {}).get(flavour, FAMILY_LABELS[flavour])
     try:
-        family: CutoffsPseudoPotentialFamily = load_group(FAMILY_LABELS[flavour])
+        family: CutoffsPseudoPotentialFamily = load_group(label)
     except NotExistent as exception:
         raise PseudoFamilyError(
-            f"pseudo family {FAMILY_LABELS[flavour]} is not installed: run `aiida-janus setup`"
+            f"pseudo family {label} is not installed: run `aiida-janus setup`"
         ) from exception
     return family
 

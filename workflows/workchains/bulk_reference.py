@@ -121,14 +121,17 @@ class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
         """Builder for ``formula``/``phase`` with the given protocol (fast/balanced/stringent).
 
         ``cutoff_elements``: the other elements of the study, so that the bulk and the
-        interface share one ``ecutwfc`` and their energies can be compared. Raises
+        interface share one ``ecutwfc`` and their energies can be compared. The protocol
+        key ``lattice`` (``{"a": Å}``, overridable) starts the relaxation from that lattice
+        instead of the experimental one (formulas without one need it). Raises
         ``ValueError`` subclasses before anything is stored for an unknown protocol,
         formula or phase, or a family that lacks an element.
         """
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         if phase not in SUPPORTED_PHASES:
             raise ValueError(f"phase {phase!r} is not supported: use one of {SUPPORTED_PHASES}")
-        structure = orm.StructureData(ase=primitive_bulk(formula, phase))
+        lattice = inputs.get("lattice") or {}
+        structure = orm.StructureData(ase=primitive_bulk(formula, phase, **lattice))
         pw_overrides = family_overrides(
             structure, inputs["pseudo_flavour"], inputs["dual"], cutoff_elements=cutoff_elements
         )
@@ -147,6 +150,8 @@ class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
         builder = cls.get_builder()
         builder.formula = orm.Str(formula)
         builder.phase = orm.Str(phase)
+        if lattice:  # a starting cell of the given lattice, e.g. for a formula without one
+            builder.structure = structure
         restart_once_on_unhandled_failure(relax.base_relax)
         # No loose pre-relaxation: bulk cells of 2-5 atoms start close to their minimum.
         builder.relax = namespace_inputs(relax, "structure", "clean_workdir", "base_init_relax")

@@ -17,18 +17,13 @@ crashed, hung or silently went on before (segfault, 9 min of CPU, tracebacks,
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
 
+from tests.workflows.cli.conftest import write_structure_files
 from workflows.cli.main import cli
-
-if TYPE_CHECKING:
-    from aiida.orm import Computer
-    from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
 INCOMPLETE_YAML = "label: mycluster\nscheduler: core.slurm\n"
 MALFORMED_YAML = "label: x\nhostname: [localhost\n"
@@ -37,6 +32,7 @@ CLASHING_YAML = (
     "scheduler: core.direct\nwork_dir: /tmp/x\nmpirun_command: mpirun -np {tot_num_mpiprocs}\n"
 )
 HUGE_PK = str(10**30)
+PAW, NC = "janus/pslibrary-1.0.0/PBE/PAW", "janus/pslibrary-1.0.0/PBE/NC"
 
 # (command line, piece of the error message); ``{tmp}`` is a scratch folder holding the
 # input files of ``_inputs``, ``{running}`` a workflow still running, ``{profile}`` the
@@ -139,38 +135,28 @@ CASES: list[tuple[str, str]] = [
     ("-p ghost run --computer badinput", "profile 'ghost' does not exist"),
     ("-p ghost daemon stop", "profile 'ghost' does not exist"),
     ("-p {profile} status --profile ghost 1", "name two profiles: give one"),
+    # issue 23, conventions: -X/--code, -F/--pseudo-family, --structure, lattice constants
+    ("run -X nosuchcode --computer badinput", "'-X' / '--code': no code with PK, UUID or label"),
+    ("run -X add@badinput --computer badinput", "runs core.arithmetic.add, not one of"),
+    ("run -X pw@badinput -X pw-other@badinput --computer badinput", "gives two pw codes"),
+    ("run -F no/such/family --computer badinput", "no pseudopotential family 'no/such/family'"),
+    ("run -F us=" + NC + " --computer badinput", "us= is no flavour: give LABEL, paw=LABEL"),
+    ("run -F " + PAW + " --computer badinput", "the NA snapshots need norm-conserving"),
+    ("run -F nc=" + NC + " -F nc=" + PAW + " --computer badinput", "gives two nc families"),
+    ("run --chalcogenide CdTe --computer badinput", "CdTe: give it with --chalcogenide-a"),
+    ("submit --chalcogenide ZnTe --computer badinput", "give it with --chalcogenide-a"),
+    ("run --chalcogenide-a nan --computer badinput", "'--chalcogenide-a': nan is not a finite"),
+    ("run --perovskite-a 50 --computer badinput", "'--perovskite-a': 50 is outside the range"),
+    ("run --structure {tmp}/none.extxyz --computer badinput", "does not exist"),
+    ("run --structure {tmp}/file.txt --computer badinput", "is not a structure file ase can read"),
+    ("run --structure {tmp}/plain.cif --computer badinput", "has no interface site labels"),
+    (
+        "run --structure {tmp}/interface.extxyz --chalcogenide ZnS --computer badinput",
+        "holds Br, Cd, Cs, Pb, S, but --perovskite CsPbBr3 --chalcogenide ZnS have",
+    ),
+    ("build --chalcogenide CdTe -o {tmp}/b", "give it with --chalcogenide-a"),
+    ("epitaxy --chalcogenide ZnTe", "zinc-blende ZnTe: give it with --chalcogenide-a"),
 ]
-
-
-@pytest.fixture
-def cli_codes(
-    localhost: Computer,
-    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
-    janus_test_dir: Path,
-) -> None:
-    """Mock codes as pw/projwfc/pp@badinput (a computer of their own: other tests look
-    for real codes on ``localhost``); both pseudo families."""
-    from aiida.common.exceptions import NotExistent
-    from aiida.orm import Computer, load_computer
-
-    from workflows.mock.codes import register_mock_code
-
-    try:
-        computer = load_computer("badinput")
-    except NotExistent:
-        computer = Computer(
-            label="badinput",
-            hostname="localhost",
-            transport_type="core.local",
-            scheduler_type="core.direct",
-            workdir=localhost.get_workdir(),
-        ).store()
-        computer.set_default_mpiprocs_per_machine(1)
-        computer.configure()
-    for name in ("pw", "projwfc", "pp"):
-        register_mock_code(f"{name}.x", computer, janus_test_dir / "bin" / "cli", label=name)
-    pseudo_family("paw")
-    pseudo_family("nc")
 
 
 def _node_count() -> int:
@@ -201,6 +187,7 @@ def _inputs(folder: Path) -> None:
     (folder / "clash.yaml").write_text(CLASHING_YAML)
     (folder / "binary.yaml").write_bytes(bytes(range(256)) * 4)
     (folder / "file.txt").write_text("not a folder\n")
+    write_structure_files(folder)
 
 
 def _tree(folder: Path) -> set[Path]:
