@@ -8,7 +8,7 @@ only labelled as such: they are never used in the assignment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -32,7 +32,7 @@ def gap_peaks_by_element_figure(
     frequencies_cm: ArrayLike,
     gap_intensity: ArrayLike,
     element_frequencies_cm: ArrayLike,
-    element_spectra: dict[str, ArrayLike],
+    element_spectra: Mapping[str, ArrayLike],
     peak_labels: Sequence[tuple[float, str]],
     comparison_cm: Sequence[float] = (),
     max_frequency_cm: float = 500.0,

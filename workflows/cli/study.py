@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from workflows.inputs.pipeline_steps import STEPS
 
 def study_options(function: Any) -> Any:
     """Options shared by ``run`` and ``submit``."""
-    options = [
+    options: list[Callable[[Any], Any]] = [
         materials_options(),
         lattice_options(),
         protocol_option(),

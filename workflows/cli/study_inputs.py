@@ -177,12 +177,13 @@ def read_structure(path: Path) -> Atoms:
     from heterostructures.structure.report import LABELS, read_interface
 
     try:
-        atoms = read(path, index=0)
+        read_back = read(path, index=0)
     except Exception as error:  # ase raises many types for a file it cannot parse
         raise click.BadParameter(
             f"{path} is not a structure file ase can read (cif, extxyz, POSCAR, …): {error}",
             param_hint="'--structure'",
         ) from error
+    atoms = read_back[0] if isinstance(read_back, list) else read_back
     missing = [name for name in LABELS if name not in atoms.arrays]
     if missing and path.suffix.lower() == ".cif":
         try:

@@ -8,7 +8,7 @@ hopping settings) is checked in ``setup`` and fails with a 2xx exit code before 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from aiida import orm
@@ -273,8 +273,8 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
             self.out_many(
                 gap_peak_assignment(
                     trajectory,
-                    outputs["spectral_density"],
-                    outputs["spectral_summary"],
+                    cast(orm.ArrayData, outputs["spectral_density"]),
+                    cast(orm.Dict, outputs["spectral_summary"]),
                     settings,
                 )
             )
