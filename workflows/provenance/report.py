@@ -51,18 +51,21 @@ UNRESOLVED = ", not resolved: ΔE_V and ΔE_C both smaller than the PDOS grid st
 
 
 def _unresolved_routes(alignment: dict[str, Any]) -> set[str]:
-    """Keys of the routes the analysis warned about: both offsets below the PDOS grid step,
-    so their signs (and the type) are noise. A warning starts with the route's own name
-    (``route`` field, e.g. "layer-projected DOS edges"), see
-    ``alignment_analysis._unresolved_offsets``."""
+    """Keys of the routes whose offsets are both below the PDOS grid step, so their signs
+    (and the type) are noise: the analysis stores ``resolved: false`` on such a route
+    (``alignment_analysis._with_resolution``)."""
+    routes = alignment.get("routes", {})
+    if any("resolved" in route for route in routes.values()):
+        return {key for key, route in routes.items() if route.get("resolved") is False}
+    # Fallback only for alignments stored before the analysis wrote ``resolved``: their
+    # warning starts with the route's display name (``route`` field, e.g. "layer-projected
+    # DOS edges") and mentions the grid step.
     flagged = {
         warning.split(":", 1)[0]
         for warning in alignment.get("warnings", [])
         if "grid step" in warning
     }
-    return {
-        key for key, route in alignment.get("routes", {}).items() if route.get("route") in flagged
-    }
+    return {key for key, route in routes.items() if route.get("route") in flagged}
 
 
 def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
