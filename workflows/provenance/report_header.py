@@ -12,19 +12,45 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiida import orm
+from aiida.common.links import LinkType
 
 from workflows import __version__
+from workflows.provenance.process_tree import stored_pk
 
 
 def _codes_used(pipeline: orm.WorkflowNode) -> list[str]:
-    """Full labels of every code a CalcJob of the study ran (``pw@localhost``, …)."""
-    return sorted(
-        {
-            node.inputs.code.full_label
-            for node in pipeline.called_descendants
-            if isinstance(node, orm.CalcJobNode) and "code" in node.inputs
-        }
-    )
+    """Full labels of every code a CalcJob of the study ran (``pw@localhost``, …).
+
+    Walks the CALL links level by level with QueryBuilder, projecting only PKs: a study's
+    hundreds of CalcJobs (one SCF per NA snapshot) are never loaded, only its few codes.
+    Data links are not followed, so a later study that used this one's outputs adds none.
+    """
+
+    frontier = [stored_pk(pipeline)]
+    code_pks: set[int] = set()
+    while frontier:
+        jobs = orm.QueryBuilder()
+        jobs.append(orm.WorkflowNode, filters={"id": {"in": frontier}}, tag="caller")
+        jobs.append(
+            orm.CalcJobNode,
+            with_incoming="caller",
+            edge_filters={"type": LinkType.CALL_CALC.value},
+            tag="job",
+        )
+        jobs.append(
+            orm.AbstractCode, with_outgoing="job", edge_filters={"label": "code"}, project="id"
+        )
+        code_pks.update(jobs.distinct().all(flat=True))
+        workflows = orm.QueryBuilder()
+        workflows.append(orm.WorkflowNode, filters={"id": {"in": frontier}}, tag="caller")
+        workflows.append(
+            orm.WorkflowNode,
+            with_incoming="caller",
+            edge_filters={"type": LinkType.CALL_WORK.value},
+            project="id",
+        )
+        frontier = list(set(workflows.all(flat=True)))
+    return sorted({orm.load_code(pk).full_label for pk in code_pks})
 
 
 def provenance_header(pipeline: orm.WorkflowNode, summary: dict[str, Any]) -> str:
