@@ -13,11 +13,14 @@ from typing import Any
 from aiida import orm
 
 from workflows.provenance.process_tree import called_processes, stored_pk
+from workflows.provenance.report_figures import study_figures
 from workflows.provenance.report_header import figure_section, provenance_header
 
 NOT_RUN = "not run"
 #: figure files copied into a report; a ``<name>_vector`` output is written as ``<name>.svg``
 FIGURE_SUFFIXES = (".png", ".svg")
+#: files a report lists under "Figures" (the DOT source when graphviz cannot render)
+LISTED_SUFFIXES = (".png", ".dot")
 VECTOR_LABEL_SUFFIX = "_vector"
 
 
@@ -311,8 +314,9 @@ def _na_provenance_rows(
 
 
 def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
-    """Write ``summary.md`` and every figure (PNG, and SVG where a step made one) of the
-    study into ``outdir``; return the paths by output label."""
+    """Write ``summary.md``, every figure a step stored (PNG, and SVG where it made one) and
+    the figures drawn now from stored data (:mod:`workflows.provenance.report_figures`)
+    into ``outdir``; return the paths by output label."""
     outdir.mkdir(parents=True, exist_ok=True)
     if "summary" not in pipeline.outputs:
         raise ValueError(
@@ -339,7 +343,9 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
             path = outdir / f"{key.removesuffix(VECTOR_LABEL_SUFFIX)}{suffix}"
             path.write_bytes(node.get_content(mode="rb"))
             written[key] = path
-    figures = {k: p.name for k, p in written.items() if p.suffix == ".png"}
+    drawn, problems = study_figures(pipeline, outdir)
+    written |= drawn
+    figures = {k: p.name for k, p in written.items() if p.suffix in LISTED_SUFFIXES}
     with written["summary"].open("a", encoding="utf-8") as handle:
-        handle.write(figure_section(figures))
+        handle.write(figure_section(figures, problems))
     return written
