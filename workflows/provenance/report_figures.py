@@ -38,23 +38,31 @@ def _called(workflow: orm.ProcessNode | None, label: str) -> orm.ProcessNode | N
     links = workflow.base.links.get_outgoing(
         link_type=(LinkType.CALL_CALC, LinkType.CALL_WORK), link_label_filter=label
     ).all()
-    nodes = sorted((link.node for link in links), key=lambda node: node.ctime)
-    return nodes[-1] if nodes else None
+    nodes = [link.node for link in links if isinstance(link.node, orm.ProcessNode)]
+    return max(nodes, key=lambda node: node.ctime) if nodes else None
 
 
-def _pw_trajectories(workflow: orm.ProcessNode | None) -> list[orm.TrajectoryData]:
-    """``output_trajectory`` of every pw.x run a PwBaseWorkChain made, restarts in order."""
+def _pw_jobs(workflow: orm.ProcessNode | None) -> list[orm.CalcJobNode]:
+    """The CalcJobs a PwBaseWorkChain ran (restarts included), in the order they ran."""
     if workflow is None:
         return []
     links = workflow.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()
-    jobs = sorted((link.node for link in links), key=lambda node: node.ctime)
-    return [job.outputs.output_trajectory for job in jobs if "output_trajectory" in job.outputs]
+    jobs = [link.node for link in links if isinstance(link.node, orm.CalcJobNode)]
+    return sorted(jobs, key=lambda node: node.ctime)
+
+
+def _pw_trajectories(workflow: orm.ProcessNode | None) -> list[orm.ArrayData]:
+    """``output_trajectory`` of every pw.x run a PwBaseWorkChain made, restarts in order."""
+    return [
+        job.outputs.output_trajectory
+        for job in _pw_jobs(workflow)
+        if "output_trajectory" in job.outputs
+    ]
 
 
 def _parameter(workflow: orm.ProcessNode, namelist: str, key: str) -> float | None:
     """A pw.x input parameter of the last run of a PwBaseWorkChain (None when not given)."""
-    links = workflow.base.links.get_outgoing(link_type=LinkType.CALL_CALC).all()
-    jobs = sorted((link.node for link in links), key=lambda node: node.ctime)
+    jobs = _pw_jobs(workflow)
     if not jobs or "parameters" not in jobs[-1].inputs:
         return None
     value = jobs[-1].inputs.parameters.get_dict().get(namelist, {}).get(key)
