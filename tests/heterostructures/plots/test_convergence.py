@@ -21,11 +21,15 @@ def test_scf_accuracy_is_drawn_per_iteration_on_a_log_axis() -> None:
     figure = scf_convergence_figure(accuracies, [5, 3], threshold_ry=1e-6)
     axes = figure.axes[0]
     drawn = axes.get_lines()[0]
-    np.testing.assert_array_equal(drawn.get_xdata(), np.arange(1, 9))
-    np.testing.assert_array_equal(drawn.get_ydata(), accuracies)
+    np.testing.assert_array_equal(np.asarray(drawn.get_xdata(), float), np.arange(1, 9))
+    np.testing.assert_array_equal(np.asarray(drawn.get_ydata(), float), accuracies)
     assert axes.get_yscale() == "log"
     assert axes.get_ylabel() == "estimated scf accuracy (Ry)"
-    vertical = [line.get_xdata()[0] for line in axes.get_lines() if line.get_linestyle() == ":"]
+    vertical = [
+        np.asarray(line.get_xdata(), float)[0]
+        for line in axes.get_lines()
+        if line.get_linestyle() == ":"
+    ]
     assert vertical == [5.5], "one separator between the two ionic steps"
 
 
@@ -42,9 +46,11 @@ def test_relaxation_figure_draws_energy_change_and_forces_with_the_threshold() -
     forces[:, 0, 0] = [0.5, 0.1, 0.01]
     figure = relaxation_figure(energies, forces, force_threshold_ry_bohr=1e-3)
     top, bottom = figure.axes
-    np.testing.assert_allclose(top.get_lines()[0].get_ydata(), [60.0, 10.0, 0.0])
-    np.testing.assert_allclose(bottom.get_lines()[0].get_ydata(), [0.5, 0.1, 0.01])
-    threshold = bottom.get_lines()[1].get_ydata()[0]
+    np.testing.assert_allclose(np.asarray(top.get_lines()[0].get_ydata(), float), [60.0, 10.0, 0.0])
+    np.testing.assert_allclose(
+        np.asarray(bottom.get_lines()[0].get_ydata(), float), [0.5, 0.1, 0.01]
+    )
+    threshold = float(np.asarray(bottom.get_lines()[1].get_ydata(), float)[0])
     assert threshold == pytest.approx(0.0257, abs=1e-4)
     assert bottom.get_yscale() == "log"
     assert bottom.get_ylabel() == "max |F| (eV/Å)"

@@ -37,7 +37,9 @@ def test_nac_of_a_rotation_overlap_is_hbar_sin_theta_over_dt() -> None:
     np.testing.assert_allclose(pair.magnitude_mev, HBAR_MEV_FS * np.sin(thetas) / DT_FS)
     figure = nac_figure(times, nac, [50, 51], highlight=(51, 50))
     (line,) = figure.axes[0].get_lines()
-    np.testing.assert_allclose(line.get_ydata(), HBAR_MEV_FS * np.sin(thetas) / DT_FS)
+    np.testing.assert_allclose(
+        np.asarray(line.get_ydata(), float), HBAR_MEV_FS * np.sin(thetas) / DT_FS
+    )
     assert line.get_label() == "50–51 (IS–FS)"
     assert figure.axes[0].get_ylabel() == "ħ|d$_{ij}$| (meV)"
     assert figure.axes[0].get_xlabel() == "time (fs)"
@@ -54,6 +56,7 @@ def test_pairs_are_ranked_by_mean_coupling_and_the_rest_drawn_grey() -> None:
     assert len(pairs) == n * (n - 1) // 2
     assert means == sorted(means, reverse=True)
     legend = nac_figure(np.arange(6.0), nac, list(range(40, 40 + n))).axes[0].get_legend()
+    assert legend is not None
     assert [t.get_text() for t in legend.get_texts()][-1] == "other pairs"
     assert len(legend.get_texts()) == 9
 
@@ -80,8 +83,10 @@ def test_gap_acf_of_a_cosine_is_the_cosine() -> None:
     )
     acf_axes, density_axes = figure.axes
     (line, _) = acf_axes.get_lines()
-    np.testing.assert_allclose(line.get_xdata(), times[:201])
-    np.testing.assert_allclose(line.get_ydata(), np.cos(2 * np.pi * times[:201] / 100.0), atol=2e-3)
+    np.testing.assert_allclose(np.asarray(line.get_xdata(), float), times[:201])
+    np.testing.assert_allclose(
+        np.asarray(line.get_ydata(), float), np.cos(2 * np.pi * times[:201] / 100.0), atol=2e-3
+    )
     assert acf_axes.get_xlabel() == "time lag (fs)"
     assert density_axes.get_xlabel() == "frequency (cm$^{-1}$)"
     assert "σ = √C(0) = 35 meV" in acf_axes.get_title()  # 0.05 eV / √2

@@ -41,13 +41,15 @@ def test_views_along_a_and_b_put_y_and_x_horizontally() -> None:
     figure = structure_side_views(POSITIONS, CELL, SYMBOLS, DOMAINS)
     along_a, along_b = figure.axes[:2]
     for axes, column in ((along_a, 1), (along_b, 0)):
-        points = axes.collections[0].get_offsets()
+        points = np.asarray(axes.collections[0].get_offsets(), float)
         assert sorted(map(tuple, np.round(points, 9))) == sorted(
             map(tuple, POSITIONS[:, [column, 2]])
         )
-        heights = {round(line.get_ydata()[0], 9) for line in axes.get_lines()}
+        heights = {
+            round(float(np.asarray(line.get_ydata(), float)[0]), 9) for line in axes.get_lines()
+        }
         assert {4.0, 9.0} <= heights
-    colours = along_a.collections[0].get_facecolors()[:, :3]
+    colours = np.asarray(along_a.collections[0].get_facecolor(), float)[:, :3]
     expected = {tuple(jmol_colors[atomic_numbers[s]]) for s in SYMBOLS}
     assert {tuple(c) for c in np.round(colours, 6)} == {tuple(np.round(c, 6)) for c in expected}
     assert along_a.get_ylabel() == "z, along the interface normal (Å)"
@@ -57,4 +59,4 @@ def test_views_along_a_and_b_put_y_and_x_horizontally() -> None:
 def test_atoms_outside_the_cell_are_wrapped() -> None:
     shifted = POSITIONS + np.array([0.0, 0.0, 10.0])
     figure = structure_side_views(shifted, CELL, SYMBOLS, DOMAINS)
-    assert figure.axes[0].collections[0].get_offsets()[:, 1].max() < 10.0
+    assert np.asarray(figure.axes[0].collections[0].get_offsets(), float)[:, 1].max() < 10.0
