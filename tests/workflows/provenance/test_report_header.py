@@ -31,7 +31,9 @@ def _called(caller: orm.WorkflowNode, node: orm.ProcessNode, label: str = "CALL"
     node.base.links.add_incoming(caller, link, label)
 
 
-def _job(computer: orm.Computer, caller: orm.WorkflowNode, code: orm.Code | None) -> orm.Node:
+def _job(
+    computer: orm.Computer, caller: orm.WorkflowNode, code: orm.AbstractCode | None
+) -> orm.Node:
     job = orm.CalcJobNode(computer=computer)
     if code is not None:
         job.base.links.add_incoming(code, LinkType.INPUT_CALC, "code")
