@@ -208,15 +208,34 @@ def analyse_potential(
     return summary, arrays
 
 
-def _unresolved_offsets(routes: dict[str, Any], energies_ev: np.ndarray) -> list[str]:
-    """Routes whose offsets are both below the PDOS grid step (eV): the type is noise there."""
+def _with_resolution(routes: dict[str, Any], energies_ev: np.ndarray) -> dict[str, Any]:
+    """Each route with ``resolved`` (bool) and, when False, ``unresolved_reason``.
+
+    A route whose |ΔE_V| and |ΔE_C| are both below the PDOS grid step (eV) has offsets
+    whose signs, and so its type, are noise. A route without offsets is not judged here
+    (``resolved`` True: nothing is claimed that the grid could not resolve).
+    """
     step = float(energies_ev[1] - energies_ev[0])
+    judged = {}
+    for key, route in routes.items():
+        below = route["valence_offset_ev"] is not None and (
+            max(abs(route["valence_offset_ev"]), abs(route["conduction_offset_ev"])) < step
+        )
+        judged[key] = route | {"resolved": not below}
+        if below:
+            judged[key]["unresolved_reason"] = (
+                f"|ΔE_V|, |ΔE_C| < {step:.3f} eV (PDOS grid step); the alignment type is not "
+                "resolved (domains too thin for bulk-like middle layers?)"
+            )
+    return judged
+
+
+def _unresolved_warnings(routes: dict[str, Any]) -> list[str]:
+    """The warning of each route judged unresolved, starting with the route's own name."""
     return [
-        f"{route['route']}: |ΔE_V|, |ΔE_C| < {step:.3f} eV (PDOS grid step); the alignment type "
-        "is not resolved (domains too thin for bulk-like middle layers?)"
+        f"{route['route']}: {route['unresolved_reason']}"
         for route in routes.values()
-        if route["valence_offset_ev"] is not None
-        and max(abs(route["valence_offset_ev"]), abs(route["conduction_offset_ev"])) < step
+        if route.get("resolved") is False
     ]
 
 
@@ -247,10 +266,13 @@ def _determined(
         _fit_window(settings),
     )  # fmt: skip
     projected = _route_dict(alignment.projected, [alignment.edges_a, alignment.edges_b])
-    routes = {
-        "projected_dos": projected,
-        "eigenvalues": _eigenvalue_route(folder, labels, pair, reference, n_middle),
-    }
+    routes = _with_resolution(
+        {
+            "projected_dos": projected,
+            "eigenvalues": _eigenvalue_route(folder, labels, pair, reference, n_middle),
+        },
+        pdos.energies_ev,
+    )
     summary = {
         "status": "determined" if projected["alignment_type"] != "undetermined" else "undetermined",
         "alignment_type": projected["alignment_type"],
@@ -259,7 +281,7 @@ def _determined(
         "reference": "midgap between highest occupied and lowest empty KS level (pw.x scale)",
         "domain_gaps_ev": {pair[0]: alignment.edges_a.gap_ev, pair[1]: alignment.edges_b.gap_ev},
         "routes": routes,
-        "warnings": _unresolved_offsets(routes, pdos.energies_ev),
+        "warnings": _unresolved_warnings(routes),
     }
     return summary, alignment
 

@@ -43,15 +43,30 @@ def spectral_density_figure(
     resolution_cm: float,
     resolved: bool,
 ) -> Figure:
-    """Fig. 4c: I(ν̃) (eV² fs against cm⁻¹) with the peaks marked and the resolution stated.
+    """Fig. 4c: I(ν̃) (eV² fs against cm⁻¹) with the peaks marked and the resolution stated
+    (drawn by :func:`draw_spectral_density`)."""
+    figure = Figure(figsize=(6, 3.5), layout="constrained")
+    draw_spectral_density(
+        figure.add_subplot(), frequencies_cm, intensity, peaks_cm, resolution_cm, resolved
+    )
+    return figure
+
+
+def draw_spectral_density(
+    axes: Axes,
+    frequencies_cm: ArrayLike,
+    intensity: ArrayLike,
+    peaks_cm: list[float],
+    resolution_cm: float,
+    resolved: bool,
+) -> None:
+    """I(ν̃) (eV² fs against cm⁻¹) on ``axes``, peaks dotted, the resolution in the title.
 
     A spectrum too coarse for the peaks asked for is drawn as stems at its frequency bins:
     a line through a few bins 334 cm⁻¹ apart would draw a peak that is not there.
     """
     frequencies = np.asarray(frequencies_cm, dtype=float)
     values = np.asarray(intensity, dtype=float)
-    figure = Figure(figsize=(6, 3.5), layout="constrained")
-    axes = figure.add_subplot()
     if resolved:
         axes.plot(frequencies, values, color="tab:blue")
     else:
@@ -67,7 +82,6 @@ def spectral_density_figure(
     axes.set_ylabel("spectral density (eV$^2$ fs)")
     verdict = "resolved" if resolved else "NOT resolved"
     axes.set_title(f"IS–FS gap, Δν̃ = {resolution_cm:.0f} cm$^{{-1}}$ ({verdict})", fontsize=9)
-    return figure
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,14 @@ from aiida import orm
 
 from workflows.provenance.peak_rows import peak_rows
 from workflows.provenance.process_tree import called_processes, stored_pk
+from workflows.provenance.report_figures import study_figures
 from workflows.provenance.report_header import figure_section, provenance_header
 
 NOT_RUN = "not run"
 #: figure files copied into a report; a ``<name>_vector`` output is written as ``<name>.svg``
 FIGURE_SUFFIXES = (".png", ".svg")
+#: files a report lists under "Figures" (the DOT source when graphviz cannot render)
+LISTED_SUFFIXES = (".png", ".dot")
 VECTOR_LABEL_SUFFIX = "_vector"
 
 
@@ -52,18 +55,21 @@ UNRESOLVED = ", not resolved: ΔE_V and ΔE_C both smaller than the PDOS grid st
 
 
 def _unresolved_routes(alignment: dict[str, Any]) -> set[str]:
-    """Keys of the routes the analysis warned about: both offsets below the PDOS grid step,
-    so their signs (and the type) are noise. A warning starts with the route's own name
-    (``route`` field, e.g. "layer-projected DOS edges"), see
-    ``alignment_analysis._unresolved_offsets``."""
+    """Keys of the routes whose offsets are both below the PDOS grid step, so their signs
+    (and the type) are noise: the analysis stores ``resolved: false`` on such a route
+    (``alignment_analysis._with_resolution``)."""
+    routes = alignment.get("routes", {})
+    if any("resolved" in route for route in routes.values()):
+        return {key for key, route in routes.items() if route.get("resolved") is False}
+    # Fallback only for alignments stored before the analysis wrote ``resolved``: their
+    # warning starts with the route's display name (``route`` field, e.g. "layer-projected
+    # DOS edges") and mentions the grid step.
     flagged = {
         warning.split(":", 1)[0]
         for warning in alignment.get("warnings", [])
         if "grid step" in warning
     }
-    return {
-        key for key, route in alignment.get("routes", {}).items() if route.get("route") in flagged
-    }
+    return {key for key, route in routes.items() if route.get("route") in flagged}
 
 
 def _alignment_rows(summary: dict[str, Any]) -> list[tuple[str, str]]:
@@ -309,8 +315,9 @@ def _na_provenance_rows(
 
 
 def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
-    """Write ``summary.md`` and every figure (PNG, and SVG where a step made one) of the
-    study into ``outdir``; return the paths by output label."""
+    """Write ``summary.md``, every figure a step stored (PNG, and SVG where it made one) and
+    the figures drawn now from stored data (:mod:`workflows.provenance.report_figures`)
+    into ``outdir``; return the paths by output label."""
     outdir.mkdir(parents=True, exist_ok=True)
     if "summary" not in pipeline.outputs:
         raise ValueError(
@@ -337,7 +344,9 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
             path = outdir / f"{key.removesuffix(VECTOR_LABEL_SUFFIX)}{suffix}"
             path.write_bytes(node.get_content(mode="rb"))
             written[key] = path
-    figures = {k: p.name for k, p in written.items() if p.suffix == ".png"}
+    drawn, problems = study_figures(pipeline, outdir)
+    written |= drawn
+    figures = {k: p.name for k, p in written.items() if p.suffix in LISTED_SUFFIXES}
     with written["summary"].open("a", encoding="utf-8") as handle:
-        handle.write(figure_section(figures))
+        handle.write(figure_section(figures, problems))
     return written

@@ -12,19 +12,45 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiida import orm
+from aiida.common.links import LinkType
 
 from workflows import __version__
+from workflows.provenance.process_tree import stored_pk
 
 
 def _codes_used(pipeline: orm.WorkflowNode) -> list[str]:
-    """Full labels of every code a CalcJob of the study ran (``pw@localhost``, …)."""
-    return sorted(
-        {
-            node.inputs.code.full_label
-            for node in pipeline.called_descendants
-            if isinstance(node, orm.CalcJobNode) and "code" in node.inputs
-        }
-    )
+    """Full labels of every code a CalcJob of the study ran (``pw@localhost``, …).
+
+    Walks the CALL links level by level with QueryBuilder, projecting only PKs: a study's
+    hundreds of CalcJobs (one SCF per NA snapshot) are never loaded, only its few codes.
+    Data links are not followed, so a later study that used this one's outputs adds none.
+    """
+
+    frontier = [stored_pk(pipeline)]
+    code_pks: set[int] = set()
+    while frontier:
+        jobs = orm.QueryBuilder()
+        jobs.append(orm.WorkflowNode, filters={"id": {"in": frontier}}, tag="caller")
+        jobs.append(
+            orm.CalcJobNode,
+            with_incoming="caller",
+            edge_filters={"type": LinkType.CALL_CALC.value},
+            tag="job",
+        )
+        jobs.append(
+            orm.AbstractCode, with_outgoing="job", edge_filters={"label": "code"}, project="id"
+        )
+        code_pks.update(jobs.distinct().all(flat=True))
+        workflows = orm.QueryBuilder()
+        workflows.append(orm.WorkflowNode, filters={"id": {"in": frontier}}, tag="caller")
+        workflows.append(
+            orm.WorkflowNode,
+            with_incoming="caller",
+            edge_filters={"type": LinkType.CALL_WORK.value},
+            project="id",
+        )
+        frontier = list(set(workflows.all(flat=True)))
+    return sorted({orm.load_code(pk).full_label for pk in code_pks})
 
 
 def provenance_header(pipeline: orm.WorkflowNode, summary: dict[str, Any]) -> str:
@@ -74,12 +100,34 @@ FIGURE_CAPTIONS = {
     "stems at its bins (Fig. 4c of the paper).",
     "dynamics_plot": "Donor-domain population and energy against time from DISH/FSSH with the "
     "fitted decay (fs) (Fig. 4d of the paper).",
+    "nac_plot": "Non-adiabatic couplings ħ|d_ij| (meV) of the band pairs of the NA window "
+    "(pw.x band numbers) against time (fs), at the midpoints between snapshots, from the "
+    "stored NA Hamiltonian; the IS–FS pair in black, pairs beyond the 8 strongest in grey.",
+    "gap_acf_plot": "Normalised autocorrelation C(t)/C(0) of the IS–FS gap fluctuation against "
+    "the time lag (fs), the ACF the pure dephasing integrates (σ = √C(0) stated), beside the "
+    "spectral density (eV² fs against cm⁻¹) with its resolution.",
+    "scf_convergence_plot": "pw.x estimated SCF accuracy (Ry, log scale) per iteration of the "
+    "interface SCF of the electronic step; conv_thr dashed, restarts separated by dotted lines.",
+    "relaxation_plot": "BFGS relaxation of the interface: E − E_last (meV) and the largest "
+    "atomic force (eV/Å, log scale; fixed atoms carry none) per ionic step, pw.x "
+    "forc_conv_thr (a bound on each force component) dashed.",
+    "structure_plot": "The study's (relaxed) interface model seen along a and along b: heights "
+    "along the interface normal z (Å), atoms coloured by element, domain boundaries dashed "
+    "red, cell edges grey.",
+    "provenance_graph": "Provenance of the study: the janus.pipeline and the steps it called "
+    "(CALL links labelled with the step names), drawn by aiida-core's Graph as `verdi node "
+    "graph generate` draws it.",
+    "provenance_graph_source": "Provenance of the study (the janus.pipeline and the steps it "
+    "called) as graphviz DOT source: graphviz's `dot` was not found on the machine that wrote "
+    "this report, so no picture was drawn; render it with "
+    "`dot -Tsvg provenance_graph.dot -o provenance_graph.svg`.",
 }
 """Caption of each figure a study can make, by the output label that stores it."""
 
 
-def figure_section(files: dict[str, str]) -> str:
-    """Markdown list of the figures written beside the summary, each with its caption.
+def figure_section(files: dict[str, str], problems: list[str] | None = None) -> str:
+    """Markdown list of the figures written beside the summary, each with its caption, and
+    the figures that could not be drawn (``problems``, one line each).
 
     ``files``: output label (with a ``_<pk>`` suffix when a label repeats) → file name."""
     lines = ["", "## Figures", ""]
@@ -91,4 +139,5 @@ def figure_section(files: dict[str, str]) -> str:
                 f" Another model of the study (the figure node's PK {label[len(base) + 1 :]})."
             )
         lines.append(f"- [`{name}`]({name}): {caption}")
+    lines += [f"- {problem}" for problem in problems or []]
     return "\n".join(lines) + "\n"

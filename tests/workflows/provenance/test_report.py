@@ -69,34 +69,74 @@ def test_state_elements_are_ranked_by_the_real_space_partition() -> None:
     assert "elements not analysed" in rows["final state"]
 
 
-def test_offsets_below_the_pdos_grid_step_are_reported_as_not_resolved() -> None:
-    """The 0.4 demo's projected-DOS offsets (+0.024 / +0.015 eV on a 0.05 eV grid) carry no
-    sign, so neither the overall type nor the route's type may be stated bare. The warning
-    is made by the analysis itself (``alignment_analysis._unresolved_offsets``), not by
-    hand, from routes named as ``band_offsets.offsets_from_edges`` names them (the 0.4
-    demo's stored band_alignment, PK 2742 in its profile, has exactly this warning); the
-    eigenvalue route (−0.741 / +0.256 eV) stays resolved."""
-    import numpy as np
+DEMO_ROUTES = {
+    "projected_dos": {
+        "route": "layer-projected DOS edges",
+        "valence_offset_ev": 0.024,
+        "conduction_offset_ev": 0.015,
+        "alignment_type": "II",
+    },
+    "eigenvalues": {
+        "route": "Kohn-Sham eigenvalues",
+        "valence_offset_ev": 0.256,
+        "conduction_offset_ev": -0.741,
+        "alignment_type": "I",
+    },
+}
+"""The 0.4 demo's routes (stored band_alignment, PK 2742 in its profile): projected-DOS
+offsets +0.024 / +0.015 eV on a 0.05 eV grid, eigenvalue offsets −0.741 / +0.256 eV."""
 
-    from heterostructures.electronic.alignment_analysis import _unresolved_offsets
 
-    routes = {
-        "projected_dos": {
-            "route": "layer-projected DOS edges",
-            "valence_offset_ev": 0.024,
-            "conduction_offset_ev": 0.015,
-            "alignment_type": "II",
-        },
-        "eigenvalues": {
-            "route": "Kohn-Sham eigenvalues",
-            "valence_offset_ev": 0.256,
-            "conduction_offset_ev": -0.741,
-            "alignment_type": "I",
-        },
-    }
-    warnings = _unresolved_offsets(routes, np.arange(-5.0, 5.0, 0.05))
-    alignment = {"alignment_type": "II", "routes": routes, "warnings": warnings}
-    table = summary_table({"band_alignment": alignment})
+def _assert_only_pdos_route_unresolved(table: str) -> None:
     assert "| alignment type | II, not resolved: ΔE_V and ΔE_C both smaller than" in table
     assert "(type II, not resolved" in table
     assert "(type I)" in table
+
+
+def test_offsets_below_the_pdos_grid_step_are_reported_as_not_resolved() -> None:
+    """The 0.4 demo's projected-DOS offsets carry no sign, so neither the overall type nor
+    the route's type may be stated bare. The analysis itself decides
+    (``alignment_analysis._with_resolution``) and stores ``resolved`` per route; the report
+    reads that boolean. The eigenvalue route stays resolved."""
+    import numpy as np
+
+    from heterostructures.electronic.alignment_analysis import (
+        _unresolved_warnings,
+        _with_resolution,
+    )
+
+    routes = _with_resolution(DEMO_ROUTES, np.arange(-5.0, 5.0, 0.05))
+    assert routes["projected_dos"]["resolved"] is False
+    assert "0.050 eV (PDOS grid step)" in routes["projected_dos"]["unresolved_reason"]
+    assert routes["eigenvalues"]["resolved"] is True
+    alignment = {"alignment_type": "II", "routes": routes, "warnings": []}
+    _assert_only_pdos_route_unresolved(summary_table({"band_alignment": alignment}))
+    # The warning text is still written for a reader, starting with the route's name.
+    assert _unresolved_warnings(routes) == [
+        f"layer-projected DOS edges: {routes['projected_dos']['unresolved_reason']}"
+    ]
+
+
+def test_report_reads_the_boolean_not_the_warning_text() -> None:
+    """A route renamed in the analysis (display name not in any warning) is still flagged,
+    and a grid-step warning naming a route that is stored ``resolved: true`` flags nothing:
+    the old code matched the warning's prefix against the display name and got both wrong."""
+    routes = {
+        "projected_dos": DEMO_ROUTES["projected_dos"]
+        | {"route": "PDOS edges (renamed)", "resolved": False},
+        "eigenvalues": DEMO_ROUTES["eigenvalues"] | {"resolved": True},
+    }
+    warnings = ["Kohn-Sham eigenvalues: |ΔE_V|, |ΔE_C| < 0.050 eV (PDOS grid step)"]
+    alignment = {"alignment_type": "II", "routes": routes, "warnings": warnings}
+    _assert_only_pdos_route_unresolved(summary_table({"band_alignment": alignment}))
+
+
+def test_alignments_stored_before_the_flag_fall_back_to_the_warning() -> None:
+    """A band_alignment stored before ``resolved`` existed (the 0.4 demo's, warning text
+    copied from it) is still read: the warning names the route by its display name."""
+    warning = (
+        "layer-projected DOS edges: |ΔE_V|, |ΔE_C| < 0.050 eV (PDOS grid step); the "
+        "alignment type is not resolved (domains too thin for bulk-like middle layers?)"
+    )
+    alignment = {"alignment_type": "II", "routes": DEMO_ROUTES, "warnings": [warning]}
+    _assert_only_pdos_route_unresolved(summary_table({"band_alignment": alignment}))

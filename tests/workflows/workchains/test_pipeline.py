@@ -137,7 +137,9 @@ def test_fast_pipeline_says_why_it_has_no_formation_energy(
     assert "different pseudopotentials for ['Cd', 'S']" in reason
 
 
-def test_pipeline_from_trajectory_runs_only_na_steps(study_codes: dict[str, InstalledCode]) -> None:
+def test_pipeline_from_trajectory_runs_only_na_steps(
+    study_codes: dict[str, InstalledCode], tmp_path: Path
+) -> None:
     """Restart with a given structure and trajectory: only the NA steps run (mock pw.x)."""
     from aiida.engine import run_get_node
     from aiida.orm import Dict, List, Str
@@ -170,6 +172,38 @@ def test_pipeline_from_trajectory_runs_only_na_steps(study_codes: dict[str, Inst
     summary = results["summary"].get_dict()
     assert {"spectral_summary", "dynamics_summary"} <= set(summary["steps"])
     assert "PBE" in summary["level_of_theory"]
+    _check_na_report_figures(node, tmp_path)
+
+
+def _check_na_report_figures(node: Any, tmp_path: Path) -> None:
+    """The report draws |NAC|(t) from the stored NA Hamiltonian (one line per band pair of
+    the window, values ħ|d_ij| of its ``nac_per_fs``) and the gap ACF from the stored
+    dephasing ACF, each as a 300 dpi PNG and an SVG with a caption."""
+    import numpy as np
+    from matplotlib.image import imread
+
+    from heterostructures.plots.na_time import pair_couplings
+    from workflows.provenance.report import write_report
+
+    written = write_report(node, tmp_path / "report")
+    for stem in ("nac_plot", "gap_acf_plot"):
+        assert written[stem].suffix == ".png"
+        assert written[f"{stem}_vector"].read_bytes().lstrip().startswith((b"<?xml", b"<svg"))
+        height = imread(written[stem]).shape[0]
+        assert height == 300 * {"nac_plot": 3.5, "gap_acf_plot": 3.2}[stem]
+    hamiltonian = node.outputs.na_hamiltonian
+    first, last = hamiltonian.base.attributes.get("band_window")
+    pairs = pair_couplings(
+        hamiltonian.get_array("times_fs"),
+        hamiltonian.get_array("nac_per_fs"),
+        list(range(first, last + 1)),
+    )
+    assert len(pairs) == (last - first + 1) * (last - first) // 2
+    assert np.all(np.isfinite(pairs[0].magnitude_mev))
+    table = written["summary"].read_text()
+    assert "[`nac_plot.png`](nac_plot.png): Non-adiabatic couplings ħ|d_ij| (meV)" in table
+    assert "[`gap_acf_plot.png`](gap_acf_plot.png): Normalised autocorrelation" in table
+    assert "not drawn" not in table
 
 
 @pytest.mark.real_qe
@@ -229,6 +263,28 @@ def test_tiny_pipeline_end_to_end_on_mocks(
     assert "| type verdict |" in table
     assert "| IS/FS and NA model | 3+2 planes, 13 atoms |" in table
     assert {"offsets_vs_thickness", "band_alignment_diagram_vector"} <= set(written)
+    _check_study_report_figures(written, table)
+
+
+def _check_study_report_figures(written: dict[str, Path], table: str) -> None:
+    """Structure, SCF and BFGS convergence drawn from the stored outputs (PNG + SVG with a
+    caption each); the provenance graph rendered when graphviz's ``dot`` is on PATH, else
+    its DOT source written and the caption saying so."""
+    import shutil
+
+    for stem in ("structure_plot", "scf_convergence_plot", "relaxation_plot"):
+        assert written[stem].stat().st_size > 1000
+        assert written[f"{stem}_vector"].suffix == ".svg"
+        assert f"[`{stem}.png`]({stem}.png)" in table
+    if shutil.which("dot"):
+        assert written["provenance_graph"].read_bytes().startswith(b"\x89PNG")
+        assert "[`provenance_graph.png`](provenance_graph.png): Provenance" in table
+    else:
+        source = written["provenance_graph_source"].read_text()
+        assert source.startswith("digraph")
+        assert "interface" in source
+        assert "`dot` was not found" in table
+    assert "not drawn" not in table
 
 
 def test_protocol_sets_per_step_resources_and_ranks_override_them(

@@ -1,0 +1,161 @@
+"""Figures the report draws from stored data, on a hand-built study (no QE, seconds).
+
+The study is a graph of nodes linked as ``janus.pipeline`` links them (CALL labels
+``interface/relax``, ``electronic/scf``, ``na_analysis``; outputs ``structure``,
+``site_labels``, ``na_hamiltonian``, ``summary``), holding the arrays aiida-quantumespresso
+stores in ``output_trajectory``. Reference: the arrays put in, read back from the drawn
+figures' files and captions; graphviz's absence simulated by hiding ``dot``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from aiida import orm
+from aiida.common.links import LinkType
+from ase.build import bulk
+
+from heterostructures.dynamics.nac import nonadiabatic_couplings
+from workflows.provenance import report_figures
+from workflows.provenance.report import write_report
+
+NEW_FIGURES = (
+    "nac_plot",
+    "gap_acf_plot",
+    "scf_convergence_plot",
+    "relaxation_plot",
+    "structure_plot",
+)
+
+
+def _data(node: orm.Data, creator: orm.ProcessNode, label: str) -> orm.Data:
+    node.base.links.add_incoming(creator, LinkType.CREATE, label)
+    return node.store()
+
+
+def _returned(node: orm.Data, workflow: orm.WorkflowNode, label: str) -> None:
+    node.base.links.add_incoming(workflow, LinkType.RETURN, label)
+
+
+def _workflow(
+    caller: orm.WorkflowNode | None, label: str = "CALL", inputs: dict | None = None
+) -> orm.WorkflowNode:
+    node = orm.WorkflowNode()
+    if caller is not None:
+        node.base.links.add_incoming(caller, LinkType.CALL_WORK, label)
+    for name, value in (inputs or {}).items():
+        node.base.links.add_incoming(value.store(), LinkType.INPUT_WORK, name)
+    return node.store()
+
+
+def _pw_job(
+    caller: orm.WorkflowNode, computer: orm.Computer, parameters: dict, arrays: dict
+) -> None:
+    job = orm.CalcJobNode(computer=computer)
+    job.base.links.add_incoming(orm.Dict(parameters).store(), LinkType.INPUT_CALC, "parameters")
+    job.base.links.add_incoming(caller, LinkType.CALL_CALC, "iteration_01")
+    job.store()
+    trajectory = orm.ArrayData()  # read like TrajectoryData: by array name
+    for name, values in arrays.items():
+        trajectory.set_array(name, np.asarray(values))
+    _data(trajectory, job, "output_trajectory")
+
+
+def _na_outputs(
+    pipeline: orm.WorkflowNode, calc: orm.CalcFunctionNode, gap_sigma_ev: float
+) -> None:
+    theta = np.array([0.01, 0.02, 0.015, 0.01])
+    rotations = [np.array([[np.cos(t), np.sin(t)], [-np.sin(t), np.cos(t)]]) for t in theta]
+    hamiltonian = orm.ArrayData()
+    hamiltonian.set_array(
+        "nac_per_fs", np.array([nonadiabatic_couplings(s, 1.0) for s in rotations])
+    )
+    hamiltonian.set_array("times_fs", np.arange(5.0))
+    hamiltonian.base.attributes.set("band_window", [50, 51])
+    _returned(_data(hamiltonian, calc, "na_hamiltonian"), pipeline, "na_hamiltonian")
+    bands = {"initial_band": orm.Int(51), "final_band": orm.Int(50)}
+    analysis = _workflow(pipeline, "na_analysis", bands)
+    lags = np.arange(0.0, 50.0)
+    dephasing, density = orm.ArrayData(), orm.ArrayData()
+    dephasing.set_array("times_fs", lags)
+    dephasing.set_array("acf_ev2", gap_sigma_ev**2 * np.cos(2 * np.pi * lags / 20.0))
+    density.set_array("frequencies_cm", np.linspace(0.0, 1000.0, 30))
+    density.set_array("intensity", np.linspace(1.0, 0.0, 30))
+    summary = orm.Dict({"resolution_cm": 334.0, "resolved": False, "peaks_cm": []})
+    for name, node in (("dephasing", dephasing), ("spectral_density", density)):
+        _returned(_data(node, calc, name), analysis, name)
+    _returned(_data(summary, calc, "spectral_summary"), analysis, "spectral_summary")
+
+
+def _study(computer: orm.Computer, gap_sigma_ev: float = 0.1) -> orm.WorkflowNode:
+    """A finished study with every step whose data the new figures need; the IS–FS gap
+    fluctuates by ``gap_sigma_ev`` (eV)."""
+    pipeline = _workflow(None)
+    calc = orm.CalcFunctionNode().store()
+    relax = _workflow(_workflow(pipeline, "interface"), "relax")
+    forces = np.zeros((3, 4, 3))
+    forces[:, 0, 2] = [0.3, 0.05, 0.004]
+    _pw_job(
+        relax,
+        computer,
+        {"CONTROL": {"forc_conv_thr": 1e-3}},
+        {"energy": [-10.0, -10.02, -10.021], "forces": forces},
+    )
+    scf = _workflow(_workflow(pipeline, "electronic"), "scf")
+    _pw_job(
+        scf,
+        computer,
+        {"ELECTRONS": {"conv_thr": 1e-8}},
+        {"scf_accuracy": [0.3, 0.01, 1e-4, 1e-6, 1e-9], "scf_iterations": [5]},
+    )
+    atoms = bulk("CdS", "zincblende", a=5.8, cubic=True)
+    _returned(_data(orm.StructureData(ase=atoms), calc, "structure"), pipeline, "structure")
+    domains = ["chalcogenide" if z < 2.9 else "perovskite" for z in atoms.positions[:, 2]]
+    labels = orm.Dict({"domain": domains, "layer": [0] * len(atoms), "fixed": [False] * len(atoms)})
+    _returned(_data(labels, calc, "site_labels"), pipeline, "site_labels")
+    _na_outputs(pipeline, calc, gap_sigma_ev)
+    summary = orm.Dict({"pair": "CdS/CdS", "level_of_theory": "PBE"})
+    _returned(_data(summary, calc, "summary"), pipeline, "summary")
+    return pipeline
+
+
+def test_report_draws_the_new_figures_from_stored_data(
+    localhost: orm.Computer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_figures.shutil, "which", lambda name: None)
+    written = write_report(_study(localhost), tmp_path)
+    table = written["summary"].read_text()
+    for stem in NEW_FIGURES:
+        assert written[stem].read_bytes().startswith(b"\x89PNG")
+        assert b"<svg" in written[f"{stem}_vector"].read_bytes()
+        assert f"[`{stem}.png`]({stem}.png)" in table
+    assert "not drawn" not in table
+    source = written["provenance_graph_source"].read_text()
+    assert source.startswith("digraph")
+    for step in ("interface", "electronic", "na_analysis"):
+        assert f"label={step}" in source or f'label="{step}"' in source
+    assert "[`provenance_graph.dot`](provenance_graph.dot)" in table
+    assert "`dot` was not found" in table
+
+
+def test_a_figure_that_cannot_be_drawn_is_named_with_the_reason(
+    localhost: orm.Computer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A gap that never fluctuated (C(0) = 0) has no normalised ACF: the report says so
+    and still writes every other figure."""
+    monkeypatch.setattr(report_figures.shutil, "which", lambda name: None)
+    study = _study(localhost, gap_sigma_ev=0.0)
+    written = write_report(study, tmp_path)
+    table = written["summary"].read_text()
+    assert "- gap_acf_plot: not drawn (need an ACF over ≥ 2 lags with C(0) > 0" in table
+    assert "gap_acf_plot" not in written
+    assert "nac_plot" in written
+
+
+@pytest.mark.skipif(report_figures.shutil.which("dot") is None, reason="graphviz dot missing")
+def test_provenance_graph_is_rendered_with_dot(localhost: orm.Computer, tmp_path: Path) -> None:
+    written = report_figures.provenance_graph(_study(localhost), tmp_path)
+    assert written["provenance_graph"].read_bytes().startswith(b"\x89PNG")
+    assert b"<svg" in written["provenance_graph_vector"].read_bytes()
