@@ -23,7 +23,8 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-DIRECT_PID_MARKER = ".janus-submit.pid"
+DIRECT_PID_MARKER = ".aiida/janus-submit.pid"
+"""Next to aiida-core's own ``.aiida/calcinfo.json`` in the working directory."""
 SECTION = "#janus-lookup "
 _SLURM_FIELDS = 4  # id | name | state | working directory
 

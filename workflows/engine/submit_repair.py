@@ -93,8 +93,9 @@ def submit_with_pid_marker(calculation: Any, transport: Any) -> Any:
     aiida_command = scheduler._get_submit_command
 
     def with_marker(submit_script: str) -> str:
-        if aiida_command(submit_script) != AIIDA_DIRECT_COMMAND.format(script=submit_script):
-            return str(aiida_command(submit_script))
+        command = str(aiida_command(submit_script))
+        if command != AIIDA_DIRECT_COMMAND.format(script=submit_script):
+            return command  # not the command checked: aiida-core's, without a marker
         return submit_lookup.direct_submit_command(submit_script)
 
     scheduler._get_submit_command = with_marker

@@ -161,6 +161,7 @@ def _direct_submit(folder: Path, seconds: float) -> str:
     """Submit ``sleep`` as aiida-core's direct scheduler would, with the repaired command."""
     from aiida.transports.plugins.local import LocalTransport
 
+    (folder / ".aiida").mkdir()  # aiida-core's upload creates it (calcinfo.json)
     (folder / SCRIPT).write_text(f"exec > _scheduler-stdout.txt\nsleep {seconds}\n")
     command = submit_lookup.direct_submit_command(f"'{SCRIPT}'")
     with LocalTransport() as transport:
@@ -209,6 +210,7 @@ def test_no_direct_marker_means_never_started(tmp_path: Path) -> None:
 
 def test_a_reused_pid_is_not_adopted(tmp_path: Path) -> None:
     """The marker's PID now belongs to another process (this test's own, elsewhere)."""
+    (tmp_path / ".aiida").mkdir()
     (tmp_path / submit_lookup.DIRECT_PID_MARKER).write_text(f"{os.getpid()}\n")
     found = _direct_lookup(tmp_path)
     assert found.job_id is None
