@@ -23,7 +23,7 @@ environment of ``aiida-janus daemon start`` (circus passes it on to the workers)
 - ``JANUS_BROKER_GUARD``: ``workflows/engine/broker_guard.py`` (RabbitMQ only: a worker whose
   connection the broker drops re-executes itself).
 
-With both off, the only change to aiida-core is the two repairs.
+With both off, the only changes to aiida-core are the repairs of `workflows/engine/repairs.py`.
 """
 
 from __future__ import annotations

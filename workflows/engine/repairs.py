@@ -1,4 +1,4 @@
-"""Repairs of two aiida-core 2.9 engine windows that lose a CalcJob's output link.
+"""Repairs of aiida-core 2.9 engine windows: lost output links (1, 2), a repeated submit (3).
 
 Why: the CalcJob transport tasks (``aiida/engine/processes/calcjobs/tasks.py``) attach an
 output with ``process.out(...)`` (kept in memory, linked in the database only at the
@@ -19,6 +19,10 @@ it:
   ``PARSING``. aiida-core 2.9.0 (branch ``release/v2.9.0``) returns early at ``PARSING``
   and the parser fails with exit 100 (``ERROR_NO_RETRIEVED_FOLDER``); 2.9.4 retrieves
   again by itself.
+- **submit** (window 3): ``execmanager.submit_calculation`` stores the job id only after
+  the scheduler's submit returned; restarted in between, the job is submitted again into
+  the same folder. Repaired in :mod:`workflows.engine.submit_repair` (a re-submit first
+  looks the job up and adopts it).
 
 The repairs wrap those two task functions and act only in the exact state each window
 leaves, at the command that runs the task:
@@ -67,20 +71,23 @@ def supported_aiida(version: str) -> bool:
     return match is not None and (int(match[1]), int(match[2])) in TESTED_AIIDA
 
 
-def has_checked_signature(function: Any) -> bool:
-    """Is ``function`` a coroutine function whose first parameter is ``process``?
+def has_checked_signature(
+    function: Any, parameters: tuple[str, ...] = ("process",), coroutine: bool = True
+) -> bool:
+    """Is ``function`` a coroutine (or plain, ``coroutine=False``) function whose parameters
+    start with ``parameters``?
 
-    Why: the wrappers read ``process`` from the first argument and pass every other one on
-    unchanged; a task whose signature changed is not wrapped (and the CalcJobs keep
-    aiida-core's behaviour) rather than broken.
+    Why: the wrappers read their arguments by position and pass them on unchanged; a
+    function whose signature changed is not wrapped (and the CalcJobs keep aiida-core's
+    behaviour) rather than broken.
     """
-    if not inspect.iscoroutinefunction(function):
+    if not callable(function) or inspect.iscoroutinefunction(function) is not coroutine:
         return False
     try:
-        parameters = list(inspect.signature(function).parameters)
+        names = tuple(inspect.signature(function).parameters)
     except (TypeError, ValueError):
         return False
-    return parameters[:1] == ["process"]
+    return names[: len(parameters)] == parameters
 
 
 def restore_upload_window(process: Any) -> bool:
@@ -168,6 +175,10 @@ WRAPPERS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
     "task_upload_job": _wrap_upload,
     "task_retrieve_job": _wrap_retrieve,
 }
+SUBMIT = "submit_calculation"
+SUBMIT_SIGNATURE = ("calculation", "transport")
+"""Window 3 (``workflows/engine/submit_repair.py``) wraps ``execmanager.submit_calculation``,
+which ``task_submit_job`` calls with the node and an open transport."""
 
 
 def _warn_once(message: str) -> None:
@@ -177,9 +188,9 @@ def _warn_once(message: str) -> None:
 
 
 def install_repairs(aiida_version: str | None = None) -> list[str]:
-    """Wrap aiida-core's upload and retrieve tasks with the repairs; idempotent.
+    """Wrap aiida-core's upload and retrieve tasks and its submit with the repairs; idempotent.
 
-    Returns the names of the task functions that carry a repair (empty, after one loud
+    Returns the names of the functions that carry a repair (empty, after one loud
     warning, when aiida-core is outside :data:`TESTED_AIIDA` or no task has the checked
     signature: the engine changed, and a repair written for 2.9 must not guess).
     """
@@ -191,7 +202,8 @@ def install_repairs(aiida_version: str | None = None) -> list[str]:
         _warn_once(
             f"aiida-janus engine repairs NOT installed: aiida-core {version} is outside the "
             "tested range >=2.9,<2.10. A daemon worker killed right after an upload or a "
-            "retrieve can then lose that CalcJob's output; upgrade aiida-janus or pin aiida-core."
+            "retrieve can then lose that CalcJob's output, and one killed in a submit can "
+            "submit its job twice; upgrade aiida-janus or pin aiida-core."
         )
         return []
     installed = []
@@ -206,4 +218,24 @@ def install_repairs(aiida_version: str | None = None) -> list[str]:
             installed.append(name)
         else:
             _warn_once(f"aiida-janus repair of {name} NOT installed: its signature changed")
+    if _install_submit_repair():
+        installed.append(SUBMIT)
     return installed
+
+
+def _install_submit_repair() -> bool:
+    """Wrap ``execmanager.submit_calculation`` (window 3) once; is it wrapped?"""
+    from aiida.engine.daemon import execmanager
+
+    from workflows.engine.submit_repair import wrap_submit
+
+    function = getattr(execmanager, SUBMIT, None)
+    if getattr(function, INSTALLED_FLAG, False):
+        return True
+    if not has_checked_signature(function, SUBMIT_SIGNATURE, coroutine=False):
+        _warn_once(f"aiida-janus repair of {SUBMIT} NOT installed: its signature changed")
+        return False
+    wrapped = wrap_submit(function)  # type: ignore[arg-type]
+    setattr(wrapped, INSTALLED_FLAG, True)
+    setattr(execmanager, SUBMIT, wrapped)
+    return True

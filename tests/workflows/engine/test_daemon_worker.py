@@ -71,12 +71,15 @@ def _installed_in_fresh_worker(**env: str) -> str:
     return result.stdout.strip()
 
 
+REPAIRED = "['task_upload_job', 'task_retrieve_job', 'submit_calculation']"
+
+
 def test_by_default_a_worker_gets_only_the_repairs() -> None:
     shown = _installed_in_fresh_worker()
-    assert shown == "['repairs'] ['task_upload_job', 'task_retrieve_job'] False False"
+    assert shown == f"['repairs'] {REPAIRED} False False"
 
 
 def test_submit_reuse_is_opt_in_and_scoped_to_janus() -> None:
     shown = _installed_in_fresh_worker(**{daemon_worker.SUBMIT_REUSE_ENV: "1"})
-    expected = "['repairs', 'submit_reuse'] ['task_upload_job', 'task_retrieve_job'] True False"
+    expected = f"['repairs', 'submit_reuse'] {REPAIRED} True False"
     assert shown == expected

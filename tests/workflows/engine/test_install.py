@@ -36,12 +36,14 @@ def test_importing_janus_workchains_outside_a_worker_patches_nothing() -> None:
         "        e.load() if e.name.startswith('janus.') else None\n"
         "from aiida.engine.processes.calcjobs import tasks\n"
         "from aiida.engine import WorkChain\n"
+        "from aiida.engine.daemon import execmanager\n"
         f"names = {list(TASKS)!r}\n"
         f"flag = {engine_repairs.INSTALLED_FLAG!r}\n"
         "print([getattr(getattr(tasks, n), flag, False) for n in names],"
-        " hasattr(WorkChain.submit, '__wrapped__'))"
+        " hasattr(WorkChain.submit, '__wrapped__'),"
+        " hasattr(execmanager.submit_calculation, '__wrapped__'))"
     )
-    assert patched == "[False, False] False"
+    assert patched == "[False, False] False False"
 
 
 def test_a_plain_verdi_worker_loading_only_a_janus_calcjob_gets_the_repairs() -> None:
@@ -53,10 +55,12 @@ def test_a_plain_verdi_worker_loading_only_a_janus_calcjob_gets_the_repairs() ->
         "from aiida.plugins import CalculationFactory\n"
         "CalculationFactory('janus.pp_cube')\n"
         "from aiida.engine.processes.calcjobs import tasks\n"
-        f"print([getattr(getattr(tasks, n), {engine_repairs.INSTALLED_FLAG!r}, False)"
-        f" for n in {list(TASKS)!r}])"
+        "from aiida.engine.daemon import execmanager\n"
+        f"flag = {engine_repairs.INSTALLED_FLAG!r}\n"
+        f"print([getattr(getattr(tasks, n), flag, False) for n in {list(TASKS)!r}],"
+        " getattr(execmanager.submit_calculation, flag, False))"
     )
-    assert patched == "[True, True]"
+    assert patched == "[True, True] True"
 
 
 def test_install_in_a_plain_verdi_worker_installs_the_repairs(
@@ -66,10 +70,13 @@ def test_install_in_a_plain_verdi_worker_installs_the_repairs(
     from aiida.engine.processes.calcjobs import tasks
 
     monkeypatch.setattr(sys, "argv", ["/venv/bin/verdi", "-p", "janus", "daemon", "worker"])
+    from aiida.engine.daemon import execmanager
+
     from workflows import engine
 
-    assert engine.install() == list(TASKS)
+    assert engine.install() == [*TASKS, engine_repairs.SUBMIT]
     assert all(getattr(getattr(tasks, n), engine_repairs.INSTALLED_FLAG) for n in TASKS)
+    assert getattr(execmanager.submit_calculation, engine_repairs.INSTALLED_FLAG)
 
 
 def test_light_imports_stay_light() -> None:

@@ -113,14 +113,17 @@ def test_only_the_tested_aiida_range_is_supported(version: str, supported: bool)
 def test_outside_the_range_nothing_is_patched_and_one_warning_given(
     restore_tasks: None, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from aiida.engine.daemon import execmanager
     from aiida.engine.processes.calcjobs import tasks
 
     monkeypatch.setattr(engine_repairs, "_warned", [])
     before = {name: getattr(tasks, name) for name in TASKS}
+    submit = execmanager.submit_calculation
     with caplog.at_level(logging.WARNING, logger=engine_repairs.__name__):
         assert engine_repairs.install_repairs("2.10.0") == []
         assert engine_repairs.install_repairs("2.10.0") == []
     assert {name: getattr(tasks, name) for name in TASKS} == before
+    assert execmanager.submit_calculation is submit
     (record,) = caplog.records
     assert "NOT installed: aiida-core 2.10.0 is outside the tested range" in record.message
 
@@ -141,17 +144,45 @@ def test_a_task_whose_signature_changed_is_not_wrapped(
     assert not engine_repairs.has_checked_signature(changed)
     assert not engine_repairs.has_checked_signature(not_a_coroutine)
     monkeypatch.setattr(tasks, "task_upload_job", changed)
-    assert engine_repairs.install_repairs() == ["task_retrieve_job"]
+    assert engine_repairs.install_repairs() == ["task_retrieve_job", engine_repairs.SUBMIT]
     assert tasks.task_upload_job is changed
 
 
+def test_a_submit_whose_signature_changed_is_not_wrapped(
+    restore_tasks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Window 3 wraps ``execmanager.submit_calculation(calculation, transport)``, not a
+    coroutine; a changed one keeps aiida-core's behaviour."""
+    from aiida.engine.daemon import execmanager
+
+    def changed(node: Any, transport: Any) -> None:
+        """A future ``submit_calculation`` whose first parameter was renamed."""
+
+    async def now_a_coroutine(calculation: Any, transport: Any) -> None:
+        """Awaitable: the synchronous wrapper would break it."""
+
+    signature = engine_repairs.SUBMIT_SIGNATURE
+    assert engine_repairs.has_checked_signature(
+        execmanager.submit_calculation, signature, coroutine=False
+    )
+    for function in (changed, now_a_coroutine):
+        assert not engine_repairs.has_checked_signature(function, signature, coroutine=False)
+        monkeypatch.setattr(execmanager, engine_repairs.SUBMIT, function)
+        assert engine_repairs.install_repairs() == list(TASKS)
+        assert execmanager.submit_calculation is function
+
+
 def test_install_wraps_each_task_once(repaired: list[str]) -> None:
+    from aiida.engine.daemon import execmanager
     from aiida.engine.processes.calcjobs import tasks
 
-    assert repaired == list(TASKS)
+    assert repaired == [*TASKS, engine_repairs.SUBMIT]
     wrapped = [getattr(tasks, name) for name in TASKS]
-    assert engine_repairs.install_repairs() == list(TASKS)
+    submit = execmanager.submit_calculation
+    assert engine_repairs.install_repairs() == repaired
     assert [getattr(tasks, name) for name in TASKS] == wrapped
+    assert execmanager.submit_calculation is submit
+    assert submit.__wrapped__ is not None
     assert all(getattr(task, "__wrapped__", None) is not None for task in wrapped)
 
 
