@@ -243,11 +243,12 @@ def test_an_interrupted_direct_submit(
         engine_repairs.install_repairs()
     lookups: list[submit_lookup.LookupResult] = []
     real_lookup = submit_repair.lookup_submitted_job
-    monkeypatch.setattr(
-        submit_repair,
-        "lookup_submitted_job",
-        lambda *args: lookups.append(real_lookup(*args)) or lookups[-1],
-    )
+
+    def recorded_lookup(*args: Any) -> submit_lookup.LookupResult:
+        lookups.append(real_lookup(*args))
+        return lookups[-1]
+
+    monkeypatch.setattr(submit_repair, "lookup_submitted_job", recorded_lookup)
     accepted = kill_after_submit(monkeypatch, DirectScheduler)
     node = run_add(add_code, 2, {"num_machines": 1, "num_mpiprocs_per_machine": 1})
     assert node.is_finished_ok, node.exit_message
