@@ -100,6 +100,26 @@ def _gamma_only(scf_inputs: dict[str, Any]) -> dict[str, Any]:
     return use_gamma_tricks(scf_inputs)
 
 
+EXIT_CODES = (
+    (201, "ERROR_EMPTY_SELECTION", "no snapshot selected: {error}"),
+    (202, "ERROR_TRAJECTORY_TOO_SHORT", "{error}"),
+    (203, "ERROR_BAND_WINDOW", "{error}"),
+    (204, "ERROR_TIME_STEP", "{error}"),
+    (205, "ERROR_VARIABLE_CELL", "{error}"),
+    (206, "ERROR_CHAINS", "{error}"),
+    (207, "ERROR_SPIN_POLARISED", "{error}"),
+    (208, "ERROR_SITE_LABELS", "{error}"),
+    (301, "ERROR_CUTOFF_MISMATCH", "{error}"),
+    (302, "ERROR_SNAPSHOT_MISMATCH", "snapshots {pair} cannot be overlapped: {error}"),
+    (
+        401,
+        "ERROR_SNAPSHOT_SCF_FAILED",
+        "SCF of snapshot {position} (frame {frame}, "
+        "PwBaseWorkChain<{pk}>) failed with exit {status}: see its report",
+    ),
+)
+
+
 class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
     """SCF per trajectory snapshot in restarted chains; overlaps → NA Hamiltonian."""
 
@@ -125,12 +145,8 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         )
         spec.input("dt_fs", valid_type=orm.Float, required=False, help="Snapshot spacing (fs).")
         spec.input("n_chains", valid_type=orm.Int, default=lambda: orm.Int(1))
-        spec.input(
-            "frames_per_job",
-            valid_type=orm.Int,
-            default=lambda: orm.Int(0),
-            help="K > 0: K frames per janus.snapshot_batch job; 0: a CalcJob per snapshot.",
-        )
+        per_job = "K > 0: K frames per janus.snapshot_batch job; 0: a CalcJob per snapshot."
+        spec.input("frames_per_job", valid_type=orm.Int, default=lambda: orm.Int(0), help=per_job)
         spec.input("track_states", valid_type=orm.Bool, default=lambda: orm.Bool(True))
         spec.input("clean_workdir", valid_type=orm.Bool, default=lambda: orm.Bool(True))
         spec.input(
@@ -153,24 +169,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         spec.output("na_hamiltonian", valid_type=orm.ArrayData, help="Energies, overlaps, NAC.")
         spec.output("na_parameters", valid_type=orm.Dict, help="Window, dt, frames, chains.")
         spec.output("site_labels", valid_type=orm.Dict, required=False)
-        for status, label, message in (
-            (201, "ERROR_EMPTY_SELECTION", "no snapshot selected: {error}"),
-            (202, "ERROR_TRAJECTORY_TOO_SHORT", "{error}"),
-            (203, "ERROR_BAND_WINDOW", "{error}"),
-            (204, "ERROR_TIME_STEP", "{error}"),
-            (205, "ERROR_VARIABLE_CELL", "{error}"),
-            (206, "ERROR_CHAINS", "{error}"),
-            (207, "ERROR_SPIN_POLARISED", "{error}"),
-            (208, "ERROR_SITE_LABELS", "{error}"),
-            (301, "ERROR_CUTOFF_MISMATCH", "{error}"),
-            (302, "ERROR_SNAPSHOT_MISMATCH", "snapshots {pair} cannot be overlapped: {error}"),
-            (
-                401,
-                "ERROR_SNAPSHOT_SCF_FAILED",
-                "SCF of snapshot {position} (frame {frame}, "
-                "PwBaseWorkChain<{pk}>) failed with exit {status}: see its report",
-            ),
-        ):
+        for status, label, message in EXIT_CODES:
             spec.exit_code(status, label, message=message)
 
     def setup(self) -> Any:
