@@ -1,7 +1,9 @@
-"""``janus.snapshot_batch``: bad input refused before anything is uploaded.
+"""``janus.snapshot_batch`` on mock pw.x: a real run of the driver replayed, bad input.
 
-The inputs are those of the fast protocol's snapshot SCF on tiny CdS (as in
-test_na_snapshots.py).
+Every pw.x call of the driver replays a recording of real pw.x 6.7 (with wavefunctions,
+tests/fixtures/mock/pw.x); the driver, the checkpoints and the shipped overlap script run
+for real. Re-record with ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1 scripts/record_fixtures.sh
+'tests/workflows/calculations/test_snapshot_batch.py'``.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pytest
 
 from tests.workflows.workchains.test_na_snapshots import SERIAL, TINY_SCF, _trajectory
@@ -47,6 +50,54 @@ def _batch_inputs(code: InstalledCode, frames: list[int], **settings: Any) -> di
         "site_labels": Dict(LABELS),
         "metadata": {"options": dict(SERIAL)},
     }
+
+
+def _pairs(node: Any) -> dict[str, Any]:
+    return {label: node.outputs.pairs[label] for label in sorted(node.outputs.pairs)}
+
+
+@pytest.mark.usefixtures("nc_family")
+def test_batch_of_four_frames_replayed(mock_code: Callable[..., InstalledCode]) -> None:
+    """4 frames in one job: 3 pairs in the calcfunction's form; NAC chain as today's."""
+    from aiida.engine import run_get_node
+    from aiida.orm import Dict
+
+    from workflows.calcfunctions.na import assemble_na_hamiltonian
+    from workflows.calculations.snapshot_batch import SnapshotBatchCalculation
+
+    inputs = _batch_inputs(mock_code("pw.x"), [0, 1, 2, 3])
+    _, node = run_get_node(SnapshotBatchCalculation, **inputs)
+    assert node.is_finished_ok, node.exit_message
+    pairs = _pairs(node)
+    assert list(pairs) == ["pair_0000", "pair_0001", "pair_0002"]
+    for pair in pairs.values():
+        assert sorted(pair.get_arraynames()) == [
+            "domain_weights_bra",
+            "domain_weights_ket",
+            "energies_bra_ev",
+            "energies_ket_ev",
+            "overlap",
+        ]
+        assert pair.base.attributes.get("band_window") == WINDOW
+        assert abs(np.diagonal(pair.get_array("overlap"))).min() > 0.99
+        np.testing.assert_allclose(pair.get_array("domain_weights_ket").sum(axis=1), 1, atol=1e-8)
+    # Consecutive pairs share a snapshot: bra side of one = ket side of the one before.
+    for before, after in zip(list(pairs.values())[:-1], list(pairs.values())[1:], strict=True):
+        np.testing.assert_array_equal(
+            before.get_array("energies_ket_ev"), after.get_array("energies_bra_ev")
+        )
+    facts = node.outputs.frame_facts["frames"]
+    assert [f["position"] for f in facts] == [0, 1, 2, 3]
+    assert all(f["converged"] for f in facts)
+    # Restarted SCFs (frames 1..3) start from the previous frame: fewer iterations.
+    assert max(f["n_scf_steps"] for f in facts[1:]) < facts[0]["n_scf_steps"]
+    retrieved = node.outputs.retrieved.base.repository.list_object_names()
+    assert not any(name.startswith("wfc") or name.endswith(".out") for name in retrieved)
+    settings = Dict({"dt_fs": 1.0, "band_window": WINDOW, "track_states": True})
+    hamiltonian = assemble_na_hamiltonian(settings, **pairs)["na_hamiltonian"]
+    nac = hamiltonian.get_array("nac_per_fs")
+    assert nac.shape == (3, 2, 2)
+    np.testing.assert_allclose(nac, -nac.transpose(0, 2, 1), atol=1e-12)
 
 
 @pytest.mark.usefixtures("nc_family")
