@@ -1,4 +1,4 @@
-"""``janus.snapshot_batch`` on mock pw.x: a real run of the driver replayed, bad input.
+"""``janus.snapshot_batch`` on mock pw.x: a real run of the driver replayed, resume, bad input.
 
 Every pw.x call of the driver replays a recording of real pw.x 6.7 (with wavefunctions,
 tests/fixtures/mock/pw.x); the driver, the checkpoints and the shipped overlap script run
@@ -98,6 +98,42 @@ def test_batch_of_four_frames_replayed(mock_code: Callable[..., InstalledCode]) 
     nac = hamiltonian.get_array("nac_per_fs")
     assert nac.shape == (3, 2, 2)
     np.testing.assert_allclose(nac, -nac.transpose(0, 2, 1), atol=1e-12)
+
+
+@pytest.mark.usefixtures("nc_family")
+def test_batch_resumes_from_last_finished_frame(mock_code: Callable[..., InstalledCode]) -> None:
+    """A batch stopped after each frame (max_seconds) is resumed twice from its remote folder:
+    the frames already done are skipped, the rest restart from the last checkpoint, and the
+    final job returns every pair; equal to the uninterrupted batch within SCF noise."""
+    from aiida.engine import run_get_node
+
+    from workflows.calculations.snapshot_batch import SnapshotBatchCalculation
+
+    code = mock_code("pw.x")
+    inputs = _batch_inputs(code, [0, 1, 2, 3], max_seconds=1e-3)
+    _, first = run_get_node(SnapshotBatchCalculation, **inputs)
+    assert first.exit_status == 351
+    assert "frames [1, 2, 3] unfinished" in (first.exit_message or "")
+    inputs["parent_folder"] = first.outputs.remote_folder
+    _, second = run_get_node(SnapshotBatchCalculation, **inputs)
+    assert second.exit_status == 351
+    assert list(_pairs(second)) == ["pair_0000"]
+    resumed = _batch_inputs(code, [0, 1, 2, 3])
+    resumed["parent_folder"] = second.outputs.remote_folder
+    _, third = run_get_node(SnapshotBatchCalculation, **resumed)
+    assert third.is_finished_ok, third.exit_message
+    log = third.outputs.retrieved.base.repository.get_object_content("janus_batch.log", mode="r")
+    assert "frame_0000: finished before, skipped" in log
+    assert "frame_0002: restarting from checkpoint frames/frame_0001" in log
+    _, straight = run_get_node(SnapshotBatchCalculation, **_batch_inputs(code, [0, 1, 2, 3]))
+    for label, pair in _pairs(third).items():
+        reference = _pairs(straight)[label]
+        np.testing.assert_allclose(
+            abs(pair.get_array("overlap")), abs(reference.get_array("overlap")), atol=1e-5
+        )
+        np.testing.assert_allclose(
+            pair.get_array("energies_ket_ev"), reference.get_array("energies_ket_ev"), atol=1e-5
+        )
 
 
 @pytest.mark.usefixtures("nc_family")
