@@ -49,6 +49,8 @@ def batches_left(ctx: Any) -> bool:
 def _batch_inputs(workchain: Any, positions: list[int], parent: Any) -> dict[str, Any]:
     scf = workchain.inputs.scf
     options = dict(scf.pw.metadata.get("options", {}))
+    for own in ("parser_name", "input_filename", "output_filename"):  # pw.x's, not the batch's
+        options.pop(own, None)
     walltime = options.get("max_wallclock_seconds")
     settings: dict[str, Any] = {
         "band_window": list(workchain.inputs.band_window),
