@@ -1,8 +1,8 @@
 """AiiDA overhead per NA snapshot: one ``janus.snapshot_batch`` job against a CalcJob each.
 
 The same frames (tiny zinc-blende CdS, 2 atoms, Γ, NC 20/80 Ry, 12 bands, window = LUMO,
-LUMO + 1, S moving ≈ 0.008 Å per frame) are run both ways with the real pw.x (serial,
-``OMP_NUM_THREADS=1``) in one process, caching off:
+LUMO + 1, S moving ≈ 0.008 Å per frame) are run both ways with the real pw.x (one MPI
+rank, ``OMP_NUM_THREADS=1``) in one process, caching off:
 
 * batch: one ``SnapshotBatchCalculation`` over all frames, overlaps computed in the job;
 * today: one ``PwCalculation`` per frame, each restarting from the previous one's folder,
@@ -30,7 +30,7 @@ import numpy as np
 TINY_SCF = {
     "scf": {"pw": {"parameters": {"SYSTEM": {"ecutwfc": 20.0, "ecutrho": 80.0, "nbnd": 12}}}}
 }
-SERIAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
+SERIAL = {"withmpi": True, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
 CELL_ANG = np.array([[0.0, 2.915, 2.915], [2.915, 0.0, 2.915], [2.915, 2.915, 0.0]])
 
 
@@ -185,7 +185,7 @@ def main() -> None:
     with disable_caching():
         results = {"batch job": run_batch(inputs, frames, window)}
         results["CalcJob per frame"] = run_per_snapshot(inputs, frames, window)
-    print(f"{args.frames} frames, tiny CdS, window {window}, pw.x serial")
+    print(f"{args.frames} frames, tiny CdS, window {window}, pw.x on 1 rank")
     header = ("path", "wall s", "pw.x s", "overhead s/frame", "% of SCF", "bytes/frame")
     print("{:<18} {:>8} {:>8} {:>17} {:>9} {:>12}".format(*header))
     for name, r in results.items():

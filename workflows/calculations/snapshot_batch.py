@@ -148,7 +148,8 @@ class SnapshotBatchCalculation(CalcJob):
         """How the driver starts pw.x: the code's executable, through mpirun when asked."""
         code, computer = self.inputs.code, self.node.computer
         prefix: list[str] = []
-        if self.node.get_option("withmpi") and computer is not None:
+        with_mpi = self.node.get_option("withmpi") if code.with_mpi is None else code.with_mpi
+        if with_mpi and computer is not None:
             resources = dict(self.node.get_option("resources") or {})
             job_resource = computer.get_scheduler().create_job_resource(**resources)
             substitutions = {
