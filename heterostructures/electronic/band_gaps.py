@@ -125,6 +125,12 @@ def experimental_gap(material: str) -> BandGap:
         ) from None
 
 
+def has_cited_gaps(*materials: str) -> bool:
+    """True when every material has a cited gap: a pair without one (e.g. CdTe, reachable
+    with ``--chalcogenide-a``) gets PBE (and HSE06 when asked) corrections only."""
+    return all(material in EXPERIMENTAL_GAPS for material in materials)
+
+
 @dataclass(frozen=True)
 class GapCorrectedOffsets:
     """Offsets A − B (eV) with ΔE_C rebuilt from ΔE_V and the bulk gaps of one source."""

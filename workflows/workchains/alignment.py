@@ -28,6 +28,7 @@ from aiida.engine import ToContext, WorkChain, if_, while_
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
+from heterostructures.electronic.band_gaps import has_cited_gaps
 from heterostructures.structure.interface_spec import build_from_spec
 from workflows.calcfunctions.alignment import (
     FIGURES,
@@ -356,7 +357,7 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
         # A = perovskite, B = chalcogenide in every model, as the paper states its levels.
         electronic.analysis = orm.Dict(electronic.analysis.get_dict() | {"domains": list(SIDES)})
         builder.electronic = namespace_inputs(electronic, "structure", "site_labels")
-        if inputs.get("experimental_gaps"):
+        if inputs.get("experimental_gaps") and has_cited_gaps(perovskite, chalcogenide):
             builder.experimental_gaps = orm.Dict(experimental_gap_inputs(perovskite, chalcogenide))
         builder.max_concurrent_models = orm.Int(int(inputs["max_concurrent_models"]))
         if inputs.get("hybrid") is not None:

@@ -19,6 +19,7 @@ from heterostructures.electronic.band_gaps import (
     BandGapError,
     experimental_gap,
     gap_corrected,
+    has_cited_gaps,
     type_verdict,
 )
 
@@ -108,3 +109,10 @@ def test_experimental_gaps_cover_the_models_materials_with_citations() -> None:
     assert "wurtzite" in experimental_gap("CdS").note
     with pytest.raises(BandGapError, match="known materials: CdS, CsPbBr3"):
         experimental_gap("GaAs")
+
+
+def test_a_pair_without_a_cited_gap_is_known_as_such() -> None:
+    """CdTe (reachable with --chalcogenide-a) has no cited gap: the series then corrects
+    with PBE/HSE06 only instead of failing to build."""
+    assert has_cited_gaps("CsPbBr3", "CdS")
+    assert not has_cited_gaps("CsPbBr3", "CdTe")
