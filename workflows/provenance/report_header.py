@@ -98,6 +98,9 @@ FIGURE_CAPTIONS = {
     "spectral_density_plot": "Spectral density of the IS–FS gap fluctuation against "
     "wavenumber (cm⁻¹) with its bin spacing; since 0.6 an unresolved spectrum is drawn as "
     "stems at its bins (Fig. 4c of the paper).",
+    "peak_assignment_plot": "IS–FS gap spectral density (eV² fs) above each element's share of "
+    "the NVE kinetic-energy spectrum against wavenumber (cm⁻¹); our peaks labelled with the "
+    "element moving there, the paper's six peaks dashed for comparison.",
     "dynamics_plot": "Donor-domain population and energy against time from DISH/FSSH with the "
     "fitted decay (fs) (Fig. 4d of the paper).",
     "nac_plot": "Non-adiabatic couplings ħ|d_ij| (meV) of the band pairs of the NA window "
