@@ -35,15 +35,9 @@ from workflows.cli.study_inputs import (
 from workflows.inputs.pipeline_steps import STEPS
 
 
-def study_options(function: Any) -> Any:
-    """Options shared by ``run`` and ``submit``."""
-    options: list[Callable[[Any], Any]] = [
-        materials_options(),
-        lattice_options(),
-        protocol_option(),
-        computer_option(
-            "Computer whose pw/projwfc/pp codes run the study (those not given by -X)."
-        ),
+def _override_options() -> list[Callable[[Any], Any]]:
+    """-X/--code, -F/--pseudo-family and --structure: what a user brings instead of ours."""
+    return [
         click.option(
             "-X",
             "--code",
@@ -73,6 +67,19 @@ def study_options(function: Any) -> Any:
             help="An interface with its site labels (the extxyz or CIF `aiida-janus build` "
             "writes) instead of building one: skips the bulk and interface steps.",
         ),
+    ]
+
+
+def study_options(function: Any) -> Any:
+    """Options shared by ``run`` and ``submit``."""
+    options: list[Callable[[Any], Any]] = [
+        materials_options(),
+        lattice_options(),
+        protocol_option(),
+        computer_option(
+            "Computer whose pw/projwfc/pp codes run the study (those not given by -X)."
+        ),
+        *_override_options(),
         ranks_option,
         click.option(
             "--skip",

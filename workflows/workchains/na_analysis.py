@@ -148,6 +148,29 @@ def _hopping_options(dynamics: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in dynamics.items() if key not in ANALYSIS_OPTIONS}
 
 
+def _declare_peak_assignment_outputs(spec: Any) -> None:
+    """Outputs of the optional gap-peak assignment (only with ``md_trajectory``)."""
+    spec.output(
+        "peak_assignment",
+        valid_type=orm.Dict,
+        required=False,
+        help="Element shares of the MD's kinetic-energy spectrum at each gap peak.",
+    )
+    spec.output(
+        "element_spectra",
+        valid_type=orm.ArrayData,
+        required=False,
+        help="Mass-weighted velocity power spectrum per element (amu·Å²/fs vs cm^-1).",
+    )
+    for suffix, kind in (("", "PNG"), ("_vector", "SVG")):
+        spec.output(
+            f"peak_assignment_plot{suffix}",
+            valid_type=orm.SinglefileData,
+            required=False,
+            help=f"Gap spectrum above the element shares at each wavenumber, {kind}.",
+        )
+
+
 class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
     """Spectral density, dephasing, FSSH/DISH populations and τ fits, with plots."""
 
@@ -191,25 +214,7 @@ class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
         for name in ("gap", "spectral_density", "dephasing", "populations"):
             spec.output(name, valid_type=orm.ArrayData)
         spec.output("spectral_summary", valid_type=orm.Dict, help="Peaks cm^-1, resolution, τ.")
-        spec.output(
-            "peak_assignment",
-            valid_type=orm.Dict,
-            required=False,
-            help="Element shares of the MD's kinetic-energy spectrum at each gap peak.",
-        )
-        spec.output(
-            "element_spectra",
-            valid_type=orm.ArrayData,
-            required=False,
-            help="Mass-weighted velocity power spectrum per element (amu·Å²/fs vs cm^-1).",
-        )
-        for suffix, kind in (("", "PNG"), ("_vector", "SVG")):
-            spec.output(
-                f"peak_assignment_plot{suffix}",
-                valid_type=orm.SinglefileData,
-                required=False,
-                help=f"Gap spectrum above the element shares at each wavenumber, {kind}.",
-            )
+        _declare_peak_assignment_outputs(spec)
         spec.output("dynamics_summary", valid_type=orm.Dict, help="τ_ET, τ_relax ± 1σ, flags.")
         for name, figure in (("spectral_density", "Fig. 4c"), ("dynamics", "Fig. 4d")):
             spec.output(f"{name}_plot", valid_type=orm.SinglefileData, help=f"{figure}, PNG.")

@@ -379,11 +379,9 @@ class PipelineWorkChain(JanusProtocolMixin, WorkChain):
         """NA times and spectra for the summary."""
         if failed := self._failed("na_analysis"):
             return failed
-        node = self.ctx.na_analysis
-        self.ctx.pieces["spectral_summary"] = node.outputs.spectral_summary
-        self.ctx.pieces["dynamics_summary"] = node.outputs.dynamics_summary
-        if "peak_assignment" in node.outputs:
-            self.ctx.pieces["peak_assignment"] = node.outputs.peak_assignment
+        for name in ("spectral_summary", "dynamics_summary", "peak_assignment"):
+            if name in self.ctx.na_analysis.outputs:  # peak_assignment: with MD trajectory
+                self.ctx.pieces[name] = self.ctx.na_analysis.outputs[name]
         return None
 
     def results(self) -> None:
