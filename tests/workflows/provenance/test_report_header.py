@@ -20,6 +20,23 @@ def _codes_by_loading_every_descendant(study: orm.WorkflowNode) -> list[str]:
     )
 
 
+def _isolated_computer() -> orm.Computer:
+    """A computer of its own: codes named pw/pp here must not shadow the session's
+    ``pw@localhost`` (a second one made ``load_code`` ambiguous for later tests)."""
+    from aiida.common.exceptions import NotExistent
+
+    try:
+        return orm.load_computer("report-header-test")
+    except NotExistent:
+        return orm.Computer(
+            label="report-header-test",
+            hostname="localhost",
+            transport_type="core.local",
+            scheduler_type="core.direct",
+            workdir="/tmp",
+        ).store()
+
+
 def _code(computer: orm.Computer, label: str) -> orm.InstalledCode:
     return orm.InstalledCode(
         computer=computer, filepath_executable=f"/usr/bin/{label}.x", label=label
@@ -48,7 +65,8 @@ def _workflow(caller: orm.WorkflowNode | None = None) -> orm.WorkflowNode:
     return node.store()
 
 
-def _mocked_study(localhost: orm.Computer) -> orm.WorkflowNode:
+def _mocked_study(_: orm.Computer) -> orm.WorkflowNode:
+    localhost = _isolated_computer()
     """pipeline → step → sub-workflow → CalcJobs (pw, projwfc; pw twice), one CalcJob
     directly under the pipeline (pp), one without a code; outside the study a CalcJob of
     another code that only reads the study's output (a data link, not a CALL)."""
@@ -76,7 +94,7 @@ def test_codes_are_those_of_the_called_calcjobs_as_before(localhost: orm.Compute
     study = _mocked_study(localhost)
     found = _codes_used(study)
     assert found == _codes_by_loading_every_descendant(study)
-    assert found == [f"{name}@{localhost.label}" for name in ("pp", "projwfc", "pw")]
+    assert found == [f"{name}@report-header-test" for name in ("pp", "projwfc", "pw")]
 
 
 def test_a_study_without_calcjobs_has_no_codes(localhost: orm.Computer) -> None:
