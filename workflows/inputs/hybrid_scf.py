@@ -119,12 +119,15 @@ def ecutfock_ry(system: Mapping[str, Any], requested: float | None) -> float:
 
 
 def hybrid_scf_inputs(
-    scf_inputs: dict[str, Any], structure: orm.StructureData, settings: Mapping[str, Any]
+    scf_inputs: dict[str, Any],
+    structure: orm.StructureData,
+    settings: Mapping[str, Any],
+    thresholds_per_atom: Mapping[str, float] | None = None,
 ) -> dict[str, Any]:
     """``PwBaseWorkChain`` inputs of an HSE06 SCF of the bulk reference ``structure``.
 
     Built on :func:`workflows.inputs.lineup_references.reference_scf_inputs` (the PBE reference of
-    route 2),
+    route 2; ``thresholds_per_atom`` as there),
     plus the exact-exchange keys of the module docstring. ``settings`` overrides
     :data:`DEFAULT_HYBRID_SETTINGS`. Raises :class:`HybridSettingsError` (a ValueError)
     for settings QE 6.7 cannot run or would change silently.
@@ -135,7 +138,7 @@ def hybrid_scf_inputs(
             f"unknown hybrid settings {unknown}: use {sorted(DEFAULT_HYBRID_SETTINGS)}"
         )
     chosen = {**DEFAULT_HYBRID_SETTINGS, **settings}
-    inputs = reference_scf_inputs(scf_inputs, structure)
+    inputs = reference_scf_inputs(scf_inputs, structure, thresholds_per_atom)
     pw = dict(inputs["pw"])
     parameters = copy.deepcopy(pw["parameters"].get_dict())
     system = parameters.setdefault("SYSTEM", {})

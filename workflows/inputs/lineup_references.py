@@ -6,20 +6,22 @@ pseudopotentials, cutoffs, functional and convergence settings. These helpers de
 its inputs from the interface ``scf`` inputs instead of asking the user for a second
 copy that could drift apart. Only what must differ is changed: the structure, the
 number of bands (the bulk cell has other electrons), the k-points (an even
-Γ-centred mesh, so zone-boundary edges such as CsPbBr3's R point are sampled) and any
-dipole-correction keys (a bulk cell has no vacuum).
+Γ-centred mesh, so zone-boundary edges such as CsPbBr3's R point are sampled), any
+dipole-correction keys (a bulk cell has no vacuum) and, given per-atom values, the
+extensive SCF thresholds (the same accuracy per atom as the interface).
 """
 
 from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from aiida import orm
 
-from workflows.inputs.pw_builders import insulator_bands
+from workflows.inputs.pw_builders import insulator_bands, with_thresholds
 
 DEFAULT_REFERENCE_KPOINTS_DISTANCE = 0.3
 """k-spacing (1/Å) of the reference SCF when the interface SCF gives an explicit mesh."""
@@ -55,8 +57,17 @@ def reference_pseudos(structure: orm.StructureData, pseudos: dict[str, Any]) -> 
     return {kind.name: by_element[kind.symbol] for kind in structure.kinds}
 
 
-def reference_scf_inputs(scf: dict[str, Any], structure: orm.StructureData) -> dict[str, Any]:
-    """``PwBaseWorkChain`` inputs of a bulk reference SCF from the interface ``scf`` inputs."""
+def reference_scf_inputs(
+    scf: dict[str, Any],
+    structure: orm.StructureData,
+    thresholds_per_atom: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """``PwBaseWorkChain`` inputs of a bulk reference SCF from the interface ``scf`` inputs.
+
+    With ``thresholds_per_atom`` (aiida-quantumespresso's ``conv_thr_per_atom`` and
+    ``etot_conv_thr_per_atom``, Ry per atom) the reference's thresholds are those per-atom
+    values × its own atoms; without, the interface's.
+    """
     inputs = copy.copy(scf)
     pw = dict(inputs["pw"])
     pw["pseudos"] = reference_pseudos(structure, pw["pseudos"])
@@ -65,6 +76,8 @@ def reference_scf_inputs(scf: dict[str, Any], structure: orm.StructureData) -> d
         for key in keys:
             parameters.get(namelist, {}).pop(key, None)
     parameters.setdefault("SYSTEM", {})["nbnd"] = insulator_bands(structure, pw["pseudos"])
+    if thresholds_per_atom is not None:
+        parameters = with_thresholds(parameters, thresholds_per_atom, len(structure.sites))
     pw["parameters"] = orm.Dict(parameters)
     pw["structure"] = structure
     distance = inputs.pop("kpoints_distance", None)

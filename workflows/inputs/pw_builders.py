@@ -8,7 +8,8 @@ far above what our accuracy needs), and enough empty bands to see a gap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import copy
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -107,6 +108,43 @@ def insulator_bands(
     pseudopotentials (by kind name) plus ``empty_bands`` empty ones to see its gap."""
     valence = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
     return round(valence) // 2 + empty_bands
+
+
+THRESHOLDS_PER_ATOM = {
+    "conv_thr_per_atom": ("ELECTRONS", "conv_thr"),
+    "etot_conv_thr_per_atom": ("CONTROL", "etot_conv_thr"),
+}
+"""aiida-quantumespresso's per-atom ``meta_parameters`` → the pw.x keys they scale (Ry)."""
+
+
+def protocol_thresholds_per_atom(
+    protocol: str | None, overrides: Mapping[str, Any] | None = None
+) -> dict[str, float]:
+    """The per-atom SCF thresholds (Ry per atom) of aiida-quantumespresso's
+    ``PwBaseWorkChain`` protocol, with the ``meta_parameters`` of ``overrides`` applied, as
+    its ``get_builder_from_protocol`` reads them."""
+    from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
+
+    meta = {"meta_parameters": dict((overrides or {}).get("meta_parameters", {}))}
+    inputs = PwBaseWorkChain.get_protocol_inputs(protocol, meta)
+    return {key: float(inputs["meta_parameters"][key]) for key in THRESHOLDS_PER_ATOM}
+
+
+def with_thresholds(
+    parameters: Mapping[str, Any], thresholds_per_atom: Mapping[str, float], atoms: int
+) -> dict[str, Any]:
+    """A copy of pw.x ``parameters`` whose ``conv_thr`` and ``etot_conv_thr`` are the
+    per-atom values × ``atoms`` (Ry), computed as aiida-quantumespresso computes them for
+    the structure it is given.
+
+    Why per structure: both are total-energy errors, extensive in the system size. A
+    template made for one structure and reused on another (a thickness series, a bulk
+    reference) must be rescaled, or the same system gets other inputs in other studies.
+    """
+    scaled = copy.deepcopy(dict(parameters))
+    for key, (namelist, name) in THRESHOLDS_PER_ATOM.items():
+        scaled.setdefault(namelist, {})[name] = atoms * thresholds_per_atom[key]
+    return scaled
 
 
 ON_UNHANDLED_FAILURE = "restart_once"

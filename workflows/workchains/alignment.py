@@ -39,8 +39,8 @@ from workflows.calcfunctions.alignment import (
     series_outputs,
 )
 from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
+from workflows.inputs.alignment_models import electronic_thresholds, model_electronic_inputs
 from workflows.inputs.hybrid_scf import check_norm_conserving, hybrid_scf_inputs
-from workflows.inputs.pw_builders import insulator_bands
 from workflows.inputs.site_labels import labels_from_atoms
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.provenance.queries import tag_study
@@ -210,15 +210,11 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
 
     def _electronic_inputs(self, model: orm.WorkflowNode) -> dict[str, Any]:
         """The electronic template on one model: its structure, labels, bands, references."""
-        inputs = self.exposed_inputs(ElectronicWorkChain, namespace="electronic")
-        structure = model.outputs.structure
-        inputs.update(structure=structure, site_labels=model.outputs.site_labels)
-        for step in ("scf", "nscf"):
-            pw = dict(inputs[step]["pw"])
-            parameters = pw["parameters"].get_dict()
-            parameters.setdefault("SYSTEM", {})["nbnd"] = insulator_bands(structure, pw["pseudos"])
-            pw["parameters"] = orm.Dict(parameters)
-            inputs[step] = {**inputs[step], "pw": pw}
+        inputs = model_electronic_inputs(
+            self.exposed_inputs(ElectronicWorkChain, namespace="electronic"),
+            model.outputs.structure,
+            model.outputs.site_labels,
+        )
         if "pp_potential" in inputs and "bulk_references" in self.ctx:
             inputs["bulk_references"] = self.ctx.bulk_references
         elif "pp_potential" in inputs:
@@ -265,9 +261,11 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
         scf = dict(self.exposed_inputs(ElectronicWorkChain, namespace="electronic")["scf"])
         model = self.ctx[f"model_{self.ctx.labels[-1]}"]
         running = {}
+        given = self.inputs.electronic.get("thresholds_per_atom")
+        per_atom = given.get_dict() if given is not None else None
         for side in SIDES:
             structure = model.outputs.strained_bulk[side]
-            inputs = hybrid_scf_inputs(scf, structure, self.inputs.hybrid.get_dict())
+            inputs = hybrid_scf_inputs(scf, structure, self.inputs.hybrid.get_dict(), per_atom)
             inputs["metadata"] = {"call_link_label": f"hybrid_{side}"}
             running[f"hybrid_{side}"] = self.submit(PwBaseWorkChain, **inputs)
         return ToContext(**running)
@@ -320,9 +318,10 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
         """Builder for a materials pair; ``codes`` needs ``pw``, ``projwfc`` and ``pp``.
 
         The electronic template is made on the thickest model (built in memory); each
-        model gets its own ``nbnd`` at run time. Raises ``ValueError`` subclasses for bad
-        input (unknown protocol or material, a model that cannot be built) before anything
-        is stored.
+        model gets its own ``nbnd`` and SCF thresholds at run time, the references theirs
+        (``electronic.thresholds_per_atom``: aiida-quantumespresso's per-atom values).
+        Raises ``ValueError`` subclasses for bad input (unknown protocol or material, a
+        model that cannot be built) before anything is stored.
         """
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         thicknesses = plan_models(inputs["thicknesses"])
@@ -356,6 +355,9 @@ class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
         builder.model = namespace_inputs(model)
         # A = perovskite, B = chalcogenide in every model, as the paper states its levels.
         electronic.analysis = orm.Dict(electronic.analysis.get_dict() | {"domains": list(SIDES)})
+        electronic.thresholds_per_atom = electronic_thresholds(
+            protocol, ElectronicWorkChain.checked_protocol_inputs(protocol, inputs["electronic"])
+        )
         builder.electronic = namespace_inputs(electronic, "structure", "site_labels")
         if inputs.get("experimental_gaps") and has_cited_gaps(perovskite, chalcogenide):
             builder.experimental_gaps = orm.Dict(experimental_gap_inputs(perovskite, chalcogenide))

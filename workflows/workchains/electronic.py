@@ -126,6 +126,13 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
             "outputs of a model with the same in-plane cell and Hamiltonian), keyed by domain: "
             "a thickness series runs each strained bulk SCF once, not once per model.",
         )
+        spec.input(
+            "thresholds_per_atom",
+            valid_type=orm.Dict,
+            required=False,
+            help="aiida-qe's conv_thr_per_atom, etot_conv_thr_per_atom (Ry/atom): each "
+            "lineup_references SCF gets them × its atoms (else the scf's as given).",
+        )
 
     @staticmethod
     def _define_outputs(spec: Any) -> None:
@@ -212,8 +219,10 @@ class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
         """Self-consistent density of the interface and, side by side, of each reference."""
         inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace="scf"))
         running = {}
+        given = self.inputs.get("thresholds_per_atom")
+        per_atom = given.get_dict() if given is not None else None
         for domain, structure in self._references().items():
-            reference = reference_scf_inputs(dict(inputs), structure)
+            reference = reference_scf_inputs(dict(inputs), structure, per_atom)
             reference["metadata"] = {"call_link_label": f"reference_scf_{domain}"}
             running[f"reference_scf_{domain}"] = self.submit(PwBaseWorkChain, **reference)
         inputs.pw.structure = self.inputs.structure

@@ -132,6 +132,79 @@ def test_thinnest_model_runs_alone_then_the_rest_in_batches() -> None:
     assert model_batches(labels, 0) == [["p3_c2"], ["p5_c4", "p7_c6", "p9_c8"]]
 
 
+def _protocol_thresholds_per_atom(protocol: str) -> dict[str, float]:
+    """aiida-quantumespresso's per-atom thresholds of ``protocol`` (Ry), read from the
+    installed package's ``workflows/protocols/pw/base.yaml`` (the independent reference)."""
+    from importlib.resources import files
+
+    import yaml
+
+    path = files("aiida_quantumespresso") / "workflows" / "protocols" / "pw" / "base.yaml"
+    data = yaml.safe_load(path.read_text())
+    meta = dict(data["default_inputs"]["meta_parameters"])
+    meta.update(data["protocols"][protocol].get("meta_parameters", {}))
+    return {key: float(value) for key, value in meta.items()}
+
+
+def _pw_parameters_in_series(
+    study_codes: dict[str, InstalledCode], thicknesses: list[list[int]]
+) -> dict[str, dict[str, Any]]:
+    """The pw.x parameters the 3+2 model's SCF/NSCF and the two strained bulk reference
+    SCFs get at run time in a series of ``thicknesses`` (the workchains' own code path)."""
+    from aiida.orm import Dict, StructureData
+
+    from heterostructures.structure.interface import strained_bulk_units
+    from heterostructures.structure.interface_spec import build_from_spec, spec_with_lattices
+    from workflows.inputs.lineup_references import reference_scf_inputs
+    from workflows.inputs.site_labels import labels_from_atoms
+    from workflows.protocols import namespace_inputs
+    from workflows.workchains.alignment import AlignmentSeriesWorkChain, model_electronic_inputs
+
+    overrides = TINY_SERIES | {"thicknesses": thicknesses}
+    builder = AlignmentSeriesWorkChain.get_builder_from_protocol(study_codes, "fast", overrides)
+    spec = builder.model.interface.get_dict() | {"perovskite_planes": 3, "chalcogenide_planes": 2}
+    atoms = build_from_spec(spec, {}).atoms
+    template = namespace_inputs(builder.electronic)
+    inputs = model_electronic_inputs(
+        template, StructureData(ase=atoms), Dict(labels_from_atoms(atoms))
+    )
+    parameters = {step: inputs[step]["pw"]["parameters"].get_dict() for step in ("scf", "nscf")}
+    thresholds = template.get("thresholds_per_atom")
+    for side, unit in strained_bulk_units(spec_with_lattices(spec, {})).items():
+        reference = reference_scf_inputs(
+            dict(inputs["scf"]),
+            StructureData(ase=unit),
+            None if thresholds is None else thresholds.get_dict(),
+        )
+        parameters[side] = reference["pw"]["parameters"].get_dict() | {"atoms": len(unit)}
+    parameters["scf"]["atoms"] = parameters["nscf"]["atoms"] = len(atoms)
+    return parameters
+
+
+def test_a_model_gets_the_same_pw_inputs_in_every_series(
+    study_codes: dict[str, InstalledCode],
+) -> None:
+    """The 3+2 model (and the strained bulk references) get the same pw.x parameters in a
+    two- and a three-model series, with conv_thr and etot_conv_thr scaled by their OWN atom
+    count: identical inputs are what makes a model reproducible and cacheable across series.
+    Reference: the per-atom thresholds of aiida-quantumespresso's ``fast`` protocol, read
+    from the installed package's protocol YAML."""
+    two = _pw_parameters_in_series(study_codes, [[3, 2], [5, 4]])
+    three = _pw_parameters_in_series(study_codes, [[3, 2], [5, 4], [7, 6]])
+    assert two == three
+    per_atom = _protocol_thresholds_per_atom("fast")
+    assert set(two) == {"scf", "nscf", "perovskite", "chalcogenide"}
+    assert two["scf"]["atoms"] == 13
+    for name, parameters in two.items():
+        atoms = parameters["atoms"]
+        assert parameters["ELECTRONS"]["conv_thr"] == pytest.approx(
+            per_atom["conv_thr_per_atom"] * atoms, rel=1e-12
+        ), name
+        assert parameters["CONTROL"]["etot_conv_thr"] == pytest.approx(
+            per_atom["etot_conv_thr_per_atom"] * atoms, rel=1e-12
+        ), name
+
+
 def _run_series(study_codes: dict[str, InstalledCode]) -> tuple[dict[str, Any], Any]:
     from aiida.engine import run_get_node
     from aiida.orm import Dict

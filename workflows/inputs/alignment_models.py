@@ -1,0 +1,52 @@
+"""Inputs of each model of a ``janus.alignment`` series: the electronic template fitted to it.
+
+The series' ``janus.electronic`` template is made once, on the thickest model. What
+depends on the model's size is set per model at run time: ``nbnd`` (its electrons) and
+the extensive SCF thresholds ``conv_thr``/``etot_conv_thr`` (aiida-quantumespresso's
+per-atom values × its atoms), so a model gets the same pw.x inputs in every series.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiida import orm
+
+from workflows.inputs.pw_builders import (
+    insulator_bands,
+    protocol_thresholds_per_atom,
+    with_thresholds,
+)
+
+
+def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any]) -> orm.Dict:
+    """Per-atom SCF thresholds (Ry per atom) of the series' electronic step: those of
+    aiida-quantumespresso's ``protocol``, with the ``meta_parameters`` its ``scf`` and
+    ``nscf`` protocol inputs (``steps``, janus.electronic's) give; one set for both, so the
+    two never silently differ."""
+    scf, nscf = (protocol_thresholds_per_atom(protocol, steps[step]) for step in ("scf", "nscf"))
+    if scf != nscf:
+        raise ValueError(f"electronic meta_parameters: scf {scf} ≠ nscf {nscf}; give one set")
+    return orm.Dict(scf)
+
+
+def model_electronic_inputs(
+    template: Mapping[str, Any], structure: orm.StructureData, site_labels: orm.Dict
+) -> dict[str, Any]:
+    """The series' ``janus.electronic`` template fitted to one model: its structure and
+    labels, and in ``scf``/``nscf`` its own ``nbnd`` and, from the template's
+    ``thresholds_per_atom``, its own ``conv_thr``/``etot_conv_thr`` (Ry). So a model gets
+    the same pw.x inputs whichever series it is in."""
+    inputs = dict(template)
+    inputs.update(structure=structure, site_labels=site_labels)
+    per_atom = inputs.get("thresholds_per_atom")
+    for step in ("scf", "nscf"):
+        pw = dict(inputs[step]["pw"])
+        parameters = pw["parameters"].get_dict()
+        parameters.setdefault("SYSTEM", {})["nbnd"] = insulator_bands(structure, pw["pseudos"])
+        if per_atom is not None:
+            parameters = with_thresholds(parameters, per_atom.get_dict(), len(structure.sites))
+        pw["parameters"] = orm.Dict(parameters)
+        inputs[step] = {**inputs[step], "pw": pw}
+    return inputs
