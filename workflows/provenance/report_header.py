@@ -102,8 +102,8 @@ FIGURE_CAPTIONS = {
     "the NVE kinetic-energy spectrum against wavenumber (cm⁻¹); our peaks labelled with the "
     "element moving there, the paper's six peaks dashed for comparison.",
     "dynamics_plot": "Donor-domain population against time (fs) from DISH/FSSH, shaded ± 1 "
-    "standard error over the initial times (where the analysis stored it), its exp(−t/τ_ET) fit dotted, "
-    "and E(t) − E_FS (eV) below (Fig. 4d of the paper).",
+    "standard error over the initial times (where the analysis stored it), its exp(−t/τ_ET) "
+    "fit dotted, and E(t) − E_FS (eV) below (Fig. 4d of the paper).",
     "nac_plot": "Non-adiabatic couplings ħ|d_ij| (meV) of the band pairs of the NA window "
     "(pw.x band numbers) against time (fs), at the midpoints between snapshots, from the "
     "stored NA Hamiltonian; the IS–FS pair in black, pairs beyond the 8 strongest in grey.",
