@@ -1,14 +1,15 @@
-"""Figures the study report draws from stored data: NAC(t), gap ACF, convergence, structure, graph.
+"""Figures the study report draws from stored data: NAC(t), gap ACF, D(t), convergence, graph.
 
 The steps store Fig. 4c/4d and the alignment figures themselves; these further figures are
 drawn when a report is written, from what the study stored: the NA Hamiltonian
-(``na_hamiltonian``), the dephasing ACF and spectral density of ``janus.na_analysis``, the
-``output_trajectory`` of the interface SCF and relaxation PwCalculations
-(aiida-quantumespresso), the relaxed ``structure`` with its ``site_labels``, and the CALL
-links of the study. The drawing is in :mod:`heterostructures.plots`; here nodes only become
-arrays. A figure whose step did not run is left out; one whose data cannot be drawn is
-named with the reason. The provenance graph needs graphviz's ``dot``: without it the graph
-is written as DOT source and the caption says so.
+(``na_hamiltonian``), the dephasing ACF and function D(t) with its fit, and the spectral
+density of ``janus.na_analysis``, the ``output_trajectory`` of the interface SCF and
+relaxation PwCalculations (aiida-quantumespresso), the relaxed ``structure`` with its
+``site_labels``, and the CALL links of the study. The drawing is in
+:mod:`heterostructures.plots`; here nodes only become arrays. A figure whose step did not
+run is left out; one whose data cannot be drawn is named with the reason. The provenance
+graph needs graphviz's ``dot``: without it the graph is written as DOT source and the
+caption says so.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from aiida.common.links import LinkType
 from matplotlib.figure import Figure
 
 from heterostructures.plots.convergence import relaxation_figure, scf_convergence_figure
+from heterostructures.plots.dephasing import dephasing_figure
 from heterostructures.plots.files import PNG_DPI, write_figure
 from heterostructures.plots.na_time import gap_acf_figure, nac_figure
 from heterostructures.plots.structure_views import structure_side_views
@@ -105,6 +107,23 @@ def gap_acf_plot(pipeline: orm.WorkflowNode) -> Figure | None:
     )
 
 
+def dephasing_plot(pipeline: orm.WorkflowNode) -> Figure | None:
+    """D(t) of the IS–FS gap with the stored Gaussian fit and τ, in the stored convention."""
+    analysis = _called(pipeline, "na_analysis")
+    if analysis is None or not {"dephasing", "spectral_summary"} <= set(analysis.outputs):
+        return None
+    dephasing = analysis.outputs.dephasing
+    summary = analysis.outputs.spectral_summary.get_dict()
+    if "dephasing" not in summary:
+        return None
+    return dephasing_figure(
+        dephasing.get_array("times_fs"),
+        dephasing.get_array("dephasing"),
+        summary["dephasing"],
+        summary.get("dephasing_convention", "pyxaid"),
+    )
+
+
 def scf_convergence_plot(pipeline: orm.WorkflowNode) -> Figure | None:
     """Estimated SCF accuracy per iteration of the interface SCF (``electronic/scf``)."""
     scf = _called(_called(pipeline, "electronic"), "scf")
@@ -146,6 +165,7 @@ def structure_plot(pipeline: orm.WorkflowNode) -> Figure | None:
 FIGURES: dict[str, Callable[[orm.WorkflowNode], Figure | None]] = {
     "nac_plot": nac_plot,
     "gap_acf_plot": gap_acf_plot,
+    "dephasing_plot": dephasing_plot,
     "scf_convergence_plot": scf_convergence_plot,
     "relaxation_plot": relaxation_plot,
     "structure_plot": structure_plot,

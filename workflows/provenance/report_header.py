@@ -110,6 +110,10 @@ FIGURE_CAPTIONS = {
     "gap_acf_plot": "Normalised autocorrelation C(t)/C(0) of the IS–FS gap fluctuation against "
     "the time lag (fs), the ACF the pure dephasing integrates (σ = √C(0) stated), beside the "
     "spectral density (eV² fs against cm⁻¹) with its resolution.",
+    "dephasing_plot": "Pure-dephasing function D(t) = exp(−g(t)) of the IS–FS gap (second-order "
+    "cumulant of its autocorrelation, dimensionless) against the time lag (fs), with the "
+    "Gaussian the stored convention fits (PYXAID: exp(−(t/τ)²) over the lags where D > 0.1, "
+    "shaded) dashed and the fitted τ ± its bootstrap σ (fs) marked by the vertical line.",
     "scf_convergence_plot": "pw.x estimated SCF accuracy (Ry, log scale) per iteration of the "
     "interface SCF of the electronic step; conv_thr dashed, restarts separated by dotted lines.",
     "relaxation_plot": "BFGS relaxation of the interface: E − E_last (meV) and the largest "

@@ -17,6 +17,7 @@ from aiida import orm
 from aiida.common.links import LinkType
 from ase.build import bulk
 
+from heterostructures.dynamics.dephasing import cumulant, pyxaid_tau
 from heterostructures.dynamics.nac import nonadiabatic_couplings
 from workflows.provenance import report_figures
 from workflows.provenance.report import write_report
@@ -24,6 +25,7 @@ from workflows.provenance.report import write_report
 NEW_FIGURES = (
     "nac_plot",
     "gap_acf_plot",
+    "dephasing_plot",
     "scf_convergence_plot",
     "relaxation_plot",
     "structure_plot",
@@ -80,10 +82,27 @@ def _na_outputs(
     lags = np.arange(0.0, 50.0)
     dephasing, density = orm.ArrayData(), orm.ArrayData()
     dephasing.set_array("times_fs", lags)
-    dephasing.set_array("acf_ev2", gap_sigma_ev**2 * np.cos(2 * np.pi * lags / 20.0))
+    acf = gap_sigma_ev**2 * np.cos(2 * np.pi * lags / 20.0)
+    dephasing.set_array("acf_ev2", acf)
+    dephasing.set_array("dephasing", np.exp(-cumulant(acf, 1.0)))
     density.set_array("frequencies_cm", np.linspace(0.0, 1000.0, 30))
     density.set_array("intensity", np.linspace(1.0, 0.0, 30))
-    summary = orm.Dict({"resolution_cm": 334.0, "resolved": False, "peaks_cm": []})
+    tau, used = pyxaid_tau(cumulant(acf, 1.0), lags)
+    fit = {
+        "tau_fs": float(tau) if np.isfinite(tau) else None,
+        "tau_sigma_fs": 0.5,
+        "window_fs": float(lags[int(used) - 1]),
+        "determined": True,
+    }
+    summary = orm.Dict(
+        {
+            "resolution_cm": 334.0,
+            "resolved": False,
+            "peaks_cm": [],
+            "dephasing": fit,
+            "dephasing_convention": "pyxaid",
+        }
+    )
     for name, node in (("dephasing", dephasing), ("spectral_density", density)):
         _returned(_data(node, calc, name), analysis, name)
     _returned(_data(summary, calc, "spectral_summary"), analysis, "spectral_summary")
@@ -132,6 +151,7 @@ def test_report_draws_the_new_figures_from_stored_data(
         assert b"<svg" in written[f"{stem}_vector"].read_bytes()
         assert f"[`{stem}.png`]({stem}.png)" in table
     assert "not drawn" not in table
+    assert "Pure-dephasing function D(t)" in table
     source = written["provenance_graph_source"].read_text()
     assert source.startswith("digraph")
     for step in ("interface", "electronic", "na_analysis"):
