@@ -3,13 +3,13 @@
 The steps store Fig. 4c/4d and the alignment figures themselves; these further figures are
 drawn when a report is written, from what the study stored: the NA Hamiltonian
 (``na_hamiltonian``), the dephasing ACF and function D(t) with its fit, and the spectral
-density of ``janus.na_analysis``, the ``output_trajectory`` of the interface SCF and
-relaxation PwCalculations (aiida-quantumespresso), the relaxed ``structure`` with its
-``site_labels``, and the CALL links of the study. The drawing is in
-:mod:`heterostructures.plots`; here nodes only become arrays. A figure whose step did not
-run is left out; one whose data cannot be drawn is named with the reason. The provenance
-graph needs graphviz's ``dot``: without it the graph is written as DOT source and the
-caption says so.
+density of ``janus.na_analysis``, the MD ``trajectory`` of ``janus.aimd`` (the MD figure,
+redrawn), the ``output_trajectory`` of the interface SCF and relaxation PwCalculations
+(aiida-quantumespresso), the relaxed ``structure`` with its ``site_labels``, and the CALL
+links of the study. The drawing is in :mod:`heterostructures.plots`; here nodes only become
+arrays. A figure whose step did not run is left out; one whose data cannot be drawn is
+named with the reason. The provenance graph needs graphviz's ``dot``: without it the graph
+is written as DOT source and the caption says so.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from heterostructures.plots.convergence import relaxation_figure, scf_convergence_figure
 from heterostructures.plots.dephasing import dephasing_figure
 from heterostructures.plots.files import PNG_DPI, write_figure
+from heterostructures.plots.md import md_figure
 from heterostructures.plots.na_time import gap_acf_figure, nac_figure
 from heterostructures.plots.structure_views import structure_side_views
 
@@ -124,6 +125,29 @@ def dephasing_plot(pipeline: orm.WorkflowNode) -> Figure | None:
     )
 
 
+def md_plot(pipeline: orm.WorkflowNode) -> Figure | None:
+    """The AIMD run redrawn from its stored ``trajectory``: T, and total, potential and
+    kinetic energy, with the NVE start and target T of the merge's ``settings``. Written
+    under the label of the PNG the MD step stored, which it replaces (that one has no
+    vector file, and in studies before this figure no kinetic energy)."""
+    aimd = _called(pipeline, "aimd")
+    if aimd is None or "trajectory" not in aimd.outputs:
+        return None
+    trajectory = aimd.outputs.trajectory
+    merge = trajectory.creator
+    settings = {}
+    if merge is not None and "settings" in merge.inputs:
+        settings = merge.inputs.settings.get_dict()
+    return md_figure(
+        trajectory.get_array("times"),
+        trajectory.get_array("temperature"),
+        trajectory.get_array("potential_energy"),
+        trajectory.get_array("kinetic_energy"),
+        settings.get("production_start_fs"),
+        settings.get("target_temperature_k"),
+    )
+
+
 def scf_convergence_plot(pipeline: orm.WorkflowNode) -> Figure | None:
     """Estimated SCF accuracy per iteration of the interface SCF (``electronic/scf``)."""
     scf = _called(_called(pipeline, "electronic"), "scf")
@@ -166,6 +190,7 @@ FIGURES: dict[str, Callable[[orm.WorkflowNode], Figure | None]] = {
     "nac_plot": nac_plot,
     "gap_acf_plot": gap_acf_plot,
     "dephasing_plot": dephasing_plot,
+    "md_plot": md_plot,
     "scf_convergence_plot": scf_convergence_plot,
     "relaxation_plot": relaxation_plot,
     "structure_plot": structure_plot,

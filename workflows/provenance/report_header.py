@@ -93,8 +93,9 @@ FIGURE_CAPTIONS = {
     "marks ±0.05 eV around the thickest model.",
     "density_plot": "|ψ|² of the initial (IS) and final (FS) states, planar averages along "
     "the normal (Å⁻³ vs Å).",
-    "md_plot": "AIMD temperature (K) and energies (eV) against time (fs); NVE start and target "
-    "temperature marked.",
+    "md_plot": "AIMD temperature (K), and total and potential energy relative to the total at "
+    "the first frame beside the ions' kinetic energy (eV), against time (fs); NVE start dotted, "
+    "target temperature dashed.",
     "spectral_density_plot": "Spectral density of the IS–FS gap fluctuation against "
     "wavenumber (cm⁻¹) with its bin spacing; since 0.6 an unresolved spectrum is drawn as "
     "stems at its bins (Fig. 4c of the paper).",

@@ -9,6 +9,7 @@ figures' files and captions; graphviz's absence simulated by hiding ``dot``.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +27,7 @@ NEW_FIGURES = (
     "nac_plot",
     "gap_acf_plot",
     "dephasing_plot",
+    "md_plot",
     "scf_convergence_plot",
     "relaxation_plot",
     "structure_plot",
@@ -108,6 +110,29 @@ def _na_outputs(
     _returned(_data(summary, calc, "spectral_summary"), analysis, "spectral_summary")
 
 
+def _md_outputs(pipeline: orm.WorkflowNode) -> None:
+    """``janus.aimd``'s outputs as its merge stores them: the trajectory's energy arrays,
+    the merge's settings, and the PNG the step drew (a stand-in the report must replace)."""
+    aimd = _workflow(pipeline, "aimd")
+    merge = orm.CalcFunctionNode()
+    settings = orm.Dict({"production_start_fs": 3.0, "target_temperature_k": 300.0}).store()
+    merge.base.links.add_incoming(settings, LinkType.INPUT_CALC, "settings")
+    merge.store()
+    trajectory = orm.ArrayData()
+    times = np.arange(8.0)
+    kinetic = 0.1 + 0.05 * np.sin(times) ** 2
+    for name, values in (
+        ("times", times),
+        ("kinetic_energy", kinetic),
+        ("potential_energy", -100.0 - kinetic),
+        ("temperature", kinetic * 3000.0),
+    ):
+        trajectory.set_array(name, values)
+    _returned(_data(trajectory, merge, "trajectory"), aimd, "trajectory")
+    stale = orm.SinglefileData(io.BytesIO(b"\x89PNG stale"), filename="md.png")
+    _returned(_data(stale, merge, "md_plot"), aimd, "md_plot")
+
+
 def _study(computer: orm.Computer, gap_sigma_ev: float = 0.1) -> orm.WorkflowNode:
     """A finished study with every step whose data the new figures need; the IS–FS gap
     fluctuates by ``gap_sigma_ev`` (eV)."""
@@ -135,6 +160,7 @@ def _study(computer: orm.Computer, gap_sigma_ev: float = 0.1) -> orm.WorkflowNod
     labels = orm.Dict({"domain": domains, "layer": [0] * len(atoms), "fixed": [False] * len(atoms)})
     _returned(_data(labels, calc, "site_labels"), pipeline, "site_labels")
     _na_outputs(pipeline, calc, gap_sigma_ev)
+    _md_outputs(pipeline)
     summary = orm.Dict({"pair": "CdS/CdS", "level_of_theory": "PBE"})
     _returned(_data(summary, calc, "summary"), pipeline, "summary")
     return pipeline
@@ -152,6 +178,8 @@ def test_report_draws_the_new_figures_from_stored_data(
         assert f"[`{stem}.png`]({stem}.png)" in table
     assert "not drawn" not in table
     assert "Pure-dephasing function D(t)" in table
+    assert b"stale" not in written["md_plot"].read_bytes()  # redrawn, with kinetic energy
+    assert "kinetic E" in written["md_plot_vector"].read_text()
     source = written["provenance_graph_source"].read_text()
     assert source.startswith("digraph")
     for step in ("interface", "electronic", "na_analysis"):
