@@ -8,6 +8,7 @@ pseudopotentials, and how to trace a number back.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,29 +19,35 @@ from workflows import __version__
 from workflows.provenance.process_tree import stored_pk
 
 
-def _codes_used(pipeline: orm.WorkflowNode) -> list[str]:
-    """Full labels of every code a CalcJob of the study ran (``pw@localhost``, …).
+def _job_inputs(callers: list[int], node_class: type[orm.Node], label: dict[str, str]) -> set[int]:
+    """PKs of the ``node_class`` inputs, with link labels matching ``label``, of every CalcJob
+    the workflows ``callers`` called directly."""
+    query = orm.QueryBuilder()
+    query.append(orm.WorkflowNode, filters={"id": {"in": callers}}, tag="caller")
+    query.append(
+        orm.CalcJobNode,
+        with_incoming="caller",
+        edge_filters={"type": LinkType.CALL_CALC.value},
+        tag="job",
+    )
+    query.append(node_class, with_outgoing="job", edge_filters={"label": label}, project="id")
+    return set(query.distinct().all(flat=True))
+
+
+def _study_inputs(pipeline: orm.WorkflowNode) -> tuple[set[int], set[int]]:
+    """PKs of the codes and of the pseudopotentials (``pseudos__<kind>`` inputs) of every
+    CalcJob the study called.
 
     Walks the CALL links level by level with QueryBuilder, projecting only PKs: a study's
-    hundreds of CalcJobs (one SCF per NA snapshot) are never loaded, only its few codes.
+    hundreds of CalcJobs (one SCF per NA snapshot) are never loaded, only their few inputs.
     Data links are not followed, so a later study that used this one's outputs adds none.
     """
-
     frontier = [stored_pk(pipeline)]
     code_pks: set[int] = set()
+    pseudo_pks: set[int] = set()
     while frontier:
-        jobs = orm.QueryBuilder()
-        jobs.append(orm.WorkflowNode, filters={"id": {"in": frontier}}, tag="caller")
-        jobs.append(
-            orm.CalcJobNode,
-            with_incoming="caller",
-            edge_filters={"type": LinkType.CALL_CALC.value},
-            tag="job",
-        )
-        jobs.append(
-            orm.AbstractCode, with_outgoing="job", edge_filters={"label": "code"}, project="id"
-        )
-        code_pks.update(jobs.distinct().all(flat=True))
+        code_pks |= _job_inputs(frontier, orm.AbstractCode, {"==": "code"})
+        pseudo_pks |= _job_inputs(frontier, orm.Data, {"like": "pseudos__%"})
         workflows = orm.QueryBuilder()
         workflows.append(orm.WorkflowNode, filters={"id": {"in": frontier}}, tag="caller")
         workflows.append(
@@ -50,13 +57,74 @@ def _codes_used(pipeline: orm.WorkflowNode) -> list[str]:
             project="id",
         )
         frontier = list(set(workflows.all(flat=True)))
+    return code_pks, pseudo_pks
+
+
+def _codes_used(pipeline: orm.WorkflowNode) -> list[str]:
+    """Full labels of every code a CalcJob of the study ran (``pw@localhost``, …)."""
+    return _code_labels(_study_inputs(pipeline)[0])
+
+
+def _code_labels(code_pks: set[int]) -> list[str]:
     return sorted({orm.load_code(pk).full_label for pk in code_pks})
+
+
+UPF_HEADER_CHARS = 65536
+"""How much of a UPF file is read for its header (PP_INFO precedes PP_HEADER)."""
+PSEUDO_KINDS = {"NC": "NC", "SL": "NC", "US": "US", "USPP": "US", "PAW": "PAW"}
+"""UPF ``pseudo_type`` → norm-conserving (NC), ultrasoft (US) or PAW."""
+
+
+def upf_pseudo_kind(text: str) -> str | None:
+    """NC, US or PAW from the start of a UPF file: ``pseudo_type="…"`` of a v2 PP_HEADER,
+    or the third line of a v1 ``<PP_HEADER>`` (version, element, type: QE's
+    ``read_upf_v1``); None when neither is there."""
+    match = re.search(r'<PP_HEADER\b[^>]*?\bpseudo_type="\s*(\w+)', text) or re.search(
+        r"<PP_HEADER>[^\n]*\n(?:[^\n]*\n){2}\s*(\w+)", text
+    )
+    return PSEUDO_KINDS.get(match.group(1).upper()) if match else None
+
+
+def _family_entry(name: str, pseudo_pks: set[int]) -> str:
+    """``name (PAW: Cd, S)``: the kinds the UPF headers declare and the elements used."""
+    kinds, elements = set(), set()
+    for pk in pseudo_pks:
+        pseudo = orm.load_node(pk, sub_classes=(orm.SinglefileData,))
+        with pseudo.open(mode="r") as handle:
+            kinds.add(upf_pseudo_kind(handle.read(UPF_HEADER_CHARS)) or "type not stated")
+        elements.add(str(getattr(pseudo, "element", None) or pseudo.filename))
+    return f"{name} ({'/'.join(sorted(kinds))}: {', '.join(sorted(elements))})"
+
+
+def _pseudo_families(pseudo_pks: set[int]) -> list[str]:
+    """One entry per aiida-pseudo family (group type ``pseudo.family*``) the study's
+    pseudopotentials belong to, by label; pseudopotentials in no family as one entry."""
+    if not pseudo_pks:
+        return []
+    members = orm.QueryBuilder()
+    members.append(orm.Data, filters={"id": {"in": sorted(pseudo_pks)}}, project="id", tag="pseudo")
+    members.append(
+        orm.Group,
+        with_node="pseudo",
+        filters={"type_string": {"like": "pseudo.family%"}},
+        project="label",
+    )
+    families: dict[str, set[int]] = {}
+    for pk, label in members.all():
+        families.setdefault(f"`{label}`", set()).add(pk)
+    in_families = set().union(*families.values())
+    entries = [_family_entry(name, pks) for name, pks in sorted(families.items())]
+    if pseudo_pks - in_families:
+        entries.append(_family_entry("in no family", pseudo_pks - in_families))
+    return entries
 
 
 def provenance_header(pipeline: orm.WorkflowNode, summary: dict[str, Any]) -> str:
     """Markdown lines naming the study and how it was made (dates in UTC)."""
     version = pipeline.base.attributes.get("version", {}) or {}
-    codes = ", ".join(f"`{code}`" for code in _codes_used(pipeline)) or "none recorded"
+    code_pks, pseudo_pks = _study_inputs(pipeline)
+    codes = ", ".join(f"`{code}`" for code in _code_labels(code_pks)) or "none recorded"
+    pseudos = "; ".join(_pseudo_families(pseudo_pks)) or "none recorded"
     made = pipeline.ctime.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     finished = pipeline.mtime.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
     today = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -72,6 +140,7 @@ def provenance_header(pipeline: orm.WorkflowNode, summary: dict[str, Any]) -> st
                 f"{version.get('core', '?')}; this report written by aiida-janus {__version__} "
                 f"on {today}",
                 f"- codes: {codes}",
+                f"- pseudopotential families: {pseudos}",
                 f"- level of theory: {summary.get('level_of_theory', 'not recorded')}",
                 f"- where a number came from: `aiida-janus query trace {pipeline.pk} <key>`",
             ]

@@ -33,7 +33,7 @@ def test_energies_panel_draws_total_potential_and_kinetic_in_ev() -> None:
     assert top.get_ylabel() == "T (K)"
     np.testing.assert_allclose(np.asarray(top.get_lines()[0].get_ydata(), float), TEMPERATURE)
     starts = [line for line in bottom.get_lines() if line.get_linestyle() == ":"]
-    assert [float(line.get_xdata()[0]) for line in starts] == [50.0]
+    assert [np.asarray(line.get_xdata(), float)[0] for line in starts] == [50.0]
 
 
 def test_arrays_of_different_lengths_are_refused() -> None:

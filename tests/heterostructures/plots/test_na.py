@@ -107,7 +107,7 @@ def test_the_fitted_population_has_its_standard_error_band() -> None:
     top = figure.axes[0]
     (band,) = top.collections
     assert "standard error" in str(band.get_label())
-    vertices, n = band.get_paths()[0].vertices, TIMES.size
+    vertices, n = np.asarray(band.get_paths()[0].vertices, float), TIMES.size
     lower, upper = vertices[1 : n + 1], vertices[n + 2 : 2 * n + 2][::-1]
     np.testing.assert_allclose(lower, np.column_stack([TIMES, DONOR - sem]))
     np.testing.assert_allclose(upper, np.column_stack([TIMES, DONOR + sem]))

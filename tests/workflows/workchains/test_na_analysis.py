@@ -73,7 +73,9 @@ def test_analysis_cosine_gap_peak_and_conserved_populations(aiida_profile: objec
     assert donor[0] == 1.0
     assert np.all((donor >= 0) & (donor <= 1))
     sem = populations.get_array("transfer_population_sem")  # over the initial times
-    assert sem.shape == donor.shape and sem[0] == 0.0 and np.isfinite(sem).all()
+    assert sem.shape == donor.shape
+    assert sem[0] == 0.0
+    assert np.isfinite(sem).all()
     dynamics = results["dynamics_summary"].get_dict()
     assert dynamics["n_trajectories"] == 1000
     assert dynamics["method"] == "dish"
