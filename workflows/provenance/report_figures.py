@@ -200,8 +200,9 @@ FIGURES: dict[str, Callable[[orm.WorkflowNode], Figure | None]] = {
 
 def provenance_graph(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
     """The study and the steps it called (CALL links labelled with the step names), drawn
-    by aiida's ``Graph`` as ``verdi node graph generate`` does: PNG (300 dpi) and SVG with
-    graphviz's ``dot``, else the DOT source (``provenance_graph_source``)."""
+    by aiida's ``Graph`` as ``verdi node graph generate`` does: PNG (300 dpi), SVG and PDF
+    with graphviz's ``dot`` when it is on PATH, else the DOT source
+    (``provenance_graph_source``)."""
     from aiida.tools.visualization import Graph
 
     graph = Graph(graph_attr={"rankdir": "LR"})
@@ -216,12 +217,14 @@ def provenance_graph(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path
         path = outdir / f"{GRAPH_STEM}.dot"
         path.write_text(digraph.source, encoding="utf-8")
         return {GRAPH_SOURCE_LABEL: path}
-    svg = outdir / f"{GRAPH_STEM}.svg"
-    svg.write_bytes(digraph.pipe(format="svg"))
-    digraph.graph_attr["dpi"] = str(PNG_DPI)
-    png = outdir / f"{GRAPH_STEM}.png"
-    png.write_bytes(digraph.pipe(format="png"))
-    return {GRAPH_STEM: png, f"{GRAPH_STEM}_vector": svg}
+    written = {}
+    for label, fmt in ((f"{GRAPH_STEM}_vector", "svg"), (f"{GRAPH_STEM}_pdf", "pdf")):
+        written[label] = outdir / f"{GRAPH_STEM}.{fmt}"
+        written[label].write_bytes(digraph.pipe(format=fmt))
+    digraph.graph_attr["dpi"] = str(PNG_DPI)  # bitmap only: dpi would rescale SVG and PDF
+    written[GRAPH_STEM] = outdir / f"{GRAPH_STEM}.png"
+    written[GRAPH_STEM].write_bytes(digraph.pipe(format="png"))
+    return written
 
 
 def study_figures(pipeline: orm.WorkflowNode, outdir: Path) -> tuple[dict[str, Path], list[str]]:

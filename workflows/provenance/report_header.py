@@ -194,11 +194,11 @@ FIGURE_CAPTIONS = {
     "red, cell edges grey.",
     "provenance_graph": "Provenance of the study: the janus.pipeline and the steps it called "
     "(CALL links labelled with the step names), drawn by aiida-core's Graph as `verdi node "
-    "graph generate` draws it.",
+    "graph generate` draws it (also as provenance_graph.svg and provenance_graph.pdf).",
     "provenance_graph_source": "Provenance of the study (the janus.pipeline and the steps it "
     "called) as graphviz DOT source: graphviz's `dot` was not found on the machine that wrote "
-    "this report, so no picture was drawn; render it with "
-    "`dot -Tsvg provenance_graph.dot -o provenance_graph.svg`.",
+    "this report, so no picture was drawn (`aiida-janus setup` installs graphviz where it "
+    "can); render it with `dot -Tsvg provenance_graph.dot -o provenance_graph.svg`.",
 }
 """Caption of each figure a study can make, by the output label that stores it."""
 

@@ -207,3 +207,54 @@ def test_provenance_graph_is_rendered_with_dot(localhost: orm.Computer, tmp_path
     written = report_figures.provenance_graph(_study(localhost), tmp_path)
     assert written["provenance_graph"].read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in written["provenance_graph_vector"].read_bytes()
+    assert written["provenance_graph_pdf"].read_bytes().startswith(b"%PDF")
+
+
+FAKE_DOT = """#!/bin/sh
+# Stand-in for graphviz's dot: says which format it was asked for and whether the DOT
+# source it read sets a dpi.
+for argument in "$@"; do case "$argument" in -T*) format="${argument#-T}";; esac; done
+if grep 'dpi=' >/dev/null; then dpi=yes; else dpi=no; fi
+printf 'format=%s dpi=%s\\n' "$format" "$dpi"
+"""
+
+
+def _bin_folder(path: Path, with_dot: bool) -> str:
+    """A PATH entry holding only a stand-in ``dot`` (or nothing)."""
+    path.mkdir()
+    if with_dot:
+        dot = path / "dot"
+        dot.write_text(FAKE_DOT)
+        dot.chmod(0o755)
+    return str(path)
+
+
+def test_with_dot_on_path_the_graph_is_rendered_to_png_svg_and_pdf(
+    localhost: orm.Computer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dot`` present (a stand-in first on PATH, so no graphviz is needed): one call per
+    format, the 300 dpi only in the PNG's source (a dpi rescales SVG and PDF)."""
+    study = _study(localhost)
+    folder = _bin_folder(tmp_path / "bin", with_dot=True)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+    out = tmp_path / "report"
+    out.mkdir()
+    written = report_figures.provenance_graph(study, out)
+    assert {label: path.name for label, path in written.items()} == {
+        "provenance_graph": "provenance_graph.png",
+        "provenance_graph_vector": "provenance_graph.svg",
+        "provenance_graph_pdf": "provenance_graph.pdf",
+    }
+    assert written["provenance_graph"].read_text() == "format=png dpi=yes\n"
+    assert written["provenance_graph_vector"].read_text() == "format=svg dpi=no\n"
+    assert written["provenance_graph_pdf"].read_text() == "format=pdf dpi=no\n"
+
+
+def test_without_dot_on_path_the_graph_is_written_as_dot_source(
+    localhost: orm.Computer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = _study(localhost)
+    monkeypatch.setenv("PATH", _bin_folder(tmp_path / "bin", with_dot=False))
+    written = report_figures.provenance_graph(study, tmp_path)
+    assert list(written) == ["provenance_graph_source"]
+    assert written["provenance_graph_source"].read_text().startswith("digraph")
