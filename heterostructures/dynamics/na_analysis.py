@@ -123,11 +123,31 @@ class DomainWeights:
 
 @dataclass(frozen=True)
 class HoppingRun:
-    """A surface-hopping run, the population τ_ET was fitted to, and the summary."""
+    """A surface-hopping run, the population τ_ET was fitted to (mean over initial times)
+    with its standard error (:func:`standard_error_over_starts`), and the summary."""
 
     result: HoppingResult
     transfer_population: np.ndarray
+    transfer_population_sem: np.ndarray
     summary: dict[str, Any]
+
+
+def standard_error_over_starts(by_start: np.ndarray) -> np.ndarray:
+    """Standard error of the mean curve (n_times), from its curves per initial time
+    (n_times × n_initial_times): s/√n, s the sample standard deviation (ddof 1).
+
+    Why the initial times: trajectories started at one MD step share its stretch of the
+    NA Hamiltonian, so they are not independent draws; the starts are the units the τ_ET
+    bootstrap resamples too (:func:`heterostructures.dynamics.fits.fit_transfer_and_relaxation`).
+    NaN everywhere with a single initial time (no spread to measure).
+    """
+    curves = np.asarray(by_start, dtype=float)
+    if curves.ndim != 2:
+        raise ValueError(f"curves per start must be n_times × n_starts, got {curves.shape}")
+    n_starts = curves.shape[1]
+    if n_starts < 2:
+        return np.full(curves.shape[0], np.nan)
+    return np.asarray(curves.std(axis=1, ddof=1) / np.sqrt(n_starts))
 
 
 def hopping_settings(
@@ -231,8 +251,9 @@ def analyse_hopping(
         "transfer": fits.transfer.as_dict(),
         "transfer_population": label,
         "transfer_domain": domain,
+        "transfer_population_uncertainty": "standard error over the initial times",
         "carrier_window": states.get("carrier_window"),
         "state_character": states.get("character"),
         "relaxation": fits.relaxation.as_dict(),
     }
-    return HoppingRun(result, by_start.mean(axis=1), summary)
+    return HoppingRun(result, by_start.mean(axis=1), standard_error_over_starts(by_start), summary)

@@ -89,7 +89,10 @@ class DynamicsCurves:
     """Fig. 4d data: times (fs), the fitted population, P_IS(t) and E(t) − E_FS (eV).
 
     ``transfer_domain``: the donor domain whose population τ_ET is fitted to, or None when
-    it is fitted to P_IS(t) itself (no domain weights).
+    it is fitted to P_IS(t) itself (no domain weights). ``transfer_population_sem``: the
+    standard error of the fitted population over the initial times
+    (:func:`heterostructures.dynamics.na_analysis.standard_error_over_starts`), drawn as a
+    ±1 SE band; None or NaN (one initial time) draws no band.
     """
 
     times_fs: ArrayLike
@@ -97,6 +100,27 @@ class DynamicsCurves:
     initial_state_population: ArrayLike
     energy_ev: ArrayLike
     transfer_domain: str | None
+    transfer_population_sem: ArrayLike | None = None
+
+
+def _uncertainty_band(axes: Axes, times: np.ndarray, curves: DynamicsCurves) -> None:
+    """Mean ± 1 standard error of the fitted population, shaded, when it is known."""
+    if curves.transfer_population_sem is None:
+        return
+    sem = np.asarray(curves.transfer_population_sem, dtype=float)
+    if not np.isfinite(sem).any():
+        return
+    mean = np.asarray(curves.transfer_population, dtype=float)
+    axes.fill_between(
+        times,
+        mean - sem,
+        mean + sem,
+        where=np.isfinite(sem),
+        color="tab:red",
+        alpha=0.2,
+        lw=0,
+        label="± 1 standard error over initial times",
+    )
 
 
 def _population_axes(axes: Axes, curves: DynamicsCurves, transfer: DecayLabel) -> None:
@@ -108,6 +132,7 @@ def _population_axes(axes: Axes, curves: DynamicsCurves, transfer: DecayLabel) -
         color="tab:red",
         label=f"P$_{{{fitted}}}$(t) (τ$_{{ET}}$ fitted)",
     )
+    _uncertainty_band(axes, times, curves)
     if np.isfinite(transfer.tau_fs) and transfer.tau_fs > 0:
         axes.plot(
             times,

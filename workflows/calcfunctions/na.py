@@ -256,6 +256,7 @@ def surface_hopping_dynamics(
         times_fs=result.times_fs,
         donor_population=result.donor_population,
         transfer_population=run.transfer_population,
+        transfer_population_sem=run.transfer_population_sem,
         mean_energy_ev=result.mean_energy_ev,
         state_populations=result.state_populations,
         coherent_populations=result.coherent_populations,
@@ -292,6 +293,11 @@ def _dynamics_figure(populations: orm.ArrayData, summary: dict[str, Any]) -> Any
         initial_state_population=populations.get_array("donor_population"),
         energy_ev=populations.get_array("mean_energy_ev"),
         transfer_domain=summary.get("transfer_domain"),
+        transfer_population_sem=(
+            populations.get_array("transfer_population_sem")
+            if "transfer_population_sem" in populations.get_arraynames()
+            else None
+        ),
     )
     return dynamics_figure(
         curves,

@@ -54,11 +54,13 @@ def run_setup(
     flavours: tuple[str, ...],
     services: ServicesChoice | None = None,
 ) -> None:
-    """Install QE if needed, create the profile, register computer/codes, install pseudos."""
+    """Install QE (and graphviz, optional) if needed, create the profile, register
+    computer/codes, install pseudos."""
     services = services or ServicesChoice()
     services.check()
     refuse_changed_computer(profile_name, computer_yaml)
     from workflows.setup.codes import SetupSpecError, register_computer_and_codes
+    from workflows.setup.graphviz import ensure_graphviz
     from workflows.setup.profile import ProfileConflictError, ensure_profile
     from workflows.setup.pseudos import install_pseudo_family
     from workflows.setup.quantum_espresso import (
@@ -71,6 +73,8 @@ def run_setup(
     try:
         _step("Quantum ESPRESSO")
         ensure_quantum_espresso()
+        _step("graphviz (optional: draws the report's provenance graph)")
+        click.echo(f"    {ensure_graphviz()}")
         if services.storage == "postgresql":
             _production_profile(profile_name, services)
         else:

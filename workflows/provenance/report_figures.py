@@ -1,9 +1,10 @@
-"""Figures the study report draws from stored data: NAC(t), gap ACF, convergence, structure, graph.
+"""Figures the study report draws from stored data: NAC(t), gap ACF, D(t), convergence, graph.
 
 The steps store Fig. 4c/4d and the alignment figures themselves; these further figures are
 drawn when a report is written, from what the study stored: the NA Hamiltonian
-(``na_hamiltonian``), the dephasing ACF and spectral density of ``janus.na_analysis``, the
-``output_trajectory`` of the interface SCF and relaxation PwCalculations
+(``na_hamiltonian``), the dephasing ACF and function D(t) with its fit, and the spectral
+density of ``janus.na_analysis``, the MD ``trajectory`` of ``janus.aimd`` (the MD figure,
+redrawn), the ``output_trajectory`` of the interface SCF and relaxation PwCalculations
 (aiida-quantumespresso), the relaxed ``structure`` with its ``site_labels``, and the CALL
 links of the study. The drawing is in :mod:`heterostructures.plots`; here nodes only become
 arrays. A figure whose step did not run is left out; one whose data cannot be drawn is
@@ -23,7 +24,9 @@ from aiida.common.links import LinkType
 from matplotlib.figure import Figure
 
 from heterostructures.plots.convergence import relaxation_figure, scf_convergence_figure
+from heterostructures.plots.dephasing import dephasing_figure
 from heterostructures.plots.files import PNG_DPI, write_figure
+from heterostructures.plots.md import md_figure
 from heterostructures.plots.na_time import gap_acf_figure, nac_figure
 from heterostructures.plots.structure_views import structure_side_views
 
@@ -105,6 +108,46 @@ def gap_acf_plot(pipeline: orm.WorkflowNode) -> Figure | None:
     )
 
 
+def dephasing_plot(pipeline: orm.WorkflowNode) -> Figure | None:
+    """D(t) of the IS–FS gap with the stored Gaussian fit and τ, in the stored convention."""
+    analysis = _called(pipeline, "na_analysis")
+    if analysis is None or not {"dephasing", "spectral_summary"} <= set(analysis.outputs):
+        return None
+    dephasing = analysis.outputs.dephasing
+    summary = analysis.outputs.spectral_summary.get_dict()
+    if "dephasing" not in summary:
+        return None
+    return dephasing_figure(
+        dephasing.get_array("times_fs"),
+        dephasing.get_array("dephasing"),
+        summary["dephasing"],
+        summary.get("dephasing_convention", "pyxaid"),
+    )
+
+
+def md_plot(pipeline: orm.WorkflowNode) -> Figure | None:
+    """The AIMD run redrawn from its stored ``trajectory``: T, and total, potential and
+    kinetic energy, with the NVE start and target T of the merge's ``settings``. Written
+    under the label of the PNG the MD step stored, which it replaces (that one has no
+    vector file, and in studies before this figure no kinetic energy)."""
+    aimd = _called(pipeline, "aimd")
+    if aimd is None or "trajectory" not in aimd.outputs:
+        return None
+    trajectory = aimd.outputs.trajectory
+    merge = trajectory.creator
+    settings = {}
+    if merge is not None and "settings" in merge.inputs:
+        settings = merge.inputs.settings.get_dict()
+    return md_figure(
+        trajectory.get_array("times"),
+        trajectory.get_array("temperature"),
+        trajectory.get_array("potential_energy"),
+        trajectory.get_array("kinetic_energy"),
+        settings.get("production_start_fs"),
+        settings.get("target_temperature_k"),
+    )
+
+
 def scf_convergence_plot(pipeline: orm.WorkflowNode) -> Figure | None:
     """Estimated SCF accuracy per iteration of the interface SCF (``electronic/scf``)."""
     scf = _called(_called(pipeline, "electronic"), "scf")
@@ -146,6 +189,8 @@ def structure_plot(pipeline: orm.WorkflowNode) -> Figure | None:
 FIGURES: dict[str, Callable[[orm.WorkflowNode], Figure | None]] = {
     "nac_plot": nac_plot,
     "gap_acf_plot": gap_acf_plot,
+    "dephasing_plot": dephasing_plot,
+    "md_plot": md_plot,
     "scf_convergence_plot": scf_convergence_plot,
     "relaxation_plot": relaxation_plot,
     "structure_plot": structure_plot,
@@ -155,8 +200,9 @@ FIGURES: dict[str, Callable[[orm.WorkflowNode], Figure | None]] = {
 
 def provenance_graph(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
     """The study and the steps it called (CALL links labelled with the step names), drawn
-    by aiida's ``Graph`` as ``verdi node graph generate`` does: PNG (300 dpi) and SVG with
-    graphviz's ``dot``, else the DOT source (``provenance_graph_source``)."""
+    by aiida's ``Graph`` as ``verdi node graph generate`` does: PNG (300 dpi), SVG and PDF
+    with graphviz's ``dot`` when it is on PATH, else the DOT source
+    (``provenance_graph_source``)."""
     from aiida.tools.visualization import Graph
 
     graph = Graph(graph_attr={"rankdir": "LR"})
@@ -171,12 +217,14 @@ def provenance_graph(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path
         path = outdir / f"{GRAPH_STEM}.dot"
         path.write_text(digraph.source, encoding="utf-8")
         return {GRAPH_SOURCE_LABEL: path}
-    svg = outdir / f"{GRAPH_STEM}.svg"
-    svg.write_bytes(digraph.pipe(format="svg"))
-    digraph.graph_attr["dpi"] = str(PNG_DPI)
-    png = outdir / f"{GRAPH_STEM}.png"
-    png.write_bytes(digraph.pipe(format="png"))
-    return {GRAPH_STEM: png, f"{GRAPH_STEM}_vector": svg}
+    written = {}
+    for label, fmt in ((f"{GRAPH_STEM}_vector", "svg"), (f"{GRAPH_STEM}_pdf", "pdf")):
+        written[label] = outdir / f"{GRAPH_STEM}.{fmt}"
+        written[label].write_bytes(digraph.pipe(format=fmt))
+    digraph.graph_attr["dpi"] = str(PNG_DPI)  # bitmap only: dpi would rescale SVG and PDF
+    written[GRAPH_STEM] = outdir / f"{GRAPH_STEM}.png"
+    written[GRAPH_STEM].write_bytes(digraph.pipe(format="png"))
+    return written
 
 
 def study_figures(pipeline: orm.WorkflowNode, outdir: Path) -> tuple[dict[str, Path], list[str]]:

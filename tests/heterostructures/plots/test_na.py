@@ -95,3 +95,22 @@ def test_energy_has_its_own_panel_and_the_legend_is_off_the_data() -> None:
     assert legend is not None
     anchor = legend.get_bbox_to_anchor().transformed(top.transAxes.inverted())
     assert anchor.y0 >= 1.0
+
+
+def test_the_fitted_population_has_its_standard_error_band() -> None:
+    """The band spans exactly mean ± SE at every time (reference: the arrays handed in);
+    without an SE, or with NaN (one initial time), no band is drawn."""
+    sem = 0.02 + 0.03 * TIMES / TIMES[-1]
+    figure = dynamics_figure(
+        DynamicsCurves(TIMES, DONOR, INITIAL, ENERGY, "perovskite", sem), ET, RELAX, "DISH"
+    )
+    top = figure.axes[0]
+    (band,) = top.collections
+    assert "standard error" in str(band.get_label())
+    vertices, n = np.asarray(band.get_paths()[0].vertices, float), TIMES.size
+    lower, upper = vertices[1 : n + 1], vertices[n + 2 : 2 * n + 2][::-1]
+    np.testing.assert_allclose(lower, np.column_stack([TIMES, DONOR - sem]))
+    np.testing.assert_allclose(upper, np.column_stack([TIMES, DONOR + sem]))
+    for missing in (None, np.full(TIMES.size, np.nan)):
+        curves = DynamicsCurves(TIMES, DONOR, INITIAL, ENERGY, "perovskite", missing)
+        assert not dynamics_figure(curves, ET, RELAX, "DISH").axes[0].collections

@@ -9,6 +9,7 @@ figures' files and captions; graphviz's absence simulated by hiding ``dot``.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from aiida import orm
 from aiida.common.links import LinkType
 from ase.build import bulk
 
+from heterostructures.dynamics.dephasing import cumulant, pyxaid_tau
 from heterostructures.dynamics.nac import nonadiabatic_couplings
 from workflows.provenance import report_figures
 from workflows.provenance.report import write_report
@@ -24,6 +26,8 @@ from workflows.provenance.report import write_report
 NEW_FIGURES = (
     "nac_plot",
     "gap_acf_plot",
+    "dephasing_plot",
+    "md_plot",
     "scf_convergence_plot",
     "relaxation_plot",
     "structure_plot",
@@ -80,13 +84,53 @@ def _na_outputs(
     lags = np.arange(0.0, 50.0)
     dephasing, density = orm.ArrayData(), orm.ArrayData()
     dephasing.set_array("times_fs", lags)
-    dephasing.set_array("acf_ev2", gap_sigma_ev**2 * np.cos(2 * np.pi * lags / 20.0))
+    acf = gap_sigma_ev**2 * np.cos(2 * np.pi * lags / 20.0)
+    dephasing.set_array("acf_ev2", acf)
+    dephasing.set_array("dephasing", np.exp(-cumulant(acf, 1.0)))
     density.set_array("frequencies_cm", np.linspace(0.0, 1000.0, 30))
     density.set_array("intensity", np.linspace(1.0, 0.0, 30))
-    summary = orm.Dict({"resolution_cm": 334.0, "resolved": False, "peaks_cm": []})
+    tau, used = pyxaid_tau(cumulant(acf, 1.0), lags)
+    fit = {
+        "tau_fs": float(tau) if np.isfinite(tau) else None,
+        "tau_sigma_fs": 0.5,
+        "window_fs": float(lags[int(used) - 1]),
+        "determined": True,
+    }
+    summary = orm.Dict(
+        {
+            "resolution_cm": 334.0,
+            "resolved": False,
+            "peaks_cm": [],
+            "dephasing": fit,
+            "dephasing_convention": "pyxaid",
+        }
+    )
     for name, node in (("dephasing", dephasing), ("spectral_density", density)):
         _returned(_data(node, calc, name), analysis, name)
     _returned(_data(summary, calc, "spectral_summary"), analysis, "spectral_summary")
+
+
+def _md_outputs(pipeline: orm.WorkflowNode) -> None:
+    """``janus.aimd``'s outputs as its merge stores them: the trajectory's energy arrays,
+    the merge's settings, and the PNG the step drew (a stand-in the report must replace)."""
+    aimd = _workflow(pipeline, "aimd")
+    merge = orm.CalcFunctionNode()
+    settings = orm.Dict({"production_start_fs": 3.0, "target_temperature_k": 300.0}).store()
+    merge.base.links.add_incoming(settings, LinkType.INPUT_CALC, "settings")
+    merge.store()
+    trajectory = orm.ArrayData()
+    times = np.arange(8.0)
+    kinetic = 0.1 + 0.05 * np.sin(times) ** 2
+    for name, values in (
+        ("times", times),
+        ("kinetic_energy", kinetic),
+        ("potential_energy", -100.0 - kinetic),
+        ("temperature", kinetic * 3000.0),
+    ):
+        trajectory.set_array(name, values)
+    _returned(_data(trajectory, merge, "trajectory"), aimd, "trajectory")
+    stale = orm.SinglefileData(io.BytesIO(b"\x89PNG stale"), filename="md.png")
+    _returned(_data(stale, merge, "md_plot"), aimd, "md_plot")
 
 
 def _study(computer: orm.Computer, gap_sigma_ev: float = 0.1) -> orm.WorkflowNode:
@@ -116,6 +160,7 @@ def _study(computer: orm.Computer, gap_sigma_ev: float = 0.1) -> orm.WorkflowNod
     labels = orm.Dict({"domain": domains, "layer": [0] * len(atoms), "fixed": [False] * len(atoms)})
     _returned(_data(labels, calc, "site_labels"), pipeline, "site_labels")
     _na_outputs(pipeline, calc, gap_sigma_ev)
+    _md_outputs(pipeline)
     summary = orm.Dict({"pair": "CdS/CdS", "level_of_theory": "PBE"})
     _returned(_data(summary, calc, "summary"), pipeline, "summary")
     return pipeline
@@ -132,6 +177,9 @@ def test_report_draws_the_new_figures_from_stored_data(
         assert b"<svg" in written[f"{stem}_vector"].read_bytes()
         assert f"[`{stem}.png`]({stem}.png)" in table
     assert "not drawn" not in table
+    assert "Pure-dephasing function D(t)" in table
+    assert b"stale" not in written["md_plot"].read_bytes()  # redrawn, with kinetic energy
+    assert "kinetic E" in written["md_plot_vector"].read_text()
     source = written["provenance_graph_source"].read_text()
     assert source.startswith("digraph")
     for step in ("interface", "electronic", "na_analysis"):
@@ -159,3 +207,54 @@ def test_provenance_graph_is_rendered_with_dot(localhost: orm.Computer, tmp_path
     written = report_figures.provenance_graph(_study(localhost), tmp_path)
     assert written["provenance_graph"].read_bytes().startswith(b"\x89PNG")
     assert b"<svg" in written["provenance_graph_vector"].read_bytes()
+    assert written["provenance_graph_pdf"].read_bytes().startswith(b"%PDF")
+
+
+FAKE_DOT = """#!/bin/sh
+# Stand-in for graphviz's dot: says which format it was asked for and whether the DOT
+# source it read sets a dpi.
+for argument in "$@"; do case "$argument" in -T*) format="${argument#-T}";; esac; done
+if grep 'dpi=' >/dev/null; then dpi=yes; else dpi=no; fi
+printf 'format=%s dpi=%s\\n' "$format" "$dpi"
+"""
+
+
+def _bin_folder(path: Path, with_dot: bool) -> str:
+    """A PATH entry holding only a stand-in ``dot`` (or nothing)."""
+    path.mkdir()
+    if with_dot:
+        dot = path / "dot"
+        dot.write_text(FAKE_DOT)
+        dot.chmod(0o755)
+    return str(path)
+
+
+def test_with_dot_on_path_the_graph_is_rendered_to_png_svg_and_pdf(
+    localhost: orm.Computer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``dot`` present (a stand-in first on PATH, so no graphviz is needed): one call per
+    format, the 300 dpi only in the PNG's source (a dpi rescales SVG and PDF)."""
+    study = _study(localhost)
+    folder = _bin_folder(tmp_path / "bin", with_dot=True)
+    monkeypatch.setenv("PATH", f"{folder}:/usr/bin:/bin")
+    out = tmp_path / "report"
+    out.mkdir()
+    written = report_figures.provenance_graph(study, out)
+    assert {label: path.name for label, path in written.items()} == {
+        "provenance_graph": "provenance_graph.png",
+        "provenance_graph_vector": "provenance_graph.svg",
+        "provenance_graph_pdf": "provenance_graph.pdf",
+    }
+    assert written["provenance_graph"].read_text() == "format=png dpi=yes\n"
+    assert written["provenance_graph_vector"].read_text() == "format=svg dpi=no\n"
+    assert written["provenance_graph_pdf"].read_text() == "format=pdf dpi=no\n"
+
+
+def test_without_dot_on_path_the_graph_is_written_as_dot_source(
+    localhost: orm.Computer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    study = _study(localhost)
+    monkeypatch.setenv("PATH", _bin_folder(tmp_path / "bin", with_dot=False))
+    written = report_figures.provenance_graph(study, tmp_path)
+    assert list(written) == ["provenance_graph_source"]
+    assert written["provenance_graph_source"].read_text().startswith("digraph")

@@ -1,11 +1,16 @@
-"""The report's provenance header: the codes a study ran, found over CALL links only."""
+"""The report's provenance header: the codes and pseudopotential families a study used, found
+over CALL links only."""
 
 from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
 
 from aiida import orm
 from aiida.common.links import LinkType
 
-from workflows.provenance.report_header import _codes_used
+from workflows.provenance.report_header import _codes_used, provenance_header, upf_pseudo_kind
 
 
 def _codes_by_loading_every_descendant(study: orm.WorkflowNode) -> list[str]:
@@ -101,3 +106,57 @@ def test_a_study_without_calcjobs_has_no_codes(localhost: orm.Computer) -> None:
     study = _workflow()
     _workflow(study)
     assert _codes_used(study) == []
+
+
+def test_header_names_the_pseudopotential_families_with_their_kind(
+    localhost: orm.Computer, pseudo_family: Callable[[str], Any]
+) -> None:
+    """The families the study's CalcJobs drew their ``pseudos__<kind>`` inputs from, with
+    NC/PAW as the UPF headers say and the elements used; a pseudopotential stored outside
+    any family is named as such. Reference: the families' labels as setup installs them
+    and ``pseudo_type`` read by setup's own UPF validator (``summarise_upf``)."""
+    from aiida_pseudo.data.pseudo import UpfData
+
+    from workflows.setup.pseudos import FAMILY_LABELS, upf_directory
+    from workflows.setup.upf import summarise_upf
+
+    paw, nc = pseudo_family("paw"), pseudo_family("nc")
+    computer = _isolated_computer()
+    study = _workflow()
+    paw_job = orm.CalcJobNode(computer=computer)
+    for element in ("Cd", "S"):
+        paw_job.base.links.add_incoming(
+            paw.get_pseudo(element), LinkType.INPUT_CALC, f"pseudos__{element}"
+        )
+    _called(_workflow(study), paw_job)
+    paw_job.store()
+    nc_job = orm.CalcJobNode(computer=computer)
+    nc_job.base.links.add_incoming(nc.get_pseudo("Cs"), LinkType.INPUT_CALC, "pseudos__Cs")
+    loose_file = next(upf_directory("nc").glob("Br*.UPF"))
+    loose = UpfData(io.BytesIO(loose_file.read_bytes()), filename=loose_file.name).store()
+    nc_job.base.links.add_incoming(loose, LinkType.INPUT_CALC, "pseudos__Br")
+    _called(study, nc_job)
+    nc_job.store()
+    kinds = {
+        flavour: summarise_upf(next(upf_directory(flavour).glob("Cd*.UPF"))).pseudo_type
+        for flavour in ("paw", "nc")
+    }
+    assert kinds == {"paw": "PAW", "nc": "NC"}
+    header = provenance_header(study, {})
+    line = next(line for line in header.splitlines() if "pseudopotential families" in line)
+    assert line == (
+        f"- pseudopotential families: `{FAMILY_LABELS['nc']}` (NC: Cs); "
+        f"`{FAMILY_LABELS['paw']}` (PAW: Cd, S); in no family (NC: Br)"
+    )
+
+
+def test_pseudo_kind_from_upf_v1_and_v2_headers() -> None:
+    """UPF v2: the ``pseudo_type`` attribute; v1: the third line of <PP_HEADER> (version,
+    element, type, as QE's ``read_pseudo_header`` reads them)."""
+    v1 = "<PP_INFO>\n x\n</PP_INFO>\n<PP_HEADER>\n   0   Version Number\n  Si   Element\n"
+    assert upf_pseudo_kind(v1 + "   US   Ultrasoft pseudopotential\n") == "US"
+    assert upf_pseudo_kind(v1 + "   NC   Norm - Conserving pseudopotential\n") == "NC"
+    v2 = '<PP_HEADER\n generated="x"\n element="Cd"\n pseudo_type="PAW"\n relativistic="scalar"/>'
+    assert upf_pseudo_kind(v2) == "PAW"
+    assert upf_pseudo_kind(v2.replace("PAW", "SL")) == "NC"
+    assert upf_pseudo_kind("<UPF version='2.0.1'>") is None

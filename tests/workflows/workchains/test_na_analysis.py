@@ -72,6 +72,10 @@ def test_analysis_cosine_gap_peak_and_conserved_populations(aiida_profile: objec
     donor = populations.get_array("donor_population")
     assert donor[0] == 1.0
     assert np.all((donor >= 0) & (donor <= 1))
+    sem = populations.get_array("transfer_population_sem")  # over the initial times
+    assert sem.shape == donor.shape
+    assert sem[0] == 0.0
+    assert np.isfinite(sem).all()
     dynamics = results["dynamics_summary"].get_dict()
     assert dynamics["n_trajectories"] == 1000
     assert dynamics["method"] == "dish"

@@ -178,7 +178,8 @@ def test_pipeline_from_trajectory_runs_only_na_steps(
 def _check_na_report_figures(node: Any, tmp_path: Path) -> None:
     """The report draws |NAC|(t) from the stored NA Hamiltonian (one line per band pair of
     the window, values ħ|d_ij| of its ``nac_per_fs``) and the gap ACF from the stored
-    dephasing ACF, each as a 300 dpi PNG and an SVG with a caption."""
+    dephasing ACF and function D(t), each as a 300 dpi PNG and an SVG with a caption; the
+    header names the NC family the snapshot SCFs used."""
     import numpy as np
     from matplotlib.image import imread
 
@@ -186,11 +187,11 @@ def _check_na_report_figures(node: Any, tmp_path: Path) -> None:
     from workflows.provenance.report import write_report
 
     written = write_report(node, tmp_path / "report")
-    for stem in ("nac_plot", "gap_acf_plot"):
+    heights_in = {"nac_plot": 3.5, "gap_acf_plot": 3.2, "dephasing_plot": 3.5}
+    for stem, height_in in heights_in.items():
         assert written[stem].suffix == ".png"
         assert written[f"{stem}_vector"].read_bytes().lstrip().startswith((b"<?xml", b"<svg"))
-        height = imread(written[stem]).shape[0]
-        assert height == 300 * {"nac_plot": 3.5, "gap_acf_plot": 3.2}[stem]
+        assert imread(written[stem]).shape[0] == 300 * height_in
     hamiltonian = node.outputs.na_hamiltonian
     first, last = hamiltonian.base.attributes.get("band_window")
     pairs = pair_couplings(
@@ -203,6 +204,8 @@ def _check_na_report_figures(node: Any, tmp_path: Path) -> None:
     table = written["summary"].read_text()
     assert "[`nac_plot.png`](nac_plot.png): Non-adiabatic couplings ħ|d_ij| (meV)" in table
     assert "[`gap_acf_plot.png`](gap_acf_plot.png): Normalised autocorrelation" in table
+    assert "[`dephasing_plot.png`](dephasing_plot.png): Pure-dephasing function D(t)" in table
+    assert "- pseudopotential families: `janus/pslibrary-1.0.0/PBE/NC` (NC: " in table
     assert "not drawn" not in table
 
 
