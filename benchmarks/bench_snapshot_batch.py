@@ -148,14 +148,23 @@ def run_per_snapshot(inputs: dict[str, Any], frames: Any, window: list[int]) -> 
     return {"wall": time.perf_counter() - start, "pw": pw, "bytes": transferred}
 
 
-def result_bytes_at(n_bands: int, n_domains: int = 2) -> int:
-    """Size of one frame's .npz in the job's format (float64 overlap, energies, weights)."""
+def result_bytes_at(n_bands: int, n_domains: int = 2, lead_in: bool = False) -> int:
+    """Size of one frame's .npz in the job's format (float64 overlap, energies, weights);
+    ``lead_in``: with the gauge fingerprint a chain's lead-in frame also keeps."""
+    from heterostructures.io.wavefunctions import GAUGE_PLANE_WAVES
+
     stream = io.BytesIO()
     square, energies, weights = (
         np.zeros((n_bands,) * 2),
         np.zeros(n_bands),
         np.zeros((n_bands, n_domains)),
     )
+    gauge = {}
+    if lead_in:
+        gauge = {
+            "gauge_miller": np.zeros((n_bands, GAUGE_PLANE_WAVES, 3), dtype=np.int16),
+            "gauge_coefficients": np.zeros((n_bands, GAUGE_PLANE_WAVES), dtype=np.complex64),
+        }
     np.savez(
         stream,
         overlap=square,
@@ -163,6 +172,7 @@ def result_bytes_at(n_bands: int, n_domains: int = 2) -> int:
         energies_ket_ev=energies,
         domain_weights_bra=weights,
         domain_weights_ket=weights,
+        **gauge,
     )
     return len(stream.getvalue())
 
@@ -195,6 +205,7 @@ def main() -> None:
         row = (name, r["wall"], r["pw"], per_frame, share, per_frame_bytes)
         print("{:<18} {:8.1f} {:8.1f} {:17.2f} {:9.1f} {:12.0f}".format(*row))
     print(f"per-frame result file at 100 bands, 2 domains: {result_bytes_at(100)} bytes")
+    print(f"a chain's lead-in frame (gauge fingerprint too): {result_bytes_at(100, lead_in=True)}")
 
 
 if __name__ == "__main__":

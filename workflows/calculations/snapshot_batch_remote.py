@@ -78,13 +78,17 @@ def _window_weights(folder: Path, config: dict[str, Any], frame: int) -> Any:
 
 def gauge_arrays(folder: Path, prefix: str, window: tuple[int, int]) -> dict[str, Any]:
     """The frame's gauge fingerprint (largest coefficients per window band), for a frame
-    computed in two jobs (a chain's lead-in): the phases between them are found later."""
+    computed in two jobs (a chain's lead-in): the phases between them are found later.
+    Stored as int16 Miller indices and complex64 coefficients (a phase needs no more)."""
     from heterostructures.dynamics.nac import read_snapshot
     from heterostructures.io.wavefunctions import gauge_fingerprint
 
     _, wavefunction = read_snapshot(folder, prefix, window)
     miller, coefficients = gauge_fingerprint(wavefunction)
-    return {"gauge_miller": miller, "gauge_coefficients": coefficients}
+    return {
+        "gauge_miller": miller.astype("int16"),
+        "gauge_coefficients": coefficients.astype("complex64"),
+    }
 
 
 def frame_arrays(
