@@ -33,6 +33,9 @@ def test_signs_flipped_per_band_are_found() -> None:
     np.testing.assert_allclose(relative_phases(*fingerprints, gamma_only=True), SIGNS, atol=1e-12)
     # Without the Γ-only rule the same signs come back as unit complex numbers.
     np.testing.assert_allclose(relative_phases(*fingerprints), SIGNS, atol=1e-12)
+    # As a batch job stores them (int16 Miller indices, complex64 coefficients): the same.
+    stored = [(m.astype(np.int16), c.astype(np.complex64)) for m, c in fingerprints]
+    np.testing.assert_array_equal(relative_phases(*stored, gamma_only=True), SIGNS)
 
 
 def test_phase_between_neighbouring_snapshots_matches_full_overlap() -> None:
