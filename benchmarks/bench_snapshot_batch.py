@@ -160,7 +160,7 @@ def result_bytes_at(n_bands: int, n_domains: int = 2, lead_in: bool = False) -> 
         np.zeros(n_bands),
         np.zeros((n_bands, n_domains)),
     )
-    gauge = {}
+    gauge: dict[str, np.ndarray] = {}
     if lead_in:
         gauge = {
             "gauge_miller": np.zeros((n_bands, GAUGE_PLANE_WAVES, 3), dtype=np.int16),
@@ -206,15 +206,29 @@ def main() -> None:
         results["CalcJob per frame"] = run_per_snapshot(inputs, frames, window)
     production = production_scf_seconds()
     print(f"{args.frames} frames, tiny CdS, window {window}, pw.x on 1 rank")
-    header = ("path", "wall s", "pw.x s", "overhead s/frame", "% of SCF")
-    header += (f"% of {production:g} s", "bytes/frame")
+    header = (
+        "path",
+        "wall s",
+        "pw.x s",
+        "overhead s/frame",
+        "% of SCF",
+        f"% of {production:g} s",
+        "bytes/frame",
+    )
     print("{:<18} {:>8} {:>8} {:>17} {:>9} {:>10} {:>12}".format(*header))
     for name, r in results.items():
         per_frame = (r["wall"] - r["pw"]) / args.frames
         share = 100 * per_frame / (r["pw"] / args.frames)
         per_frame_bytes = r["bytes"] / args.frames
-        row = (name, r["wall"], r["pw"], per_frame, share, 100 * per_frame / production)
-        row += (per_frame_bytes,)
+        row = (
+            name,
+            r["wall"],
+            r["pw"],
+            per_frame,
+            share,
+            100 * per_frame / production,
+            per_frame_bytes,
+        )
         print("{:<18} {:8.1f} {:8.1f} {:17.2f} {:9.1f} {:10.2f} {:12.0f}".format(*row))
     print(f"per-frame result file at 100 bands, 2 domains: {result_bytes_at(100)} bytes")
     print(f"a chain's lead-in frame (gauge fingerprint too): {result_bytes_at(100, lead_in=True)}")

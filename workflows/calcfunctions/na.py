@@ -147,12 +147,12 @@ def rephase_lead_in_pair(
     two gauge fingerprints), which is put on the overlap's rows so the phases propagated
     along the series stay continuous. Energies and domain weights are gauge-free.
     """
-    fingerprints = [
+    reference, lead_in = (
         (gauge.get_array("gauge_miller"), gauge.get_array("gauge_coefficients"))
         for gauge in (reference_gauge, lead_in_gauge)
-    ]
+    )
     overlap = pair.get_array("overlap")
-    phases = relative_phases(*fingerprints, gamma_only=not np.iscomplexobj(overlap))
+    phases = relative_phases(reference, lead_in, gamma_only=not np.iscomplexobj(overlap))
     node = orm.ArrayData()
     for name in pair.get_arraynames():
         node.set_array(name, pair.get_array(name))

@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from heterostructures.dynamics.nac import overlap_matrix, read_snapshot
-from heterostructures.io.wavefunctions import gauge_fingerprint, relative_phases
+from heterostructures.io.wavefunctions import Wavefunction, gauge_fingerprint, relative_phases
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "qe67_wfc_cds_nc_gamma"
 WINDOW = (8, 11)
 SIGNS = np.array([1.0, -1.0, -1.0, 1.0])
 
 
-def _window(snapshot: int) -> object:
+def _window(snapshot: int) -> Wavefunction:
     return read_snapshot(FIXTURE / f"snapshot_{snapshot}", "cds", WINDOW)[1]
 
 
@@ -35,7 +35,7 @@ def test_signs_flipped_per_band_are_found() -> None:
     np.testing.assert_allclose(relative_phases(*fingerprints), SIGNS, atol=1e-12)
     # As a batch job stores them (int16 Miller indices, complex64 coefficients): the same.
     stored = [(m.astype(np.int16), c.astype(np.complex64)) for m, c in fingerprints]
-    np.testing.assert_array_equal(relative_phases(*stored, gamma_only=True), SIGNS)
+    np.testing.assert_array_equal(relative_phases(stored[0], stored[1], gamma_only=True), SIGNS)
 
 
 def test_phase_between_neighbouring_snapshots_matches_full_overlap() -> None:
