@@ -160,7 +160,7 @@ def result_bytes_at(n_bands: int, n_domains: int = 2, lead_in: bool = False) -> 
         np.zeros(n_bands),
         np.zeros((n_bands, n_domains)),
     )
-    gauge: dict[str, np.ndarray] = {}
+    gauge: dict[str, Any] = {}
     if lead_in:
         gauge = {
             "gauge_miller": np.zeros((n_bands, GAUGE_PLANE_WAVES, 3), dtype=np.int16),
