@@ -104,7 +104,7 @@ def test_batched_snapshots_give_todays_nacs(mock_code: Callable[..., InstalledCo
     for job in jobs:
         names = job.outputs.retrieved.base.repository.list_object_names()
         assert not any(name.startswith("wfc") or name.endswith((".dat", ".out")) for name in names)
-        assert _retrieved_bytes(job) / len(job.inputs.frames) < 10_000  # measured below 4 kB
+        assert _retrieved_bytes(job) / len(job.inputs.frames) < 10_000  # 2 bands here
 
 
 @pytest.mark.usefixtures("nc_family")
