@@ -9,7 +9,8 @@ rank, ``OMP_NUM_THREADS=1``) in one process, caching off:
   and the ``snapshot_pair_overlap`` calcfunction per pair (wavefunctions copied back).
 
 Overhead per frame = (wall of the whole path − pw.x's own wall of its SCFs, from each
-run's XML) / frames, printed in s and as % of the mean SCF. Bytes per frame: what reaches
+run's XML) / frames, printed in s, as % of the mean (tiny) SCF and as % of the cluster
+protocols' planned 60 s SCF, against which the ≤ 2 % target holds. Bytes per frame: what reaches
 the AiiDA machine (retrieved files; for today's path also the wavefunction and XML copied
 for the overlap). Also the per-frame result file at 100 bands, written in the job's format.
 
@@ -148,14 +149,23 @@ def run_per_snapshot(inputs: dict[str, Any], frames: Any, window: list[int]) -> 
     return {"wall": time.perf_counter() - start, "pw": pw, "bytes": transferred}
 
 
-def result_bytes_at(n_bands: int, n_domains: int = 2) -> int:
-    """Size of one frame's .npz in the job's format (float64 overlap, energies, weights)."""
+def result_bytes_at(n_bands: int, n_domains: int = 2, lead_in: bool = False) -> int:
+    """Size of one frame's .npz in the job's format (float64 overlap, energies, weights);
+    ``lead_in``: with the gauge fingerprint a chain's lead-in frame also keeps."""
+    from heterostructures.io.wavefunctions import GAUGE_PLANE_WAVES
+
     stream = io.BytesIO()
     square, energies, weights = (
         np.zeros((n_bands,) * 2),
         np.zeros(n_bands),
         np.zeros((n_bands, n_domains)),
     )
+    gauge: dict[str, Any] = {}
+    if lead_in:
+        gauge = {
+            "gauge_miller": np.zeros((n_bands, GAUGE_PLANE_WAVES, 3), dtype=np.int16),
+            "gauge_coefficients": np.zeros((n_bands, GAUGE_PLANE_WAVES), dtype=np.complex64),
+        }
     np.savez(
         stream,
         overlap=square,
@@ -163,8 +173,17 @@ def result_bytes_at(n_bands: int, n_domains: int = 2) -> int:
         energies_ket_ev=energies,
         domain_weights_bra=weights,
         domain_weights_ket=weights,
+        **gauge,
     )
     return len(stream.getvalue())
+
+
+def production_scf_seconds() -> float:
+    """The cluster protocols' planned SCF time per snapshot (s, ``balanced``): the tiny
+    SCF here takes ~1 s, so the ≤ 2 % target is read against this one."""
+    from workflows.workchains.na_snapshots import NaSnapshotsWorkChain
+
+    return float(NaSnapshotsWorkChain.get_protocol_inputs("balanced")["seconds_per_snapshot"])
 
 
 def main() -> None:
@@ -185,16 +204,34 @@ def main() -> None:
     with disable_caching():
         results = {"batch job": run_batch(inputs, frames, window)}
         results["CalcJob per frame"] = run_per_snapshot(inputs, frames, window)
+    production = production_scf_seconds()
     print(f"{args.frames} frames, tiny CdS, window {window}, pw.x on 1 rank")
-    header = ("path", "wall s", "pw.x s", "overhead s/frame", "% of SCF", "bytes/frame")
-    print("{:<18} {:>8} {:>8} {:>17} {:>9} {:>12}".format(*header))
+    header = (
+        "path",
+        "wall s",
+        "pw.x s",
+        "overhead s/frame",
+        "% of SCF",
+        f"% of {production:g} s",
+        "bytes/frame",
+    )
+    print("{:<18} {:>8} {:>8} {:>17} {:>9} {:>10} {:>12}".format(*header))
     for name, r in results.items():
         per_frame = (r["wall"] - r["pw"]) / args.frames
         share = 100 * per_frame / (r["pw"] / args.frames)
         per_frame_bytes = r["bytes"] / args.frames
-        row = (name, r["wall"], r["pw"], per_frame, share, per_frame_bytes)
-        print("{:<18} {:8.1f} {:8.1f} {:17.2f} {:9.1f} {:12.0f}".format(*row))
+        row = (
+            name,
+            r["wall"],
+            r["pw"],
+            per_frame,
+            share,
+            100 * per_frame / production,
+            per_frame_bytes,
+        )
+        print("{:<18} {:8.1f} {:8.1f} {:17.2f} {:9.1f} {:10.2f} {:12.0f}".format(*row))
     print(f"per-frame result file at 100 bands, 2 domains: {result_bytes_at(100)} bytes")
+    print(f"a chain's lead-in frame (gauge fingerprint too): {result_bytes_at(100, lead_in=True)}")
 
 
 if __name__ == "__main__":

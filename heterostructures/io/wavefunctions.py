@@ -333,3 +333,58 @@ def wavefunction_file(outdir: Path | str, prefix: str, k_index: int = 1) -> Path
 def band_structure_of_run(outdir: Path | str, prefix: str) -> BandStructure:
     """Read ``<outdir>/<prefix>.save/data-file-schema.xml`` (energies in eV)."""
     return read_band_structure(save_directory(outdir, prefix) / "data-file-schema.xml")
+
+
+GAUGE_PLANE_WAVES = 8
+"""Coefficients kept per band by :func:`gauge_fingerprint` (a few kB at 100 bands)."""
+GAUGE_COHERENCE = 0.9
+"""Least |Σ c'* c| / Σ |c'||c| over the shared plane waves for two fingerprints to be
+called the same state (1 for equal states up to a phase; noise of a converged SCF ~1e-4)."""
+
+
+def gauge_fingerprint(
+    wavefunction: Wavefunction, n_plane_waves: int = GAUGE_PLANE_WAVES
+) -> tuple[np.ndarray, np.ndarray]:
+    """Miller indices (n_bands, n, 3) and coefficients (n_bands, n) of each band's largest
+    plane-wave coefficients (collinear runs).
+
+    Two SCF runs of one structure give the same states up to one phase per band (a sign
+    for Γ-only). Kept when the wavefunction files are deleted, these few numbers are
+    enough to find that phase (:func:`relative_phases`).
+    """
+    if wavefunction.npol != 1:
+        raise ValueError("gauge fingerprints are for collinear runs (npol = 1)")
+    count = min(n_plane_waves, wavefunction.n_plane_waves)
+    largest = np.argsort(-np.abs(wavefunction.coefficients), axis=1, kind="stable")[:, :count]
+    miller = wavefunction.miller_indices[largest].astype(np.int32)
+    return miller, np.take_along_axis(wavefunction.coefficients, largest, axis=1)
+
+
+def relative_phases(
+    reference: tuple[np.ndarray, np.ndarray],
+    other: tuple[np.ndarray, np.ndarray],
+    gamma_only: bool = False,
+) -> np.ndarray:
+    """Per band the unit phase u with |reference_b⟩ ≈ u |other_b⟩.
+
+    ``reference`` and ``other`` are :func:`gauge_fingerprint` s of two runs of the same
+    structure; u is the phase of x = Σ c_other*(G) c_reference(G) over the plane waves both
+    list. Γ-only runs store half the G sphere of a real state: the overlap is 2 Re x and
+    u = ±1. Raises ``ValueError`` when a band shares no plane wave or is not the same state
+    (coherence below :data:`GAUGE_COHERENCE`).
+    """
+    phases = []
+    for band, (miller, coefficients) in enumerate(zip(*reference, strict=True)):
+        others = {tuple(m): c for m, c in zip(other[0][band], other[1][band], strict=True)}
+        shared = [
+            (c, others[tuple(m)])
+            for m, c in zip(miller, coefficients, strict=True)
+            if tuple(m) in others
+        ]
+        overlap = sum(np.conj(theirs) * ours for ours, theirs in shared)
+        overlap = overlap.real if gamma_only else overlap
+        scale = sum(abs(theirs) * abs(ours) for ours, theirs in shared)
+        if not shared or abs(overlap) < GAUGE_COHERENCE * scale:
+            raise ValueError(f"band {band} of the window is not the same state in both runs")
+        phases.append(overlap / abs(overlap))
+    return np.array(phases, dtype=np.float64 if gamma_only else np.complex128)

@@ -34,7 +34,11 @@ from heterostructures.dynamics.nac import (
 )
 from heterostructures.dynamics.propagation import NaHamiltonian
 from heterostructures.electronic.domain_weights import domain_partition, domain_weights
-from heterostructures.io.wavefunctions import band_structure_of_run, validate_band_window
+from heterostructures.io.wavefunctions import (
+    band_structure_of_run,
+    relative_phases,
+    validate_band_window,
+)
 from heterostructures.plots.na import (
     DecayLabel,
     DynamicsCurves,
@@ -129,6 +133,33 @@ def snapshot_pair_overlap(
     node.set_array("energies_ket_ev", bands[1].energies_ev[0, first - 1 : last])
     node.base.attributes.set("ecutwfc_ry", bands[0].ecutwfc_ry)
     node.base.attributes.set("band_window", [first, last])
+    return node
+
+
+@calcfunction
+def rephase_lead_in_pair(
+    pair: orm.ArrayData, reference_gauge: orm.ArrayData, lead_in_gauge: orm.ArrayData
+) -> orm.ArrayData:
+    """The pair across a chain boundary in the gauge of the chain before.
+
+    A batched chain leads in with the last snapshot of the chain before, computed again;
+    its states equal that run's up to one phase per band (:func:`relative_phases` of the
+    two gauge fingerprints), which is put on the overlap's rows so the phases propagated
+    along the series stay continuous. Energies and domain weights are gauge-free.
+    """
+    reference, lead_in = (
+        (gauge.get_array("gauge_miller"), gauge.get_array("gauge_coefficients"))
+        for gauge in (reference_gauge, lead_in_gauge)
+    )
+    overlap = pair.get_array("overlap")
+    phases = relative_phases(reference, lead_in, gamma_only=not np.iscomplexobj(overlap))
+    node = orm.ArrayData()
+    for name in pair.get_arraynames():
+        node.set_array(name, pair.get_array(name))
+    node.set_array("overlap", (phases.conj()[:, None] * overlap).astype(overlap.dtype))
+    for name in ("ecutwfc_ry", "band_window", "domains"):
+        if name in pair.base.attributes.all:
+            node.base.attributes.set(name, pair.base.attributes.get(name))
     return node
 
 

@@ -86,7 +86,8 @@ class SnapshotBatchCalculation(CalcJob):
             "settings",
             valid_type=orm.Dict,
             help="band_window (1-based); optional gamma_only (pw.x Γ tricks), orthonormalize "
-            "(PAW), python (remote interpreter), max_seconds (stop before this budget, s).",
+            "(PAW), python (remote interpreter), max_seconds (stop before this budget, s), "
+            "gauge_frames (positions whose gauge fingerprint is kept).",
         )
         spec.input("site_labels", valid_type=orm.Dict, required=False)
         spec.input("parent_folder", valid_type=orm.RemoteData, required=False)
@@ -95,6 +96,7 @@ class SnapshotBatchCalculation(CalcJob):
         spec.inputs["metadata"]["options"]["input_filename"].default = CONFIG_FILE
         spec.inputs["metadata"]["options"]["output_filename"].default = DRIVER_LOG
         spec.output_namespace("pairs", valid_type=orm.ArrayData, dynamic=True, required=False)
+        spec.output_namespace("gauges", valid_type=orm.ArrayData, dynamic=True, required=False)
         spec.output("frame_facts", valid_type=orm.Dict, help="Per frame: SCF facts, seconds.")
         spec.exit_code(350, "ERROR_NO_RESULTS", message="no frame finished: {log}")
         spec.exit_code(
@@ -130,6 +132,7 @@ class SnapshotBatchCalculation(CalcJob):
             "band_window": [int(b) for b in settings["band_window"]],
             "orthonormalize": bool(settings.get("orthonormalize", False)),
             "site_labels": None,
+            "gauge_frames": [int(p) for p in settings.get("gauge_frames", [])],
         }
         if "site_labels" in self.inputs:
             labels = self.inputs.site_labels.get_dict()

@@ -5,6 +5,7 @@ position), an ``ArrayData`` with the arrays and attributes of
 :func:`workflows.calcfunctions.na.snapshot_pair_overlap` (``overlap``, ``energies_bra_ev``,
 ``energies_ket_ev``, optional ``domain_weights_bra``/``_ket``; ``ecutwfc_ry``,
 ``band_window``, ``domains``), so ``assemble_na_hamiltonian`` takes them unchanged.
+Frames asked for their gauge fingerprint (a chain's lead-in) give ``gauges.gauge_NNNN``.
 """
 
 from __future__ import annotations
@@ -22,17 +23,17 @@ from workflows.calculations.snapshot_batch_files import DRIVER_LOG
 from workflows.calculations.snapshot_batch_remote import frame_name
 
 LOG_TAIL_LINES = 3
+GAUGE_ARRAYS = ("gauge_miller", "gauge_coefficients")
 
 
 def pair_node(arrays: dict[str, np.ndarray], facts: dict[str, Any]) -> orm.ArrayData:
-    """One pair as ``snapshot_pair_overlap`` stores it."""
+    """One pair as ``snapshot_pair_overlap`` stores it (or a gauge fingerprint: no facts)."""
     node = orm.ArrayData()
     for name in sorted(arrays):
         node.set_array(name, arrays[name])
-    node.base.attributes.set("ecutwfc_ry", facts["ecutwfc_ry"])
-    node.base.attributes.set("band_window", facts["band_window"])
-    if "domains" in facts:
-        node.base.attributes.set("domains", facts["domains"])
+    for name in ("ecutwfc_ry", "band_window", "domains"):
+        if name in facts:
+            node.base.attributes.set(name, facts[name])
     return node
 
 
@@ -78,6 +79,9 @@ class SnapshotBatchParser(Parser):
             facts_per_frame.append({"position": position, **facts})
             if not facts["converged"]:
                 unconverged.append(position)
+            gauge = {name: arrays.pop(name) for name in GAUGE_ARRAYS if name in arrays}
+            if gauge:
+                self.out(f"gauges.gauge_{position:04d}", pair_node(gauge, {}))
             if "overlap" in arrays:
                 self.out(f"pairs.pair_{position - 1:04d}", pair_node(arrays, facts))
         self.out("frame_facts", orm.Dict({"frames": facts_per_frame}))

@@ -10,7 +10,8 @@ the AiiDA side) is replaced by a stand-in that refuses to be used when it is mis
 
 Per frame it writes ``results/frame_NNNN.npz`` (window energies in eV; with a previous
 frame the raw overlap ⟨i(t)|j(t+dt)⟩ of the band window and that frame's energies; domain
-weights per band when labels are given) and then ``results/frame_NNNN.json`` (SCF facts;
+weights per band when labels are given; the gauge fingerprint of frames listed in
+``gauge_frames``) and then ``results/frame_NNNN.json`` (SCF facts;
 written last, so its presence marks a finished frame), and deletes the previous frame's
 wavefunction checkpoint. Never imports AiiDA.
 """
@@ -75,6 +76,21 @@ def _window_weights(folder: Path, config: dict[str, Any], frame: int) -> Any:
     return domain_weights(wavefunction, partition), list(partition.domains)
 
 
+def gauge_arrays(folder: Path, prefix: str, window: tuple[int, int]) -> dict[str, Any]:
+    """The frame's gauge fingerprint (largest coefficients per window band), for a frame
+    computed in two jobs (a chain's lead-in): the phases between them are found later.
+    Stored as int16 Miller indices and complex64 coefficients (a phase needs no more)."""
+    from heterostructures.dynamics.nac import read_snapshot
+    from heterostructures.io.wavefunctions import gauge_fingerprint
+
+    _, wavefunction = read_snapshot(folder, prefix, window)
+    miller, coefficients = gauge_fingerprint(wavefunction)
+    return {
+        "gauge_miller": miller.astype("int16"),
+        "gauge_coefficients": coefficients.astype("complex64"),
+    }
+
+
 def frame_arrays(
     folder: Path, previous: Path | None, config: dict[str, Any], frame: int
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -95,6 +111,8 @@ def frame_arrays(
     labelled = config.get("site_labels") is not None
     if labelled:
         arrays["domain_weights_ket"], facts["domains"] = _window_weights(folder, config, frame)
+    if frame in config.get("gauge_frames", []):
+        arrays |= gauge_arrays(folder, prefix, window)
     if previous is not None:
         arrays["overlap"] = overlap_between_runs(
             previous, folder, window, prefix, orthonormalize=config.get("orthonormalize", False)

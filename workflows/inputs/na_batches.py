@@ -7,6 +7,12 @@ first starts one snapshot early (the last of the chain before, recomputed) so th
 across the chain boundary exists too: one extra SCF per chain. A batch that stops with
 frames left (walltime, exit 351) is resumed once from its own folder.
 
+The lead-in snapshot is computed twice, so its states carry two independent phases (a
+sign per band at Γ): both runs keep a gauge fingerprint, and the lead-in pair is put in
+the phases of the chain before (``rephase_lead_in_pair``) so the NAC signs stay continuous
+across chains. With ``clean_workdir`` a batch folder is emptied once the batch that copied
+from it has finished (or its chain is done), as today's path does per snapshot.
+
 K from a protocol: ``batch_walltime_seconds // seconds_per_snapshot`` (a job of about the
 walltime); the driver stops cleanly at 90 % of the job's walltime.
 """
@@ -17,6 +23,7 @@ from typing import Any
 
 from aiida import orm
 
+from workflows.calcfunctions.na import rephase_lead_in_pair
 from workflows.calculations.snapshot_batch import SnapshotBatchCalculation
 
 RESUMABLE = 351
@@ -41,6 +48,12 @@ def batch_layout(chains: list[list[int]], per_job: int) -> list[list[list[int]]]
     return layout
 
 
+def lead_in_positions(chains: list[list[int]]) -> list[int]:
+    """Snapshots computed twice: the last of each chain but the last, again as the next
+    chain's lead-in. Both runs keep a gauge fingerprint to join the phases."""
+    return [chain[0] - 1 for chain in chains[1:]]
+
+
 def batches_left(ctx: Any) -> bool:
     """True while some chain has a batch left (or one to resume)."""
     return any(step < len(b) for step, b in zip(ctx.batch_step, ctx.batches, strict=True))
@@ -58,6 +71,8 @@ def _batch_inputs(workchain: Any, positions: list[int], parent: Any) -> dict[str
     }
     if walltime:
         settings["max_seconds"] = WALLTIME_SHARE * walltime
+    lead_ins = lead_in_positions(workchain.ctx.chains)
+    settings["gauge_frames"] = [p for p in positions if p in lead_ins]
     inputs: dict[str, Any] = {
         "code": scf.pw.code,
         "trajectory": workchain.inputs.trajectory,
@@ -79,6 +94,8 @@ def _batch_inputs(workchain: Any, positions: list[int], parent: Any) -> dict[str
 def submit_batches(workchain: Any) -> dict[str, Any]:
     """Submit each chain's next batch (or the resume of a stopped one); futures by chain."""
     ctx, futures = workchain.ctx, {}
+    if "gauges" not in ctx:
+        ctx.gauges = {}
     for number, batches in enumerate(ctx.batches):
         step = ctx.batch_step[number]
         if step >= len(batches):
@@ -104,12 +121,41 @@ def inspect_batches(workchain: Any, submitted: list[str]) -> Any:
                 pk=node.pk,
                 status=node.exit_status,
             )
-        ctx.batch_parent[number] = node.outputs.remote_folder
-        if resumable:
+        spent, ctx.batch_parent[number] = ctx.batch_parent[number], node.outputs.remote_folder
+        for label, gauge in getattr(node.outputs, "gauges", {}).items():
+            ctx.gauges[f"chain_{number}_{label}"] = gauge
+        if not resumable:
+            ctx.batch_resumes[number] = 0
+            ctx.batch_step[number] += 1
+            ctx.pairs.update(getattr(node.outputs, "pairs", {}))
+        else:
             ctx.batch_resumes[number] += 1
-            continue
-        ctx.batch_resumes[number] = 0
-        ctx.batch_step[number] += 1
-        for label in node.outputs.pairs:
-            ctx.pairs[label] = node.outputs.pairs[label]
+        if workchain.inputs.clean_workdir.value:
+            _clean_batch_folders(ctx, number, spent)
+    if not batches_left(ctx):
+        _join_chain_phases(ctx)
     return None
+
+
+def _clean_batch_folders(ctx: Any, number: int, spent: orm.RemoteData | None) -> None:
+    """Empty the folder the chain's newest batch copied from, and the newest one once its
+    chain is done (they hold the wavefunctions of a frame); bar both from caching."""
+    done = ctx.batch_step[number] >= len(ctx.batches[number])
+    for remote in (spent, ctx.batch_parent[number] if done else None):
+        if remote is None:
+            continue
+        if not remote.is_cleaned:
+            remote._clean()
+        remote.creator.base.caching.is_valid_cache = False
+
+
+def _join_chain_phases(ctx: Any) -> None:
+    """Put each chain's lead-in pair in the phases of the chain before (its fingerprints)."""
+    for number, position in enumerate(lead_in_positions(ctx.chains), start=1):
+        gauge = f"gauge_{position:04d}"
+        pair = f"pair_{position:04d}"
+        ctx.pairs[pair] = rephase_lead_in_pair(
+            ctx.pairs[pair],
+            ctx.gauges[f"chain_{number - 1}_{gauge}"],
+            ctx.gauges[f"chain_{number}_{gauge}"],
+        )
