@@ -89,7 +89,12 @@ def _family_entry(name: str, pseudo_pks: set[int]) -> str:
     """``name (PAW: Cd, S)``: the kinds the UPF headers declare and the elements used."""
     kinds, elements = set(), set()
     for pk in pseudo_pks:
-        pseudo = orm.load_node(pk, sub_classes=(orm.SinglefileData,))
+        # No ``sub_classes`` filter: it matches node types by prefix, and aiida-pseudo's
+        # ``data.pseudo.upf.UpfData.`` is not under ``data.core.singlefile.``.
+        pseudo = orm.load_node(pk)
+        if not isinstance(pseudo, orm.SinglefileData):
+            kinds.add("not a file")
+            continue
         with pseudo.open(mode="r") as handle:
             kinds.add(upf_pseudo_kind(handle.read(UPF_HEADER_CHARS)) or "type not stated")
         elements.add(str(getattr(pseudo, "element", None) or pseudo.filename))
