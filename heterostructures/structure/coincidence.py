@@ -57,8 +57,9 @@ COINCIDENCE_MODES = ("auto", "facets", "off")
 class CoincidenceCell:
     """A coincidence supercell pair with the films it carries.
 
-    Directions are [uvw] in each conventional bulk cell; ``*_cells`` count the 2D
-    primitive cells of each facet inside the supercell; ``area`` is the common cell's (Å²);
+    Directions are [uvw] in each conventional bulk cell; ``*_cells`` count the facet's 2D
+    cells of the conventional bulk's in-plane lattice inside the supercell (for zinc-blende
+    (100) an a × a square, twice the fcc primitive face); ``area`` is the common cell's (Å²);
     strains are principal in-plane strains of each side (%), after the spec's split.
     """
 
@@ -242,7 +243,7 @@ def _candidate(
 
 
 def _primitive_area(bulk: Atoms, hkl: Vector3) -> float:
-    """Area (Å²) of the primitive 2D cell of plane (hkl)."""
+    """Area (Å²) of the 2D cell of plane (hkl) in the conventional bulk's lattice."""
     vectors = np.asarray(in_plane_lattice(bulk, hkl), float) @ bulk.cell[:]
     return float(np.linalg.norm(np.cross(vectors[0], vectors[1])))
 
