@@ -42,6 +42,7 @@ from heterostructures.structure.errors import (
 )
 from heterostructures.structure.facet_matching import Vector3, primitive_miller
 from heterostructures.structure.phases import chalcogenide, perovskite
+from heterostructures.structure.primitive import primitive_cell
 from heterostructures.structure.registry import (
     ContactSide,
     RegistryCandidate,
@@ -157,7 +158,7 @@ def _strained(slab: Atoms, deformation: np.ndarray) -> Atoms:
     return strained
 
 
-def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
+def strained_bulk_units(spec: InterfaceSpec, primitive: bool | None = None) -> dict[str, Atoms]:
     """Each side's periodic bulk stacking unit, strained in plane exactly as in the interface.
 
     Why: the potential line-up route
@@ -168,9 +169,15 @@ def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
     (cell vectors and positions: fractional coordinates kept); the period along the
     normal is the bulk one, as in the built slabs. Keys: ``perovskite``, ``chalcogenide``.
     The in-plane cell is the one :func:`build_interface` picks (a coincidence cell when
-    the 1:1 cell exceeds the strain bound).
+    the 1:1 cell exceeds the strain bound). A unit on explicit in-plane directions (a
+    coincidence cell, picked by the builder or given) is returned as its strained
+    primitive cell (:func:`~heterostructures.structure.primitive.primitive_cell`): the
+    same crystal at a fraction of the SCF cost. The 1:1 units (5 and 8 atoms) are kept.
+    ``primitive`` forces (True) or prevents (False) that reduction.
     """
     spec, _ = resolve_cell(spec)
+    explicit = spec.perovskite_directions is not None or spec.chalcogenide_directions is not None
+    reduce = explicit if primitive is None else primitive
     units = {
         "perovskite": oriented_unit(
             perovskite(spec.perovskite, spec.perovskite_phase, a=spec.perovskite_a),
@@ -195,7 +202,7 @@ def strained_bulk_units(spec: InterfaceSpec) -> dict[str, Atoms]:
         cell[:, :2] = cell[:, :2] @ deformation
         unit.set_cell(cell, scale_atoms=True)
         unit.wrap()
-        strained[side] = unit
+        strained[side] = primitive_cell(unit) if reduce else unit
     return strained
 
 

@@ -46,6 +46,7 @@ from heterostructures.plots.na import (
     spectral_density_figure,
 )
 from workflows.calcfunctions.figures import figure_nodes
+from workflows.calculations.snapshot_batch_remote import PAIR_FACTS
 
 SAVE_FILES = ("data-file-schema.xml", "wfc1.dat", "wfc1.hdf5")
 PW_OUTDIR = "out"
@@ -157,7 +158,7 @@ def rephase_lead_in_pair(
     for name in pair.get_arraynames():
         node.set_array(name, pair.get_array(name))
     node.set_array("overlap", (phases.conj()[:, None] * overlap).astype(overlap.dtype))
-    for name in ("ecutwfc_ry", "band_window", "domains"):
+    for name in PAIR_FACTS:
         if name in pair.base.attributes.all:
             node.base.attributes.set(name, pair.base.attributes.get(name))
     return node

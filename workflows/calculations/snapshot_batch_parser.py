@@ -20,7 +20,7 @@ from aiida.parsers import Parser
 
 from heterostructures.dynamics.nac import SnapshotMismatchError, check_same_cutoff
 from workflows.calculations.snapshot_batch_files import DRIVER_LOG
-from workflows.calculations.snapshot_batch_remote import frame_name
+from workflows.calculations.snapshot_batch_remote import PAIR_FACTS, frame_name
 
 LOG_TAIL_LINES = 3
 GAUGE_ARRAYS = ("gauge_miller", "gauge_coefficients")
@@ -31,7 +31,7 @@ def pair_node(arrays: dict[str, np.ndarray], facts: dict[str, Any]) -> orm.Array
     node = orm.ArrayData()
     for name in sorted(arrays):
         node.set_array(name, arrays[name])
-    for name in ("ecutwfc_ry", "band_window", "domains"):
+    for name in PAIR_FACTS:
         if name in facts:
             node.base.attributes.set(name, facts[name])
     return node

@@ -30,6 +30,9 @@ from typing import Any
 
 RESULTS = "results"
 CHECKPOINTS = "frames"
+PAIR_FACTS = ("ecutwfc_ry", "band_window", "domains")
+"""Attributes of a pair node besides its arrays (``snapshot_pair_overlap`` sets them; the
+batch parser and the chain-boundary re-phasing copy them)."""
 
 
 def frame_name(frame: int) -> str:

@@ -137,16 +137,25 @@ def inspect_batches(workchain: Any, submitted: list[str]) -> Any:
     return None
 
 
+def empty_remote_folder(remote: orm.RemoteData) -> None:
+    """Empty ``remote`` (once) and bar the calculation that made it from AiiDA's cache.
+
+    Why both: a later identical calculation "cached" from a node whose files are gone
+    would break the step that copies them (the next NA frame). The batched and the
+    per-snapshot NA paths both clean this way.
+    """
+    if not remote.is_cleaned:
+        remote._clean()
+    remote.creator.base.caching.is_valid_cache = False
+
+
 def _clean_batch_folders(ctx: Any, number: int, spent: orm.RemoteData | None) -> None:
     """Empty the folder the chain's newest batch copied from, and the newest one once its
     chain is done (they hold the wavefunctions of a frame); bar both from caching."""
     done = ctx.batch_step[number] >= len(ctx.batches[number])
     for remote in (spent, ctx.batch_parent[number] if done else None):
-        if remote is None:
-            continue
-        if not remote.is_cleaned:
-            remote._clean()
-        remote.creator.base.caching.is_valid_cache = False
+        if remote is not None:
+            empty_remote_folder(remote)
 
 
 def _join_chain_phases(ctx: Any) -> None:

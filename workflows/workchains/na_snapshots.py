@@ -37,6 +37,7 @@ from workflows.calcfunctions.na import (
 from workflows.inputs.na_batches import (
     batch_layout,
     batches_left,
+    empty_remote_folder,
     frames_per_job,
     inspect_batches,
     submit_batches,
@@ -329,10 +330,7 @@ class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
         """Empty every remote folder of the snapshot and bar its calculations from caching."""
         for calculation in self.ctx[_key(position)].called:
             if isinstance(calculation, orm.CalcJobNode):
-                remote = calculation.outputs["remote_folder"]
-                if not remote.is_cleaned:
-                    remote._clean()
-                calculation.base.caching.is_valid_cache = False
+                empty_remote_folder(calculation.outputs["remote_folder"])
         self.ctx.cleaned.append(position)
 
     @classmethod
