@@ -89,6 +89,7 @@ def status(pk: int) -> dict[str, Any]:
     While the study runs, only counts (the tests poll every second, and a long read of
     the SQLite database blocks the daemon's writes: "database is locked"); once it is
     terminated, also hashes, restarts, failures, repairs and twins (one read, at the end).
+    ``distinct_finished_ok``: distinct input hashes among the finished-OK CalcJobs.
     """
     from aiida import load_profile, orm
 
@@ -107,10 +108,13 @@ def status(pk: int) -> dict[str, Any]:
     }
     if not study.is_terminated:
         return counts
-    hashes = Counter(node.base.caching.compute_hash() for node in nodes)
+    node_hashes = {node.pk: node.base.caching.compute_hash() for node in nodes}
+    hashes = Counter(node_hashes.values())
     return {
         **counts,
         "duplicated_inputs": sum(count - 1 for count in hashes.values()),
+        # distinct calculations with a finished-OK run (benchmarks/faults.py: "lost")
+        "distinct_finished_ok": len({node_hashes[n.pk] for n in nodes if n.is_finished_ok}),
         "base_restarts": _restarts(pk),
         "failed": _failures(pk),
         "remote_folders_restored": sum(map(_remote_folder_restored, nodes)),

@@ -9,7 +9,9 @@ uninterrupted run is accounted for in the provenance graph (see
 ``_assert_every_calculation_accounted``). The daemon is started as users start it,
 ``aiida-janus daemon start``: its workers carry the engine repairs from their first task.
 The opt-in parts (``JANUS_SUBMIT_REUSE``, ``JANUS_BROKER_GUARD``) are off unless a test
-turns them on (``workflows/engine/daemon_worker.py``).
+turns them on (``workflows/engine/daemon_worker.py``) or ``JANUS_FAULT_OPT_IN=on`` turns
+both on; ``JANUS_FAULT_RECORD_DIR`` makes each accounted study write a JSON record
+(``tests/workflows/fault_record.py``), both for ``benchmarks/faults.py``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import require_executable
+from tests.workflows.fault_record import opt_in_requested, submit_window_runs, write_record
 from workflows.setup.paths import work_dir
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,9 +47,10 @@ STUDY_TIMEOUT_S = 900.0
 class FaultProfile:
     """Commands against the throw-away profile, each in its own process."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, storage: str = "sqlite") -> None:
         bin_dir = str(Path(sys.executable).parent)
         self.folder = folder
+        self.storage = storage
         self.env = {
             **os.environ,
             "JANUS_WORK_DIR": str(folder),
@@ -56,10 +60,16 @@ class FaultProfile:
         }
         for name in ("JANUS_MOCK_RECORD", *OPT_IN):
             self.env.pop(name, None)
+        if opt_in_requested():
+            self.opt_in(*OPT_IN)
 
     def opt_in(self, *names: str) -> None:
         """Switch opt-in parts on for the daemons started from now on."""
         self.env.update(dict.fromkeys(names, "1"))
+
+    def opted_in(self) -> list[str]:
+        """The opt-in parts on for the daemons started from now on."""
+        return [name for name in OPT_IN if self.env.get(name) == "1"]
 
     def driver(self, *args: str) -> str:
         return self._run([sys.executable, "-m", "tests.workflows.fault_study", *args])
@@ -158,7 +168,7 @@ class FaultProfile:
 
 def _fault_profile(folder: Path, storage: str) -> FaultProfile:
     require_executable("ld1.x")
-    profile = FaultProfile(folder)
+    profile = FaultProfile(folder, storage)
     generated = work_dir() / "pseudos"
     if generated.is_dir():  # skip regenerating the UPF files (ld1.x, ~10 s)
         shutil.copytree(generated, profile.folder / "pseudos")
@@ -189,7 +199,7 @@ def production_profile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fau
 
 
 def _assert_every_calculation_accounted(
-    status: dict[str, Any], submit_window: bool = False
+    status: dict[str, Any], profile: FaultProfile, submit_window: bool = False
 ) -> None:
     """The study finished OK, nothing lost, and every extra CalcJob is one of two known kinds.
 
@@ -204,13 +214,15 @@ def _assert_every_calculation_accounted(
       must show as exactly that: one failed CalcJob with exit 312 and one handler re-run.
 
     Any other extra CalcJob, a twin group whose results are used twice or not at all, or a
-    lost calculation fails the test.
+    lost calculation fails the test. With ``JANUS_FAULT_RECORD_DIR`` set, the counts are
+    written there first (``tests/workflows/fault_record.py``).
     """
+    write_record(
+        status, storage=profile.storage, opt_in=profile.opted_in(), expected=EXPECTED_CALCJOBS
+    )
     shown = json.dumps(status, indent=1)  # in full: pytest shortens a dict message
     print(shown)  # for the tallies (`pytest -rP`): e.g. how often a repair fired
-    interrupted = sum(
-        entry.startswith("PwCalculation<") and " 312:" in entry for entry in status["failed"]
-    )
+    interrupted = submit_window_runs(status)
     if not submit_window:
         assert interrupted == 0, shown
     assert status["finished_ok"], shown
@@ -254,8 +266,8 @@ def test_daemon_sigkilled_mid_study_resumes_every_calculation(
     restarted = profile.janus("daemon", "start", "--profile", PROFILE)
     assert "cleared stale broker files" in restarted
     after = profile.wait_terminated(pk)
-    _assert_every_calculation_accounted(after, submit_window=True)
-    if not opt_in:
+    _assert_every_calculation_accounted(after, profile, submit_window=True)
+    if "JANUS_SUBMIT_REUSE" not in profile.opted_in():
         assert after["children_reused"] == 0, "submit re-use is off by default"
 
 
@@ -316,7 +328,7 @@ def test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process(
     _restart_rabbitmq()
     after = profile.wait_terminated(pk)
     assert "broker connection lost" in profile.daemon_log(), "the guard did not restart workers"
-    _assert_every_calculation_accounted(after, submit_window=True)
+    _assert_every_calculation_accounted(after, profile, submit_window=True)
 
 
 @pytest.mark.slow  # unverified since the issue 20 rewrite (stop 27): run with `make pytest-slow`
@@ -330,7 +342,7 @@ def test_rabbitmq_restarted_with_the_safe_command_runs_every_calculation_once(
     restarted = profile.janus("daemon", "restart-broker", "--profile", PROFILE)
     assert "running again with 2 worker(s)" in restarted
     after = profile.wait_terminated(pk)
-    _assert_every_calculation_accounted(after)
+    _assert_every_calculation_accounted(after, profile)
 
 
 def _kill_first_pw_run(scratch: Path, after_s: float, killed: list[int]) -> None:
