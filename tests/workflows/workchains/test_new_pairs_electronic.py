@@ -13,14 +13,17 @@ Why not the whole ``janus.electronic``: its NSCF (tetrahedra, no symmetry) and p
 on 100-116 atoms would at least double the real cost of each pair (the SCF alone did not
 finish in 107 min on 2 shared cores), and route 1 (PDOS) is not what issue 22 asks for.
 
-CI runs the model checks (no QE). The SCF + route 2 run is ``slow`` and has no recording
-yet: on a loaded 2-core machine it did not converge in time (first pair,
-CsPbCl3/CdS, 116 atoms: iteration 6 after 107 min wall, estimated accuracy 5.8 Ry, with
-the fast protocol's plain mixing, beta 0.4). When it converges, record it without the
-charge density (nothing restarts from these SCFs; pp.x's input hash sees the parent's
-system, not the files of the symlinked ``out/``): add a twin of
-``test_route2_alignment_real`` on ``mock_code`` and record it with
-``JANUS_MOCK_SKIP_CHARGE_DENSITY=1 JANUS_MOCK_MPI_RANKS=2 scripts/record_fixtures.sh``.
+The strained bulk references are each side's strained primitive cell (5 and 2 atoms,
+``heterostructures/structure/primitive.py``), not the whole coincidence unit (40–72
+atoms, ≈ as dear as the interface itself).
+
+CI runs the model checks (no QE) and replays the recorded real runs
+(``test_route2_alignment_on_mocks``, pairs in :data:`RECORDED_PAIRS`), recorded with 2 MPI
+ranks and without the charge density (nothing restarts from these SCFs; pp.x's input hash
+sees the parent's system, not the files of the symlinked ``out/``):
+``JANUS_MOCK_SKIP_CHARGE_DENSITY=1 JANUS_MOCK_MPI_RANKS=2 scripts/record_fixtures.sh
+'tests/workflows/workchains/test_new_pairs_electronic.py::test_route2_alignment_on_mocks[...]'``.
+``test_route2_alignment_real`` (``slow``) runs the same with real QE.
 """
 
 from __future__ import annotations
