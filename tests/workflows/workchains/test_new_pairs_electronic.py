@@ -17,13 +17,14 @@ The strained bulk references are each side's strained primitive cell (5 and 2 at
 ``heterostructures/structure/primitive.py``), not the whole coincidence unit (40–72
 atoms, ≈ as dear as the interface itself).
 
-CI runs the model checks (no QE) and replays the recorded real runs
-(``test_route2_alignment_on_mocks``, pairs in :data:`RECORDED_PAIRS`), recorded with 2 MPI
-ranks and without the charge density (nothing restarts from these SCFs; pp.x's input hash
-sees the parent's system, not the files of the symlinked ``out/``):
+CI runs the model checks (no QE). ``test_route2_alignment_real`` (``slow``) runs the SCF
+and route 2 with real QE; no pair is recorded yet. Measured (docs/epitaxy.md): the
+CsPbBr3/ZnS SCF with the electronic step's plain mixing sloshed and reached iteration 6 in
+51 min on 2 quiet ranks. Once the electronic SCF uses the relax's local-TF mixing, add a
+twin of ``test_route2_alignment_real`` on ``mock_code`` and record it one pair at a time,
+with 2 MPI ranks and without the charge density (nothing restarts from these SCFs):
 ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1 JANUS_MOCK_MPI_RANKS=2 scripts/record_fixtures.sh
-'tests/workflows/workchains/test_new_pairs_electronic.py::test_route2_alignment_on_mocks[...]'``.
-``test_route2_alignment_real`` (``slow``) runs the same with real QE.
+'<that test>[CsPbBr3-ZnS]'``.
 """
 
 from __future__ import annotations
@@ -45,9 +46,6 @@ if TYPE_CHECKING:
 
 PAIRS = (("CsPbCl3", "CdS"), ("CsPbI3", "CdS"), ("CsPbBr3", "ZnS"))
 PAIR_IDS = [f"{perovskite}-{chalcogenide}" for perovskite, chalcogenide in PAIRS]
-RECORDED_PAIRS: tuple[tuple[str, str], ...] = ()
-"""Pairs whose real run is recorded in tests/fixtures/mock (replayed in CI)."""
-RECORDED_IDS = [f"{perovskite}-{chalcogenide}" for perovskite, chalcogenide in RECORDED_PAIRS]
 SERIAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
 STRAIN_TOLERANCE_PERCENT = 0.01
 
@@ -279,7 +277,8 @@ def test_fast_default_model_is_a_checked_coincidence_cell(
 ) -> None:
     """What ``aiida-janus run --perovskite X --chalcogenide Y`` builds: atoms, strain per
     side and area against the supercell directions, and the electronic step's builder
-    (PDOS, potential and strained references of the same elements) without error."""
+    (PDOS, potential and strained references of the same elements) without error; the
+    references are the strained primitive cells (5 and 2 atoms)."""
     codes = _codes(mock_code)
     model = fast_model(codes["pw"], perovskite, chalcogenide)
     check_model(model)
@@ -288,16 +287,10 @@ def test_fast_default_model_is_a_checked_coincidence_cell(
     symbols = set(model["structure"].get_symbols_set())
     for unit in model["strained"].values():
         assert set(unit.get_symbols_set()) <= symbols
-
-
-@pytest.mark.usefixtures("nc_family")
-@pytest.mark.parametrize(("perovskite", "chalcogenide"), RECORDED_PAIRS, ids=RECORDED_IDS)
-def test_route2_alignment_on_mocks(
-    perovskite: str, chalcogenide: str, mock_code: Callable[..., InstalledCode]
-) -> None:
-    """The recorded real run: the interface SCF converges to an insulator and route 2
-    gives finite offsets and a type (recorded with 2 MPI ranks, without charge density)."""
-    _run_pair(_codes(mock_code), perovskite, chalcogenide, route2=True)
+    assert {side: len(unit.sites) for side, unit in model["strained"].items()} == {
+        "perovskite": 5,
+        "chalcogenide": 2,
+    }
 
 
 @pytest.mark.real_qe
