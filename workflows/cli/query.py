@@ -45,6 +45,14 @@ def _seconds(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}"
 
 
+def _model_wall(record: Any, model: str) -> str:
+    """A model's summed run time (s), ``cached`` when nothing of it ran, ``-`` when unknown."""
+    if model not in record.wall_seconds:
+        return "-"
+    seconds = record.wall_seconds[model]
+    return "cached" if seconds is None else _seconds(seconds)
+
+
 @click.group("query")
 def query() -> None:
     """Ask the provenance graph about studies.
@@ -69,14 +77,12 @@ def print_alignment_records(records: list[Any]) -> None:
             f"{'ΔE_C/eV':>8}  type  wall/s"
         )
         for row in record.rows:
-            wall = record.wall_seconds.get(
-                f"p{row['perovskite_planes']}_c{row['chalcogenide_planes']}"
-            )
+            wall = _model_wall(record, f"p{row['perovskite_planes']}_c{row['chalcogenide_planes']}")
             click.echo(
                 f"  {row['model']:<6} {row['n_atoms']:>5} {row['period_ang']:>8.2f}  "
                 f"{row['route']:<17} {_ev(row['valence_offset_ev']):>8} "
                 f"{_ev(row['conduction_offset_ev']):>8}  {row['alignment_type']:<5} "
-                f"{_seconds(wall):>6}"
+                f"{wall:>6}"
             )
         for value in record.converged:
             state = "converged" if value["converged"] else "NOT converged"

@@ -27,23 +27,32 @@ class AlignmentSeriesRecord:
     rows: tuple[dict[str, Any], ...]
     converged: tuple[dict[str, Any], ...]
     verdict: dict[str, Any]
-    wall_seconds: dict[str, float]
+    wall_seconds: dict[str, float | None]
 
 
-def model_wall_seconds(series: orm.WorkflowNode) -> dict[str, float]:
+def model_wall_seconds(series: orm.WorkflowNode) -> dict[str, float | None]:
     """Sum of the CalcJob run times (s, pw.x's own wall time where it reports one) of each
-    model's build/relaxation and band alignment, keyed by model label (``p5_c4``)."""
+    model's build/relaxation and band alignment, keyed by model label (``p5_c4``).
+
+    CalcJobs taken from AiiDA's cache are left out: they did not run, and a cached copy
+    carries its source's output (pw.x's wall time), which is not a cost of this series.
+    A model whose CalcJobs all came from the cache maps to None.
+    """
     from aiida.orm import CalcJobNode
 
-    totals: dict[str, float] = {}
+    totals: dict[str, float | None] = {}
     for link in series.base.links.get_outgoing().all():
         label = link.link_label
         if not label.startswith(("model_", "alignment_")):
             continue
         model = label.split("_", 1)[1]
         for node in link.node.called_descendants:
-            if isinstance(node, CalcJobNode):
-                totals[model] = totals.get(model, 0.0) + (_runtime_s(node) or 0.0)
+            if not isinstance(node, CalcJobNode):
+                continue
+            totals.setdefault(model, None)
+            if node.base.caching.is_created_from_cache:
+                continue
+            totals[model] = (totals[model] or 0.0) + (_runtime_s(node) or 0.0)
     return totals
 
 

@@ -301,5 +301,5 @@ def _assert_queryable(node: Any) -> None:
 
     (record,) = [r for r in alignment_records("CsPbBr3", "CdS") if r.pk == node.pk]
     assert set(record.wall_seconds) == {"p3_c2", "p5_c4"}
-    assert all(seconds > 0 for seconds in record.wall_seconds.values())
+    assert all(seconds is not None and seconds > 0 for seconds in record.wall_seconds.values())
     assert {row["model"] for row in record.rows} == {"3+2", "5+4"}
