@@ -82,7 +82,7 @@ def study_status(calcjobs: int, distinct_ok: int, duplicated_inputs: int) -> dic
         "calcjobs": calcjobs,
         "calcjobs_finished_ok": calcjobs - 1,
         "calcjobs_terminated": calcjobs,
-        "distinct_finished_ok": distinct_ok,
+        "distinct_finished": distinct_ok,
         "duplicated_inputs": duplicated_inputs,
         "orphaned_calcjobs": 1,
         "failed": ["PwCalculation<12> finished 312: the mock refused an input"],

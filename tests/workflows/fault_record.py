@@ -44,14 +44,15 @@ def tally(status: dict[str, Any], expected: int) -> dict[str, int]:
     - ``duplicated``: CalcJobs that ran again — the larger of the CalcJobs whose inputs
       hash like another's and the accounted kinds (unused twins + submit-window runs);
     - ``lost``: of the ``expected`` distinct calculations of an uninterrupted run, those
-      without any finished-OK run (never launched after a failure, or failed/hung).
+      that never finished (never launched, excepted, killed or hung); a finished one
+      counts whatever its exit status, as the uninterrupted run has a 501 too.
     """
     interrupted = submit_window_runs(status)
     orphaned = int(status.get("orphaned_calcjobs", 0))
-    distinct_ok = int(status.get("distinct_finished_ok", status["calcjobs_finished_ok"]))
+    distinct_done = int(status.get("distinct_finished", status["calcjobs_finished_ok"]))
     return {
         "duplicated": max(int(status.get("duplicated_inputs", 0)), interrupted + orphaned),
-        "lost": max(0, expected - distinct_ok),
+        "lost": max(0, expected - distinct_done),
         "submit_window_runs": interrupted,
         "orphaned_calcjobs": orphaned,
         "extra_calcjobs": int(status["calcjobs"]) - expected,
