@@ -197,6 +197,9 @@ def read_record(folder: Path) -> tuple[int | None, int | None, list[str]]:
     if not records:
         return None, None, []
     notes = [f"{r['storage']} opt-in {r['opt_in'] or 'none'}" for r in records]
+    stranded = sum(int(r.get("stranded_calcjobs", 0)) for r in records)
+    if stranded:  # launched twice, never run: marked KILLED (workflows/engine/stranded.py)
+        notes.append(f"{stranded} stranded twin(s) marked KILLED")
     duplicated = sum(int(r["duplicated"]) for r in records)
     return duplicated, sum(int(r["lost"]) for r in records), notes
 

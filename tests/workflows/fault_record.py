@@ -55,6 +55,7 @@ def tally(status: dict[str, Any], expected: int) -> dict[str, int]:
         "lost": max(0, expected - distinct_done),
         "submit_window_runs": interrupted,
         "orphaned_calcjobs": orphaned,
+        "stranded_calcjobs": int(status.get("stranded_calcjobs", 0)),
         "extra_calcjobs": int(status["calcjobs"]) - expected,
     }
 

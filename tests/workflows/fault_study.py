@@ -96,6 +96,7 @@ def status(pk: int) -> dict[str, Any]:
     """
     from aiida import load_profile, orm
 
+    from workflows.engine.stranded import is_stranded
     from workflows.provenance.process_tree import called_processes
 
     load_profile(PROFILE)
@@ -111,7 +112,10 @@ def status(pk: int) -> dict[str, Any]:
     }
     if not study.is_terminated:
         return counts
-    node_hashes = {node.pk: node.base.caching.compute_hash() for node in nodes}
+    # a stranded twin (never ran) is not work done twice: left out of the duplicates
+    node_hashes = {
+        node.pk: node.base.caching.compute_hash() for node in nodes if not is_stranded(node)
+    }
     hashes = Counter(node_hashes.values())
     return {
         **counts,
@@ -123,6 +127,8 @@ def status(pk: int) -> dict[str, Any]:
         "remote_folders_restored": sum(map(_remote_folder_restored, nodes)),
         "retrieves_repeated": sum(map(_retrieve_repeated, nodes)),
         "children_reused": _reused(pk),
+        # twins that never ran, killed when their caller terminated (engine/stranded.py)
+        "stranded_calcjobs": sum(map(is_stranded, nodes)),
         **_twins(pk),
     }
 
@@ -167,11 +173,14 @@ def _twins(pk: int) -> dict[str, Any]:
 
     ``twins``: one line per group (which member counts, which are orphans);
     ``orphaned_calcjobs``: CalcJobs in the orphans' subtrees (work done twice, unused).
+    A stranded member (launched, never run, killed when its caller terminated:
+    ``workflows/engine/stranded.py``) is neither used nor an orphan.
     """
     from collections import defaultdict
 
     from aiida import orm
 
+    from workflows.engine.stranded import is_stranded
     from workflows.provenance.process_tree import called_processes
 
     groups: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
@@ -181,13 +190,15 @@ def _twins(pk: int) -> dict[str, Any]:
     for members in (group for group in groups.values() if len(group) > 1):
         used = [member for member in members if _used(member)]
         unused = [member for member in members if not _used(member) and member.is_finished_ok]
+        stranded = [member.pk for member in members if is_stranded(member)]
         bad += len(used) != 1
         for orphan in unused:
             subtree = [orphan, *orphan.called_descendants]
             orphaned += sum(isinstance(n, orm.CalcJobNode) for n in subtree)
         lines.append(
             f"{members[0].process_label}: used {[m.pk for m in used]}, "
-            f"orphans {[m.pk for m in unused]}, all {[m.pk for m in members]}"
+            f"orphans {[m.pk for m in unused]}, stranded {stranded}, "
+            f"all {[m.pk for m in members]}"
         )
     return {"twins": lines, "orphaned_calcjobs": orphaned, "twin_groups_not_one_used": bad}
 

@@ -206,8 +206,11 @@ def _assert_every_calculation_accounted(
     - a **twin**: a step re-run after the kill launched its child again (the workchain's
       checkpoint did not yet record the first launch). Both run to the end; the caller
       uses exactly one, whose outputs it returns or a later step reads, and the other's
-      outputs are used by nothing (``fault_study._twins``). With ``JANUS_SUBMIT_REUSE``
-      on, a twin is avoided when the first child's task is still queued.
+      outputs are used by nothing (``fault_study._twins``). If the first child's task
+      never reached the broker, it never runs: its caller marks it KILLED as stranded
+      when it terminates (``workflows/engine/stranded.py``), so it stays in provenance
+      but not among the active processes. With ``JANUS_SUBMIT_REUSE`` on, a twin is
+      avoided when the first child's task is still queued.
     - ``submit_window``: aiida-core's submit window (a job started before its job id was
       written is submitted again after the restart; the second run fails on the first
       run's files, exit 312, and the restart handler runs it once more). Each such case
@@ -228,14 +231,15 @@ def _assert_every_calculation_accounted(
     assert status["finished_ok"], shown
     assert status["calcjobs_terminated"] == status["calcjobs"], shown
     assert status["twin_groups_not_one_used"] == 0, shown
-    orphaned = status["orphaned_calcjobs"]
-    assert status["calcjobs"] == EXPECTED_CALCJOBS + interrupted + orphaned, shown
+    orphaned, stranded = status["orphaned_calcjobs"], status["stranded_calcjobs"]
+    assert status["calcjobs"] == EXPECTED_CALCJOBS + interrupted + orphaned + stranded, shown
     assert status["base_restarts"] == interrupted, shown
     assert status["duplicated_inputs"] <= interrupted + orphaned, shown
-    if interrupted or orphaned:
+    if interrupted or orphaned or stranded:
         warnings.warn(
-            f"{orphaned} CalcJob(s) run twice as unused twins of a re-run step, {interrupted} "
-            "submitted twice across the kill (aiida-core submit window) and run once more",
+            f"{orphaned} CalcJob(s) run twice as unused twins of a re-run step, {stranded} "
+            f"twin(s) never run and marked KILLED as stranded, {interrupted} submitted twice "
+            "across the kill (aiida-core submit window) and run once more",
             stacklevel=2,
         )
 

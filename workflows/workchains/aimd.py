@@ -73,6 +73,7 @@ from heterostructures.io.pw_md_output import (
     parse_pw_md_stdout,
 )
 from workflows.calcfunctions.md_merge import STDOUT_NAME, fixed_coordinate_count, merge_md_chunks
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.aimd_checks import THERMOSTATS, validate_aimd_inputs
 from workflows.inputs.pw_builders import insulator_bands, restart_once_on_unhandled_failure
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
@@ -81,7 +82,7 @@ EQUIPARTITION_FACTOR = 2.0
 """'equipartition' draws the first velocities at this multiple of the target temperature."""
 
 
-class AimdWorkChain(JanusProtocolMixin, WorkChain):
+class AimdWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """Heat/equilibrate with a thermostat, then NVE, in restartable walltime-sized chunks."""
 
     _protocol_file = "aimd.yaml"

@@ -39,6 +39,7 @@ from workflows.calcfunctions.alignment import (
     series_outputs,
 )
 from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.alignment_models import electronic_thresholds, model_electronic_inputs
 from workflows.inputs.hybrid_scf import check_norm_conserving, hybrid_scf_inputs
 from workflows.inputs.site_labels import labels_from_atoms
@@ -71,7 +72,7 @@ def validate_hybrid(inputs: dict[str, Any], _: Any) -> str | None:
     return None
 
 
-class AlignmentSeriesWorkChain(JanusProtocolMixin, WorkChain):
+class AlignmentSeriesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """Band offsets and type against model thickness, converged, with gap corrections."""
 
     _protocol_file = "alignment.yaml"

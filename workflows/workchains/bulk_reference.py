@@ -18,6 +18,7 @@ from heterostructures.structure.bulk_lattice import primitive_bulk
 from heterostructures.structure.errors import StructureInputError
 from heterostructures.structure.phases import bulk_phase
 from workflows.calcfunctions.structure import bulk_lattice_parameters, bulk_structure
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
@@ -31,7 +32,7 @@ def validate_phase(value: orm.Str, _: Any) -> str | None:
     return None
 
 
-class BulkReferenceWorkChain(JanusProtocolMixin, WorkChain):
+class BulkReferenceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """Variable-cell relaxation of a bulk phase, giving its PBE lattice parameters."""
 
     _protocol_file = "bulk_reference.yaml"

@@ -32,6 +32,7 @@ from workflows.calcfunctions.charge_densities import (
 )
 from workflows.calcfunctions.electronic import CUBE_FILE, SiteLabels
 from workflows.calculations.pp_cube import CubePpCalculation
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.inputs.transfer_states import (
     DEFAULT_SELECTION,
@@ -42,7 +43,7 @@ from workflows.inputs.transfer_states import (
 from workflows.protocols import JanusProtocolMixin
 
 
-class ChargeDensitiesWorkChain(JanusProtocolMixin, WorkChain):
+class ChargeDensitiesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """IS/FS selection, one pp.x per state, localisation fractions and spatial overlap."""
 
     _protocol_file = "charge_densities.yaml"

@@ -38,6 +38,7 @@ from workflows.calcfunctions.electronic import (
 )
 from workflows.calculations.pp_cube import CubePpCalculation
 from workflows.calculations.projwfc_raw import RawProjwfcCalculation
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.electronic_steps import (
     DEFAULT_ANALYSIS,
     post_processing_inputs,
@@ -49,7 +50,7 @@ from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
 
-class ElectronicWorkChain(JanusProtocolMixin, WorkChain):
+class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """Layer-/domain-projected DOS, band edges, offsets and alignment type of an interface."""
 
     _protocol_file = "electronic.yaml"

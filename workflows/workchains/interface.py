@@ -28,6 +28,7 @@ from workflows.calcfunctions.structure import (
     summarise_relaxation,
 )
 from workflows.engine.monitors import divergence_monitor_input
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.pw_builders import (
     family_overrides,
     restart_once_on_unhandled_failure,
@@ -47,7 +48,7 @@ def validate_spec(spec: orm.Dict, _: Any) -> str | None:
     return None
 
 
-class InterfaceWorkChain(JanusProtocolMixin, WorkChain):
+class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """Build (calcfunction) and relax (JanusPwBaseWorkChain) a perovskite/chalcogenide interface."""
 
     _protocol_file = "interface.yaml"

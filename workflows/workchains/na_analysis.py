@@ -17,6 +17,7 @@ from aiida.engine import WorkChain
 from workflows.calcfunctions.md_gap import md_gap_spectral_analysis
 from workflows.calcfunctions.na import gap_spectral_analysis, na_figures, surface_hopping_dynamics
 from workflows.calcfunctions.peak_assignment import gap_peak_assignment
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.na_requests import NaInputError
 from workflows.protocols import JanusProtocolMixin
 
@@ -171,7 +172,7 @@ def _declare_peak_assignment_outputs(spec: Any) -> None:
         )
 
 
-class NaAnalysisWorkChain(JanusProtocolMixin, WorkChain):
+class NaAnalysisWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """Spectral density, dephasing, FSSH/DISH populations and τ fits, with plots."""
 
     _protocol_file = "na_analysis.yaml"

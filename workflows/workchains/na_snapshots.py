@@ -34,6 +34,7 @@ from workflows.calcfunctions.na import (
     snapshot_pair_overlap,
     trajectory_frame,
 )
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.na_batches import (
     batch_layout,
     batches_left,
@@ -121,7 +122,7 @@ EXIT_CODES = (
 )
 
 
-class NaSnapshotsWorkChain(JanusProtocolMixin, WorkChain):
+class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """SCF per trajectory snapshot in restarted chains; overlaps → NA Hamiltonian."""
 
     _protocol_file = "na_snapshots.yaml"

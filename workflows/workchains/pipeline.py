@@ -2,9 +2,8 @@
 
 bulk references → interface build + relaxation → SCF/PDOS band alignment → IS/FS charge
 densities → AIMD → NA snapshots → NA analysis. Steps whose result is given as an input
-(``structure`` + ``site_labels``, ``trajectory``) or named in ``skip`` are not run. AiiDA
-checkpoints every step, so a daemon restart resumes where it stopped; with caching
-enabled (``aiida-janus setup`` turns it on) a finished study re-runs from the cache.
+(``structure`` + ``site_labels``, ``trajectory``) or named in ``skip`` are not run. Every
+step is checkpointed; with caching on, a finished study re-runs from the cache.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ from workflows.calcfunctions.summary import (
     na_transfer_bands,
     study_summary,
 )
+from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.pipeline_inputs import (
     formation_energy_blocker,
     md_gap_inputs,
@@ -47,7 +47,7 @@ from workflows.workchains.interface import InterfaceWorkChain
 from workflows.workchains.na_snapshots import NaAnalysisWorkChain, NaSnapshotsWorkChain
 
 
-class PipelineWorkChain(JanusProtocolMixin, WorkChain):
+class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     """The Qiu et al. (2023) study for any CsPbX3 / metal-chalcogenide pair."""
 
     _protocol_file = "pipeline.yaml"

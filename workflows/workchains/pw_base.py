@@ -22,6 +22,7 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from workflows.engine.monitors import STOP_PREFIX
+from workflows.engine.stranded import SealsStrandedChildren
 
 # Kerker-like local Thomas-Fermi mixing, a small step and a long Broyden history damp the
 # charge sloshing of slabs and polar stacks; a narrow Gaussian smearing (0.005 Ry ≈ 68 meV)
@@ -37,7 +38,7 @@ def stopped_for_divergence(calculation: orm.CalcJobNode) -> bool:
     return (calculation.exit_message or "").startswith(STOP_PREFIX)
 
 
-class JanusPwBaseWorkChain(PwBaseWorkChain):
+class JanusPwBaseWorkChain(SealsStrandedChildren, PwBaseWorkChain):
     """PwBaseWorkChain plus one safe-mixing restart of a SCF stopped by our monitor."""
 
     @classmethod

@@ -66,12 +66,14 @@ def slurm_add_code(aiida_profile: Any, janus_test_dir: Path) -> Any:
     return code.store()
 
 
-def slurm_jobs(name: str) -> list[tuple[str, str]]:
-    """(job id, working directory) of every job named ``name`` SLURM still lists."""
+def slurm_jobs(name: str, workdir: str) -> list[tuple[str, str]]:
+    """(job id, working directory) of every job named ``name`` that SLURM still lists in
+    ``workdir``: a test profile re-uses PKs, so an earlier run's ``aiida-<pk>`` may still
+    be listed (for ``MinJobAge``), in another folder."""
     command = ["squeue", "--noheader", "--states=all", f"--name={name}", "--format=%i|%Z"]
     listing = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rows = [line.split("|") for line in listing.split()]
-    return sorted((job_id, folder) for job_id, folder in rows)
+    return sorted((job_id, folder) for job_id, folder in rows if folder == workdir)
 
 
 @pytest.mark.slurm
@@ -88,8 +90,8 @@ def test_a_submit_killed_before_its_job_id_was_stored(
     node = run_add(slurm_add_code, SLEEP_S, {"num_machines": 1, "num_mpiprocs_per_machine": 1})
     assert node.is_finished_ok, node.exit_message
     assert node.outputs.sum.value == 3
-    jobs = slurm_jobs(submit_lookup.job_name(node.pk))
     folder = node.get_remote_workdir()
+    jobs = slurm_jobs(submit_lookup.job_name(node.pk), folder)
     if not repair:
         assert jobs == sorted((job_id, folder) for job_id in accepted)
         assert len(jobs) == 2, "aiida-core alone submits the job again into the same folder"
