@@ -15,6 +15,7 @@ from aiida import orm
 
 from workflows.inputs.pw_builders import (
     insulator_bands,
+    mixing_for_size,
     protocol_thresholds_per_atom,
     with_thresholds,
 )
@@ -36,8 +37,9 @@ def model_electronic_inputs(
 ) -> dict[str, Any]:
     """The series' ``janus.electronic`` template fitted to one model: its structure and
     labels, and in ``scf``/``nscf`` its own ``nbnd`` and, from the template's
-    ``thresholds_per_atom``, its own ``conv_thr``/``etot_conv_thr`` (Ry). So a model gets
-    the same pw.x inputs whichever series it is in."""
+    ``thresholds_per_atom``, its own ``conv_thr``/``etot_conv_thr`` (Ry), and the SCF mixing
+    for its size (``mixing_for_size``). So a model gets the same pw.x inputs whichever
+    series it is in."""
     inputs = dict(template)
     inputs.update(structure=structure, site_labels=site_labels)
     per_atom = inputs.get("thresholds_per_atom")
@@ -47,6 +49,8 @@ def model_electronic_inputs(
         parameters.setdefault("SYSTEM", {})["nbnd"] = insulator_bands(structure, pw["pseudos"])
         if per_atom is not None:
             parameters = with_thresholds(parameters, per_atom.get_dict(), len(structure.sites))
+        if step == "scf":
+            parameters = mixing_for_size(parameters, len(structure.sites))
         pw["parameters"] = orm.Dict(parameters)
         inputs[step] = {**inputs[step], "pw": pw}
     return inputs

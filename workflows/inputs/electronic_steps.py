@@ -1,4 +1,4 @@
-"""Inputs of ``janus.electronic``: analysis defaults, port validator, projwfc.x/pp.x steps.
+"""Inputs of ``janus.electronic``: analysis defaults, port validator, pw.x/projwfc.x/pp.x steps.
 
 Kept beside the workchain so that its module holds only the steps it runs.
 """
@@ -11,6 +11,11 @@ from typing import Any
 from aiida import orm
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
+from workflows.inputs.pw_builders import (
+    family_overrides,
+    mixing_for_size,
+    restart_once_on_unhandled_failure,
+)
 from workflows.inputs.site_labels import interface_labels_error
 
 
@@ -44,6 +49,38 @@ DEFAULT_ANALYSIS = {
     "n_middle_layers": 1,
     "lineup_periods_ang": None,
 }
+
+
+def pw_step_builder(
+    code: orm.AbstractCode,
+    structure: orm.StructureData,
+    protocol: str | None,
+    inputs: dict[str, Any],
+    step: str,
+    options: dict[str, Any] | None,
+) -> Any:
+    """``PwBaseWorkChain`` builder of the ``scf`` or ``nscf`` step from the protocol
+    ``inputs`` (janus.electronic's, merged): our pseudo family and cutoffs, an insulator's
+    bands, one restart on an unhandled failure, and for the SCF the mixing for the cell's
+    size (``mixing_for_size``)."""
+    from aiida_quantumespresso.common.types import ElectronicType
+    from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
+
+    family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
+    pw = PwBaseWorkChain.get_builder_from_protocol(
+        code,
+        structure,
+        protocol=protocol,
+        overrides=recursive_merge(copy.deepcopy(family), inputs[step]),
+        electronic_type=ElectronicType.INSULATOR,
+        options=options,
+    )
+    restart_once_on_unhandled_failure(pw)
+    if step == "scf":
+        pw.pw.parameters = orm.Dict(
+            mixing_for_size(pw.pw.parameters.get_dict(), len(structure.sites))
+        )
+    return pw
 
 
 def post_processing_inputs(

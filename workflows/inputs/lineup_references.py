@@ -25,8 +25,11 @@ from workflows.inputs.pw_builders import insulator_bands, with_thresholds
 
 DEFAULT_REFERENCE_KPOINTS_DISTANCE = 0.3
 """k-spacing (1/Å) of the reference SCF when the interface SCF gives an explicit mesh."""
+# Interface-cell settings a bulk reference must not inherit: fields, dipole and isolated
+# boundaries, and local-TF mixing (meant for inhomogeneous cells; a bulk mixes plainly).
 _SLAB_ONLY = {
     "CONTROL": ("tefield", "dipfield", "lfcp"),
+    "ELECTRONS": ("mixing_mode",),
     "SYSTEM": ("edir", "emaxpos", "eopreg", "eamp", "assume_isolated"),
 }
 

@@ -13,7 +13,6 @@ for caching and later restarts; its remote folder is the parent of ``janus.charg
 
 from __future__ import annotations
 
-import copy
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,6 @@ from typing import Any
 from aiida import orm
 from aiida.common import AttributeDict
 from aiida.engine import ExitCode, ToContext, WorkChain, if_
-from aiida_quantumespresso.common.types import ElectronicType
-from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
 from heterostructures.electronic.projected_dos import ElectronicStructureError
@@ -42,10 +39,10 @@ from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.electronic_steps import (
     DEFAULT_ANALYSIS,
     post_processing_inputs,
+    pw_step_builder,
     validate_electronic_inputs,
 )
 from workflows.inputs.lineup_references import reference_scf_inputs
-from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
 from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
@@ -376,21 +373,12 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         """
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         check_labels(site_labels.get_dict(), len(structure.sites))
-        family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
         builder = cls.get_builder()
         builder.structure = structure
         builder.site_labels = site_labels
         builder.analysis = orm.Dict(DEFAULT_ANALYSIS | inputs.get("analysis", {}))
         for step in ("scf", "nscf"):
-            pw = PwBaseWorkChain.get_builder_from_protocol(
-                code_pw,
-                structure,
-                protocol=protocol,
-                overrides=recursive_merge(copy.deepcopy(family), inputs[step]),
-                electronic_type=ElectronicType.INSULATOR,
-                options=options,
-            )
-            restart_once_on_unhandled_failure(pw)
+            pw = pw_step_builder(code_pw, structure, protocol, inputs, step, options)
             builder[step] = namespace_inputs(pw, "clean_workdir", "pw.structure")
         builder.projwfc = post_processing_inputs(code_projwfc, inputs["projwfc"], options)
         if code_pp is not None:

@@ -34,7 +34,8 @@ def test_even_mesh_contains_the_cubic_r_point() -> None:
 def test_reference_inputs_keep_the_hamiltonian_and_change_only_what_must(
     pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
 ) -> None:
-    """Same pseudos/cutoffs/convergence; own bands, even mesh, no slab keys, no Γ tricks."""
+    """Same pseudos/cutoffs/convergence; own bands, even mesh, no slab keys (nor the
+    interface's local-TF mixing), no Γ tricks."""
     from aiida import orm
 
     from heterostructures.structure.interface import MODELS, strained_bulk_units
@@ -45,7 +46,7 @@ def test_reference_inputs_keep_the_hamiltonian_and_change_only_what_must(
     parameters = {
         "CONTROL": {"calculation": "scf", "tefield": True, "dipfield": True},
         "SYSTEM": {"ecutwfc": 30.0, "ecutrho": 120.0, "nbnd": 99, "edir": 3, "emaxpos": 0.9},
-        "ELECTRONS": {"conv_thr": 1e-9},
+        "ELECTRONS": {"conv_thr": 1e-9, "mixing_mode": "local-TF"},
     }
     scf: dict[str, Any] = {
         "kpoints_distance": orm.Float(0.5),
@@ -57,7 +58,7 @@ def test_reference_inputs_keep_the_hamiltonian_and_change_only_what_must(
     }
     inputs = reference_scf_inputs(scf, reference)
     new = inputs["pw"]["parameters"].get_dict()
-    assert new["ELECTRONS"] == parameters["ELECTRONS"]
+    assert new["ELECTRONS"] == {"conv_thr": 1e-9}, "a bulk mixes plainly"
     assert {k: new["SYSTEM"][k] for k in ("ecutwfc", "ecutrho")} == {
         "ecutwfc": 30.0,
         "ecutrho": 120.0,
@@ -74,3 +75,28 @@ def test_reference_inputs_keep_the_hamiltonian_and_change_only_what_must(
     assert all(n % 2 == 0 for n in inputs["kpoints"].get_kpoints_mesh()[0])
     assert "gamma_only" not in inputs["pw"]["settings"].get_dict()
     assert scf["pw"]["parameters"].get_dict() == parameters, "the interface inputs are untouched"
+
+
+@pytest.mark.parametrize(
+    ("atoms", "given", "expected"),
+    [
+        (13, {}, None),  # small cells: plain (fewer iterations, measured)
+        (59, {"mixing_mode": "local-TF"}, None),  # a larger model's template: dropped
+        (59, {"mixing_mode": "TF"}, "TF"),  # a user's other mode: kept
+        (60, {}, "local-TF"),
+        (100, {"mixing_beta": 0.3}, "local-TF"),
+        (100, {"mixing_mode": "plain"}, "plain"),  # given explicitly: kept
+    ],
+)
+def test_mixing_for_size(atoms: int, given: dict[str, Any], expected: str | None) -> None:
+    """Reference: the rule of ``LOCAL_TF_FROM_ATOMS`` (60) as its docstring states it."""
+    from workflows.inputs.pw_builders import LOCAL_TF_FROM_ATOMS, mixing_for_size
+
+    assert LOCAL_TF_FROM_ATOMS == 60
+    parameters = {"SYSTEM": {"nbnd": 8}, "ELECTRONS": dict(given)}
+    mixed = mixing_for_size(parameters, atoms)
+    assert mixed.get("ELECTRONS", {}).get("mixing_mode") == expected
+    assert mixed["SYSTEM"] == {"nbnd": 8}
+    assert parameters["ELECTRONS"] == given, "the given parameters are untouched"
+    if "mixing_beta" in given:
+        assert mixed["ELECTRONS"]["mixing_beta"] == given["mixing_beta"]

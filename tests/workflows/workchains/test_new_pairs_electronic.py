@@ -279,6 +279,8 @@ def test_fast_default_model_is_a_checked_coincidence_cell(
     side and area against the supercell directions, and the electronic step's builder
     (PDOS, potential and strained references of the same elements) without error; the
     references are the strained primitive cells (5 and 2 atoms)."""
+    from workflows.inputs.lineup_references import reference_scf_inputs
+
     codes = _codes(mock_code)
     model = fast_model(codes["pw"], perovskite, chalcogenide)
     check_model(model)
@@ -291,6 +293,15 @@ def test_fast_default_model_is_a_checked_coincidence_cell(
         "perovskite": 5,
         "chalcogenide": 2,
     }
+    # ≥ 60 atoms: screened mixing for the interface SCF (plain mixing sloshed), none for
+    # the bulk references nor the NSCF
+    scf = builder.scf._inputs(prune=True)
+    assert scf["pw"]["parameters"]["ELECTRONS"]["mixing_mode"] == "local-TF"
+    nscf = builder.nscf.pw.parameters.get_dict()
+    assert "mixing_mode" not in nscf.get("ELECTRONS", {})
+    for unit in model["strained"].values():
+        reference = reference_scf_inputs(scf, unit)["pw"]["parameters"].get_dict()
+        assert "mixing_mode" not in reference["ELECTRONS"]
 
 
 @pytest.mark.real_qe
@@ -301,3 +312,4 @@ def test_route2_alignment_real(
     perovskite: str, chalcogenide: str, real_code: Callable[[str], InstalledCode]
 ) -> None:
     _run_pair(_codes(real_code), perovskite, chalcogenide, route2=True)
+
