@@ -25,6 +25,7 @@ from aiida import orm
 
 from workflows.calcfunctions.na import rephase_lead_in_pair
 from workflows.calculations.snapshot_batch import SnapshotBatchCalculation
+from workflows.inputs.pw_builders import with_dipole_correction
 
 RESUMABLE = 351
 WALLTIME_SHARE = 0.9
@@ -78,7 +79,11 @@ def _batch_inputs(workchain: Any, positions: list[int], parent: Any) -> dict[str
         "trajectory": workchain.inputs.trajectory,
         "frames": orm.List([workchain.ctx.frames[p] for p in positions]),
         "first_position": orm.Int(positions[0]),
-        "parameters": scf.pw.parameters,
+        # the dipole correction of a slab in vacuum, placed from the batch's first frame
+        "parameters": with_dipole_correction(
+            {"parameters": scf.pw.parameters},
+            workchain.inputs.trajectory.get_step_structure(workchain.ctx.frames[positions[0]]),
+        )["parameters"],
         "pseudos": dict(scf.pw.pseudos),
         "kpoints": scf.kpoints,
         "settings": orm.Dict(settings),

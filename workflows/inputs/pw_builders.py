@@ -175,6 +175,28 @@ def mixing_for_size(parameters: Mapping[str, Any], atoms: int) -> dict[str, Any]
     return mixed
 
 
+def with_dipole_correction(pw: Any, structure: StructureData) -> Any:
+    """Give the ``pw`` namespace (builder namespace or dict with ``parameters``) of a run on
+    ``structure`` the dipole correction the interface relax uses, when the cell is a slab in
+    vacuum (``dipole_correction_parameters``; a superlattice gets nothing). Returns ``pw``.
+
+    Why every run on the slab: without it the periodic images of an asymmetric slab put a
+    spurious field across the vacuum, which tilts the potential and shifts the eigenvalues
+    each run sees, so the SCF/NSCF band edges and the MD forces of an uncorrected run
+    belong to another system than the relaxed one. pp.x's ``plot_num`` 11 adds the same
+    sawtooth when the run had ``tefield`` and ``dipfield`` (QE ``PP/src/punch_plot.f90``).
+    """
+    from aiida.orm import Dict
+    from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+
+    from heterostructures.structure.slab_geometry import dipole_correction_parameters
+
+    correction = dipole_correction_parameters(structure.get_ase())
+    if correction:
+        pw["parameters"] = Dict(recursive_merge(pw["parameters"].get_dict(), correction))
+    return pw
+
+
 ON_UNHANDLED_FAILURE = "restart_once"
 
 

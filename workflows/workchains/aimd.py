@@ -75,7 +75,11 @@ from heterostructures.io.pw_md_output import (
 from workflows.calcfunctions.md_merge import STDOUT_NAME, fixed_coordinate_count, merge_md_chunks
 from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.aimd_checks import THERMOSTATS, validate_aimd_inputs
-from workflows.inputs.pw_builders import insulator_bands, restart_once_on_unhandled_failure
+from workflows.inputs.pw_builders import (
+    insulator_bands,
+    restart_once_on_unhandled_failure,
+    with_dipole_correction,
+)
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
 EQUIPARTITION_FACTOR = 2.0
@@ -278,6 +282,7 @@ class AimdWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace="md"))
         inputs.pw.structure = self.inputs.structure
         inputs.pw.parameters = orm.Dict(self._chunk_parameters(nstep))
+        with_dipole_correction(inputs.pw, self.inputs.structure)
         inputs.pw.metadata.options.max_wallclock_seconds = self.inputs.max_walltime_seconds.value
         if self.ctx.parent_folder is not None:
             inputs.pw.parent_folder = self.ctx.parent_folder

@@ -43,6 +43,7 @@ from workflows.inputs.electronic_steps import (
     validate_electronic_inputs,
 )
 from workflows.inputs.lineup_references import reference_scf_inputs
+from workflows.inputs.pw_builders import with_dipole_correction
 from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
@@ -224,6 +225,7 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             reference["metadata"] = {"call_link_label": f"reference_scf_{domain}"}
             running[f"reference_scf_{domain}"] = self.submit(PwBaseWorkChain, **reference)
         inputs.pw.structure = self.inputs.structure
+        with_dipole_correction(inputs.pw, self.inputs.structure)
         inputs.metadata.call_link_label = "scf"
         running["scf"] = self.submit(PwBaseWorkChain, **inputs)
         return ToContext(**running)
@@ -243,6 +245,7 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         """Eigenvalues on the denser k-grid, from a copy of the SCF folder."""
         inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace="nscf"))
         inputs.pw.structure = self.inputs.structure
+        with_dipole_correction(inputs.pw, self.inputs.structure)
         inputs.pw.parent_folder = self.ctx.scf.outputs.remote_folder
         inputs.metadata.call_link_label = "nscf"
         return ToContext(nscf=self.submit(PwBaseWorkChain, **inputs))

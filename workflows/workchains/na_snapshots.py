@@ -59,6 +59,7 @@ from workflows.inputs.pw_builders import (
     insulator_bands,
     restart_once_on_unhandled_failure,
     use_gamma_tricks,
+    with_dipole_correction,
 )
 from workflows.inputs.site_labels import LabelError, check_labels
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
@@ -233,6 +234,7 @@ class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain)
             parameters = recursive_merge(parameters, restart)
             inputs.pw.parent_folder = parent
         inputs.pw.parameters = orm.Dict(parameters)
+        with_dipole_correction(inputs.pw, inputs.pw.structure)
         inputs.metadata = {"call_link_label": f"scf_{position:04d}"}
         return inputs
 
