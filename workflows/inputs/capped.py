@@ -1,4 +1,4 @@
-"""Capped ``janus.pipeline`` overrides: every pw.x input kind of a protocol, minutes of work.
+"""Capped ``janus.pipeline`` overrides: every pw.x input kind of a protocol, little work.
 
 Why (issue 24, item 6): ``balanced`` and ``stringent`` had never been accepted by a real
 pw.x/projwfc.x/pp.x, so a cluster user could meet the first input error after hours in a
