@@ -102,6 +102,13 @@ def study_options(function: Any) -> Any:
             help="Largest in-plane strain of either side (%) the interface may take.",
         ),
         click.option(
+            "--capped",
+            is_flag=True,
+            help="Every input kind of --protocol, work capped to a few SCF iterations, one "
+            "BFGS step, 10 MD steps and 8 NA snapshots on a 13-atom model: checks that QE "
+            "accepts the protocol's inputs (see workflows/inputs/capped.py).",
+        ),
+        click.option(
             "--dry-run",
             is_flag=True,
             help="Build and check every input, print the steps, codes, families and "
@@ -172,11 +179,13 @@ def build_study(
     profile_name: str | None,
     relation: str | None = None,
     max_strain: float | None = None,
+    capped: bool = False,
     **choices: Any,
 ) -> Study:
     """A pipeline builder and what ``--dry-run`` says of it, or a ClickException naming
     what to fix. ``choices``: ``codes`` (-X), ``families`` (-F), ``structure``,
-    ``perovskite_a``, ``chalcogenide_a``."""
+    ``perovskite_a``, ``chalcogenide_a``. ``capped``: the protocol's capped run
+    (:func:`~workflows.inputs.capped.capped_overrides`), the other overrides on top."""
     from aiida.orm import List
     from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
@@ -191,6 +200,10 @@ def build_study(
     overrides = recursive_merge(
         interface_overrides(relation, max_strain), lattice_overrides(*lattices)
     )
+    if capped:
+        from workflows.inputs.capped import capped_overrides
+
+        overrides = capped_overrides(protocol, overrides)
     pair = (perovskite, chalcogenide, protocol)
     with families_for_flavours(families):
         builder, structure_line = pipeline_builder(
@@ -235,9 +248,10 @@ def echo_dry_run(builder: Any, settings: dict[str, Any], lines: tuple[str, ...] 
     error = PipelineWorkChain.spec().inputs.validate(namespace_inputs(builder))
     if error is not None:
         raise click.ClickException(f"the study's inputs are not valid: {error}")
+    capped = " (capped)" if settings.get("capped") else ""
     click.echo(
         f"dry run: {settings['perovskite']}/{settings['chalcogenide']}, protocol "
-        f"{settings['protocol']}, computer {settings['computer_label']}"
+        f"{settings['protocol']}{capped}, computer {settings['computer_label']}"
     )
     click.echo("steps: " + ", ".join(s for s in STEPS if s not in skipped))
     interface = builder.interface.get("interface") if "interface" in builder else None
@@ -261,6 +275,7 @@ def run(**kwargs: Any) -> None:
       aiida-janus run --chalcogenide CdTe --chalcogenide-a 6.48 --dry-run
       aiida-janus run -X pw-7.2@cluster -F SSSP/1.3/PBE/efficiency --skip na -v
       aiida-janus run --structure interface/interface.extxyz
+      aiida-janus run --protocol balanced --capped --ranks 2 --dry-run
     """
     from workflows.provenance.report import summary_table
 

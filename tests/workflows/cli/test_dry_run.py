@@ -61,3 +61,14 @@ def test_an_invalid_builder_is_one_line_naming_the_problem(study_codes: dict[str
     settings = {"perovskite": "x", "chalcogenide": "y", "protocol": "fast", "computer_label": "c"}
     with pytest.raises(click.ClickException, match="not valid"):
         echo_dry_run(builder, settings)
+
+
+@pytest.mark.usefixtures("cli_codes")
+@pytest.mark.parametrize("protocol", ["balanced", "stringent"])
+def test_capped_dry_run_checks_the_inputs(protocol: str) -> None:
+    """``--capped`` (workflows/inputs/capped.py) builds valid inputs for the cluster
+    protocols and stores nothing (node count, in ``_dry_run``)."""
+    from tests.workflows.cli.test_study_options import _dry_run
+
+    output = _dry_run(f"run --protocol {protocol} --capped --ranks 2 --dry-run --computer badinput")
+    assert f"protocol {protocol} (capped)" in output

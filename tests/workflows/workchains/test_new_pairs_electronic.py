@@ -312,4 +312,3 @@ def test_route2_alignment_real(
     perovskite: str, chalcogenide: str, real_code: Callable[[str], InstalledCode]
 ) -> None:
     _run_pair(_codes(real_code), perovskite, chalcogenide, route2=True)
-
