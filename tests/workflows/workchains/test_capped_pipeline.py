@@ -5,12 +5,12 @@
 with extrapolation, batched NA snapshots) and caps the work. References: each step's own
 exit status (0, not a warning code) and the inputs the real calculations read.
 
-The mock twin replays the real run once it is recorded. To record it, delete its
-``skip`` mark, then run (pw.x, projwfc.x, pp.x on PATH; the batched NA snapshots need the
-wavefunctions):
+Not run yet (no recording): once it has run here, add a twin on ``mock_code`` (the same
+``_run_capped`` with ``mock_code`` codes) and record it with pw.x, projwfc.x and pp.x on
+PATH (the batched NA snapshots need the wavefunctions):
 
     JANUS_MOCK_KEEP_WAVEFUNCTIONS=1 scripts/record_fixtures.sh \\
-        'tests/workflows/workchains/test_capped_pipeline.py::test_capped_balanced_on_mocks'
+        'tests/workflows/workchains/test_capped_pipeline.py::<the twin>'
 """
 
 from __future__ import annotations
@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from aiida.orm import InstalledCode
     from aiida_pseudo.groups.family import CutoffsPseudoPotentialFamily
 
-RECORD = (
-    "JANUS_MOCK_KEEP_WAVEFUNCTIONS=1 scripts/record_fixtures.sh "
-    "'tests/workflows/workchains/test_capped_pipeline.py::test_capped_balanced_on_mocks'"
-)
 ACCEPTED_VC_RELAX_EXIT = 501
 """aiida-quantumespresso's 'converged except in the final SCF' of a vc-relax, accepted by
 PwRelaxWorkChain (the bulk references)."""
@@ -81,15 +77,4 @@ def test_capped_balanced_with_real_qe(
     """The capped ``balanced`` study with the real pw.x, projwfc.x and pp.x (hours on 2
     cores: an estimate, DEVELOPERS.md)."""
     codes = {name: real_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
-    _run_capped(codes, pseudo_family, "balanced")
-
-
-@pytest.mark.skip(reason=f"not recorded yet: record with {RECORD}")
-@pytest.mark.real_qe
-def test_capped_balanced_on_mocks(
-    mock_code: Callable[..., InstalledCode],
-    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
-) -> None:
-    """The same study replayed from its recording (CI)."""
-    codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
     _run_capped(codes, pseudo_family, "balanced")
