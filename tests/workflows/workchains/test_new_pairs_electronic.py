@@ -19,10 +19,11 @@ atoms, ≈ as dear as the interface itself).
 
 CI runs the model checks (no QE). ``test_route2_alignment_real`` (``slow``) runs the SCF
 and route 2 with real QE; no pair is recorded yet. Measured (docs/epitaxy.md): the
-CsPbBr3/ZnS SCF with the electronic step's plain mixing sloshed and reached iteration 6 in
-51 min on 2 quiet ranks. Once the electronic SCF uses the relax's local-TF mixing, add a
-twin of ``test_route2_alignment_real`` on ``mock_code`` and record it one pair at a time,
-with 2 MPI ranks and without the charge density (nothing restarts from these SCFs):
+CsPbBr3/ZnS SCF with plain mixing sloshed; with local-TF (0.10.0: SCFs of ≥ 60 atoms) it
+does not, but gains only ≈ 0.25 decades of estimated accuracy per ≈ 200 s iteration on 2
+quiet ranks, so the SCF to 4e-8 Ry needs about 2.5 h (an extrapolation). To record a pair,
+add a twin of ``test_route2_alignment_real`` on ``mock_code`` and run it alone, with 2 MPI
+ranks and without the charge density (nothing restarts from these SCFs):
 ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1 JANUS_MOCK_MPI_RANKS=2 scripts/record_fixtures.sh
 '<that test>[CsPbBr3-ZnS]'``.
 """
