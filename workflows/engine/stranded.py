@@ -40,8 +40,10 @@ def stranded_descendants(workflow: orm.WorkflowNode) -> list[orm.ProcessNode]:
     """Descendants of ``workflow`` that are not terminated although their caller is."""
     stranded = []
     for node in workflow.called_descendants:
+        if node.is_terminated:  # nearly all of them: no caller query for these
+            continue
         caller = node.caller
-        if node.is_terminated or caller is None:
+        if caller is None:
             continue
         if caller.pk == workflow.pk or caller.is_terminated:
             stranded.append(node)

@@ -20,7 +20,6 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
 from heterostructures.structure.errors import StructureInputError
 from heterostructures.structure.interface_spec import build_from_spec
-from heterostructures.structure.slab_geometry import dipole_correction_parameters
 from workflows.calcfunctions.structure import (
     build_interface_structure,
     interface_energy,
@@ -33,6 +32,7 @@ from workflows.inputs.pw_builders import (
     family_overrides,
     restart_once_on_unhandled_failure,
     use_gamma_tricks,
+    with_dipole_correction,
 )
 from workflows.inputs.site_labels import fixed_coords
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
@@ -139,13 +139,9 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     def run_relax(self) -> Any:
         """Relax atoms with fixed layers held, cell fixed, dipole correction in vacuum."""
         inputs = self.exposed_inputs(JanusPwBaseWorkChain, namespace="relax")
-        atoms = self.ctx.structure.get_ase()
-        parameters = recursive_merge(
-            inputs["pw"]["parameters"].get_dict(), dipole_correction_parameters(atoms)
-        )
+        with_dipole_correction(inputs["pw"], self.ctx.structure)
         settings = inputs["pw"].get("settings", orm.Dict()).get_dict()
         settings["FIXED_COORDS"] = fixed_coords(self.ctx.site_labels)
-        inputs["pw"]["parameters"] = orm.Dict(parameters)
         inputs["pw"]["settings"] = orm.Dict(settings)
         inputs["pw"]["structure"] = self.ctx.structure
         inputs["metadata"]["call_link_label"] = "relax"
