@@ -15,8 +15,8 @@ from aiida import orm
 
 from workflows.inputs.pw_builders import (
     insulator_bands,
-    mixing_for_size,
     protocol_thresholds_per_atom,
+    scf_for_size,
     with_thresholds,
 )
 
@@ -38,7 +38,7 @@ def model_electronic_inputs(
     """The series' ``janus.electronic`` template fitted to one model: its structure and
     labels, and in ``scf``/``nscf`` its own ``nbnd`` and, from the template's
     ``thresholds_per_atom``, its own ``conv_thr``/``etot_conv_thr`` (Ry), and the SCF mixing
-    for its size (``mixing_for_size``). So a model gets the same pw.x inputs whichever
+    for its size (``scf_for_size``). So a model gets the same pw.x inputs whichever
     series it is in."""
     inputs = dict(template)
     inputs.update(structure=structure, site_labels=site_labels)
@@ -50,7 +50,7 @@ def model_electronic_inputs(
         if per_atom is not None:
             parameters = with_thresholds(parameters, per_atom.get_dict(), len(structure.sites))
         if step == "scf":
-            parameters = mixing_for_size(parameters, len(structure.sites))
+            parameters = scf_for_size(parameters, len(structure.sites))
         pw["parameters"] = orm.Dict(parameters)
         inputs[step] = {**inputs[step], "pw": pw}
     return inputs

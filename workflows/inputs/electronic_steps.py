@@ -13,8 +13,8 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
 from workflows.inputs.pw_builders import (
     family_overrides,
-    mixing_for_size,
     restart_once_on_unhandled_failure,
+    scf_for_size,
 )
 from workflows.inputs.site_labels import interface_labels_error
 
@@ -62,7 +62,7 @@ def pw_step_builder(
     """``PwBaseWorkChain`` builder of the ``scf`` or ``nscf`` step from the protocol
     ``inputs`` (janus.electronic's, merged): our pseudo family and cutoffs, an insulator's
     bands, one restart on an unhandled failure, and for the SCF the mixing for the cell's
-    size (``mixing_for_size``)."""
+    size (``scf_for_size``)."""
     from aiida_quantumespresso.common.types import ElectronicType
     from aiida_quantumespresso.workflows.pw.base import PwBaseWorkChain
 
@@ -77,9 +77,7 @@ def pw_step_builder(
     )
     restart_once_on_unhandled_failure(pw)
     if step == "scf":
-        pw.pw.parameters = orm.Dict(
-            mixing_for_size(pw.pw.parameters.get_dict(), len(structure.sites))
-        )
+        pw.pw.parameters = orm.Dict(scf_for_size(pw.pw.parameters.get_dict(), len(structure.sites)))
     return pw
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from aiida import orm
 
-from workflows.inputs.pw_builders import insulator_bands, with_thresholds
+from workflows.inputs.pw_builders import insulator_bands, scf_for_size, with_thresholds
 
 DEFAULT_REFERENCE_KPOINTS_DISTANCE = 0.3
 """k-spacing (1/Å) of the reference SCF when the interface SCF gives an explicit mesh."""
@@ -78,6 +78,7 @@ def reference_scf_inputs(
     for namelist, keys in _SLAB_ONLY.items():
         for key in keys:
             parameters.get(namelist, {}).pop(key, None)
+    parameters = scf_for_size(parameters, len(structure.sites))
     parameters.setdefault("SYSTEM", {})["nbnd"] = insulator_bands(structure, pw["pseudos"])
     if thresholds_per_atom is not None:
         parameters = with_thresholds(parameters, thresholds_per_atom, len(structure.sites))

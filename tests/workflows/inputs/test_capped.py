@@ -21,9 +21,13 @@ CAPPED_KEYS = {
     ("CONTROL", "forc_conv_thr"),
     ("CELL", "press_conv_thr"),
     ("SYSTEM", "nbnd"),  # the occupied bands of the smaller model + the same empty ones
-    # local-TF from 60 atoms on (mixing_for_size): stringent's 104-atom SCFs have it, the
-    # 13-atom capped ones not; its relaxation keeps the protocol's local-TF (checked below).
+    # local-TF and Gaussian smearing from 60 atoms on (scf_for_size): stringent's 104-atom
+    # SCFs have them, the 13-atom capped ones not; its relaxation keeps the protocol's
+    # local-TF (checked below).
     ("ELECTRONS", "mixing_mode"),
+    ("SYSTEM", "occupations"),
+    ("SYSTEM", "smearing"),
+    ("SYSTEM", "degauss"),
 }
 
 

@@ -88,15 +88,47 @@ def test_reference_inputs_keep_the_hamiltonian_and_change_only_what_must(
         (100, {"mixing_mode": "plain"}, "plain"),  # given explicitly: kept
     ],
 )
-def test_mixing_for_size(atoms: int, given: dict[str, Any], expected: str | None) -> None:
+def test_scf_for_size_mixing(atoms: int, given: dict[str, Any], expected: str | None) -> None:
     """Reference: the rule of ``LOCAL_TF_FROM_ATOMS`` (60) as its docstring states it."""
-    from workflows.inputs.pw_builders import LOCAL_TF_FROM_ATOMS, mixing_for_size
+    from workflows.inputs.pw_builders import LOCAL_TF_FROM_ATOMS, scf_for_size
 
     assert LOCAL_TF_FROM_ATOMS == 60
-    parameters = {"SYSTEM": {"nbnd": 8}, "ELECTRONS": dict(given)}
-    mixed = mixing_for_size(parameters, atoms)
+    parameters = {"SYSTEM": {"nbnd": 8, "occupations": "fixed"}, "ELECTRONS": dict(given)}
+    mixed = scf_for_size(parameters, atoms)
     assert mixed.get("ELECTRONS", {}).get("mixing_mode") == expected
-    assert mixed["SYSTEM"] == {"nbnd": 8}
+    assert mixed["SYSTEM"]["nbnd"] == 8
     assert parameters["ELECTRONS"] == given, "the given parameters are untouched"
     if "mixing_beta" in given:
         assert mixed["ELECTRONS"]["mixing_beta"] == given["mixing_beta"]
+
+
+SMEARED = {"occupations": "smearing", "smearing": "gaussian", "degauss": 0.005}
+USER_SMEARING = {"occupations": "smearing", "smearing": "mv", "degauss": 0.02}
+
+
+@pytest.mark.parametrize(
+    ("atoms", "given", "expected"),
+    [
+        (13, {"occupations": "fixed"}, {"occupations": "fixed"}),  # recorded inputs unchanged
+        (26, {}, {}),
+        (59, SMEARED, {"occupations": "fixed"}),  # a larger model's template: back to fixed
+        (59, USER_SMEARING, USER_SMEARING),  # a user's own smearing: kept
+        (60, {"occupations": "fixed"}, SMEARED),
+        (100, {}, SMEARED),
+        (100, USER_SMEARING, USER_SMEARING),
+        (100, {"occupations": "tetrahedra_opt"}, {"occupations": "tetrahedra_opt"}),
+    ],
+)
+def test_scf_for_size_occupations(
+    atoms: int, given: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    """Reference: ``LARGE_CELL_OCCUPATIONS`` as its docstring states it (Gaussian 0.005 Ry
+    from 60 atoms on, in QE's ``occupations``/``smearing``/``degauss`` keys), and the
+    13-atom SCF's fixed occupations, which its recorded pw.x input (tests/fixtures/mock)
+    has."""
+    from workflows.inputs.pw_builders import LARGE_CELL_OCCUPATIONS, scf_for_size
+
+    assert LARGE_CELL_OCCUPATIONS == SMEARED
+    fitted = scf_for_size({"SYSTEM": dict(given)} if given else {}, atoms)
+    assert fitted.get("SYSTEM", {}) == expected
+    assert given is not fitted.get("SYSTEM"), "the given parameters are untouched"

@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 
 PAIRS = (("CsPbCl3", "CdS"), ("CsPbI3", "CdS"), ("CsPbBr3", "ZnS"))
 PAIR_IDS = [f"{perovskite}-{chalcogenide}" for perovskite, chalcogenide in PAIRS]
+RECORDED_PAIRS = (("CsPbBr3", "ZnS"),)
+"""Pairs whose route 2 run is recorded (tests/fixtures/mock), replayed in CI."""
 SERIAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
 STRAIN_TOLERANCE_PERCENT = 0.01
 
@@ -294,15 +296,21 @@ def test_fast_default_model_is_a_checked_coincidence_cell(
         "perovskite": 5,
         "chalcogenide": 2,
     }
-    # ≥ 60 atoms: screened mixing for the interface SCF (plain mixing sloshed), none for
-    # the bulk references nor the NSCF
+    # ≥ 60 atoms: screened mixing and a narrow Gaussian smearing for the interface SCF
+    # (plain mixing sloshed, fixed occupations oscillated), neither for the bulk references
+    # (fixed occupations, so their band edges are HOMO/LUMO) nor the NSCF (tetrahedra)
     scf = builder.scf._inputs(prune=True)
-    assert scf["pw"]["parameters"]["ELECTRONS"]["mixing_mode"] == "local-TF"
+    parameters = scf["pw"]["parameters"].get_dict()
+    assert parameters["ELECTRONS"]["mixing_mode"] == "local-TF"
+    assert parameters["SYSTEM"]["occupations"] == "smearing"
     nscf = builder.nscf.pw.parameters.get_dict()
     assert "mixing_mode" not in nscf.get("ELECTRONS", {})
+    assert nscf["SYSTEM"]["occupations"] == "tetrahedra_opt"
     for unit in model["strained"].values():
         reference = reference_scf_inputs(scf, unit)["pw"]["parameters"].get_dict()
         assert "mixing_mode" not in reference["ELECTRONS"]
+        assert reference["SYSTEM"]["occupations"] == "fixed"
+        assert "degauss" not in reference["SYSTEM"]
 
 
 @pytest.mark.real_qe
@@ -313,3 +321,14 @@ def test_route2_alignment_real(
     perovskite: str, chalcogenide: str, real_code: Callable[[str], InstalledCode]
 ) -> None:
     _run_pair(_codes(real_code), perovskite, chalcogenide, route2=True)
+
+
+@pytest.mark.usefixtures("nc_family")
+@pytest.mark.parametrize(
+    ("perovskite", "chalcogenide"), RECORDED_PAIRS, ids=[f"{p}-{c}" for p, c in RECORDED_PAIRS]
+)
+def test_route2_alignment_on_mocks(
+    perovskite: str, chalcogenide: str, mock_code: Callable[..., InstalledCode]
+) -> None:
+    """``test_route2_alignment_real`` replayed from the recorded real QE runs (2 ranks)."""
+    _run_pair(_codes(mock_code), perovskite, chalcogenide, route2=True)
