@@ -43,7 +43,7 @@ def test_a_slab_in_vacuum_gets_one_point_along_the_normal(aiida_profile: object)
     inputs = with_slab_kpoints(_inputs(BALANCED_NSCF_DISTANCE), structure)
     assert "kpoints_distance" not in inputs
     assert "kpoints_force_parity" not in inputs
-    mesh, offset = inputs["kpoints"].get_kpoints_mesh()  # type: ignore[attr-defined]
+    mesh, offset = inputs["kpoints"].get_kpoints_mesh()
     assert list(mesh) == [6, 4, 1]
     assert list(offset) == [0.0, 0.0, 0.0]
 
