@@ -94,7 +94,7 @@ CASES: list[tuple[str, str]] = [
     ("build --strain-weight nan -o {tmp}/b", "'--strain-weight': nan is not a finite number"),
     (
         "build --perovskite-planes 201 --chalcogenide-planes 200 -o {tmp}/b",
-        "atoms > max_atoms=1000: use fewer planes or a smaller in-plane cell (`build` stops at "
+        "atoms > --max-atoms 1000: use fewer planes or a smaller in-plane cell (`build` stops at "
         "1000 atoms: pass --max-atoms N",
     ),
     ("build --perovskite-planes 1000000 -o {tmp}/b", "'--perovskite-planes': 1000000 is not in"),
@@ -168,6 +168,19 @@ CASES: list[tuple[str, str]] = [
     ("status --profile '' 1", "'--profile': the profile name is empty"),
     ("setup --profile ''", "--profile: the profile name is empty"),
     ("daemon stop --profile ''", "--profile: the profile name is empty"),
+    # ... and library refusals that named Python arguments (max_atoms=, coincidence='off')
+    # or an option the command lacks (`plan` had no --chalcogenide-a, `run` no --max-atoms)
+    ("plan --chalcogenide CdTe", "zinc-blende CdTe: give it with --chalcogenide-a"),
+    ("plan --chalcogenide-a nan", "'--chalcogenide-a': nan is not a finite number"),
+    (
+        "build --coincidence off --chalcogenide ZnS -o {tmp}/b",
+        "(--coincidence off): use --coincidence auto without explicit directions, move"
+        " --strain-weight, or raise the bound",
+    ),
+    (
+        "run --perovskite CsPbI3 --chalcogenide ZnS --protocol stringent --computer badinput",
+        "376 atoms > the atom bound 300 (",
+    ),
 ]
 
 
