@@ -42,16 +42,30 @@ def largest_vacuum(atoms: Atoms) -> VacuumRegion:
     return VacuumRegion(float(centre), float(gaps[i]), float(gaps[i] * atoms.cell.lengths()[2]))
 
 
-def dipole_correction_parameters(atoms: Atoms, min_vacuum_ang: float = 6.0) -> dict[str, object]:
+MIN_VACUUM_ANG = 6.0
+"""Smallest atom-free gap along c (Å) that makes a cell a slab in vacuum; below it the cell
+is a superlattice (the periodic 13-atom CsPbBr3/CdS demo model's widest gap is 2.81 Å, the
+slabs' vacuum 12-15 Å: ``largest_vacuum`` on the built models)."""
+
+
+def has_vacuum(atoms: Atoms, min_vacuum_ang: float = MIN_VACUUM_ANG) -> bool:
+    """True for a slab in vacuum (a gap of at least ``min_vacuum_ang`` Å along c), False for
+    a superlattice: the one test the dipole correction and the k-point mesh share."""
+    return largest_vacuum(atoms).width_ang >= min_vacuum_ang
+
+
+def dipole_correction_parameters(
+    atoms: Atoms, min_vacuum_ang: float = MIN_VACUUM_ANG
+) -> dict[str, object]:
     """pw.x ``CONTROL``/``SYSTEM`` keys of the dipole correction placed in the vacuum.
 
     The sawtooth's discontinuity (``emaxpos`` … ``emaxpos + eopreg``) must lie in vacuum,
     away from the atoms; a cell with less than ``min_vacuum_ang`` of vacuum is a
     superlattice and gets no correction (an empty dict).
     """
-    region = largest_vacuum(atoms)
-    if region.width_ang < min_vacuum_ang:
+    if not has_vacuum(atoms, min_vacuum_ang):
         return {}
+    region = largest_vacuum(atoms)
     eopreg = 0.25 * region.width
     return {
         "CONTROL": {"tefield": True, "dipfield": True},

@@ -9,6 +9,7 @@ import click
 from heterostructures.structure.errors import StructureInputError
 from workflows.cli.build_limits import MAX_PLANES, bound_hint, default_atom_bound
 from workflows.cli.lattices import check_lattices, lattice_options
+from workflows.cli.library_words import BUILD_OPTIONS, cli_words
 from workflows.cli.params import (
     SHARE,
     STRAIN_PERCENT,
@@ -132,7 +133,8 @@ def build(
             bound = spec["max_atoms"] = default_atom_bound(spec)
         interface = build_from_spec(spec, {})
     except StructureInputError as exception:
-        raise click.ClickException(f"{exception}{bound_hint(bound)}") from exception
+        message = cli_words(str(exception), BUILD_OPTIONS)
+        raise click.ClickException(f"{message}{bound_hint(bound)}") from exception
     paths = write_interface_files(interface, output)
     click.echo(format_summary(interface))
     for kind, path in paths.items():
@@ -186,7 +188,7 @@ def epitaxy(
     try:
         report = epitaxy_report(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
     except StructureInputError as exception:
-        raise click.ClickException(str(exception)) from exception
+        raise click.ClickException(cli_words(str(exception), ())) from exception
     click.echo(format_epitaxy_report(report))
     if quoted_mismatch is None:
         return
@@ -211,4 +213,4 @@ def _all_pairs_table(protocol: str) -> str:
 
     values = InterfaceWorkChain.checked_protocol_inputs(protocol, None)["interface"]
     planes = f"{protocol}: {'periodic' if values.get('periodic') else 'slab'}"
-    return format_epitaxy_table(epitaxy_rows(spec_from_dict(values)), planes)
+    return cli_words(format_epitaxy_table(epitaxy_rows(spec_from_dict(values)), planes), ())

@@ -139,8 +139,11 @@ class NodeParam(click.ParamType):
             return value
         from workflows.cli.profiles import use_profile
 
+        text = str(value).strip()
+        if not text:  # aiida's loader raises a bare ValueError on an empty identifier
+            self.fail("the identifier is empty: give a PK, UUID or label", param, ctx)
         profile = use_profile()
-        node = _load_node(str(value).strip(), profile, self, param, ctx)
+        node = _load_node(text, profile, self, param, ctx)
         problem = _wrong_kind(node, self.kind)
         if problem:
             self.fail(problem, param, ctx)

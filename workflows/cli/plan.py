@@ -20,7 +20,12 @@ from heterostructures.structure.study_cost import (
     atom_exponent,
     study_cost,
 )
+from workflows.cli.lattices import check_lattices, lattice_options
+from workflows.cli.library_words import cli_words
+from workflows.cli.params import materials_options
 
+PLAN_OPTIONS: frozenset[str] = frozenset()
+"""Library arguments ``plan`` has as options: none (it prices the protocol's own model)."""
 PROTOCOL_CHOICE = click.Choice(["fast", "balanced", "stringent"])
 IDEAL_SCALING_NOTE = (
     f"wall = core-h / cores: ideal scaling beyond the {MACHINE_CORES} measured cores "
@@ -92,9 +97,16 @@ def _row(estimate: StepEstimate, cores: int) -> str:
     show_default=True,
     help="Cores the study gets (wall time = core-hours / cores).",
 )
-@click.option("--perovskite", default="CsPbBr3", show_default=True, help="CsPbX3 formula.")
-@click.option("--chalcogenide", default="CdS", show_default=True, help="MX formula.")
-def plan(protocol: str, cores: int, perovskite: str, chalcogenide: str) -> None:
+@materials_options()
+@lattice_options()
+def plan(
+    protocol: str,
+    cores: int,
+    perovskite: str,
+    chalcogenide: str,
+    perovskite_a: float | None,
+    chalcogenide_a: float | None,
+) -> None:
     """Estimate the core-hours of each step of a study before running it.
 
     Each estimate names the wall time measured on the project machine it is scaled from.
@@ -103,14 +115,25 @@ def plan(protocol: str, cores: int, perovskite: str, chalcogenide: str) -> None:
     Examples:
       aiida-janus plan                                   # fast, 2 cores
       aiida-janus plan --protocol balanced --cores 64
+      aiida-janus plan --chalcogenide CdTe --chalcogenide-a 6.48
     """
     from workflows.inputs.study_size import study_size
 
+    given = {"perovskite_a": perovskite_a, "chalcogenide_a": chalcogenide_a}
     try:
-        size = study_size(protocol, perovskite, chalcogenide)
-    except ValueError as exception:
+        check_lattices(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
+    except click.ClickException as exception:
         raise click.UsageError(
-            f"--perovskite/--chalcogenide {perovskite}/{chalcogenide}: {exception}"
+            f"--perovskite/--chalcogenide {perovskite}/{chalcogenide}: {exception.message}"
+        ) from exception
+    try:
+        size = study_size(
+            protocol, perovskite, chalcogenide, {k: v for k, v in given.items() if v is not None}
+        )
+    except ValueError as exception:
+        message = cli_words(str(exception), PLAN_OPTIONS)
+        raise click.UsageError(
+            f"--perovskite/--chalcogenide {perovskite}/{chalcogenide}: {message}"
         ) from exception
     click.echo(f"plan: {perovskite}/{chalcogenide}, protocol {protocol}, {cores} cores")
     for line in plan_lines(size, cores):

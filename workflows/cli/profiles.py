@@ -26,10 +26,25 @@ CHOSEN = "aiida_janus.profile"
 """Key of ``click.Context.meta`` (shared by a command and its group) holding the chosen name."""
 
 
+EMPTY_NAME = (
+    "the profile name is empty: give one (`verdi profile list`), or leave the option out for"
+    " the default profile"
+)
+"""Refusal of ``-p ''``: the ``name or default`` chains below would silently fall back."""
+
+
+def _refuse_empty(profile_name: str | None) -> None:
+    """``--profile ''`` of a command whose option has no callback (setup, demo, daemon)."""
+    if profile_name is not None and not profile_name.strip():
+        raise click.UsageError(f"--profile: {EMPTY_NAME}")
+
+
 def _remember(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """Record ``-p``/``--profile`` in the context; two different names are refused."""
     if value is None:
         return value
+    if not value.strip():
+        raise click.BadParameter(EMPTY_NAME)
     earlier = ctx.meta.get(CHOSEN)
     if earlier is not None and earlier != value:
         raise click.UsageError(
@@ -128,6 +143,7 @@ def use_profile(profile_name: str | None = None) -> str:
     ``profile_name`` (a command's ``--profile``), else the root ``-p``, else the profile
     already loaded, else AiiDA's default profile. Unknown or missing: ``click.UsageError``.
     """
+    _refuse_empty(profile_name)
     name = profile_name or chosen_profile()
     loaded = _loaded_profile_name()
     if loaded is not None and name in (None, loaded):
@@ -163,4 +179,5 @@ def profile_to_create(profile_name: str | None) -> str:
     """The profile ``setup``/``demo`` create or reuse: ``--profile``, ``-p``, else ``janus``."""
     from workflows.setup.profile import DEFAULT_PROFILE
 
+    _refuse_empty(profile_name)
     return profile_name or chosen_profile() or DEFAULT_PROFILE

@@ -61,7 +61,7 @@ def query() -> None:
     Examples:
       aiida-janus query studies --perovskite CsPbBr3 --chalcogenide CdS --protocol fast
       aiida-janus query calcs 1234
-      aiida-janus query trace 1234 band_offsets.cb_offset_ev
+      aiida-janus query trace 1234 routes.projected_dos.conduction_offset_ev
       aiida-janus query diff 1234 1302
     """
 
@@ -164,8 +164,9 @@ def trace(node: Any, key: str, profile_name: str | None) -> None:
 
     \b
     Examples:
-      aiida-janus query trace 1234 band_offsets.cb_offset_ev
-      aiida-janus query trace 1311 mismatch_percent
+      aiida-janus query trace 1234 routes.projected_dos.conduction_offset_ev
+      aiida-janus query trace 1234 routes.potential_lineup.valence_offset_ev
+      aiida-janus query trace 1311 perovskite_strain_percent
     """
     from workflows.provenance.queries import trace_output
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from workflows.cli.library_words import RUN_OPTIONS, cli_words
+
 if TYPE_CHECKING:
     from aiida import orm
     from ase import Atoms
@@ -258,7 +260,8 @@ def pipeline_builder(
         )
     except ValueError as exception:  # StructureInputError, PseudoFamilyError, LabelError, …
         hint = " (-F/--pseudo-family LABEL)" if isinstance(exception, PseudoFamilyError) else ""
-        raise click.ClickException(f"{exception}{hint}") from exception
+        message = cli_words(str(exception), RUN_OPTIONS)
+        raise click.ClickException(f"{message}{hint}") from exception
     line = (
         f"structure: {structure_file} ({len(atoms)} atoms, "
         f"{atoms.get_chemical_formula(mode='metal')}): bulk and interface steps not run"

@@ -21,8 +21,9 @@ Capped (values below, all named constants):
 
 * SCF accuracy: ``conv_thr`` = :data:`CONV_THR_PER_ATOM` × atoms (Ry), through
   aiida-quantumespresso's ``meta_parameters`` (the alignment rescales per model from
-  them), and :data:`CONV_THR_RY` where a protocol sets ``conv_thr`` itself (``fast``'s
-  interface) and in the NA snapshots (whose builder takes no ``meta_parameters``).
+  them; the NA snapshots' per-atom value replaces their protocol's absolute one), and
+  :data:`CONV_THR_RY` where a protocol's relaxation sets ``conv_thr`` itself (``fast``'s
+  interface).
   Loosened rather than ``electron_maxstep`` cut: an unconverged SCF with
   ``scf_must_converge=False`` ends ``PwBaseWorkChain`` with exit 710, which the janus
   steps treat as a failure.
@@ -187,10 +188,7 @@ def _dynamics_steps(protocol: str, steps: dict[str, Any]) -> dict[str, Any]:
             "snapshot_window_fs": (MIN_SAMPLES - 1) * dt,
             "md": _thresholds(),
         },
-        "na_snapshots": {
-            "n_chains": 1,
-            "scf": {"pw": {"parameters": {"ELECTRONS": {"conv_thr": CONV_THR_RY}}}},
-        },
+        "na_snapshots": {"n_chains": 1, "scf": _thresholds()},
         "na_analysis": {
             "spectra": {"n_bootstrap": NA_DYNAMICS_CAPS["n_bootstrap"]},
             "dynamics": dict(NA_DYNAMICS_CAPS),

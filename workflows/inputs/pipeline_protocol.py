@@ -123,7 +123,10 @@ def add_electronic_steps(
         overrides=steps.steps["charge_densities"],
         options=steps.options_of("charge_densities"),
     )
-    densities.selection = transfer_selection(steps.md_gamma_only)
+    selection = ChargeDensitiesWorkChain.get_protocol_inputs(
+        protocol, copy.deepcopy(steps.steps["charge_densities"])
+    )["selection"]
+    densities.selection = transfer_selection(steps.md_gamma_only, selection)
     builder.charge_densities = namespace_inputs(densities, "structure", "site_labels")
 
 
@@ -225,13 +228,21 @@ def interface_preview(spec: orm.Dict) -> tuple[orm.StructureData, orm.Dict]:
     return orm.StructureData(ase=atoms), orm.Dict(labels_from_atoms(atoms))
 
 
-def transfer_selection(gamma_only: bool) -> orm.Dict:
-    """IS/FS selection of the pipeline: donor perovskite, acceptor chalcogenide.
+def transfer_selection(gamma_only: bool, protocol: Mapping[str, Any] | None = None) -> orm.Dict:
+    """IS/FS selection of the pipeline: donor perovskite, acceptor chalcogenide, over the
+    ``protocol``'s own selection (``charge_densities.yaml``: ``carrier``, ``threshold``).
 
+    Why the protocol's: ``janus.charge_densities``' builder only fills ``selection`` when it
+    is given the projections, which the pipeline provides at run time; without this the
+    step fell back to ``DEFAULT_SELECTION`` (threshold 0.5) and ``stringent``'s 0.7 was lost.
     With Γ-only NA snapshots, IS and FS must be Γ states to be followed along the
     trajectory (the lowest ones over all k can sit at different k-points).
     """
-    selection: dict[str, Any] = {"donor": "perovskite", "acceptor": "chalcogenide"}
+    selection: dict[str, Any] = {
+        **(protocol or {}),
+        "donor": "perovskite",
+        "acceptor": "chalcogenide",
+    }
     if gamma_only:
         selection["k_index"] = "gamma"
     return orm.Dict(selection)

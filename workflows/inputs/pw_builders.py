@@ -101,6 +101,31 @@ def family_overrides(
     return {"pseudo_family": family.label, "pw": {"parameters": {"SYSTEM": system}}}
 
 
+def cutoffs_from_dual(
+    overrides: Mapping[str, Any], structure: StructureData, family_label: str, dual: float
+) -> dict[str, Any]:
+    """A copy of ``PwBaseWorkChain`` ``overrides`` with the cutoffs (Ry) of
+    :func:`family_overrides`: ``ecutwfc`` the family's recommendation for the elements of
+    ``structure``, ``ecutrho`` = ``dual`` × ``ecutwfc``. Cutoffs the overrides give win
+    (an ``ecutwfc`` alone gets ``dual`` × it).
+
+    Why: without them aiida-quantumespresso takes the family's ``ecutrho`` as well, the
+    largest header ``rho_cutoff`` (pslibrary Cd PAW: 637.6 Ry), so a step built that way
+    (the AIMD) ran another Hamiltonian than the relaxation whose structure it starts from
+    (391 Ry at dual 8), its forces not zero at that minimum.
+    """
+    from aiida.orm import load_group
+
+    family = load_group(family_label)
+    elements = tuple(sorted(structure.get_symbols_set()))
+    recommended, _ = family.get_recommended_cutoffs(elements=elements, unit="Ry")
+    merged = copy.deepcopy(dict(overrides))
+    system = merged.setdefault("pw", {}).setdefault("parameters", {}).setdefault("SYSTEM", {})
+    system.setdefault("ecutwfc", recommended)
+    system.setdefault("ecutrho", dual * system["ecutwfc"])
+    return merged
+
+
 def insulator_bands(
     structure: StructureData, pseudos: dict[str, Any], empty_bands: int = EMPTY_BANDS
 ) -> int:
@@ -128,6 +153,30 @@ def protocol_thresholds_per_atom(
     meta = {"meta_parameters": dict((overrides or {}).get("meta_parameters", {}))}
     inputs = PwBaseWorkChain.get_protocol_inputs(protocol, meta)
     return {key: float(inputs["meta_parameters"][key]) for key in THRESHOLDS_PER_ATOM}
+
+
+def per_atom_conv_thr_given(
+    inputs: Mapping[str, Any], caller: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A copy of a step's merged ``PwBaseWorkChain`` protocol ``inputs`` without their
+    absolute ``ELECTRONS.conv_thr`` when the ``caller``'s overrides of that step give a
+    per-atom one (``meta_parameters.conv_thr_per_atom``) and no absolute one.
+
+    Why: aiida-quantumespresso's ``get_builder_from_protocol`` sets ``conv_thr`` =
+    atoms × ``conv_thr_per_atom`` and then lets an absolute ``conv_thr`` in the overrides
+    replace it (``workflows/pw/base.py``: "If overrides are provided, they are considered
+    absolute"). A step whose own protocol fixes ``conv_thr`` (the NA snapshots: 1e-8 to
+    1e-10 Ry) thus silently ignored a caller's per-atom threshold; with the protocol's value
+    dropped, the caller's scales with the model's atoms, as in every other step.
+    """
+    given = copy.deepcopy(dict(inputs))
+    caller = caller or {}
+    per_atom = "conv_thr_per_atom" in caller.get("meta_parameters", {})
+    absolute = caller.get("pw", {}).get("parameters", {}).get("ELECTRONS", {})
+    if per_atom and "conv_thr" not in absolute:
+        electrons = given.get("pw", {}).get("parameters", {}).get("ELECTRONS", {})
+        electrons.pop("conv_thr", None)
+    return given
 
 
 def with_thresholds(

@@ -11,11 +11,18 @@ from heterostructures.structure.interface_spec import build_from_spec
 from heterostructures.structure.study_cost import StudySize
 
 
-def study_size(protocol: str, perovskite: str, chalcogenide: str) -> StudySize:
+def study_size(
+    protocol: str,
+    perovskite: str,
+    chalcogenide: str,
+    lattices: dict[str, float] | None = None,
+) -> StudySize:
     """The :class:`StudySize` of ``janus.pipeline`` for this protocol and materials pair.
 
-    Raises ``ValueError`` subclasses (unknown protocol or material, a model that cannot be
-    built) with a message naming what to change.
+    ``lattices`` holds lattice constants (Å) of the interface spec, ``perovskite_a`` /
+    ``chalcogenide_a``, for materials without a tabulated one (as ``run --perovskite-a``
+    passes them). Raises ``ValueError`` subclasses (unknown protocol or material, a model
+    that cannot be built) with a message naming what to change.
     """
     from workflows.workchains.aimd import AimdWorkChain
     from workflows.workchains.alignment import AlignmentSeriesWorkChain
@@ -26,7 +33,7 @@ def study_size(protocol: str, perovskite: str, chalcogenide: str) -> StudySize:
     settings = PipelineWorkChain.checked_protocol_inputs(protocol, None)
     steps: dict[str, Any] = settings["steps"]
     interface = InterfaceWorkChain.checked_protocol_inputs(protocol, steps["interface"])
-    pair = {"perovskite": perovskite, "chalcogenide": chalcogenide}
+    pair = {"perovskite": perovskite, "chalcogenide": chalcogenide, **(lattices or {})}
     atoms = len(build_from_spec({**interface["interface"], **pair}, {}).atoms)
     electronic = ElectronicWorkChain.checked_protocol_inputs(protocol, steps["electronic"])
     series = AlignmentSeriesWorkChain.checked_protocol_inputs(protocol, steps["alignment"])

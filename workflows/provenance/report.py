@@ -318,11 +318,11 @@ def write_report(pipeline: orm.WorkflowNode, outdir: Path) -> dict[str, Path]:
     """Write ``summary.md``, every figure a step stored (PNG, and SVG where it made one) and
     the figures drawn now from stored data (:mod:`workflows.provenance.report_figures`)
     into ``outdir``; return the paths by output label."""
-    outdir.mkdir(parents=True, exist_ok=True)
-    if "summary" not in pipeline.outputs:
+    if "summary" not in pipeline.outputs:  # checked first: a refused report makes no folder
         raise ValueError(
             f"process <{pipeline.pk}> has no `summary` output: is it a finished janus.pipeline?"
         )
+    outdir.mkdir(parents=True, exist_ok=True)
     written = {"summary": outdir / "summary.md"}
     summary = pipeline.outputs.summary.get_dict()
     written["summary"].write_text(provenance_header(pipeline, summary) + summary_table(summary))

@@ -76,10 +76,12 @@ from workflows.calcfunctions.md_merge import STDOUT_NAME, fixed_coordinate_count
 from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.aimd_checks import THERMOSTATS, validate_aimd_inputs
 from workflows.inputs.pw_builders import (
+    cutoffs_from_dual,
     insulator_bands,
     restart_once_on_unhandled_failure,
     with_dipole_correction,
 )
+from workflows.inputs.slab_kpoints import with_slab_kpoints
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
 EQUIPARTITION_FACTOR = 2.0
@@ -178,11 +180,17 @@ class AimdWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         pseudo_family: str | None = None,
         **kwargs: Any,
     ) -> Any:
-        """Builder from ``protocols/aimd.yaml``; ``md`` uses PwBaseWorkChain's protocol."""
+        """Builder from ``protocols/aimd.yaml``; ``md`` uses PwBaseWorkChain's protocol with
+        our cutoff rule (``ecutrho`` = ``dual`` × ``ecutwfc``, :func:`cutoffs_from_dual`) for
+        ``pseudo_family``, as every other janus step."""
         inputs = cls.get_protocol_inputs(protocol, overrides)
         md_overrides = dict(inputs.get("md", {}))
         if pseudo_family is not None:
             md_overrides["pseudo_family"] = pseudo_family
+        if "pseudo_family" in md_overrides:
+            md_overrides = cutoffs_from_dual(
+                md_overrides, structure, md_overrides["pseudo_family"], inputs["dual"]
+            )
         md_protocol = protocol if protocol in ("fast", "balanced", "stringent") else None
         md = PwBaseWorkChain.get_builder_from_protocol(
             code, structure, protocol=md_protocol, overrides=md_overrides, **kwargs
@@ -283,6 +291,7 @@ class AimdWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         inputs.pw.structure = self.inputs.structure
         inputs.pw.parameters = orm.Dict(self._chunk_parameters(nstep))
         with_dipole_correction(inputs.pw, self.inputs.structure)
+        with_slab_kpoints(inputs, self.inputs.structure)
         inputs.pw.metadata.options.max_wallclock_seconds = self.inputs.max_walltime_seconds.value
         if self.ctx.parent_folder is not None:
             inputs.pw.parent_folder = self.ctx.parent_folder

@@ -45,6 +45,7 @@ from workflows.inputs.electronic_steps import (
 from workflows.inputs.lineup_references import reference_scf_inputs
 from workflows.inputs.pw_builders import with_dipole_correction
 from workflows.inputs.site_labels import LabelError, check_labels
+from workflows.inputs.slab_kpoints import with_slab_kpoints
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
 
@@ -226,6 +227,7 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             running[f"reference_scf_{domain}"] = self.submit(PwBaseWorkChain, **reference)
         inputs.pw.structure = self.inputs.structure
         with_dipole_correction(inputs.pw, self.inputs.structure)
+        with_slab_kpoints(inputs, self.inputs.structure)
         inputs.metadata.call_link_label = "scf"
         running["scf"] = self.submit(PwBaseWorkChain, **inputs)
         return ToContext(**running)
@@ -246,6 +248,7 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace="nscf"))
         inputs.pw.structure = self.inputs.structure
         with_dipole_correction(inputs.pw, self.inputs.structure)
+        with_slab_kpoints(inputs, self.inputs.structure)
         inputs.pw.parent_folder = self.ctx.scf.outputs.remote_folder
         inputs.metadata.call_link_label = "nscf"
         return ToContext(nscf=self.submit(PwBaseWorkChain, **inputs))

@@ -57,6 +57,7 @@ from workflows.inputs.pw_builders import (
     EMPTY_BANDS,
     family_overrides,
     insulator_bands,
+    per_atom_conv_thr_given,
     restart_once_on_unhandled_failure,
     use_gamma_tricks,
     with_dipole_correction,
@@ -347,11 +348,11 @@ class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain)
         site_labels: orm.Dict | None = None,
         options: dict[str, Any] | None = None,
     ) -> Any:
-        """Builder from ``protocols/na_snapshots.yaml``: NC family, Γ-only, nosym, the
-        band window of ``carrier`` (``electron_bands`` from the LUMO up, or ``hole_bands``
-        from the HOMO down)."""
+        """Builder from ``protocols/na_snapshots.yaml``: NC family, Γ-only, nosym, the band
+        window of ``carrier`` (``electron_bands`` up from the LUMO, ``hole_bands`` down from the
+        HOMO); a caller's per-atom ``conv_thr`` wins (:func:`per_atom_conv_thr_given`)."""
         inputs = cls.checked_protocol_inputs(protocol, overrides)
-        structure = trajectory.get_step_structure(0)
+        structure, scf_given = trajectory.get_step_structure(0), (overrides or {}).get("scf")
         family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
         carrier = inputs["carrier"]
         window = protocol_band_window(
@@ -363,13 +364,12 @@ class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain)
             code,
             structure,
             protocol=protocol,
-            overrides=recursive_merge(family, inputs["scf"]),
+            overrides=recursive_merge(family, per_atom_conv_thr_given(inputs["scf"], scf_given)),
             options=options,
         )
-        scf_inputs = restart_once_on_unhandled_failure(_gamma_only(namespace_inputs(scf)))
         builder = cls.get_builder()
         builder.trajectory = trajectory
-        builder.scf = scf_inputs
+        builder.scf = restart_once_on_unhandled_failure(_gamma_only(namespace_inputs(scf)))
         builder.band_window = orm.List(window)
         builder.carrier = orm.Str(carrier)
         builder.n_chains = orm.Int(inputs["n_chains"])

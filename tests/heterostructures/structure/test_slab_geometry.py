@@ -25,3 +25,15 @@ def test_slab_sawtooth_sits_in_vacuum() -> None:
 
 def test_superlattice_gets_no_correction() -> None:
     assert dipole_correction_parameters(default_interface(periodic=True).atoms) == {}
+
+
+def test_vacuum_test_is_the_dipole_corrections() -> None:
+    """``has_vacuum`` decides both the dipole correction and the slab k-mesh: a 12 Å gap is
+    vacuum, the superlattice's widest gap (2.81 Å, ``largest_vacuum``) is not."""
+    from heterostructures.structure.slab_geometry import MIN_VACUUM_ANG, has_vacuum
+
+    slab, superlattice = default_interface().atoms, default_interface(periodic=True).atoms
+    assert has_vacuum(slab)
+    assert dipole_correction_parameters(slab)
+    assert not has_vacuum(superlattice)
+    assert largest_vacuum(superlattice).width_ang < MIN_VACUUM_ANG < largest_vacuum(slab).width_ang

@@ -94,7 +94,7 @@ CASES: list[tuple[str, str]] = [
     ("build --strain-weight nan -o {tmp}/b", "'--strain-weight': nan is not a finite number"),
     (
         "build --perovskite-planes 201 --chalcogenide-planes 200 -o {tmp}/b",
-        "atoms > max_atoms=1000: use fewer planes or a smaller in-plane cell (`build` stops at "
+        "atoms > --max-atoms 1000: use fewer planes or a smaller in-plane cell (`build` stops at "
         "1000 atoms: pass --max-atoms N",
     ),
     ("build --perovskite-planes 1000000 -o {tmp}/b", "'--perovskite-planes': 1000000 is not in"),
@@ -156,6 +156,31 @@ CASES: list[tuple[str, str]] = [
     ),
     ("build --chalcogenide CdTe -o {tmp}/b", "give it with --chalcogenide-a"),
     ("epitaxy --chalcogenide ZnTe", "zinc-blende ZnTe: give it with --chalcogenide-a"),
+    # issue 23, found by the session 9 audit: empty identifiers and profile names (aiida's
+    # loader raised a bare ValueError; `-p ''` fell back to the default profile), and a
+    # report of a workflow without a summary (it left an empty output folder behind)
+    ("status ''", "'PK': the identifier is empty: give a PK, UUID or label"),
+    ("export '' {tmp}/x.aiida", "'PK': the identifier is empty"),
+    ("query diff '' {running}", "'PK_A': the identifier is empty"),
+    ("query calcs ' '", "'PK': the identifier is empty"),
+    ("report -o {tmp}/report {running}", "has no `summary` output: is it a finished"),
+    ("-p '' status 1", "'-p' / '--profile': the profile name is empty"),
+    ("status --profile '' 1", "'--profile': the profile name is empty"),
+    ("setup --profile ''", "--profile: the profile name is empty"),
+    ("daemon stop --profile ''", "--profile: the profile name is empty"),
+    # ... and library refusals that named Python arguments (max_atoms=, coincidence='off')
+    # or an option the command lacks (`plan` had no --chalcogenide-a, `run` no --max-atoms)
+    ("plan --chalcogenide CdTe", "zinc-blende CdTe: give it with --chalcogenide-a"),
+    ("plan --chalcogenide-a nan", "'--chalcogenide-a': nan is not a finite number"),
+    (
+        "build --coincidence off --chalcogenide ZnS -o {tmp}/b",
+        "(--coincidence off): use --coincidence auto without explicit directions, move"
+        " --strain-weight, or raise the bound",
+    ),
+    (
+        "run --perovskite CsPbI3 --chalcogenide ZnS --protocol stringent --computer badinput",
+        "376 atoms > the atom bound 300 (",
+    ),
 ]
 
 
@@ -224,3 +249,15 @@ def test_bad_input_names_the_fix_and_stores_nothing(
     assert set(get_config().profile_names) == before[1], "nor create a profile"
     assert _tree(tmp_path) == before[2], "nor write a file or folder"
     assert get_profile() == profile, "and the test profile stays loaded"
+
+
+def test_docs_count_every_case() -> None:
+    """docs/bad-inputs.md states how many rows this sweep has; it must not drift from CASES.
+
+    Reference: ``CASES`` itself (the page is written by hand from it)."""
+    import re
+
+    page = Path(__file__).resolve().parents[3] / "docs" / "bad-inputs.md"
+    stated = re.search(r"test profile\. (\d+) cases\.", page.read_text())
+    assert stated is not None
+    assert int(stated.group(1)) == len(CASES)

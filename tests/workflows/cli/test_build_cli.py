@@ -48,8 +48,8 @@ def test_build_refuses_over_the_atom_cap_with_the_smallest_model(tmp_path: Path)
         cli, ["build", "--chalcogenide", "ZnS", "--max-atoms", "150", "-o", str(tmp_path)]
     )
     assert result.exit_code == 1
-    assert f"has {smallest} atoms > max_atoms=150" in result.output
-    assert f"pass max_atoms={smallest} (--max-atoms)" in result.output
+    assert f"has {smallest} atoms > --max-atoms 150" in result.output
+    assert f"pass --max-atoms {smallest} or raise --max-strain" in result.output
     off = CliRunner().invoke(
         cli, ["build", "--chalcogenide", "ZnS", "--coincidence", "off", "-o", str(tmp_path)]
     )

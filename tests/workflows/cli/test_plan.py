@@ -84,3 +84,26 @@ def test_bad_input_is_one_line_naming_the_option(args: tuple[str, ...], option: 
     assert "Traceback" not in result.output
     assert QueryBuilder().append(Node).count() == nodes, "nothing stored"
     assert sorted(get_config().profile_names) == profiles, "no profile created"
+
+
+def test_plan_takes_lattice_constants_like_build() -> None:
+    """CdTe has no tabulated lattice: plan asks for --chalcogenide-a (not a Python ``a=``)
+    and, given it, prices the model ``aiida-janus build`` makes with the fast protocol's
+    spec (reference: ``build --chalcogenide CdTe --chalcogenide-a 6.48 --periodic
+    --perovskite-planes 3 --chalcogenide-planes 2`` printed 56 atoms on 2026-12-05)."""
+    refused = invoke("--chalcogenide", "CdTe")
+    assert refused.exit_code == 2, refused.output
+    assert "give it with --chalcogenide-a" in refused.output
+    assert "a=" not in refused.output
+    result = invoke("--chalcogenide", "CdTe", "--chalcogenide-a", "6.48")
+    assert result.exit_code == 0, result.output
+    assert "56-atom interface (NC)" in result.output
+
+
+def test_plan_names_no_python_argument_for_a_model_over_the_cap() -> None:
+    result = invoke("--perovskite", "CsPbI3", "--chalcogenide", "ZnS", "--protocol", "stringent")
+    assert result.exit_code == 2, result.output
+    assert "376 atoms > the atom bound 300" in result.output
+    assert "pass `aiida-janus build --max-atoms 376`" in result.output
+    assert "max_atoms" not in result.output
+    assert "max_strain_percent" not in result.output

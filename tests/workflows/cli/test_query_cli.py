@@ -156,3 +156,39 @@ def test_every_command_has_help_with_examples() -> None:
         assert result.exit_code == 0
         assert "Examples:" in result.output
         assert f"aiida-janus {' '.join(command)}" in result.output
+
+
+def test_trace_examples_in_help_name_keys_a_study_stores() -> None:
+    """The keys `query -h` and `query trace -h` show exist in what the workchains store.
+
+    Reference: the stored outputs themselves: a band alignment's ``routes`` hold one
+    :class:`OffsetResult` per route (``alignment_analysis`` writes ``projected_dos``,
+    ``eigenvalues``, ``potential_lineup``; `query trace 648
+    routes.projected_dos.conduction_offset_ev` printed the value on the project profile,
+    2026-12-05), and an interface's ``build_report`` is :func:`interface_summary` of the
+    built model. Before, the help showed ``band_offsets.cb_offset_ev``, a key only the toy
+    studies of these tests have (issue 23)."""
+    import dataclasses
+    import inspect
+    import re
+
+    from heterostructures.electronic import alignment_analysis
+    from heterostructures.electronic.band_offsets import OffsetResult
+    from heterostructures.structure.interface_spec import build_from_spec, interface_summary
+    from tests.workflows.cli.conftest import SMALL_MODEL
+
+    texts = [invoke(*words, "-h").output for words in (["query"], ["query", "trace"])]
+    keys = {key for text in texts for key in re.findall(r"query trace \d+ (\S+)", text)}
+    assert len(keys) >= 2, texts
+    source = inspect.getsource(alignment_analysis)
+    fields = {field.name for field in dataclasses.fields(OffsetResult)}
+    build_report = interface_summary(
+        build_from_spec({**SMALL_MODEL, "perovskite": "CsPbBr3", "chalcogenide": "CdS"}, {})
+    )
+    for key in keys:
+        parts = key.split(".")
+        if parts[0] == "routes":
+            assert f'"{parts[1]}"' in source, key
+            assert parts[2] in fields, key
+        else:
+            assert key in build_report, key

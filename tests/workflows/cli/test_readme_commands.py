@@ -85,3 +85,10 @@ def test_readme_command_runs(line: str, tmp_path: Path, monkeypatch: pytest.Monk
     result = CliRunner().invoke(cli, shlex.split(line)[1:], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert result.output.strip(), "prints what it did"
+
+
+@pytest.mark.parametrize("term", ["IS/FS", "NAC", "DISH/FSSH", "ZSL", "compensated film"])
+def test_readme_defines_its_jargon(term: str) -> None:
+    """Each term issue 23 names is defined in README itself (bold, then its meaning), not
+    only in docs/science.md; reference: the issue's list."""
+    assert re.search(rf"\*\*{re.escape(term)}\*\*, \w", README.read_text()), term

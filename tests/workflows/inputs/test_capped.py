@@ -126,7 +126,8 @@ def test_caps_are_those_documented(protocol: str, study_codes: dict[str, Any]) -
     assert cut.aimd.production_time_fs.value == MIN_SAMPLES * dt
     assert cut.aimd.snapshot_window_fs.value == (MIN_SAMPLES - 1) * dt
     assert cut.na_snapshots.n_chains.value == 1
-    assert cut.na_snapshots.scf.pw.parameters["ELECTRONS"]["conv_thr"] == capped.CONV_THR_RY
+    snapshot_conv_thr = cut.na_snapshots.scf.pw.parameters["ELECTRONS"]["conv_thr"]
+    assert snapshot_conv_thr == pytest.approx(13 * capped.CONV_THR_PER_ATOM)  # 13-atom model
     dynamics = cut.na_analysis.dynamics.get_dict()
     assert {key: dynamics[key] for key in capped.NA_DYNAMICS_CAPS} == capped.NA_DYNAMICS_CAPS
     assert cut.na_analysis.populations["on_broken_character"] == "flag"

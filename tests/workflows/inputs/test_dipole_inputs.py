@@ -44,3 +44,36 @@ def test_a_superlattice_keeps_its_inputs_node(aiida_profile: object) -> None:
     pw = _pw({"CONTROL": {"calculation": "scf"}})
     node = pw["parameters"]
     assert with_dipole_correction(pw, structure)["parameters"] is node
+
+
+RECORDED_DIPOLE_RELAX = "28484e56bb819946"
+"""tests/fixtures/mock/pw.x: a real pw.x 6.7 ``relax`` of a 12 Å-vacuum slab with
+``tefield``/``dipfield`` and ``tstress = .true.`` (test_interface.py's polar stack)."""
+
+
+def test_qe67_itself_drops_the_stress_of_a_dipole_corrected_run() -> None:
+    """Why the interface relax keeps ``tstress`` beside the dipole correction: pw.x 6.7's
+    ``iosys`` (PW/src/input.f90: ``IF ((tefield.or.gate) .and. tstress) THEN tstress_ =
+    .false.``) turns the stress off and says so; no stress is computed or printed, so the
+    flag costs nothing, and dropping it would move the recorded ``fast`` relax inputs.
+
+    Reference: the recorded input and stdout of that real run.
+    """
+    import json
+    import tarfile
+
+    from workflows.mock.codes import DEFAULT_STORE
+
+    record = DEFAULT_STORE / "pw.x" / RECORDED_DIPOLE_RELAX
+    material = json.loads(record.with_suffix(".json").read_text())["material"]
+    assert "tefield = .true." in material
+    assert "dipfield = .true." in material
+    assert "tstress = .true." in material
+    with tarfile.open(record.with_suffix(".tar.xz")) as archive:
+        member = archive.extractfile(".mock/stdout")
+        assert member is not None
+        stdout = member.read().decode()
+    assert "Program PWSCF v.6.7" in stdout
+    assert "Presently stress not available with electric field and gates" in stdout
+    assert "total   stress" not in stdout
+    assert "Adding external electric field" in stdout
