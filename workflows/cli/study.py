@@ -29,9 +29,9 @@ from workflows.cli.study_inputs import (
     chosen_codes,
     chosen_families,
     dry_run_lines,
-    pair_elements,
     pipeline_builder,
 )
+from workflows.inputs.cutoff_floors import pair_elements
 from workflows.inputs.pipeline_steps import STEPS
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workflows.cli.library_words import RUN_OPTIONS, cli_words
+from workflows.inputs.cutoff_floors import pair_elements
 
 if TYPE_CHECKING:
     from aiida import orm
@@ -220,13 +221,6 @@ class Study:
 
     builder: Any
     lines: tuple[str, ...]
-
-
-def pair_elements(perovskite: str, chalcogenide: str) -> set[str]:
-    """Chemical elements of the materials pair."""
-    from pymatgen.core import Composition
-
-    return {str(e) for formula in (perovskite, chalcogenide) for e in Composition(formula)}
 
 
 def pipeline_builder(

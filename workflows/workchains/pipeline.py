@@ -20,6 +20,7 @@ from workflows.calcfunctions.summary import (
     study_summary,
 )
 from workflows.engine.stranded import SealsStrandedChildren
+from workflows.inputs.cutoff_floors import pair_elements
 from workflows.inputs.pipeline_inputs import (
     formation_energy_blocker,
     md_gap_inputs,
@@ -143,13 +144,14 @@ class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         that need a structure get the preview of the interface
         (:func:`~workflows.inputs.pipeline_protocol.interface_preview`). ``overrides`` maps
         step namespaces (``interface``, ``electronic``, ``aimd``, …) to that step's
-        protocol overrides; ``options`` (scheduler options, e.g. MPI ranks) go on top of
-        the protocol's per-step ones. Raises ``ValueError`` subclasses for bad input
-        before anything is stored.
+        protocol overrides (the protocol's own cutoffs first raised to the pair's floor,
+        ``cutoff_floors.py``); ``options`` (scheduler options, e.g. MPI ranks) go on top of
+        the protocol's per-step ones. Raises ``ValueError``s before anything is stored.
         """
         protocol = protocol or cls.get_default_protocol()
         settings = cls.checked_protocol_inputs(protocol, None)
-        steps = StepProtocols.from_protocol(codes, protocol, settings, overrides, options)
+        pair = pair_elements(perovskite, chalcogenide)
+        steps = StepProtocols.from_protocol(codes, protocol, settings, overrides, options, pair)
         builder = cls.get_builder()
         builder.perovskite, builder.chalcogenide = orm.Str(perovskite), orm.Str(chalcogenide)
         builder.protocol = orm.Str(protocol)
@@ -164,8 +166,7 @@ class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
 
     def _failed(self, step: str) -> Any:
         """The 401 exit code naming ``step`` if it failed, else None."""
-        node = self.ctx[step]
-        if node.is_finished_ok:
+        if (node := self.ctx[step]).is_finished_ok:
             return None
         return self.exit_codes.ERROR_STEP_FAILED.format(
             step=step, process=node.process_label, pk=node.pk, status=node.exit_status
@@ -211,8 +212,7 @@ class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             lattice = self.ctx[f"{side}_bulk"].outputs.lattice
             self.ctx.lattices[side] = self.ctx.pieces[f"{side}_lattice"] = lattice
         bulk = {side: self.ctx[f"{side}_bulk"] for side in SIDES}
-        reason = formation_energy_blocker(self.inputs)
-        if reason:
+        if reason := formation_energy_blocker(self.inputs):
             self.report(
                 "no formation energy: the bulk references and the interface relaxation "
                 f"differ ({reason}); give them one family and cutoffs to get it"
