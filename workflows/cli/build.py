@@ -136,7 +136,8 @@ def build(
         message = cli_words(str(exception), BUILD_OPTIONS)
         raise click.ClickException(f"{message}{bound_hint(bound)}") from exception
     paths = write_interface_files(interface, output)
-    click.echo(format_summary(interface))
+    # the summary names the library's `strain_weight`; on the command line it is the option
+    click.echo(format_summary(interface).replace("strain_weight ", "--strain-weight "))
     for kind, path in paths.items():
         click.echo(f"  {kind:8s} {path}")
     if relation == "paper" or interface.metadata.get("coincidence") is not None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from workflows.cli.profiles import profile_option
+
 
 @click.group("daemon")
 def daemon() -> None:
@@ -15,11 +17,11 @@ def daemon() -> None:
 
 
 @daemon.command("start")
-@click.option("--profile", "profile_name", default="janus", show_default=True)
+@profile_option
 @click.option(
     "--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Daemon workers."
 )
-def start(profile_name: str, workers: int) -> None:
+def start(profile_name: str | None, workers: int) -> None:
     """Start the daemon; first clear files a killed ZeroMQ broker left behind.
 
     \b
@@ -40,8 +42,8 @@ def start(profile_name: str, workers: int) -> None:
 
 
 @daemon.command("stop")
-@click.option("--profile", "profile_name", default="janus", show_default=True)
-def stop(profile_name: str) -> None:
+@profile_option
+def stop(profile_name: str | None) -> None:
     """Stop the daemon (running calculations carry on and are picked up at restart)."""
     from workflows.engine.daemon_start import DaemonStopError, stop_daemon_and_wait
 
@@ -54,8 +56,8 @@ def stop(profile_name: str) -> None:
 
 
 @daemon.command("restart-broker")
-@click.option("--profile", "profile_name", default="janus-psql", show_default=True)
-def restart_broker(profile_name: str) -> None:
+@profile_option
+def restart_broker(profile_name: str | None) -> None:
     """Restart the profile's local RabbitMQ without re-running any step.
 
     \b
@@ -88,16 +90,12 @@ def _venv_on_path() -> None:
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
 
-def _existing(profile_name: str) -> str:
+def _existing(profile_name: str | None) -> str:
     """Load the profile to act on and return its name; never create one.
 
-    The command's ``--profile``, else the root ``aiida-janus -p``, else its default.
+    The command's ``--profile``, else the root ``aiida-janus -p``, else AiiDA's default
+    profile, as every other command (:func:`workflows.cli.profiles.use_profile`).
     """
-    from click.core import ParameterSource
+    from workflows.cli.profiles import use_profile
 
-    from workflows.cli.profiles import chosen_profile, use_profile
-
-    ctx = click.get_current_context()
-    if ctx.get_parameter_source("profile_name") is ParameterSource.DEFAULT:
-        profile_name = chosen_profile() or profile_name
     return use_profile(profile_name)

@@ -265,11 +265,17 @@ def computer_option(text: str = "Computer whose pw/projwfc/pp codes run the jobs
     )
 
 
+MAX_RANKS = 1024
+"""Bound of ``--ranks``: the ranks of one job run on one machine (``num_machines`` 1), and
+the largest nodes have a few hundred cores (2 × 128-core CPUs, 512 with hyper-threads), so
+more is a typo (``1e20`` once passed ``--dry-run`` as "inputs valid")."""
+
+
 def ranks_option(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``--ranks N``: MPI ranks of every job, over the protocol's resources."""
+    """``--ranks N``: MPI ranks of every job (1 to :data:`MAX_RANKS`), over the protocol's."""
     return click.option(
         "--ranks",
-        type=click.IntRange(min=1),
+        type=click.IntRange(1, MAX_RANKS),
         default=None,
         help="MPI ranks per job (default: the computer's).",
     )(function)

@@ -26,6 +26,9 @@ from workflows.cli.params import materials_options
 
 PLAN_OPTIONS: frozenset[str] = frozenset()
 """Library arguments ``plan`` has as options: none (it prices the protocol's own model)."""
+MAX_CORES = 10_000_000
+"""Bound of ``plan --cores``: the largest machines have about 10⁷ cores; a larger number
+is a typo, and priced as ideal scaling it printed walls of "0 s"."""
 PROTOCOL_CHOICE = click.Choice(["fast", "balanced", "stringent"])
 IDEAL_SCALING_NOTE = (
     f"wall = core-h / cores: ideal scaling beyond the {MACHINE_CORES} measured cores "
@@ -92,7 +95,7 @@ def _row(estimate: StepEstimate, cores: int) -> str:
 @click.option("--protocol", type=PROTOCOL_CHOICE, default="fast", show_default=True)
 @click.option(
     "--cores",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_CORES),
     default=MACHINE_CORES,
     show_default=True,
     help="Cores the study gets (wall time = core-hours / cores).",
@@ -131,10 +134,9 @@ def plan(
             protocol, perovskite, chalcogenide, {k: v for k, v in given.items() if v is not None}
         )
     except ValueError as exception:
-        message = cli_words(str(exception), PLAN_OPTIONS)
-        raise click.UsageError(
-            f"--perovskite/--chalcogenide {perovskite}/{chalcogenide}: {message}"
-        ) from exception
+        pair = f"{perovskite}/{chalcogenide}"
+        message = cli_words(str(exception), PLAN_OPTIONS).removeprefix(f"{pair}: ")
+        raise click.UsageError(f"--perovskite/--chalcogenide {pair}: {message}") from exception
     click.echo(f"plan: {perovskite}/{chalcogenide}, protocol {protocol}, {cores} cores")
     for line in plan_lines(size, cores):
         click.echo(line)

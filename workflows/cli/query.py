@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from workflows.cli.params import NodeParam, OutputPath
+from workflows.cli.params import PROTOCOLS, NodeParam, OutputPath
 from workflows.cli.profiles import profile_option, use_profile
 from workflows.provenance.queries import PIPELINE_PROCESS_TYPE
 
@@ -185,7 +185,7 @@ def trace(node: Any, key: str, profile_name: str | None) -> None:
 @query.command("studies")
 @click.option("--perovskite", default=None, help="e.g. CsPbBr3")
 @click.option("--chalcogenide", default=None, help="e.g. CdS")
-@click.option("--protocol", default=None, help="fast, balanced or stringent")
+@click.option("--protocol", type=PROTOCOLS, default=None, help="Protocol the study ran.")
 @click.option(
     "--process-type",
     default=PIPELINE_PROCESS_TYPE,
@@ -215,7 +215,7 @@ def studies(
             process_type, perovskite=perovskite, chalcogenide=chalcogenide, protocol=protocol
         )
     if not found:
-        click.echo(f"no {process_type} studies match")
+        click.echo(f"no {process_type.removeprefix('aiida.workflows:')} studies match")
         return
     for node in found:
         flat = flattened_inputs(node)

@@ -46,7 +46,7 @@ CASES: list[tuple[str, str]] = [
         "'huge' is not one of 'fast', 'balanced', 'stringent'",
     ),
     ("run --computer nowhere", "no codes on computer 'nowhere': run `aiida-janus setup`"),
-    ("run --ranks 0 --computer badinput", "0 is not in the range x>=1"),
+    ("run --ranks 0 --computer badinput", "0 is not in the range 1<=x<=1024"),
     ("run --skip relaxation --computer badinput", "'relaxation' is not one of 'bulk', 'interface'"),
     ("submit --perovskite CsPbQ3 --computer badinput", "is not a chemical element"),
     ("alignment --thickness 3 2 --computer badinput", "--thickness: give at least two models"),
@@ -167,7 +167,7 @@ CASES: list[tuple[str, str]] = [
     ("-p '' status 1", "'-p' / '--profile': the profile name is empty"),
     ("status --profile '' 1", "'--profile': the profile name is empty"),
     ("setup --profile ''", "--profile: the profile name is empty"),
-    ("daemon stop --profile ''", "--profile: the profile name is empty"),
+    ("daemon stop --profile ''", "'--profile': the profile name is empty"),
     # ... and library refusals that named Python arguments (max_atoms=, coincidence='off')
     # or an option the command lacks (`plan` had no --chalcogenide-a, `run` no --max-atoms)
     ("plan --chalcogenide CdTe", "zinc-blende CdTe: give it with --chalcogenide-a"),
@@ -181,6 +181,17 @@ CASES: list[tuple[str, str]] = [
         "run --perovskite CsPbI3 --chalcogenide ZnS --protocol stringent --computer badinput",
         "376 atoms > the atom bound 300 (",
     ),
+    # session 9 follow-up: huge counts passed (`plan` printed walls of "0 s", `run --dry-run`
+    # said "inputs valid"), any --protocol was searched for, and `daemon --profile` ignored
+    # AiiDA's default profile and accepted a second name beside -p
+    ("plan --cores " + HUGE_PK, f"'--cores': {HUGE_PK} is not in the range 1<=x<=10000000"),
+    (
+        "run --ranks " + HUGE_PK + " --dry-run --computer badinput",
+        f"'--ranks': {HUGE_PK} is not in the range 1<=x<=1024",
+    ),
+    ("submit --ranks 2000 --computer badinput", "'--ranks': 2000 is not in the range 1<=x<=1024"),
+    ("query studies --protocol huge", "'huge' is not one of 'fast', 'balanced', 'stringent'"),
+    ("-p {profile} daemon stop --profile ghost", "name two profiles: give one"),
 ]
 
 

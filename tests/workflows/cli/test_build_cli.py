@@ -66,6 +66,8 @@ def test_build_paper_relation_prints_atoms_strain_and_cost(tmp_path: Path) -> No
     assert result.exit_code == 0, result.output
     assert "atoms: 629 " in result.output
     assert "strain (principal, %" in result.output
+    assert "--strain-weight 0.5)" in result.output
+    assert "strain_weight" not in result.output
     assert "fitted to 13 atoms 18 s/23 it and 26 atoms 84 s/29 it" in result.output
     assert "relaxation (10 ionic steps)" in result.output
 

@@ -107,3 +107,19 @@ def test_plan_names_no_python_argument_for_a_model_over_the_cap() -> None:
     assert "pass `aiida-janus build --max-atoms 376`" in result.output
     assert "max_atoms" not in result.output
     assert "max_strain_percent" not in result.output
+
+
+def test_plan_error_names_the_pair_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library's refusal starts with the pair, which the CLI prefix already names.
+
+    Reference: issue 23 audit ("CsPbI3/ZnS: CsPbI3/ZnS:")."""
+    import workflows.inputs.study_size as study_size_module
+
+    def refuse(*args: object) -> None:
+        raise ValueError("CsPbI3/ZnS: the smallest coincidence cell has 376 atoms")
+
+    monkeypatch.setattr(study_size_module, "study_size", refuse)
+    result = invoke("--perovskite", "CsPbI3", "--chalcogenide", "ZnS")
+    assert result.exit_code == 2, result.output
+    assert result.output.count("CsPbI3/ZnS") == 1, result.output
+    assert "--perovskite/--chalcogenide CsPbI3/ZnS: the smallest" in result.output

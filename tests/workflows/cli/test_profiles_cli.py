@@ -94,3 +94,26 @@ def test_default_profile_is_used_and_an_unknown_one_refused(
     ghost = run_cli(["-p", "ghost", "status", str(node.pk)], tmp_path, session_config)
     assert_refused(ghost, f"profile 'ghost' does not exist (profiles: {profile.name}; default")
     assert config_file.read_text() == before, "no profile was added"
+
+
+def test_daemon_defaults_to_the_profile_every_command_uses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``daemon stop`` without ``--profile`` acts on the profile ``status`` would open.
+
+    Reference: the convention above (issue 23 audit: `daemon` defaulted to ``janus``, and
+    ``restart-broker`` to ``janus-psql``, whatever AiiDA's default profile was)."""
+    from aiida.manage.configuration import get_profile
+    from click.testing import CliRunner
+
+    import workflows.engine.daemon_start as daemon_start
+    from workflows.cli.main import cli
+
+    profile = get_profile()
+    assert profile is not None
+    stopped: list[str] = []
+    monkeypatch.setattr(daemon_start, "stop_daemon_and_wait", stopped.append)
+    result = CliRunner().invoke(cli, ["daemon", "stop"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert stopped == [profile.name]
+    assert f"daemon of profile {profile.name!r} stopped" in result.output

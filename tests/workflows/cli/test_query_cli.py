@@ -192,3 +192,10 @@ def test_trace_examples_in_help_name_keys_a_study_stores() -> None:
             assert parts[2] in fields, key
         else:
             assert key in build_report, key
+
+
+def test_studies_empty_answer_names_the_workflow_not_the_entry_point() -> None:
+    """Reference: issue 23 audit ("no aiida.workflows:janus.pipeline studies match")."""
+    result = invoke("query", "studies", "--chalcogenide", "NoSuchChalcogenide")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "no janus.pipeline studies match"
