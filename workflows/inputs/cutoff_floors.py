@@ -75,3 +75,18 @@ def _system_namelists(node: Any) -> Iterable[dict[str, Any]]:
     elif isinstance(node, list):
         for item in node:
             yield from _system_namelists(item)
+
+
+def floored_inputs(
+    protocol_inputs: Mapping[str, Any],
+    overrides: Mapping[str, Any] | None,
+    perovskite: str,
+    chalcogenide: str,
+) -> dict[str, Any]:
+    """A workchain's ``protocol_inputs`` with their cutoffs raised to the pair's floor, then
+    the caller's ``overrides`` merged on top (so explicit cutoffs of the caller win)."""
+    from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+
+    raised = raise_cutoffs_to_floor(protocol_inputs, pair_elements(perovskite, chalcogenide))
+    merged: dict[str, Any] = recursive_merge(raised, copy.deepcopy(dict(overrides or {})))
+    return merged

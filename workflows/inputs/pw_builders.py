@@ -251,7 +251,8 @@ def scf_for_size(parameters: Mapping[str, Any], atoms: int) -> dict[str, Any]:
     else:
         _drop_if_equal(electrons, {"mixing_mode": "local-TF"})
         if all(system.get(key) == value for key, value in LARGE_CELL_OCCUPATIONS.items()):
-            _drop_if_equal(system, LARGE_CELL_OCCUPATIONS)
+            for key in LARGE_CELL_OCCUPATIONS:
+                del system[key]
             system["occupations"] = "fixed"
     for namelist in ("ELECTRONS", "SYSTEM"):
         if not fitted[namelist]:

@@ -41,7 +41,7 @@ from workflows.calcfunctions.alignment import (
 from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
 from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.alignment_models import electronic_thresholds, model_electronic_inputs
-from workflows.inputs.cutoff_floors import pair_elements, raise_cutoffs_to_floor
+from workflows.inputs.cutoff_floors import floored_inputs
 from workflows.inputs.hybrid_scf import check_norm_conserving, hybrid_scf_inputs
 from workflows.inputs.site_labels import labels_from_atoms
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
@@ -322,13 +322,11 @@ class AlignmentSeriesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkCh
         The electronic template is made on the thickest model (built in memory); each
         model gets its own ``nbnd`` and SCF thresholds at run time, the references theirs
         (``electronic.thresholds_per_atom``: aiida-quantumespresso's per-atom values).
-        The protocol's own cutoffs are raised to the pair's floor (``cutoff_floors.py``);
-        ``overrides`` win. Raises ``ValueError`` subclasses for bad input (unknown protocol
-        or material, a model that cannot be built) before anything is stored.
+        The protocol's own cutoffs are raised to the pair's floor, ``overrides`` win
+        (``cutoff_floors.py``). Raises ``ValueError``s before anything is stored.
         """
         own = cls.checked_protocol_inputs(protocol, None)
-        pair = pair_elements(perovskite, chalcogenide)
-        inputs = recursive_merge(raise_cutoffs_to_floor(own, pair), overrides or {})
+        inputs = floored_inputs(own, overrides, perovskite, chalcogenide)
         thicknesses = plan_models(inputs["thicknesses"])
         model = InterfaceWorkChain.get_builder_from_protocol(
             codes["pw"],

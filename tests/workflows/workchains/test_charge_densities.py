@@ -2,6 +2,10 @@
 
 The parent is the ``janus.electronic`` run of ``test_electronic`` (same recordings);
 pp.x |ψ|² runs of the selected IS (on ZnS) and FS (on CdS) at Γ are recorded too.
+
+The recordings run at 30/120 Ry, below the NC Zn floor (50 Ry,
+``profiles/pseudos/nc-cutoff-floors.yaml``): they test the mechanics (parsers, identities,
+selection), and no ZnS level of theirs is a converged number.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ All six recordings this module and ``test_densities`` replay are made, with real
 
     scripts/record_fixtures.sh \
         'tests/workflows/workchains/test_charge_densities.py::test_transfer_densities_end_to_end'
+
+The recordings run at 30/120 Ry, below the NC Zn floor (50 Ry,
+``profiles/pseudos/nc-cutoff-floors.yaml``): they test the mechanics (parsers, identities,
+selection), and no ZnS level of theirs is a converged number.
 """
 
 from __future__ import annotations

@@ -18,7 +18,11 @@ The strained bulk references are each side's strained primitive cell (5 and 2 at
 atoms, ≈ as dear as the interface itself).
 
 CI runs the model checks (no QE). ``test_route2_alignment_real`` (``slow``) runs the SCF
-and route 2 with real QE; no pair is recorded yet. Measured (docs/epitaxy.md): the
+and route 2 with real QE. CsPbBr3/ZnS was recorded at 30/120 Ry (0.11.0) and the record
+dropped in 0.12.0: at 30 Ry the NC Zn gives ZnS a 0.44 eV gap (1.98 eV converged), so
+ZnS pairs now run at the Zn floor of 50/200 Ry (``workflows/inputs/cutoff_floors.py``),
+≈ 2.3 × the SCF cost; ``check_route2`` now compares each bulk reference's gap with its
+converged PBE value, which would have caught it. Measured (docs/epitaxy.md): the
 CsPbBr3/ZnS SCF with plain mixing sloshed; with local-TF (0.10.0: SCFs of ≥ 60 atoms) it
 does not, but gains only ≈ 0.25 decades of estimated accuracy per ≈ 200 s iteration on 2
 quiet ranks, so the SCF to 4e-8 Ry needs about 2.5 h (an extrapolation). To record a pair,
@@ -47,18 +51,32 @@ if TYPE_CHECKING:
 
 PAIRS = (("CsPbCl3", "CdS"), ("CsPbI3", "CdS"), ("CsPbBr3", "ZnS"))
 PAIR_IDS = [f"{perovskite}-{chalcogenide}" for perovskite, chalcogenide in PAIRS]
-RECORDED_PAIRS = (("CsPbBr3", "ZnS"),)
+RECORDED_PAIRS: tuple[tuple[str, str], ...] = ()
 """Pairs whose route 2 run is recorded (tests/fixtures/mock), replayed in CI."""
+CONVERGED_GAPS_EV = {
+    "CsPbCl3": 2.155,
+    "CsPbBr3": 1.741,
+    "CsPbI3": 1.456,
+    "CdS": 1.093,
+    "ZnS": 1.984,
+}
+"""PBE gaps (eV) of the unstrained bulks with this NC family at 80 Ry (cubic perovskites,
+zinc blende; ``profiles/pseudos/nc-cutoff-floors.yaml``, measured with QE 6.7). ZnS with
+PAW: 2.074 eV. A strained reference may differ by its deformation potential (≲ 0.3 eV
+for ≤ 1 % strain), not by more than :data:`GAP_TOLERANCE_EV`."""
+GAP_TOLERANCE_EV = 0.5
 SERIAL = {"withmpi": False, "resources": {"num_machines": 1, "num_mpiprocs_per_machine": 1}}
 STRAIN_TOLERANCE_PERCENT = 0.01
 
 
-def fast_steps() -> dict[str, Any]:
-    """The pipeline ``fast`` protocol's per-step overrides (what ``aiida-janus run`` uses)."""
+def fast_steps(perovskite: str, chalcogenide: str) -> dict[str, Any]:
+    """The pipeline ``fast`` protocol's per-step overrides for the pair (what ``aiida-janus
+    run`` uses): its explicit cutoffs raised to the pair's floor, as the pipeline does."""
+    from workflows.inputs.cutoff_floors import pair_elements, raise_cutoffs_to_floor
     from workflows.workchains.pipeline import PipelineWorkChain
 
-    steps: dict[str, Any] = PipelineWorkChain.get_protocol_inputs("fast")["steps"]
-    return steps
+    steps = PipelineWorkChain.get_protocol_inputs("fast")["steps"]
+    return raise_cutoffs_to_floor(steps, pair_elements(perovskite, chalcogenide))
 
 
 def fast_model(code: InstalledCode, perovskite: str, chalcogenide: str) -> dict[str, Any]:
@@ -71,13 +89,20 @@ def fast_model(code: InstalledCode, perovskite: str, chalcogenide: str) -> dict[
     from workflows.workchains.interface import InterfaceWorkChain
 
     interface = InterfaceWorkChain.get_builder_from_protocol(
-        code, "fast", fast_steps()["interface"], perovskite, chalcogenide
+        code, "fast", fast_steps(perovskite, chalcogenide)["interface"], perovskite, chalcogenide
     )
     spec = interface.interface.get_dict()
     structure, labels = interface_preview(interface.interface)
     units = strained_bulk_units(spec_from_dict(spec))
     strained = {side: StructureData(ase=atoms) for side, atoms in units.items()}
-    return {"spec": spec, "structure": structure, "labels": labels, "strained": strained}
+    pair = (perovskite, chalcogenide)
+    return {
+        "spec": spec,
+        "structure": structure,
+        "labels": labels,
+        "strained": strained,
+        "pair": pair,
+    }
 
 
 def electronic_builder(codes: dict[str, InstalledCode], model: dict[str, Any]) -> Any:
@@ -90,7 +115,7 @@ def electronic_builder(codes: dict[str, InstalledCode], model: dict[str, Any]) -
         model["structure"],
         model["labels"],
         "fast",
-        fast_steps()["electronic"],
+        fast_steps(*model["pair"])["electronic"],
         code_pp=codes["pp"],
         options=SERIAL,
     )
@@ -163,7 +188,14 @@ def route2_offsets(builder: Any, model: dict[str, Any], runs: dict[str, Any]) ->
             potential.outputs.retrieved, outputs.output_band, outputs.output_parameters
         )
     offsets = lineup_offsets(references[pair[0]], references[pair[1]], lineup["delta_v_ev"])
-    return {"pair": pair, "lineup": lineup, "references": references, "offsets": offsets}
+    formulas = dict(zip(("perovskite", "chalcogenide"), model["pair"], strict=True))
+    return {
+        "pair": pair,
+        "lineup": lineup,
+        "references": references,
+        "offsets": offsets,
+        "formulas": formulas,
+    }
 
 
 def interface_gap_ev(scf: Any) -> float:
@@ -240,8 +272,10 @@ def check_route2(result: dict[str, Any]) -> dict[str, Any]:
     assert math.isfinite(offsets.valence_offset_ev)
     assert math.isfinite(offsets.conduction_offset_ev)
     assert offsets.alignment_type in ("I", "II", "III")
-    for reference in result["references"].values():
-        assert reference.gap_ev > 0
+    for side, reference in result["references"].items():
+        formula = result["formulas"][side]
+        expected = CONVERGED_GAPS_EV[formula]
+        assert reference.gap_ev == pytest.approx(expected, abs=GAP_TOLERANCE_EV), formula
     return {
         "delta_v_ev": result["lineup"]["delta_v_ev"],
         "offsets": offsets.as_dict(),
@@ -301,6 +335,11 @@ def test_fast_default_model_is_a_checked_coincidence_cell(
     # (fixed occupations, so their band edges are HOMO/LUMO) nor the NSCF (tetrahedra)
     scf = builder.scf._inputs(prune=True)
     parameters = scf["pw"]["parameters"].get_dict()
+    # the fast protocol's 30/120 Ry, raised to 50/200 Ry where Zn is present (its NC 3d
+    # shell: nc-cutoff-floors.yaml); the references inherit the interface's cutoffs
+    cutoffs = (50.0, 200.0) if chalcogenide == "ZnS" else (30.0, 120.0)
+    system = parameters["SYSTEM"]
+    assert (system["ecutwfc"], system["ecutrho"]) == pytest.approx(cutoffs)
     assert parameters["ELECTRONS"]["mixing_mode"] == "local-TF"
     assert parameters["SYSTEM"]["occupations"] == "smearing"
     nscf = builder.nscf.pw.parameters.get_dict()
@@ -311,6 +350,7 @@ def test_fast_default_model_is_a_checked_coincidence_cell(
         assert "mixing_mode" not in reference["ELECTRONS"]
         assert reference["SYSTEM"]["occupations"] == "fixed"
         assert "degauss" not in reference["SYSTEM"]
+        assert reference["SYSTEM"]["ecutwfc"] == pytest.approx(cutoffs[0])
 
 
 @pytest.mark.real_qe
