@@ -9,8 +9,10 @@ element, live in ``profiles/pseudos/nc-cutoff-floors.yaml`` with their criterion
 
 Only cutoffs a *protocol* states are raised: cutoffs taken from a family's recommendation
 are already above the floor, and a caller's explicit overrides (a convergence study) are
-merged after this and win. The floors were measured on the NC family; they are also
-applied to a PAW step with explicit cutoffs, which costs time but never accuracy.
+merged after this and win (an ``ecutwfc`` alone keeps the protocol's dual:
+:func:`merge_keeping_dual`). The floors were measured on the project's NC family; they are
+also applied to a PAW step with explicit cutoffs, which costs time but never accuracy,
+and an element without a measured floor (another family's) gets none.
 """
 
 from __future__ import annotations
@@ -77,6 +79,47 @@ def _system_namelists(node: Any) -> Iterable[dict[str, Any]]:
             yield from _system_namelists(item)
 
 
+def with_ecutrho(overrides: Mapping[str, Any], dual: float) -> dict[str, Any]:
+    """A copy of ``overrides`` in which each ``SYSTEM`` giving ``ecutwfc`` without
+    ``ecutrho`` gets ``ecutrho`` = ``dual`` × ``ecutwfc`` (Ry).
+
+    Why: merged onto a protocol or a family's cutoffs, an ``ecutwfc`` alone kept their
+    ``ecutrho``: 80 Ry onto ``fast``'s 50/200 gave dual 2.5, and 250 Ry gave
+    ``ecutrho`` < ``ecutwfc``, which pw.x rejects.
+    """
+    completed = copy.deepcopy(dict(overrides))
+    for system in _system_namelists(completed):
+        if "ecutwfc" in system and "ecutrho" not in system:
+            system["ecutrho"] = dual * float(system["ecutwfc"])
+    return completed
+
+
+def merge_keeping_dual(
+    protocol_inputs: Mapping[str, Any], overrides: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """``overrides`` merged onto ``protocol_inputs``; where the overrides give ``ecutwfc``
+    alone at a place whose protocol ``SYSTEM`` states both cutoffs, ``ecutrho`` follows
+    with the protocol's ratio there (:func:`with_ecutrho`)."""
+    from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+
+    completed = copy.deepcopy(dict(overrides or {}))
+    _complete_with_protocol_dual(protocol_inputs, completed)
+    merged: dict[str, Any] = recursive_merge(copy.deepcopy(dict(protocol_inputs)), completed)
+    return merged
+
+
+def _complete_with_protocol_dual(protocol: Mapping[str, Any], overrides: dict[str, Any]) -> None:
+    for key, value in overrides.items():
+        base = protocol.get(key)
+        if not isinstance(value, dict) or not isinstance(base, Mapping):
+            continue
+        if key == "SYSTEM" and {"ecutwfc", "ecutrho"} <= set(base):
+            dual = float(base["ecutrho"]) / float(base["ecutwfc"])
+            value.update(with_ecutrho({"SYSTEM": value}, dual)["SYSTEM"])
+        else:
+            _complete_with_protocol_dual(base, value)
+
+
 def floored_inputs(
     protocol_inputs: Mapping[str, Any],
     overrides: Mapping[str, Any] | None,
@@ -84,9 +127,7 @@ def floored_inputs(
     chalcogenide: str,
 ) -> dict[str, Any]:
     """A workchain's ``protocol_inputs`` with their cutoffs raised to the pair's floor, then
-    the caller's ``overrides`` merged on top (so explicit cutoffs of the caller win)."""
-    from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
-
+    the caller's ``overrides`` merged on top (:func:`merge_keeping_dual`: explicit cutoffs
+    of the caller win)."""
     raised = raise_cutoffs_to_floor(protocol_inputs, pair_elements(perovskite, chalcogenide))
-    merged: dict[str, Any] = recursive_merge(raised, copy.deepcopy(dict(overrides or {})))
-    return merged
+    return merge_keeping_dual(raised, overrides)

@@ -11,6 +11,7 @@ from typing import Any
 from aiida import orm
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
+from workflows.inputs.cutoff_floors import with_ecutrho
 from workflows.inputs.pw_builders import (
     family_overrides,
     restart_once_on_unhandled_failure,
@@ -71,7 +72,9 @@ def pw_step_builder(
         code,
         structure,
         protocol=protocol,
-        overrides=recursive_merge(copy.deepcopy(family), inputs[step]),
+        overrides=recursive_merge(
+            copy.deepcopy(family), with_ecutrho(inputs[step], inputs["dual"])
+        ),
         electronic_type=ElectronicType.INSULATOR,
         options=options,
     )

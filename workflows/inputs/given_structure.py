@@ -32,6 +32,7 @@ def pipeline_builder_on_structure(
     experimental ones, or those given in ``overrides``). Raises ``ValueError`` subclasses
     (labels that do not fit, an element missing from a family) before anything is stored.
     """
+    from workflows.inputs.cutoff_floors import pair_elements
     from workflows.inputs.pipeline_protocol import (
         StepProtocols,
         add_dynamics_steps,
@@ -42,7 +43,8 @@ def pipeline_builder_on_structure(
 
     check_labels(site_labels.get_dict(), len(structure.sites))
     settings = PipelineWorkChain.checked_protocol_inputs(protocol, None)
-    steps = StepProtocols.from_protocol(codes, protocol, settings, overrides, options)
+    pair = pair_elements(perovskite, chalcogenide)
+    steps = StepProtocols.from_protocol(codes, protocol, settings, overrides, options, pair)
     builder = PipelineWorkChain.get_builder()
     builder.perovskite, builder.chalcogenide = orm.Str(perovskite), orm.Str(chalcogenide)
     builder.protocol = orm.Str(protocol)

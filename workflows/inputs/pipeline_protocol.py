@@ -19,7 +19,7 @@ from aiida_quantumespresso.common.types import ElectronicType
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
 from heterostructures.structure.interface_spec import build_from_spec
-from workflows.inputs.cutoff_floors import raise_cutoffs_to_floor
+from workflows.inputs.cutoff_floors import merge_keeping_dual, raise_cutoffs_to_floor
 from workflows.inputs.pipeline_steps import SIDES
 from workflows.inputs.pw_builders import load_family, use_gamma_tricks
 from workflows.inputs.site_labels import labels_from_atoms
@@ -194,7 +194,7 @@ class StepProtocols:
         settings: dict[str, Any],
         overrides: dict[str, Any] | None,
         options: dict[str, Any] | None,
-        elements: Iterable[str] = (),
+        elements: Iterable[str],
     ) -> StepProtocols:
         """Check the codes; merge the caller's step overrides onto the protocol's, whose
         explicit cutoffs are first raised to the floor of the pair's ``elements``
@@ -202,9 +202,7 @@ class StepProtocols:
         missing = sorted(set(REQUIRED_CODES) - set(codes))
         if missing:
             raise ValueError(f"codes {missing} are not configured: run `aiida-janus setup`")
-        steps = recursive_merge(
-            raise_cutoffs_to_floor(settings["steps"], elements), overrides or {}
-        )
+        steps = merge_keeping_dual(raise_cutoffs_to_floor(settings["steps"], elements), overrides)
         return cls(
             codes,
             protocol,

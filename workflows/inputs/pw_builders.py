@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from workflows.inputs.cutoff_floors import with_ecutrho
 from workflows.setup.pseudos import FAMILY_LABELS
 
 if TYPE_CHECKING:
@@ -342,7 +343,7 @@ def pw_base_builder(
         code,
         structure,
         protocol=protocol,
-        overrides=recursive_merge(base, overrides or {}),
+        overrides=recursive_merge(base, with_ecutrho(overrides or {}, dual)),
         electronic_type=electronic,
     )
     return restart_once_on_unhandled_failure(builder)

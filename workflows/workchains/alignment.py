@@ -42,7 +42,12 @@ from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
 from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.alignment_models import electronic_thresholds, model_electronic_inputs
 from workflows.inputs.cutoff_floors import floored_inputs
-from workflows.inputs.hybrid_scf import check_norm_conserving, hybrid_scf_inputs
+from workflows.inputs.hybrid_scf import (
+    DEFAULT_HYBRID_SETTINGS,
+    check_norm_conserving,
+    ecutfock_ry,
+    hybrid_scf_inputs,
+)
 from workflows.inputs.site_labels import labels_from_atoms
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.provenance.queries import tag_study
@@ -362,12 +367,25 @@ class AlignmentSeriesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkCh
             protocol, ElectronicWorkChain.checked_protocol_inputs(protocol, inputs["electronic"])
         )
         builder.electronic = namespace_inputs(electronic, "structure", "site_labels")
-        if inputs.get("experimental_gaps") and has_cited_gaps(perovskite, chalcogenide):
-            builder.experimental_gaps = orm.Dict(experimental_gap_inputs(perovskite, chalcogenide))
-        builder.max_concurrent_models = orm.Int(int(inputs["max_concurrent_models"]))
-        if inputs.get("hybrid") is not None:
-            builder.hybrid = orm.Dict(inputs["hybrid"])
+        _series_settings(builder, inputs, (perovskite, chalcogenide), electronic.scf.pw)
         return builder
+
+
+def _series_settings(
+    builder: Any, inputs: dict[str, Any], pair: tuple[str, str], scf_pw: Any
+) -> None:
+    """Experimental gaps, concurrency and hybrid settings of the series' builder.
+
+    The hybrid ``ecutfock`` is checked here against the SCF's cutoffs (which a pair's
+    cutoff floor may have raised), not only when the hybrid runs after the whole series.
+    """
+    if inputs.get("experimental_gaps") and has_cited_gaps(*pair):
+        builder.experimental_gaps = orm.Dict(experimental_gap_inputs(*pair))
+    builder.max_concurrent_models = orm.Int(int(inputs["max_concurrent_models"]))
+    if inputs.get("hybrid") is not None:
+        settings = {**DEFAULT_HYBRID_SETTINGS, **inputs["hybrid"]}
+        ecutfock_ry(scf_pw.parameters["SYSTEM"], settings["ecutfock_ry"])
+        builder.hybrid = orm.Dict(inputs["hybrid"])
 
 
 def _ev(value: object) -> str:

@@ -19,6 +19,7 @@ from heterostructures.structure.errors import StructureInputError
 from heterostructures.structure.phases import bulk_phase
 from workflows.calcfunctions.structure import bulk_lattice_parameters, bulk_structure
 from workflows.engine.stranded import SealsStrandedChildren
+from workflows.inputs.cutoff_floors import with_ecutrho
 from workflows.inputs.pw_builders import family_overrides, restart_once_on_unhandled_failure
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 
@@ -137,7 +138,8 @@ class BulkReferenceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChai
             structure, inputs["pseudo_flavour"], inputs["dual"], cutoff_elements=cutoff_elements
         )
         relax_overrides = recursive_merge(
-            {"base_relax": pw_overrides, "base_init_relax": pw_overrides}, inputs["relax"]
+            {"base_relax": pw_overrides, "base_init_relax": pw_overrides},
+            with_ecutrho(inputs["relax"], inputs["dual"]),
         )
         relax = PwRelaxWorkChain.get_builder_from_protocol(
             code,

@@ -28,6 +28,7 @@ from workflows.calcfunctions.structure import (
 )
 from workflows.engine.monitors import divergence_monitor_input
 from workflows.engine.stranded import SealsStrandedChildren
+from workflows.inputs.cutoff_floors import with_ecutrho
 from workflows.inputs.pw_builders import (
     family_overrides,
     restart_once_on_unhandled_failure,
@@ -208,7 +209,7 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             code,
             structure,
             protocol=protocol,
-            overrides=recursive_merge(pw, inputs["relax"]),
+            overrides=recursive_merge(pw, with_ecutrho(inputs["relax"], inputs["dual"])),
             options=options,
             electronic_type=ElectronicType.INSULATOR,
         )

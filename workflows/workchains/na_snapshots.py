@@ -35,6 +35,7 @@ from workflows.calcfunctions.na import (
     trajectory_frame,
 )
 from workflows.engine.stranded import SealsStrandedChildren
+from workflows.inputs.cutoff_floors import with_ecutrho
 from workflows.inputs.na_batches import (
     batch_layout,
     batches_left,
@@ -354,17 +355,14 @@ class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain)
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         structure, scf_given = trajectory.get_step_structure(0), (overrides or {}).get("scf")
         family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
-        carrier = inputs["carrier"]
-        window = protocol_band_window(
-            family["pw"]["parameters"]["SYSTEM"]["nbnd"],
-            carrier,
-            inputs.get(f"{carrier}_bands", 0),
-        )
+        carrier, nbnd = inputs["carrier"], family["pw"]["parameters"]["SYSTEM"]["nbnd"]
+        window = protocol_band_window(nbnd, carrier, inputs.get(f"{carrier}_bands", 0))
+        given = with_ecutrho(per_atom_conv_thr_given(inputs["scf"], scf_given), inputs["dual"])
         scf = PwBaseWorkChain.get_builder_from_protocol(
             code,
             structure,
             protocol=protocol,
-            overrides=recursive_merge(family, per_atom_conv_thr_given(inputs["scf"], scf_given)),
+            overrides=recursive_merge(family, given),
             options=options,
         )
         builder = cls.get_builder()

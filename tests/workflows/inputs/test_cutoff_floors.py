@@ -133,3 +133,73 @@ def test_plan_marks_raised_cutoffs_as_lower_bounds() -> None:
 
     assert study_size("fast", "CsPbBr3", "CdS").matches_fast
     assert not study_size("fast", "CsPbBr3", "ZnS").matches_fast
+
+
+def test_an_ecutwfc_alone_keeps_the_dual() -> None:
+    """Hand arithmetic: an override's 80 Ry alone onto the protocol's 50/200 Ry (dual 4)
+    gives 80/320 Ry, not 80/200 (dual 2.5); 250 Ry alone would have been rejected by pw.x
+    (ecutrho < ecutwfc). Where the protocol states no cutoffs the override is left alone
+    (the builders then complete it with the step's own ``dual``: ``with_ecutrho``)."""
+    from workflows.inputs.cutoff_floors import merge_keeping_dual, with_ecutrho
+
+    protocol = {"scf": {"SYSTEM": {"ecutwfc": 50.0, "ecutrho": 200.0}}, "bulk": {"dual": 8.0}}
+    given = {"scf": {"SYSTEM": {"ecutwfc": 80.0}}, "bulk": {"SYSTEM": {"ecutwfc": 25.0}}}
+    merged = merge_keeping_dual(protocol, given)
+    assert merged["scf"]["SYSTEM"] == {"ecutwfc": 80.0, "ecutrho": pytest.approx(320.0)}
+    assert merged["bulk"]["SYSTEM"] == {"ecutwfc": 25.0}
+    assert given["scf"]["SYSTEM"] == {"ecutwfc": 80.0}, "the caller's dict is not changed"
+    assert with_ecutrho(given, 8.0)["bulk"]["SYSTEM"] == {"ecutwfc": 25.0, "ecutrho": 200.0}
+    both = {"SYSTEM": {"ecutwfc": 80.0, "ecutrho": 480.0}}
+    assert with_ecutrho(both, 4.0) == both
+
+
+def test_pipeline_override_of_ecutwfc_alone(study_codes: dict[str, InstalledCode]) -> None:
+    """``overrides={"electronic": {"scf": {... "ecutwfc": 80}}}`` on a ZnS ``fast`` study:
+    the SCF runs at 80/320 Ry (the protocol's dual 4), the NSCF keeps the floor."""
+    from workflows.workchains.pipeline import PipelineWorkChain
+
+    own = {"pw": {"parameters": {"SYSTEM": {"ecutwfc": 80.0}}}}
+    builder = PipelineWorkChain.get_builder_from_protocol(
+        study_codes, "CsPbBr3", "ZnS", protocol="fast", overrides={"electronic": {"scf": own}}
+    )
+    system = builder.electronic.scf.pw.parameters["SYSTEM"]
+    assert (system["ecutwfc"], system["ecutrho"]) == pytest.approx((80.0, 320.0))
+
+
+def test_given_structure_study_gets_the_floor(study_codes: dict[str, InstalledCode]) -> None:
+    """``run --structure FILE --chalcogenide ZnS`` (a restart on a relaxed interface): the
+    same 50/200 Ry as a study that builds its own interface."""
+    from aiida.orm import Dict, StructureData
+
+    from heterostructures.structure.interface_spec import build_from_spec
+    from workflows.inputs.given_structure import pipeline_builder_on_structure
+    from workflows.inputs.site_labels import labels_from_atoms
+    from workflows.workchains.pipeline import PipelineWorkChain
+
+    full = PipelineWorkChain.get_builder_from_protocol(study_codes, "CsPbBr3", "ZnS", "fast")
+    atoms = build_from_spec(full.interface.interface.get_dict(), {}).atoms
+    builder = pipeline_builder_on_structure(
+        study_codes, "CsPbBr3", "ZnS", "fast", StructureData(ase=atoms),
+        Dict(labels_from_atoms(atoms)),
+    )  # fmt: skip
+    for name in ("scf", "nscf"):
+        system = builder.electronic[name].pw.parameters["SYSTEM"]
+        assert (system["ecutwfc"], system["ecutrho"]) == pytest.approx((50.0, 200.0)), name
+    system = builder.aimd.md.pw.parameters["SYSTEM"]
+    assert (system["ecutwfc"], system["ecutrho"]) == pytest.approx((50.0, 200.0))
+
+
+def test_hybrid_ecutfock_is_checked_when_the_series_is_built(
+    study_codes: dict[str, InstalledCode],
+) -> None:
+    """An ``ecutfock`` of 40 Ry was valid at 30/120 Ry; under ZnS's 50/200 Ry it lies
+    outside [ecutwfc, ecutrho], which QE 6.7 rejects: refused before anything runs."""
+    from workflows.inputs.hybrid_scf import HybridSettingsError
+    from workflows.workchains.alignment import AlignmentSeriesWorkChain
+
+    hybrid = {"hybrid": {"ecutfock_ry": 40.0}}
+    with pytest.raises(HybridSettingsError, match=r"ecutfock 40\.0 Ry outside"):
+        AlignmentSeriesWorkChain.get_builder_from_protocol(
+            study_codes, "fast", hybrid, perovskite="CsPbBr3", chalcogenide="ZnS"
+        )
+    AlignmentSeriesWorkChain.get_builder_from_protocol(study_codes, "fast", hybrid)
