@@ -265,6 +265,14 @@ def computer_option(text: str = "Computer whose pw/projwfc/pp codes run the jobs
     )
 
 
+def max_strain_option(
+    text: str = "Largest in-plane strain of either side (%) the interface may take "
+    "[default: the protocol's].",
+) -> Decorator:
+    """``--max-strain %``: the strain bound of the interface model(s), over the default."""
+    return click.option("--max-strain", type=STRAIN_PERCENT, default=None, metavar="%", help=text)
+
+
 MAX_RANKS = 1024
 """Bound of ``--ranks``: the ranks of one job run on one machine (``num_machines`` 1), and
 the largest nodes have a few hundred cores (2 × 128-core CPUs, 512 with hyper-threads), so

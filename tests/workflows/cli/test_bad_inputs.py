@@ -192,6 +192,11 @@ CASES: list[tuple[str, str]] = [
     ("submit --ranks 2000 --computer badinput", "'--ranks': 2000 is not in the range 1<=x<=1024"),
     ("query studies --protocol huge", "'huge' is not one of 'fast', 'balanced', 'stringent'"),
     ("-p {profile} daemon stop --profile ghost", "name two profiles: give one"),
+    # session 10: `alignment` takes run's -X/-F, lattice constants and strain bound
+    ("alignment --chalcogenide CdTe --computer badinput", "CdTe: give it with --chalcogenide-a"),
+    ("alignment -X nosuchcode --computer badinput", "'-X' / '--code': no code with PK, UUID"),
+    ("alignment -F no/such/family --computer badinput", "no pseudopotential family"),
+    ("alignment --max-strain nan --computer badinput", "'--max-strain': nan is not a finite"),
 ]
 
 
