@@ -197,6 +197,11 @@ CASES: list[tuple[str, str]] = [
     ("alignment -X nosuchcode --computer badinput", "'-X' / '--code': no code with PK, UUID"),
     ("alignment -F no/such/family --computer badinput", "no pseudopotential family"),
     ("alignment --max-strain nan --computer badinput", "'--max-strain': nan is not a finite"),
+    (
+        "build --protocol fast --model demo -o {tmp}/b",
+        "--protocol and --model both choose the model: give one",
+    ),
+    ("build --protocol huge -o {tmp}/b", "'huge' is not one of 'fast', 'balanced', 'stringent'"),
 ]
 
 
