@@ -9,6 +9,7 @@ one line ``Error: Invalid value for '--option': …`` (exit code 2) before anyth
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -299,16 +300,60 @@ def new_profile_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+COMPUTER_ALIAS_NOTICE = (
+    "Warning: --computer FILE is deprecated in `setup`/`slurm-up`: use --computer-config FILE "
+    "(--computer is a computer label in run, submit, alignment and demo)"
+)
+
+
+def _alias_notice(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Print :data:`COMPUTER_ALIAS_NOTICE` (to stderr) when the old spelling is used."""
+    if value is not None:
+        click.echo(COMPUTER_ALIAS_NOTICE, err=True)
+    return value
+
+
 def computer_yaml_option(default: Path, text: str) -> Decorator:
-    """``--computer FILE``: a computer YAML, checked up front (:class:`ComputerYaml`)."""
-    return click.option(
-        "--computer",
-        "computer_yaml",
-        type=ComputerYaml(),
-        default=default,
-        show_default=True,
-        help=text,
-    )
+    """``--computer-config FILE``: a computer YAML, checked up front (:class:`ComputerYaml`).
+
+    ``--computer FILE``, its name before, stays as a hidden alias that prints a one-line
+    deprecation notice: elsewhere ``--computer`` names a stored computer by label, and one
+    name should mean one thing. Both given is refused."""
+
+    def apply(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            alias = kwargs.pop("computer_yaml_alias")
+            if alias is not None:
+                source = click.get_current_context().get_parameter_source("computer_yaml")
+                if source is click.core.ParameterSource.COMMANDLINE:
+                    raise click.UsageError(
+                        "--computer-config and --computer (its deprecated name) both give the "
+                        "computer YAML: give --computer-config only"
+                    )
+                kwargs["computer_yaml"] = alias
+            return function(*args, **kwargs)
+
+        alias = click.option(
+            "--computer",
+            "computer_yaml_alias",
+            type=ComputerYaml(),
+            default=None,
+            hidden=True,
+            callback=_alias_notice,
+        )
+        config = click.option(
+            "--computer-config",
+            "computer_yaml",
+            type=ComputerYaml(),
+            default=default,
+            show_default=True,
+            metavar="FILE",
+            help=text,
+        )
+        return config(alias(command))
+
+    return apply
 
 
 def output_folder_option(default: Path, text: str) -> Decorator:

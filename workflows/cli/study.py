@@ -107,7 +107,7 @@ def study_codes(
     except NotExistent as exception:
         raise click.ClickException(
             f"no codes on computer {computer_label!r}: run `aiida-janus setup` "
-            f"(or `aiida-janus setup --computer <yaml>`), or give them with -X/--code: "
+            f"(or `aiida-janus setup --computer-config <yaml>`), or give them with -X/--code: "
             f"{exception}"
         ) from exception
     return codes
