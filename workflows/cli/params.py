@@ -181,7 +181,9 @@ def _wrong_kind(node: orm.Node, kind: NodeKind) -> str | None:
 
     if kind == "node":
         return None
-    what = f"<{node.pk}> is a {getattr(node, 'process_label', None) or type(node).__name__}"
+    from workflows.provenance.node_names import node_kind
+
+    what = f"<{node.pk}> is {node_kind(node)}"
     if not isinstance(node, WorkflowNode):
         return (
             f"{what}, not a workflow: give the PK of a workflow (a study), "
