@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,29 +12,60 @@ from workflows.cli.build_limits import MAX_PLANES, bound_hint, default_atom_boun
 from workflows.cli.lattices import check_lattices, lattice_options
 from workflows.cli.library_words import BUILD_OPTIONS, cli_words
 from workflows.cli.params import (
+    PROTOCOLS,
     SHARE,
     STRAIN_PERCENT,
     materials_options,
+    max_strain_option,
     output_folder_option,
     protocol_option,
 )
+
+BUILD_DEFAULTS = {"model": "demo", "periodic": False, "coincidence": "auto", "relation": "default"}
+"""What ``build`` builds without ``--protocol`` for the options not given."""
+
+
+def build_spec(
+    protocol: str | None, pair: tuple[str, str], given: dict[str, Any]
+) -> dict[str, Any]:
+    """The build spec: the interface janus.pipeline builds for ``pair`` under ``protocol``
+    (:func:`~workflows.inputs.pipeline_protocol.pipeline_interface_spec`), or
+    :data:`BUILD_DEFAULTS`, with the options ``given`` (not None) on top."""
+    if protocol is not None and given.get("model") is not None:
+        raise click.UsageError("--protocol and --model both choose the model: give one")
+    if protocol is None:
+        base: dict[str, Any] = dict(BUILD_DEFAULTS)
+    else:
+        from workflows.inputs.pipeline_protocol import pipeline_interface_spec
+
+        base = pipeline_interface_spec(protocol, *pair)
+    chosen = {key: value for key, value in given.items() if value is not None}
+    return {**base, **chosen, "perovskite": pair[0], "chalcogenide": pair[1]}
 
 
 @click.command("build")
 @materials_options(chalcogenide_help="MX formula (ZB/WZ).")
 @lattice_options()
 @click.option(
+    "--protocol",
+    type=PROTOCOLS,
+    default=None,
+    help="The interface `aiida-janus run --protocol` builds for the pair, on experimental "
+    "lattices (CsPbBr3/CdS: fast the 13-atom 3+2 periodic superlattice, balanced the "
+    "26-atom demo slab, stringent the 104-atom production slab); the options below go on "
+    "top. Not with --model.",
+)
+@click.option(
     "--model",
     type=click.Choice(["demo", "production"]),
-    default="demo",
-    show_default=True,
-    help="Preset size (demo: 26 atoms; production: 104 atoms).",
+    default=None,
+    help="Preset size without --protocol (CsPbBr3/CdS: demo a 26-atom slab, production a "
+    "104-atom slab) [default: demo].",
 )
 @click.option(
     "--periodic/--vacuum",
-    default=False,
-    show_default=True,
-    help="Superlattice without vacuum, or a slab in vacuum.",
+    default=None,
+    help="Superlattice without vacuum, or a slab in vacuum [default: vacuum, or the protocol's].",
 )
 @click.option(
     "--perovskite-planes",
@@ -53,12 +85,7 @@ from workflows.cli.params import (
     default=None,
     help="Share of the mismatch taken by the perovskite (0..1).",
 )
-@click.option(
-    "--max-strain",
-    type=STRAIN_PERCENT,
-    default=None,
-    help="Strain bound (%).",
-)
+@max_strain_option("Largest in-plane strain of either side (%) [default: 1].")
 @click.option(
     "--max-atoms",
     type=click.IntRange(min=1),
@@ -69,41 +96,31 @@ from workflows.cli.params import (
 @click.option(
     "--coincidence",
     type=click.Choice(["auto", "facets", "off"]),
-    default="auto",
-    show_default=True,
+    default=None,
     help="Over the strain bound: smallest coincidence cell over low-index facet pairs"
-    " (auto), over the model's own facets only (facets), or refuse (off).",
+    " (auto), over the model's own facets only (facets), or refuse (off) [default: auto].",
 )
 @click.option(
     "--relation",
     type=click.Choice(["default", "paper"]),
-    default="default",
-    show_default=True,
+    default=None,
     help="paper: [001] CsPbBr3 || [111] CdS in the interface plane (hundreds of atoms;"
-    " prints a cost estimate).",
+    " prints a cost estimate) [default: default].",
 )
 @output_folder_option(Path("interface"), "Folder for the files.")
 def build(
     perovskite: str,
     chalcogenide: str,
-    perovskite_a: float | None,
-    chalcogenide_a: float | None,
-    model: str,
-    periodic: bool,
-    perovskite_planes: int | None,
-    chalcogenide_planes: int | None,
-    strain_weight: float | None,
-    max_strain: float | None,
-    max_atoms: int | None,
-    coincidence: str,
-    relation: str,
+    protocol: str | None,
     output: Path,
+    **options: Any,
 ) -> None:
     """Build an interface and write extxyz (with labels), CIF, a summary and a side view.
 
     \b
     Examples:
       aiida-janus build                                  # the 26-atom demo slab
+      aiida-janus build --protocol fast                  # the model `run` builds (13 atoms)
       aiida-janus build --periodic --perovskite-planes 3 --chalcogenide-planes 2
       aiida-janus build --chalcogenide ZnS --periodic \\
           --perovskite-planes 3 --chalcogenide-planes 2   # a coincidence cell
@@ -114,22 +131,13 @@ def build(
     from heterostructures.structure.paper_model import cost_estimate
     from heterostructures.structure.report import format_summary, write_interface_files
 
-    options = {
-        "perovskite_planes": perovskite_planes,
-        "chalcogenide_planes": chalcogenide_planes,
-        "strain_weight": strain_weight,
-        "max_strain_percent": max_strain,
-        "max_atoms": max_atoms,
-        "perovskite_a": perovskite_a,
-        "chalcogenide_a": chalcogenide_a,
-    }
-    spec: dict[str, object] = {k: v for k, v in options.items() if v is not None}
-    spec.update(model=model, perovskite=perovskite, chalcogenide=chalcogenide, periodic=periodic)
-    spec.update(coincidence=coincidence, relation=relation)
+    options["max_strain_percent"] = options.pop("max_strain")
+    spec = build_spec(protocol, (perovskite, chalcogenide), options)
     bound: int | None = None
-    check_lattices(perovskite, chalcogenide, perovskite_a, chalcogenide_a)
+    check_lattices(perovskite, chalcogenide, options["perovskite_a"], options["chalcogenide_a"])
     try:
-        if max_atoms is None and (perovskite_planes or chalcogenide_planes):
+        planes = options["perovskite_planes"] or options["chalcogenide_planes"]
+        if options["max_atoms"] is None and planes:
             bound = spec["max_atoms"] = default_atom_bound(spec)
         interface = build_from_spec(spec, {})
     except StructureInputError as exception:
@@ -138,9 +146,11 @@ def build(
     paths = write_interface_files(interface, output)
     # the summary names the library's `strain_weight`; on the command line it is the option
     click.echo(format_summary(interface).replace("strain_weight ", "--strain-weight "))
+    if protocol is not None:
+        click.echo(f"  model of `run --protocol {protocol}` (run relaxes the bulk lattices first)")
     for kind, path in paths.items():
         click.echo(f"  {kind:8s} {path}")
-    if relation == "paper" or interface.metadata.get("coincidence") is not None:
+    if spec.get("relation") == "paper" or interface.metadata.get("coincidence") is not None:
         click.echo("\n".join(cost_estimate(len(interface.atoms)).lines()))
 
 

@@ -3,8 +3,9 @@
 The structure library knows experimental lattices of a few pairs (CsPbX3; CdS, ZnS, CdSe,
 ZnSe); any other CsPbX3 or zinc-blende MX (CdTe, ZnTe, whose pseudopotentials ship with
 the project) needs its lattice constant from the user. One definition of both options
-serves ``epitaxy``, ``build``, ``run`` and ``submit``, and :func:`check_lattices` refuses a
-missing one by naming the option, before the library would ask for a Python ``a=``.
+serves every command that builds a model (``epitaxy``, ``build``, ``run``, ``submit``,
+``plan``, ``alignment``), and :func:`check_lattices` refuses a missing one by naming the
+option, before the library would ask for a Python ``a=``.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def lattice_options() -> Decorator:
             metavar="Å",
             help="Pseudo-cubic lattice constant of the perovskite instead of the tabulated "
             f"experimental one (needed for pairs without one; {PSEUDO_CUBIC_A.describe()}); "
-            "`run`/`submit` relax the bulk from it.",
+            "`run`/`submit` relax the bulk from it, `alignment` builds its models on it.",
         ),
         click.option(
             "--chalcogenide-a",
@@ -38,7 +39,7 @@ def lattice_options() -> Decorator:
             metavar="Å",
             help="Zinc-blende lattice constant of the chalcogenide instead of the tabulated "
             f"experimental one (needed e.g. for CdTe, ZnTe; {ZINC_BLENDE_A.describe()}); "
-            "`run`/`submit` relax the bulk from it.",
+            "`run`/`submit` relax the bulk from it, `alignment` builds its models on it.",
         ),
     )
 

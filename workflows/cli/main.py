@@ -95,7 +95,7 @@ def setup(
     \b
     Examples:
       aiida-janus setup
-      aiida-janus setup --computer profiles/computer-slurm.yaml
+      aiida-janus setup --computer-config profiles/computer-slurm.yaml
       aiida-janus setup --profile group --storage postgresql --broker rabbitmq
       aiida-janus setup --profile group --storage postgresql \\
           --postgres-url postgresql://aiida:secret@db.example.org:5432/aiida \\

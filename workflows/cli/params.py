@@ -9,6 +9,7 @@ one line ``Error: Invalid value for '--option': …`` (exit code 2) before anyth
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import tempfile
@@ -180,7 +181,9 @@ def _wrong_kind(node: orm.Node, kind: NodeKind) -> str | None:
 
     if kind == "node":
         return None
-    what = f"<{node.pk}> is a {getattr(node, 'process_label', None) or type(node).__name__}"
+    from workflows.provenance.node_names import node_kind
+
+    what = f"<{node.pk}> is {node_kind(node)}"
     if not isinstance(node, WorkflowNode):
         return (
             f"{what}, not a workflow: give the PK of a workflow (a study), "
@@ -265,6 +268,14 @@ def computer_option(text: str = "Computer whose pw/projwfc/pp codes run the jobs
     )
 
 
+def max_strain_option(
+    text: str = "Largest in-plane strain of either side (%) the interface may take "
+    "[default: the protocol's].",
+) -> Decorator:
+    """``--max-strain %``: the strain bound of the interface model(s), over the default."""
+    return click.option("--max-strain", type=STRAIN_PERCENT, default=None, metavar="%", help=text)
+
+
 MAX_RANKS = 1024
 """Bound of ``--ranks``: the ranks of one job run on one machine (``num_machines`` 1), and
 the largest nodes have a few hundred cores (2 × 128-core CPUs, 512 with hyper-threads), so
@@ -291,16 +302,60 @@ def new_profile_option(function: Callable[..., Any]) -> Callable[..., Any]:
     )(function)
 
 
+COMPUTER_ALIAS_NOTICE = (
+    "Warning: --computer FILE is deprecated in `setup`/`slurm-up`: use --computer-config FILE "
+    "(--computer is a computer label in run, submit, alignment and demo)"
+)
+
+
+def _alias_notice(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """Print :data:`COMPUTER_ALIAS_NOTICE` (to stderr) when the old spelling is used."""
+    if value is not None:
+        click.echo(COMPUTER_ALIAS_NOTICE, err=True)
+    return value
+
+
 def computer_yaml_option(default: Path, text: str) -> Decorator:
-    """``--computer FILE``: a computer YAML, checked up front (:class:`ComputerYaml`)."""
-    return click.option(
-        "--computer",
-        "computer_yaml",
-        type=ComputerYaml(),
-        default=default,
-        show_default=True,
-        help=text,
-    )
+    """``--computer-config FILE``: a computer YAML, checked up front (:class:`ComputerYaml`).
+
+    ``--computer FILE``, its name before, stays as a hidden alias that prints a one-line
+    deprecation notice: elsewhere ``--computer`` names a stored computer by label, and one
+    name should mean one thing. Both given is refused."""
+
+    def apply(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            alias = kwargs.pop("computer_yaml_alias")
+            if alias is not None:
+                source = click.get_current_context().get_parameter_source("computer_yaml")
+                if source is click.core.ParameterSource.COMMANDLINE:
+                    raise click.UsageError(
+                        "--computer-config and --computer (its deprecated name) both give the "
+                        "computer YAML: give --computer-config only"
+                    )
+                kwargs["computer_yaml"] = alias
+            return function(*args, **kwargs)
+
+        alias = click.option(
+            "--computer",
+            "computer_yaml_alias",
+            type=ComputerYaml(),
+            default=None,
+            hidden=True,
+            callback=_alias_notice,
+        )
+        config = click.option(
+            "--computer-config",
+            "computer_yaml",
+            type=ComputerYaml(),
+            default=default,
+            show_default=True,
+            metavar="FILE",
+            help=text,
+        )
+        return config(alias(command))
+
+    return apply
 
 
 def output_folder_option(default: Path, text: str) -> Decorator:

@@ -240,15 +240,42 @@ def short_read() -> Iterator[None]:
             session.commit()
 
 
+LATTICE_KEYS = ("perovskite_a", "chalcogenide_a")
+"""Interface-spec keys of the lattice constants ``--perovskite-a``/``--chalcogenide-a`` set."""
+
+
+def given_lattices(builder: Any) -> dict[str, float]:
+    """The lattice constants (Å) a pipeline builder was given, as ``aiida-janus plan`` takes
+    them: from the interface spec, or, when ``--structure`` replaced the build, from the
+    alignment series' model spec (:func:`~workflows.cli.lattices.lattice_overrides` sets both).
+    """
+    for path in (("interface", "interface"), ("alignment", "model", "interface")):
+        namespace = builder
+        for name in path:
+            namespace = namespace.get(name)
+            if namespace is None:
+                break
+        if namespace is not None:
+            values = namespace.get_dict()
+            return {key: float(values[key]) for key in LATTICE_KEYS if key in values}
+    return {}
+
+
 def study_estimates(builder: Any) -> tuple[dict[str, float] | None, bool]:
     """Wall seconds per step of a pipeline builder from the cost model, and whether they
-    are lower bounds; ``(None, False)`` when the builder is not a pipeline study."""
+    are lower bounds; ``(None, False)`` when the builder is not a pipeline study.
+
+    The lattice constants given on the command line (:func:`given_lattices`) reach the
+    cost model, so a material without a tabulated lattice (CdTe) still gets an estimate."""
     from heterostructures.structure.study_cost import MACHINE_CORES, study_cost
     from workflows.inputs.study_size import study_size
 
     try:
         size = study_size(
-            builder.protocol.value, builder.perovskite.value, builder.chalcogenide.value
+            builder.protocol.value,
+            builder.perovskite.value,
+            builder.chalcogenide.value,
+            given_lattices(builder),
         )
     except (AttributeError, KeyError, ValueError):
         return None, False

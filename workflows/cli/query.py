@@ -241,13 +241,14 @@ def diff(study_a: Any, study_b: Any, profile_name: str | None) -> None:
     Examples:
       aiida-janus query diff 1234 1302
     """
+    from workflows.provenance.node_names import node_kind
     from workflows.provenance.queries import diff_inputs
 
     use_profile(profile_name)
     if study_a.process_type != study_b.process_type:
         raise click.UsageError(
-            f"<{study_a.pk}> is a {study_a.process_label} and <{study_b.pk}> a "
-            f"{study_b.process_label}: `query diff` compares two studies of one kind"
+            f"<{study_a.pk}> is {node_kind(study_a)} and <{study_b.pk}> "
+            f"{node_kind(study_b)}: `query diff` compares two studies of one kind"
         )
     pk_a, pk_b = study_a.pk, study_b.pk
     with clear_errors():

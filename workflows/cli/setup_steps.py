@@ -134,7 +134,7 @@ def refuse_changed_computer(profile_name: str, computer_yaml: Path) -> None:
     if changed:
         label = spec["label"]
         raise click.UsageError(
-            f"--computer {computer_yaml}: computer {label!r} exists in profile "
+            f"--computer-config {computer_yaml}: computer {label!r} exists in profile "
             f"{profile_name!r} with other settings ({'; '.join(changed)}): give the YAML "
             f"another label (e.g. {label}-2), or, if no calculation used it, remove it with "
             f"`verdi computer delete {label}` and run the set-up again"

@@ -12,62 +12,27 @@ from heterostructures.structure.interface_spec import RELATIONS
 from workflows.cli.console import verbose_option
 from workflows.cli.lattices import check_lattices, lattice_options, lattice_overrides
 from workflows.cli.params import (
-    STRAIN_PERCENT,
     NodeParam,
     computer_option,
     materials_options,
+    max_strain_option,
     output_folder_option,
     protocol_option,
     ranks_option,
 )
 from workflows.cli.profiles import profile_option, use_profile
 from workflows.cli.study_inputs import (
-    CodeParam,
-    FamilyParam,
     Study,
     check_nc_family,
     chosen_codes,
     chosen_families,
+    code_family_options,
     dry_run_lines,
     pipeline_builder,
+    structure_option,
 )
 from workflows.inputs.cutoff_floors import pair_elements
 from workflows.inputs.pipeline_steps import STEPS
-
-
-def _override_options() -> list[Callable[[Any], Any]]:
-    """-X/--code, -F/--pseudo-family and --structure: what a user brings instead of ours."""
-    return [
-        click.option(
-            "-X",
-            "--code",
-            "codes",
-            multiple=True,
-            type=CodeParam(),
-            metavar="CODE",
-            help="A pw.x, projwfc.x or pp.x code by PK, UUID or label (e.g. pw-7.2@cluster) "
-            "instead of --computer's; repeat for several.",
-        ),
-        click.option(
-            "-F",
-            "--pseudo-family",
-            "families",
-            multiple=True,
-            type=FamilyParam(),
-            metavar="[paw=|nc=]FAMILY",
-            help="aiida-pseudo family (label) for every step (FAMILY), or only for the steps "
-            "the protocol runs with PAW (paw=FAMILY) or NC (nc=FAMILY; the NA snapshots "
-            "need norm-conserving pseudopotentials).",
-        ),
-        click.option(
-            "--structure",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            default=None,
-            metavar="FILE",
-            help="An interface with its site labels (the extxyz or CIF `aiida-janus build` "
-            "writes) instead of building one: skips the bulk and interface steps.",
-        ),
-    ]
 
 
 def study_options(function: Any) -> Any:
@@ -79,7 +44,8 @@ def study_options(function: Any) -> Any:
         computer_option(
             "Computer whose pw/projwfc/pp codes run the study (those not given by -X)."
         ),
-        *_override_options(),
+        code_family_options(),
+        structure_option(),
         ranks_option,
         click.option(
             "--skip",
@@ -95,12 +61,7 @@ def study_options(function: Any) -> Any:
             "the paper's zone-axis relation (paper; hundreds of atoms, see "
             "`aiida-janus build --relation paper`).",
         ),
-        click.option(
-            "--max-strain",
-            type=STRAIN_PERCENT,
-            default=None,
-            help="Largest in-plane strain of either side (%) the interface may take.",
-        ),
+        max_strain_option(),
         click.option(
             "--capped",
             is_flag=True,
@@ -146,7 +107,7 @@ def study_codes(
     except NotExistent as exception:
         raise click.ClickException(
             f"no codes on computer {computer_label!r}: run `aiida-janus setup` "
-            f"(or `aiida-janus setup --computer <yaml>`), or give them with -X/--code: "
+            f"(or `aiida-janus setup --computer-config <yaml>`), or give them with -X/--code: "
             f"{exception}"
         ) from exception
     return codes
@@ -160,13 +121,50 @@ def ranks_options(ranks: int | None) -> dict[str, Any] | None:
 
 
 def interface_overrides(relation: str | None, max_strain: float | None) -> dict[str, Any]:
-    """Protocol overrides of the pipeline for ``--relation`` and ``--max-strain``."""
+    """Protocol overrides of the pipeline for ``--relation`` and ``--max-strain``.
+
+    The strain bound reaches the interface spec and the alignment series' models (as the
+    lattice constants do, :func:`~workflows.cli.lattices.lattice_overrides`): both are
+    built on the pair's in-plane cell, which the bound chooses (1:1 or a coincidence cell).
+    """
     spec: dict[str, Any] = {}
     if relation is not None:
         spec["relation"] = relation
     if max_strain is not None:
         spec["max_strain_percent"] = max_strain
-    return {"interface": {"interface": spec}} if spec else {}
+    overrides: dict[str, Any] = {"interface": {"interface": spec}} if spec else {}
+    if max_strain is not None:
+        overrides["alignment"] = {"interface": {"max_strain_percent": max_strain}}
+    return overrides
+
+
+def study_overrides(
+    relation: str | None,
+    max_strain: float | None,
+    perovskite_a: float | None,
+    chalcogenide_a: float | None,
+) -> dict[str, Any]:
+    """``janus.pipeline`` step overrides of ``--relation``, ``--max-strain`` and the lattice
+    constants (Å); ``alignment`` gets its step's share of them (``["alignment"]``)."""
+    from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
+
+    return dict(
+        recursive_merge(
+            interface_overrides(relation, max_strain),
+            lattice_overrides(perovskite_a, chalcogenide_a),
+        )
+    )
+
+
+def codes_and_families(
+    profile_name: str | None, computer_label: str, pair: tuple[str, str], choices: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """The codes (``-X`` over the computer's) and the chosen families (``-F``) of a study
+    of ``pair``, its lattice constants checked; a ClickException naming what to fix.
+    ``choices``: ``codes``, ``families``, ``perovskite_a``, ``chalcogenide_a``."""
+    codes = study_codes(profile_name, computer_label, chosen_codes(choices.get("codes", ())))
+    check_lattices(*pair, choices.get("perovskite_a"), choices.get("chalcogenide_a"))
+    return codes, chosen_families(choices.get("families", ()))
 
 
 def build_study(
@@ -187,19 +185,16 @@ def build_study(
     ``perovskite_a``, ``chalcogenide_a``. ``capped``: the protocol's capped run
     (:func:`~workflows.inputs.capped.capped_overrides`), the other overrides on top."""
     from aiida.orm import List
-    from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
     from workflows.inputs.pw_builders import families_for_flavours
 
-    codes = study_codes(profile_name, computer_label, chosen_codes(choices.get("codes", ())))
-    lattices = (choices.get("perovskite_a"), choices.get("chalcogenide_a"))
-    check_lattices(perovskite, chalcogenide, *lattices)
-    families = chosen_families(choices.get("families", ()))
+    codes, families = codes_and_families(
+        profile_name, computer_label, (perovskite, chalcogenide), choices
+    )
     if "nc" in families and "na" not in skip:
         check_nc_family(families["nc"], pair_elements(perovskite, chalcogenide))
-    overrides = recursive_merge(
-        interface_overrides(relation, max_strain), lattice_overrides(*lattices)
-    )
+    lattices = (choices.get("perovskite_a"), choices.get("chalcogenide_a"))
+    overrides = study_overrides(relation, max_strain, *lattices)
     if capped:
         from workflows.inputs.capped import capped_overrides
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from workflows.cli.library_words import RUN_OPTIONS, cli_words
+from workflows.cli.params import Decorator, stacked
 from workflows.inputs.cutoff_floors import pair_elements
 
 if TYPE_CHECKING:
@@ -114,6 +115,46 @@ class FamilyParam(click.ParamType):
                 ctx,
             )
         return flavour or None, family.label
+
+
+def code_family_options() -> Decorator:
+    """-X/--code and -F/--pseudo-family: the codes and families a user brings instead of
+    the computer's and the protocol's (``run``, ``submit``, ``alignment``)."""
+    return stacked(
+        click.option(
+            "-X",
+            "--code",
+            "codes",
+            multiple=True,
+            type=CodeParam(),
+            metavar="CODE",
+            help="A pw.x, projwfc.x or pp.x code by PK, UUID or label (e.g. pw-7.2@cluster) "
+            "instead of --computer's; repeat for several.",
+        ),
+        click.option(
+            "-F",
+            "--pseudo-family",
+            "families",
+            multiple=True,
+            type=FamilyParam(),
+            metavar="[paw=|nc=]FAMILY",
+            help="aiida-pseudo family (label) for every step (FAMILY), or only for the steps "
+            "the protocol runs with PAW (paw=FAMILY) or NC (nc=FAMILY; the NA snapshots "
+            "need norm-conserving pseudopotentials).",
+        ),
+    )
+
+
+def structure_option() -> Decorator:
+    """``--structure FILE``: an interface written by ``aiida-janus build`` (``run``/``submit``)."""
+    return click.option(
+        "--structure",
+        type=click.Path(exists=True, dir_okay=False, path_type=Path),
+        default=None,
+        metavar="FILE",
+        help="An interface with its site labels (the extxyz or CIF `aiida-janus build` "
+        "writes) instead of building one: skips the bulk and interface steps.",
+    )
 
 
 def chosen_codes(given: tuple[tuple[str, orm.AbstractCode], ...]) -> dict[str, orm.AbstractCode]:

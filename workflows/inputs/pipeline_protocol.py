@@ -221,6 +221,21 @@ class StepProtocols:
         return merged or None
 
 
+def pipeline_interface_spec(
+    protocol: str, perovskite: str, chalcogenide: str, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The spec of the interface ``janus.pipeline`` builds for the pair under ``protocol``:
+    the pipeline protocol's ``interface`` step inputs (``overrides``, pipeline step
+    overrides, on top) through janus.interface's own protocol, as
+    :func:`add_structure_steps` builds it. At run time the relaxed bulk lattices replace
+    the experimental ones; atoms, facets and plane counts stay."""
+    from workflows.workchains.pipeline import PipelineWorkChain
+
+    settings = PipelineWorkChain.checked_protocol_inputs(protocol, None)
+    steps = recursive_merge(copy.deepcopy(settings["steps"]), copy.deepcopy(overrides or {}))
+    return InterfaceWorkChain.protocol_spec(protocol, steps["interface"], perovskite, chalcogenide)
+
+
 def interface_preview(spec: orm.Dict) -> tuple[orm.StructureData, orm.Dict]:
     """The interface of ``spec`` built in memory from experimental lattices, and its labels.
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from workflows.provenance.node_names import node_kind
+
 if TYPE_CHECKING:
     from aiida import orm
 
@@ -47,7 +49,7 @@ def load_workflow(pk: int) -> orm.WorkflowNode:
     node = load_existing(pk)
     if not isinstance(node, WorkflowNode):
         raise QueryError(
-            f"node {pk} is a {type(node).__name__}, not a workflow: give the PK of a workflow "
+            f"node {pk} is {node_kind(node)}, not a workflow: give the PK of a workflow "
             "(a study), e.g. from `aiida-janus query studies`"
         )
     return node

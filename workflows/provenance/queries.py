@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from workflows.provenance.node_names import node_kind
 from workflows.provenance.process_status import StepStatus as StepStatus
 from workflows.provenance.process_status import workflow_status as workflow_status
 from workflows.provenance.process_tree import (
@@ -214,7 +215,7 @@ def _dicts_with_key(node: orm.Node, dotted_key: str) -> list[orm.Dict]:
         return [node]
     if not isinstance(node, ProcessNode):
         raise QueryError(
-            f"node {node.pk} is a {type(node).__name__}: give a Dict or a process with Dict outputs"
+            f"node {node.pk} is {node_kind(node)}: give a Dict or a process with Dict outputs"
         )
     *parents, last = dotted_key.split(".")
     attribute = ".".join(["attributes", *parents])

@@ -190,6 +190,19 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             )
 
     @classmethod
+    def protocol_spec(
+        cls,
+        protocol: str | None,
+        overrides: dict[str, Any] | None,
+        perovskite: str,
+        chalcogenide: str,
+    ) -> dict[str, Any]:
+        """The build spec (``interface`` input) of the pair under ``protocol`` and
+        ``overrides``: what the builder stores and ``aiida-janus build --protocol`` builds."""
+        inputs = cls.checked_protocol_inputs(protocol, overrides)
+        return {**inputs["interface"], "perovskite": perovskite, "chalcogenide": chalcogenide}
+
+    @classmethod
     def get_builder_from_protocol(
         cls,
         code: orm.AbstractCode,
@@ -201,7 +214,7 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     ) -> Any:
         """Builder for a materials pair; errors before anything is stored for bad input."""
         inputs = cls.checked_protocol_inputs(protocol, overrides)
-        spec = {**inputs["interface"], "perovskite": perovskite, "chalcogenide": chalcogenide}
+        spec = cls.protocol_spec(protocol, overrides, perovskite, chalcogenide)
         preview = build_from_spec(spec, {})
         structure = orm.StructureData(ase=preview.atoms)
         pw = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])

@@ -74,9 +74,9 @@ CASES: list[tuple[str, str]] = [
         "postgresql://a:b@localhost:1/d",
         "is not an AMQP URL",
     ),
-    ("setup --computer {tmp}/none.yaml", "does not exist"),
+    ("setup --computer-config {tmp}/none.yaml", "does not exist"),
     ("setup --pseudos us", "'us' is not one of 'paw', 'nc'"),
-    ("slurm-up --computer {tmp}/incomplete.yaml", "missing required fields"),
+    ("slurm-up --computer-config {tmp}/incomplete.yaml", "missing required fields"),
     ("build --perovskite CsPbQ3 -o {tmp}/b", "is not a chemical element"),
     ("build --perovskite-planes 0 -o {tmp}/b", "0 is not in the range 1<=x<=500"),
     ("build --strain-weight 2 -o {tmp}/b", "'--strain-weight': 2 is outside the range"),
@@ -112,11 +112,11 @@ CASES: list[tuple[str, str]] = [
     ("query diff " + HUGE_PK + " 1", f"no node with PK {HUGE_PK}"),
     ("export " + HUGE_PK + " {tmp}/x.aiida", f"no node with PK {HUGE_PK}"),
     ("status no-such-label", "no node with PK, UUID or label no-such-label"),
-    ("setup --computer {tmp}/binary.yaml", "binary.yaml is not a text (UTF-8) file"),
-    ("setup --computer {tmp}/malformed.yaml", "malformed.yaml is not valid YAML"),
+    ("setup --computer-config {tmp}/binary.yaml", "binary.yaml is not a text (UTF-8) file"),
+    ("setup --computer-config {tmp}/malformed.yaml", "malformed.yaml is not valid YAML"),
     ("slurm-up --computer {tmp}/malformed.yaml", "malformed.yaml is not valid YAML"),
     (
-        "setup --profile {profile} --computer {tmp}/clash.yaml",
+        "setup --profile {profile} --computer-config {tmp}/clash.yaml",
         "computer 'badinput' exists in profile '{profile}' with other settings (hostname is "
         "'localhost', the YAML says 'cluster.example.org'",
     ),
@@ -192,6 +192,21 @@ CASES: list[tuple[str, str]] = [
     ("submit --ranks 2000 --computer badinput", "'--ranks': 2000 is not in the range 1<=x<=1024"),
     ("query studies --protocol huge", "'huge' is not one of 'fast', 'balanced', 'stringent'"),
     ("-p {profile} daemon stop --profile ghost", "name two profiles: give one"),
+    # session 10: `alignment` takes run's -X/-F, lattice constants and strain bound
+    ("alignment --chalcogenide CdTe --computer badinput", "CdTe: give it with --chalcogenide-a"),
+    ("alignment -X nosuchcode --computer badinput", "'-X' / '--code': no code with PK, UUID"),
+    ("alignment -F no/such/family --computer badinput", "no pseudopotential family"),
+    ("alignment --max-strain nan --computer badinput", "'--max-strain': nan is not a finite"),
+    (
+        "build --protocol fast --model demo -o {tmp}/b",
+        "--protocol and --model both choose the model: give one",
+    ),
+    ("build --protocol huge -o {tmp}/b", "'huge' is not one of 'fast', 'balanced', 'stringent'"),
+    # --computer is a label elsewhere: setup/slurm-up take --computer-config (old name hidden)
+    (
+        "slurm-up --computer-config {tmp}/clash.yaml --computer {tmp}/clash.yaml",
+        "--computer-config and --computer (its deprecated name) both give the computer YAML",
+    ),
 ]
 
 

@@ -46,10 +46,15 @@ def test_dry_run_checks_the_inputs_and_stores_nothing(
 
 
 def test_no_interface_options_means_no_overrides() -> None:
+    """The strain bound reaches the interface and the alignment series' models, which are
+    built on the same in-plane cell (as the lattice constants do); the relation only the
+    interface (the series' models keep their periodic superlattices)."""
     assert interface_overrides(None, None) == {}
     assert interface_overrides(None, 2.0) == {
-        "interface": {"interface": {"max_strain_percent": 2.0}}
+        "interface": {"interface": {"max_strain_percent": 2.0}},
+        "alignment": {"interface": {"max_strain_percent": 2.0}},
     }
+    assert interface_overrides("paper", None) == {"interface": {"interface": {"relation": "paper"}}}
 
 
 def test_an_invalid_builder_is_one_line_naming_the_problem(study_codes: dict[str, Any]) -> None:

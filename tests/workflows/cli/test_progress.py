@@ -193,3 +193,28 @@ def test_pipeline_estimates_are_the_plan_at_two_cores(study_codes: dict[str, Any
     plan = {e.step: e.wall_seconds(2) for e in study_cost(study_size("fast", "CsPbBr3", "CdS"))}
     assert estimates == {step: plan[step] for step in plan if step not in ("aimd", "na")}
     assert lower_bound is False
+
+
+@pytest.mark.usefixtures("cli_codes")
+def test_estimates_use_the_lattice_constants_given(tmp_path: Path) -> None:
+    """CdTe has no tabulated lattice: with ``--chalcogenide-a 6.48`` the estimate is the
+    plan of ``aiida-janus plan --chalcogenide CdTe --chalcogenide-a 6.48`` (it was skipped:
+    the lattices did not reach the cost model), for the built and a given interface."""
+    from heterostructures.structure.study_cost import study_cost
+    from tests.workflows.cli.conftest import write_structure_files
+    from workflows.cli.progress import study_estimates
+    from workflows.cli.study import build_study
+    from workflows.inputs.study_size import study_size
+
+    size = study_size("fast", "CsPbBr3", "CdTe", {"chalcogenide_a": 6.48})
+    plan = {e.step: e.wall_seconds(2) for e in study_cost(size)}
+    base = ("CsPbBr3", "CdTe", "fast", "badinput", None, (), None)
+    built = build_study(*base, chalcogenide_a=6.48).builder
+    assert study_estimates(built) == (plan, False)
+    write_structure_files(tmp_path)
+    cds = build_study(
+        "CsPbBr3", "CdS", "fast", "badinput", None, (), None,
+        structure=tmp_path / "interface.extxyz", chalcogenide_a=5.9,
+    ).builder  # fmt: skip
+    cds_size = study_size("fast", "CsPbBr3", "CdS", {"chalcogenide_a": 5.9})
+    assert study_estimates(cds)[0] == {e.step: e.wall_seconds(2) for e in study_cost(cds_size)}

@@ -130,14 +130,41 @@ def test_unknown_pk_and_non_workflow_give_one_clear_error(tmp_path: Path) -> Non
 def test_slurm_up_rejects_an_incomplete_cluster_yaml(tmp_path: Path) -> None:
     incomplete = tmp_path / "cluster.yaml"
     incomplete.write_text("label: mycluster\nscheduler: core.slurm\n")
-    assert_clean_error(invoke("slurm-up", "--computer", incomplete), "missing required fields")
+    assert_clean_error(
+        invoke("slurm-up", "--computer-config", incomplete), "missing required fields"
+    )
     direct = tmp_path / "direct.yaml"
     direct.write_text(
         "label: x\nhostname: localhost\ntransport: core.local\nscheduler: core.direct\n"
         "work_dir: /tmp/x\nmpirun_command: mpirun\n"
     )
-    assert_clean_error(invoke("slurm-up", "--computer", direct), "needs scheduler: core.slurm")
-    assert_clean_error(invoke("slurm-up", "--computer", tmp_path / "none.yaml"), "does not exist")
+    assert_clean_error(
+        invoke("slurm-up", "--computer-config", direct), "needs scheduler: core.slurm"
+    )
+    assert_clean_error(
+        invoke("slurm-up", "--computer-config", tmp_path / "none.yaml"), "does not exist"
+    )
+
+
+def test_computer_file_option_is_computer_config_with_a_deprecated_alias(tmp_path: Path) -> None:
+    """``--computer`` is a computer label in run/submit/alignment/demo; in setup/slurm-up the
+    YAML is ``--computer-config`` (shown in --help), the old ``--computer FILE`` hidden and
+    still read, with one deprecation line (issue 23: one name, one meaning)."""
+    from workflows.cli.params import COMPUTER_ALIAS_NOTICE
+
+    for command in ("setup", "slurm-up"):
+        shown = invoke(command, "-h").output
+        assert "--computer-config FILE" in shown
+        assert "--computer " not in shown.split("Options:")[1].replace("--computer-config", "")
+    direct = tmp_path / "direct.yaml"
+    direct.write_text(
+        "label: x\nhostname: localhost\ntransport: core.local\nscheduler: core.direct\n"
+        "work_dir: /tmp/x\nmpirun_command: mpirun\n"
+    )
+    old = invoke("slurm-up", "--computer", direct)
+    assert_clean_error(old, "needs scheduler: core.slurm")  # the file was read
+    assert old.output.count(COMPUTER_ALIAS_NOTICE) == 1
+    assert "Warning" not in invoke("slurm-up", "--computer-config", direct).output
 
 
 def test_every_command_has_help_with_examples() -> None:
