@@ -98,3 +98,28 @@ def post_processing_inputs(
     if "settings" in protocol:
         inputs["settings"] = orm.Dict(protocol["settings"])
     return inputs
+
+
+CUTOFF_KEYS = ("ecutwfc", "ecutrho")
+
+
+def with_scf_cutoffs(pw: Any, scf_parameters: orm.Dict) -> dict[str, tuple[Any, Any]]:
+    """Give the NSCF ``pw`` namespace the SCF's ``ecutwfc``/``ecutrho`` (Ry); returns
+    ``{key: (NSCF value, SCF value)}`` of those it changed.
+
+    Why: the NSCF diagonalises the Hamiltonian of the SCF's density, which it reads; at
+    other cutoffs its basis and density grid are not the SCF's. A caller who overrides
+    only ``electronic.scf``'s cutoffs got such an NSCF.
+    """
+    scf_system = scf_parameters.get_dict().get("SYSTEM", {})
+    parameters = copy.deepcopy(pw.parameters.get_dict())  # nested dicts are the node's own
+    system = parameters.setdefault("SYSTEM", {})
+    changed = {
+        key: (system.get(key), scf_system[key])
+        for key in CUTOFF_KEYS
+        if key in scf_system and system.get(key) != scf_system[key]
+    }
+    if changed:
+        system.update({key: scf for key, (_, scf) in changed.items()})
+        pw.parameters = orm.Dict(parameters)
+    return changed

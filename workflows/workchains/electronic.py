@@ -41,6 +41,7 @@ from workflows.inputs.electronic_steps import (
     post_processing_inputs,
     pw_step_builder,
     validate_electronic_inputs,
+    with_scf_cutoffs,
 )
 from workflows.inputs.lineup_references import reference_scf_inputs
 from workflows.inputs.pw_builders import with_dipole_correction
@@ -247,6 +248,8 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         """Eigenvalues on the denser k-grid, from a copy of the SCF folder."""
         inputs = AttributeDict(self.exposed_inputs(PwBaseWorkChain, namespace="nscf"))
         inputs.pw.structure = self.inputs.structure
+        if changed := with_scf_cutoffs(inputs.pw, self.inputs.scf.pw.parameters):
+            self.report(f"NSCF cutoffs set to the SCF's (Ry; NSCF, SCF): {changed}")
         with_dipole_correction(inputs.pw, self.inputs.structure)
         with_slab_kpoints(inputs, self.inputs.structure)
         inputs.pw.parent_folder = self.ctx.scf.outputs.remote_folder

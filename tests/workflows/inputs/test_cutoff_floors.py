@@ -203,3 +203,23 @@ def test_hybrid_ecutfock_is_checked_when_the_series_is_built(
             study_codes, "fast", hybrid, perovskite="CsPbBr3", chalcogenide="ZnS"
         )
     AlignmentSeriesWorkChain.get_builder_from_protocol(study_codes, "fast", hybrid)
+
+
+@pytest.mark.usefixtures("aiida_profile")
+def test_nscf_takes_the_scf_cutoffs() -> None:
+    """``janus.electronic`` runs its NSCF at the SCF's cutoffs (the density it reads):
+    an override of ``scf`` alone (80/320 Ry) is carried to the NSCF (50/200 Ry before);
+    equal cutoffs, as in every recording, leave the NSCF's parameters node untouched."""
+    from aiida.common import AttributeDict
+    from aiida.orm import Dict
+
+    from workflows.inputs.electronic_steps import with_scf_cutoffs
+
+    nscf = Dict({"SYSTEM": {"ecutwfc": 50.0, "ecutrho": 200.0, "nosym": True}})
+    pw = AttributeDict({"parameters": nscf})
+    scf = Dict({"SYSTEM": {"ecutwfc": 80.0, "ecutrho": 320.0}})
+    assert with_scf_cutoffs(pw, scf) == {"ecutwfc": (50.0, 80.0), "ecutrho": (200.0, 320.0)}
+    assert pw.parameters.get_dict()["SYSTEM"] == {"ecutwfc": 80.0, "ecutrho": 320.0, "nosym": True}
+    same = AttributeDict({"parameters": nscf})
+    assert with_scf_cutoffs(same, Dict({"SYSTEM": {"ecutwfc": 50.0, "ecutrho": 200.0}})) == {}
+    assert same.parameters is nscf
