@@ -89,9 +89,14 @@ def with_ecutrho(overrides: Mapping[str, Any], dual: float) -> dict[str, Any]:
     """
     completed = copy.deepcopy(dict(overrides))
     for system in _system_namelists(completed):
-        if "ecutwfc" in system and "ecutrho" not in system:
-            system["ecutrho"] = dual * float(system["ecutwfc"])
+        _complete_ecutrho(system, dual)
     return completed
+
+
+def _complete_ecutrho(system: dict[str, Any], dual: float) -> None:
+    """``ecutrho`` = ``dual`` × ``ecutwfc`` (Ry) in a ``SYSTEM`` giving ``ecutwfc`` alone."""
+    if "ecutwfc" in system and "ecutrho" not in system:
+        system["ecutrho"] = dual * float(system["ecutwfc"])
 
 
 def merge_keeping_dual(
@@ -114,8 +119,7 @@ def _complete_with_protocol_dual(protocol: Mapping[str, Any], overrides: dict[st
         if not isinstance(value, dict) or not isinstance(base, Mapping):
             continue
         if key == "SYSTEM" and {"ecutwfc", "ecutrho"} <= set(base):
-            dual = float(base["ecutrho"]) / float(base["ecutwfc"])
-            value.update(with_ecutrho({"SYSTEM": value}, dual)["SYSTEM"])
+            _complete_ecutrho(value, float(base["ecutrho"]) / float(base["ecutwfc"]))
         else:
             _complete_with_protocol_dual(base, value)
 
@@ -123,11 +127,9 @@ def _complete_with_protocol_dual(protocol: Mapping[str, Any], overrides: dict[st
 def floored_inputs(
     protocol_inputs: Mapping[str, Any],
     overrides: Mapping[str, Any] | None,
-    perovskite: str,
-    chalcogenide: str,
+    elements: Iterable[str],
 ) -> dict[str, Any]:
-    """A workchain's ``protocol_inputs`` with their cutoffs raised to the pair's floor, then
-    the caller's ``overrides`` merged on top (:func:`merge_keeping_dual`: explicit cutoffs
-    of the caller win)."""
-    raised = raise_cutoffs_to_floor(protocol_inputs, pair_elements(perovskite, chalcogenide))
-    return merge_keeping_dual(raised, overrides)
+    """A workchain's ``protocol_inputs`` with their cutoffs raised to the floor of
+    ``elements``, then the caller's ``overrides`` merged on top (:func:`merge_keeping_dual`:
+    explicit cutoffs of the caller win)."""
+    return merge_keeping_dual(raise_cutoffs_to_floor(protocol_inputs, elements), overrides)

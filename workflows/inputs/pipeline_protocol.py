@@ -19,7 +19,7 @@ from aiida_quantumespresso.common.types import ElectronicType
 from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
 from heterostructures.structure.interface_spec import build_from_spec
-from workflows.inputs.cutoff_floors import merge_keeping_dual, raise_cutoffs_to_floor
+from workflows.inputs.cutoff_floors import floored_inputs
 from workflows.inputs.pipeline_steps import SIDES
 from workflows.inputs.pw_builders import load_family, use_gamma_tricks
 from workflows.inputs.site_labels import labels_from_atoms
@@ -202,7 +202,7 @@ class StepProtocols:
         missing = sorted(set(REQUIRED_CODES) - set(codes))
         if missing:
             raise ValueError(f"codes {missing} are not configured: run `aiida-janus setup`")
-        steps = merge_keeping_dual(raise_cutoffs_to_floor(settings["steps"], elements), overrides)
+        steps = floored_inputs(settings["steps"], overrides, elements)
         return cls(
             codes,
             protocol,

@@ -41,7 +41,7 @@ from workflows.calcfunctions.alignment import (
 from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
 from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.alignment_models import electronic_thresholds, model_electronic_inputs
-from workflows.inputs.cutoff_floors import floored_inputs
+from workflows.inputs.cutoff_floors import floored_inputs, pair_elements
 from workflows.inputs.hybrid_scf import (
     DEFAULT_HYBRID_SETTINGS,
     check_norm_conserving,
@@ -331,7 +331,7 @@ class AlignmentSeriesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkCh
         (``cutoff_floors.py``). Raises ``ValueError``s before anything is stored.
         """
         own = cls.checked_protocol_inputs(protocol, None)
-        inputs = floored_inputs(own, overrides, perovskite, chalcogenide)
+        inputs = floored_inputs(own, overrides, pair_elements(perovskite, chalcogenide))
         thicknesses = plan_models(inputs["thicknesses"])
         model = InterfaceWorkChain.get_builder_from_protocol(
             codes["pw"],
