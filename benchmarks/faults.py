@@ -200,6 +200,9 @@ def read_record(folder: Path) -> tuple[int | None, int | None, list[str]]:
     stranded = sum(int(r.get("stranded_calcjobs", 0)) for r in records)
     if stranded:  # launched twice, never run: marked KILLED (workflows/engine/stranded.py)
         notes.append(f"{stranded} stranded twin(s) marked KILLED")
+    active = [line for r in records for line in r.get("status", {}).get("unterminated", [])]
+    if active:  # still active after the settle time (tests/workflows/test_faults.py)
+        notes.append(f"{len(active)} CalcJob(s) never terminated: " + "; ".join(active))
     duplicated = sum(int(r["duplicated"]) for r in records)
     return duplicated, sum(int(r["lost"]) for r in records), notes
 

@@ -56,6 +56,7 @@ def tally(status: dict[str, Any], expected: int) -> dict[str, int]:
         "submit_window_runs": interrupted,
         "orphaned_calcjobs": orphaned,
         "stranded_calcjobs": int(status.get("stranded_calcjobs", 0)),
+        "unterminated_calcjobs": len(status.get("unterminated", [])),
         "extra_calcjobs": int(status["calcjobs"]) - expected,
     }
 

@@ -130,7 +130,36 @@ def status(pk: int) -> dict[str, Any]:
         # twins that never ran, killed when their caller terminated (engine/stranded.py)
         "stranded_calcjobs": sum(map(is_stranded, nodes)),
         **_twins(pk),
+        "unterminated": _unterminated(nodes),
     }
+
+
+def _unterminated(nodes: list[Any]) -> list[str]:
+    """Each CalcJob still active when the study ended: state, status, caller, queued task.
+
+    Why: a twin whose caller awaits the other copy is never waited for; the fault record
+    must say whether it was still running (its task held by a worker) or waiting with no
+    task in the broker queue (then nothing will ever run it).
+    """
+    active = [node for node in nodes if not node.is_terminated]
+    if not active:
+        return []
+    try:
+        from workflows.engine.submit_reuse import pending_task_pks
+
+        queued: set[int] | None = pending_task_pks()
+    except Exception:  # no broker reachable from this process: say so, do not guess
+        queued = None
+    lines = []
+    for node in active:
+        caller = node.caller
+        task = "unknown" if queued is None else ("queued" if node.pk in queued else "not queued")
+        lines.append(
+            f"{node.process_label}<{node.pk}> {node.process_state.value} "
+            f"({node.process_status or 'no status'}); caller "
+            f"{caller.process_label}<{caller.pk}> {caller.process_state.value}; task {task}"
+        )
+    return lines
 
 
 def _signature(node: Any) -> tuple[Any, ...]:

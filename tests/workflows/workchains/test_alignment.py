@@ -303,3 +303,24 @@ def _assert_queryable(node: Any) -> None:
     assert set(record.wall_seconds) == {"p3_c2", "p5_c4"}
     assert all(seconds is not None and seconds > 0 for seconds in record.wall_seconds.values())
     assert {row["model"] for row in record.rows} == {"3+2", "5+4"}
+
+
+@pytest.mark.parametrize("chalcogenide", ["CdS", "ZnS"])
+def test_fast_relaxes_on_the_hamiltonian_of_its_alignment(
+    chalcogenide: str, study_codes: dict[str, InstalledCode]
+) -> None:
+    """``alignment --relax`` on ``fast``: the relaxation runs at the cutoffs of the SCF that
+    reads its levels (the pair's floor: CdS 30/120, ZnS 50/200 Ry), not the family's
+    recommended 60 Ry. Reference: ``profiles/pseudos/nc-cutoff-floors.yaml`` and the
+    protocol's dual 4, by hand."""
+    from workflows.workchains.alignment import AlignmentSeriesWorkChain
+
+    builder = AlignmentSeriesWorkChain.get_builder_from_protocol(
+        study_codes, "fast", {"relax_atoms": True}, chalcogenide=chalcogenide
+    )
+    expected = {"CdS": (30.0, 120.0), "ZnS": (50.0, 200.0)}[chalcogenide]
+    relax = builder.model.relax.pw.parameters["SYSTEM"]
+    scf = builder.electronic.scf.pw.parameters["SYSTEM"]
+    assert builder.model.relax_atoms.value is True
+    assert (relax["ecutwfc"], relax["ecutrho"]) == expected
+    assert (scf["ecutwfc"], scf["ecutrho"]) == expected
