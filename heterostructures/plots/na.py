@@ -59,11 +59,13 @@ def draw_spectral_density(
     peaks_cm: list[float],
     resolution_cm: float,
     resolved: bool,
+    note_side: str = "right",
 ) -> None:
     """I(ν̃) (eV² fs against cm⁻¹) on ``axes``, peaks dotted, the resolution in the title.
 
     A spectrum too coarse for the peaks asked for is drawn as stems at its frequency bins:
-    a line through a few bins 334 cm⁻¹ apart would draw a peak that is not there.
+    a line through a few bins 334 cm⁻¹ apart would draw a peak that is not there. The
+    note saying so sits in the top ``note_side`` ("left"/"right") corner, off the stems.
     """
     frequencies = np.asarray(frequencies_cm, dtype=float)
     values = np.asarray(intensity, dtype=float)
@@ -72,8 +74,9 @@ def draw_spectral_density(
     else:
         axes.stem(frequencies, values, linefmt="tab:blue", markerfmt="o", basefmt="0.6")
         axes.text(
-            0.98, 0.95, f"bins {resolution_cm:.0f} cm$^{{-1}}$ apart: no peak can be resolved",
-            transform=axes.transAxes, ha="right", va="top", fontsize=8,
+            0.98 if note_side == "right" else 0.02, 0.95,
+            f"bins {resolution_cm:.0f} cm$^{{-1}}$ apart: no peak can be resolved",
+            transform=axes.transAxes, ha=note_side, va="top", fontsize=8,
         )  # fmt: skip
     for peak in peaks_cm:
         axes.axvline(peak, color="0.6", lw=0.8, ls=":")

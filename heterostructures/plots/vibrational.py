@@ -14,6 +14,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
+from heterostructures.plots.na import draw_spectral_density
+
 ELEMENT_COLOURS = {
     "Cs": "tab:purple",
     "Pb": "0.35",
@@ -36,13 +38,19 @@ def gap_peaks_by_element_figure(
     peak_labels: Sequence[tuple[float, str]],
     comparison_cm: Sequence[float] = (),
     max_frequency_cm: float = 500.0,
+    resolution_cm: float | None = None,
+    resolved: bool = True,
 ) -> Figure:
     """Two panels sharing the wavenumber axis (cm⁻¹).
 
     Top: gap spectral density (eV²·fs) with each assigned peak labelled (``peak_labels``:
-    wavenumber, text). Bottom: each element's share of the kinetic-energy spectrum
-    (amu·Å²/fs normalised per bin), stacked; bins where no atom moves are left blank.
-    ``comparison_cm``: wavenumbers drawn as grey ticks for comparison only.
+    wavenumber, text); an unresolved spectrum (``resolved`` False, bins ``resolution_cm``
+    apart) is drawn as stems at its bins, as in Fig. 4c
+    (:func:`~heterostructures.plots.na.draw_spectral_density`), so no line through three
+    bins draws a peak that is not there. Bottom: each element's share of the
+    kinetic-energy spectrum (amu·Å²/fs normalised per bin), stacked; bins where no atom
+    moves are left blank. ``comparison_cm``: wavenumbers drawn as grey ticks for
+    comparison only.
     """
     frequencies = np.asarray(frequencies_cm, dtype=float)
     element_grid = np.asarray(element_frequencies_cm, dtype=float)
@@ -50,7 +58,12 @@ def gap_peaks_by_element_figure(
     total = np.sum(list(spectra.values()), axis=0)
     figure = Figure(figsize=(6.5, 5.0), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(1.0, 1.0))
-    top.plot(frequencies, np.asarray(gap_intensity, dtype=float), color="tab:blue")
+    if resolved:
+        top.plot(frequencies, np.asarray(gap_intensity, dtype=float), color="tab:blue")
+    else:
+        spacing = resolution_cm if resolution_cm is not None else float(np.diff(frequencies)[0])
+        draw_spectral_density(top, frequencies, gap_intensity, [], spacing, False, "left")
+        top.set_xlabel("")
     for wavenumber, text in peak_labels:
         top.axvline(wavenumber, color="tab:red", lw=0.8, ls=":")
         top.annotate(

@@ -77,6 +77,8 @@ def gap_peak_assignment(
         spectra.by_element,
         [(a.frequency_cm, _label(a)) for a in assignments],
         comparison_cm=[peak.centre_cm for peak in PAPER_GAP_PEAKS],
+        resolution_cm=spectral_summary.get_dict().get("resolution_cm"),
+        resolved=bool(spectral_summary.get_dict().get("resolved", True)),
     )
     files = figure_nodes(figure, "gap_peaks_by_element")
     return {
