@@ -48,6 +48,8 @@ class StudyProgress:
     running: tuple[str, ...]
     elapsed_s: float
     remaining_s: float | None
+    overdue_s: float = 0.0
+    """Σ over running steps of the wall seconds spent beyond their cost-model estimate."""
 
 
 def _step_of(label: str) -> str:
@@ -75,9 +77,12 @@ def job_activity(workdir: Path) -> str:
     return pw_progress(read_tail(workdir / OUTPUT_FILE)).describe()
 
 
-def _remaining(children: list[ProcessRow], estimates: dict[str, float], now: datetime) -> float:
-    """Σ over unfinished steps of (estimated wall s − wall s spent in it so far), ≥ 0 each."""
-    left = 0.0
+def _remaining(
+    children: list[ProcessRow], estimates: dict[str, float], now: datetime
+) -> tuple[float, float]:
+    """(Σ over unfinished steps of estimated wall s − wall s spent so far, ≥ 0 each;
+    Σ of the seconds by which started steps have overrun their estimate)."""
+    left = overdue = 0.0
     for step, estimate in estimates.items():
         rows = [row for row in children if _step_of(row.link_label) == step]
         calls = STEP_CALLS.get(step, (step,))
@@ -86,7 +91,8 @@ def _remaining(children: list[ProcessRow], estimates: dict[str, float], now: dat
         started = min((row.ctime for row in rows), default=None)
         spent = (now - started).total_seconds() if started else 0.0
         left += max(0.0, estimate - spent)
-    return left
+        overdue += max(0.0, spent - estimate) if started else 0.0
+    return left, overdue
 
 
 def study_progress(
@@ -116,11 +122,13 @@ def study_progress(
         where = _top_label(row, by_pk, pk)
         text = f"{where}: {row.process_label}<{row.pk}>" + (f" {activity}" if activity else "")
         running.append(text)
-    remaining = (
-        None if estimates is None or root.terminated else _remaining(children, estimates, now)
+    remaining, overdue = (
+        (None, 0.0)
+        if estimates is None or root.terminated
+        else _remaining(children, estimates, now)
     )
     return StudyProgress(
-        pk, root.state, done, total, tuple(running), root.elapsed_seconds(now), remaining
+        pk, root.state, done, total, tuple(running), root.elapsed_seconds(now), remaining, overdue
     )
 
 
@@ -149,7 +157,10 @@ def progress_line(progress: StudyProgress, lower_bound: bool = False) -> str:
         f"study <{progress.pk}> {progress.state}: {progress.steps_done}/{progress.steps_total}"
         f" steps, {_clock(progress.elapsed_s)} elapsed"
     )
-    if progress.remaining_s is not None:
+    if progress.remaining_s is not None and progress.remaining_s < 1 and progress.overdue_s >= 1:
+        # the estimate is used up: say by how much it is overrun, not "~0:00 left"
+        line += f", {_clock(progress.overdue_s)} over the cost model's estimate"
+    elif progress.remaining_s is not None:
         line += f", {'≥' if lower_bound else '~'}{_clock(progress.remaining_s)} left (cost model)"
     if progress.running:
         shown = "; ".join(progress.running[:2])

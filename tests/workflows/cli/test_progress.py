@@ -173,9 +173,28 @@ def test_time_left_counts_unfinished_steps_minus_time_spent() -> None:
         _child("chalcogenide_bulk", "finished", start),
         _child("interface", "waiting", start),
     ]
-    assert _remaining(children, estimates, now) == pytest.approx(40.0 + 600.0)
+    assert _remaining(children, estimates, now) == pytest.approx((40.0 + 600.0, 0.0))
     assert _steps_done(children, tuple(estimates)) == (1, 3)
     assert _steps_done(children[1:], tuple(estimates)) == (0, 3)
+
+
+def test_an_overrun_estimate_says_by_how_much_not_zero_left() -> None:
+    """The 0.12 demo's NA snapshots ran 7 min past their estimate while the line said
+    "~0:00 left". Interface estimated 100 s, running for 160 s, nothing after it: the
+    line says "1:00 over"; within the estimate it still counts down. Reference: the
+    clock arithmetic by hand."""
+    from workflows.cli.progress import StudyProgress, _remaining, progress_line
+
+    start = datetime(2026, 12, 5, 6, 0, tzinfo=timezone.utc)
+    late = datetime(2026, 12, 5, 6, 2, 40, tzinfo=timezone.utc)
+    children = [_child("interface", "waiting", start)]
+    left, over = _remaining(children, {"interface": 100.0}, late)
+    assert (left, over) == (0.0, 60.0)
+    line = progress_line(StudyProgress(7, "waiting", 0, 1, (), 160.0, left, over))
+    assert "1:00 over the cost model's estimate" in line
+    assert "left" not in line
+    counting = progress_line(StudyProgress(7, "waiting", 0, 1, (), 40.0, 60.0, 0.0))
+    assert "~1:00 left (cost model)" in counting
 
 
 def test_pipeline_estimates_are_the_plan_at_two_cores(study_codes: dict[str, Any]) -> None:
