@@ -154,12 +154,17 @@ def _unterminated(nodes: list[Any]) -> list[str]:
     for node in active:
         caller = node.caller
         task = "unknown" if queued is None else ("queued" if node.pk in queued else "not queued")
+        by = f"{caller.process_label}<{caller.pk}> {_state(caller)}" if caller else "none"
         lines.append(
-            f"{node.process_label}<{node.pk}> {node.process_state.value} "
-            f"({node.process_status or 'no status'}); caller "
-            f"{caller.process_label}<{caller.pk}> {caller.process_state.value}; task {task}"
+            f"{node.process_label}<{node.pk}> {_state(node)} "
+            f"({node.process_status or 'no status'}); caller {by}; task {task}"
         )
     return lines
+
+
+def _state(node: Any) -> str:
+    """A process state for a record line; a node stored but not yet given one says so."""
+    return node.process_state.value if node.process_state is not None else "no state yet"
 
 
 def _signature(node: Any) -> tuple[Any, ...]:
