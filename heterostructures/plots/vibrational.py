@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from numpy.typing import ArrayLike
 
@@ -58,20 +59,7 @@ def gap_peaks_by_element_figure(
     total = np.sum(list(spectra.values()), axis=0)
     figure = Figure(figsize=(6.5, 5.0), layout="constrained")
     top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=(1.0, 1.0))
-    if resolved:
-        top.plot(frequencies, np.asarray(gap_intensity, dtype=float), color="tab:blue")
-    else:
-        spacing = resolution_cm if resolution_cm is not None else float(np.diff(frequencies)[0])
-        draw_spectral_density(top, frequencies, gap_intensity, [], spacing, False, "left")
-        top.set_xlabel("")
-    for wavenumber, text in peak_labels:
-        top.axvline(wavenumber, color="tab:red", lw=0.8, ls=":")
-        top.annotate(
-            text, (wavenumber, 1.0), xycoords=("data", "axes fraction"),
-            rotation=90, ha="right", va="top", fontsize=7,
-        )  # fmt: skip
-    top.set_ylabel("gap spectral density (eV$^2$ fs)")
-    top.set_title("IS–FS gap spectrum and the elements moving at its peaks", fontsize=9)
+    _gap_panel(top, frequencies, gap_intensity, peak_labels, resolution_cm, resolved)
     base = np.zeros_like(element_grid)
     moving = total > 0
     for element, density in spectra.items():
@@ -92,3 +80,28 @@ def gap_peaks_by_element_figure(
     bottom.set_ylabel("share of kinetic-energy spectrum")
     bottom.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7, frameon=False)
     return figure
+
+
+def _gap_panel(
+    top: Axes,
+    frequencies: np.ndarray,
+    gap_intensity: ArrayLike,
+    peak_labels: Sequence[tuple[float, str]],
+    resolution_cm: float | None,
+    resolved: bool,
+) -> None:
+    """The gap spectrum panel: a line when resolved, else stems at its bins; peaks labelled."""
+    if resolved:
+        top.plot(frequencies, np.asarray(gap_intensity, dtype=float), color="tab:blue")
+    else:
+        spacing = resolution_cm if resolution_cm is not None else float(np.diff(frequencies)[0])
+        draw_spectral_density(top, frequencies, gap_intensity, [], spacing, False, "left")
+        top.set_xlabel("")
+    for wavenumber, text in peak_labels:
+        top.axvline(wavenumber, color="tab:red", lw=0.8, ls=":")
+        top.annotate(
+            text, (wavenumber, 1.0), xycoords=("data", "axes fraction"),
+            rotation=90, ha="right", va="top", fontsize=7,
+        )  # fmt: skip
+    top.set_ylabel("gap spectral density (eV$^2$ fs)")
+    top.set_title("IS–FS gap spectrum and the elements moving at its peaks", fontsize=9)
