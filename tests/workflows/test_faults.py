@@ -260,7 +260,7 @@ def _assert_every_calculation_accounted(
         )
 
 
-@pytest.mark.slow  # unverified since the issue 20 rewrite (stop 27): run with `make pytest-slow`
+@pytest.mark.slow  # 2-4 min a trial; 10/10 on 2026-12-06 (docs/faults/): `make pytest-slow`
 @pytest.mark.daemon
 @pytest.mark.parametrize("opt_in", [(), ("JANUS_SUBMIT_REUSE",)], ids=["default", "submit-reuse"])
 def test_daemon_sigkilled_mid_study_resumes_every_calculation(
@@ -326,7 +326,7 @@ def _restart_rabbitmq() -> None:
     subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, capture_output=True)
 
 
-@pytest.mark.slow  # unverified since the issue 20 rewrite (stop 27): run with `make pytest-slow`
+@pytest.mark.slow  # 2 min a trial; 8/10 on 2026-12-06 (docs/faults/): `make pytest-slow`
 @pytest.mark.daemon
 def test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process(
     production_profile: FaultProfile,
@@ -351,7 +351,7 @@ def test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process(
     _assert_every_calculation_accounted(after, profile, submit_window=True)
 
 
-@pytest.mark.slow  # unverified since the issue 20 rewrite (stop 27): run with `make pytest-slow`
+@pytest.mark.slow  # 2-4 min a trial; 10/10 on 2026-12-06 (docs/faults/): `make pytest-slow`
 @pytest.mark.daemon
 def test_rabbitmq_restarted_with_the_safe_command_runs_every_calculation_once(
     production_profile: FaultProfile,
