@@ -164,7 +164,7 @@ def _population_top(curves: DynamicsCurves) -> float:
 
     Why: the domain-projected population is normalised by its value at t = 0, so it can
     exceed 1 when the state's weight on the donor domain grows along the trajectory (the
-    0.12 demo's 100 fs replayed for 2 ps reached 1.2 at its recurrences); a fixed limit cut
+    0.12 demo's 100 fs replayed for 2 ps reached 1.45 at its recurrences); a fixed limit cut
     those excursions off the figure.
     """
     drawn = [np.asarray(curves.transfer_population, dtype=float)]

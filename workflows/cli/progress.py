@@ -91,7 +91,7 @@ def _remaining(
         started = min((row.ctime for row in rows), default=None)
         spent = (now - started).total_seconds() if started else 0.0
         left += max(0.0, estimate - spent)
-        overdue += max(0.0, spent - estimate) if started else 0.0
+        overdue += max(0.0, spent - estimate)
     return left, overdue
 
 
