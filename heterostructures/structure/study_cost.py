@@ -17,8 +17,8 @@ and ``stringent``) are not scaled: such an estimate is a lower bound and says so
 Hand check (the ``fast`` CsPbBr3/CdS demo, 13 atoms, 120 MD steps, 100 snapshots): each
 step reproduces its own measurement, e.g. the AIMD 5.3 s/step × 120 steps = 636 s = 10.6
 min wall, × 2 cores = 0.353 core-h; the whole study 12.3 + 2.1 + 2.2 + 5.5 + 13.1 + 0.1
-+ 10.6 + 18.4 + 0.1 = 64.4 min wall = 2.147 core-h (the 45.8 min of docs/measurements.md
-plus the thickness series step measured later, 18.6 min).
++ 10.6 + 26.0 + 0.1 = 72.0 min wall = 2.400 core-h (the 2026-11-26 demo's steps, the
+thickness series measured later, and the NA snapshots of the 2026-12-06 demo).
 """
 
 from __future__ import annotations
@@ -108,11 +108,12 @@ MEASUREMENTS: dict[str, Measurement] = {
     ),
     "na": Measurement(
         "NA snapshots, 100 Γ SCFs in 2 chains (NC), then the NA analysis",
-        18.4 * 60 + 0.1 * 60,
+        26.0 * 60 + 0.1 * 60,
         13,
         100,
         "nc",
-        "docs/measurements.md, demo study 2026-11-26 (quiet): 18.4 min + < 0.1 min",
+        "docs/measurements.md, demo study 2026-12-06 (alone): 26.0 min + < 0.1 min; per "
+        "snapshot and chain 31 s = pw.x 22 s + AiiDA 9 s",
     ),
 }
 """The measurement each step's estimate rests on, by pipeline step name."""

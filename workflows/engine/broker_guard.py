@@ -1,4 +1,4 @@
-"""Daemon workers on RabbitMQ: when the broker drops the connection, restart the worker.
+"""Daemon workers on RabbitMQ: when the broker drops the connection, stop the worker cleanly.
 
 Why: when RabbitMQ restarts (or drops a connection), it puts the unacknowledged tasks
 of that connection back in the queue, but the worker that held them keeps running their
@@ -8,33 +8,38 @@ issue #1748). Our fault test saw the results: steps run twice (24 CalcJobs for 1
 once a second `PwBaseWorkChain` instance excepted when it attached an output the first
 had already returned, which failed the study.
 
-The guard makes a dropped connection behave like a killed worker, which the daemon
-already survives (see ``workflows/engine/repairs.py`` and the SIGKILL fault test). When
-the connection closes with an error from the broker side, the worker process at once
-replaces itself (``os.execv``, same PID, so circus sees no death) with a small waiter.
-The waiter polls the broker's port until it accepts connections again, and then turns
-back into the same worker command. So the processes the old worker held vanish together
-with their tasks' old delivery, and each task runs again, once, from its last
-checkpoint. A close that the worker itself starts (``verdi daemon stop``) is left
-alone: aio-pika reports it with no error or a ``CancelledError``.
+The guard makes a dropped connection behave like ``verdi daemon stop`` of that one
+worker, the path ``aiida-janus daemon restart-broker`` takes (10 of 10 fault trials with
+no process lost or run twice). When the connection closes with an error from the broker
+side, the worker sends itself SIGTERM: aiida-core's own handler cancels the worker's
+processes at their next ``await`` (they resume from their last checkpoint), closes the
+profile and ends the worker. circus starts a new worker for the one that ended, and
+:func:`wait_for_broker` holds that new worker back until the broker accepts connections
+again, so it does not fail to start while RabbitMQ is still down. A close that the
+worker itself starts (``verdi daemon stop``) is left alone: aio-pika reports it with no
+error or a ``CancelledError``.
+
+The first version replaced the worker with ``os.execv``, which killed its processes
+mid-step: 8 of 10 fault trials (2026-12-06, docs/faults/rabbit_guard_on.md), one study
+failed with a ``PwBaseWorkChain`` ending in exit 11 after the restart.
 
 Opt-in (``JANUS_BROKER_GUARD=1`` in the environment of ``aiida-janus daemon start``,
-see ``workflows/engine/daemon_worker.py``), and only in daemon workers of a RabbitMQ profile.
-What it does not cover: a network partition or heartbeat expiry that the client does not
-report as a close, channel-level closes, and the ZeroMQ broker's own requeues; and
-``os.execv`` turns every broker-side drop, even a transient one, into a kill of the
-worker's processes (they resume from their checkpoints). ``aiida-janus daemon
+see ``workflows/engine/daemon_worker.py``), and only in daemon workers of a RabbitMQ
+profile. What it does not cover: a network partition or heartbeat expiry that the client
+does not report as a close, channel-level closes, and the ZeroMQ broker's own requeues;
+and it turns every broker-side drop, even a transient one, into a stop of the worker's
+processes (they resume from their checkpoints in the new worker). ``aiida-janus daemon
 restart-broker`` (stop the daemon, restart the broker, start the daemon) stays the
 supported way for planned broker maintenance.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import itertools
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -43,7 +48,9 @@ from typing import Any
 LOGGER = logging.getLogger(__name__)
 WAIT_TIMEOUT_S = 3600.0  # then start the worker anyway: circus reports what follows
 POLL_S = 1.0
+RABBITMQ_BACKEND = "core.rabbitmq"
 _installed: list[Any] = []  # the callback, held strongly (aio-pika may keep it weakly)
+_stopping: list[bool] = []  # set once: a second close while stopping must not signal again
 
 
 def is_daemon_worker(argv: list[str] | None = None) -> bool:
@@ -57,40 +64,21 @@ def dropped_by_broker(error: BaseException | None) -> bool:
     return error is not None and not isinstance(error, asyncio.CancelledError)
 
 
-def waiter_argv(host: str, port: int, worker_argv: list[str]) -> list[str]:
-    """The command line of the waiter that becomes ``worker_argv`` once the broker is up."""
-    return [sys.executable, "-m", __name__, "--host", host, "--port", str(port), "--", *worker_argv]
+def _stop_worker(connection: Any, error: BaseException | None = None) -> None:
+    """aio-pika close callback: stop this worker cleanly if the broker dropped us.
 
-
-def worker_argv() -> list[str]:
-    """This worker's own command line, as it was started (``python -m ...`` kept as such).
-
-    ``sys.orig_argv`` keeps ``-m workflows.engine.daemon_worker``, so the re-executed worker runs
-    the janus entry again and has the engine repairs before its first task.
+    It runs in the communicator's thread; SIGTERM reaches the worker's own handler
+    (``aiida.engine.daemon.worker.shutdown_worker``) on the runner's loop.
     """
-    return [sys.executable, *sys.orig_argv[1:]]
-
-
-def _restart_worker(connection: Any, error: BaseException | None = None) -> None:
-    """aio-pika close callback: replace this worker by the waiter if the broker dropped us."""
-    if not dropped_by_broker(error):
+    if not dropped_by_broker(error) or _stopping:
         return
-    from aiida.manage import get_manager
-
-    config = get_manager().get_profile().process_control_config  # type: ignore[union-attr]
-    host = str(config.get("broker_host", "127.0.0.1"))
-    port = int(config.get("broker_port", 5672))
+    _stopping.append(True)
     LOGGER.warning(
-        "broker connection lost (%s): restarting this daemon worker so that no process "
-        "runs twice (aiida-core #1748); it waits for %s:%d first",
+        "broker connection lost (%s): stopping this daemon worker so that no process runs "
+        "twice (aiida-core #1748); circus starts a new one once the broker answers",
         error,
-        host,
-        port,
     )
-    for handler in logging.getLogger().handlers:
-        handler.flush()
-    argv = waiter_argv(host, port, worker_argv())
-    os.execv(argv[0], argv)
+    os.kill(os.getpid(), signal.SIGTERM)
 
 
 def install() -> bool:
@@ -105,10 +93,35 @@ def install() -> bool:
     communicator = get_manager().get_communicator()
     if not isinstance(communicator, RmqThreadCommunicator):
         return False
-    communicator.add_close_callback(_restart_worker)
-    _installed.append(_restart_worker)
-    LOGGER.info("broker guard installed: a dropped RabbitMQ connection restarts this worker")
+    communicator.add_close_callback(_stop_worker)
+    _installed.append(_stop_worker)
+    LOGGER.info("broker guard installed: a dropped RabbitMQ connection stops this worker")
     return True
+
+
+def broker_address(profile: Any) -> tuple[str, int] | None:
+    """``(host, port)`` of the profile's RabbitMQ, or None for another broker (or none)."""
+    if getattr(profile, "process_control_backend", None) != RABBITMQ_BACKEND:
+        return None
+    config = profile.process_control_config
+    return str(config.get("broker_host", "127.0.0.1")), int(config.get("broker_port", 5672))
+
+
+def wait_for_broker(profile: Any, timeout_s: float = WAIT_TIMEOUT_S) -> bool:
+    """Before a worker starts: wait until the profile's RabbitMQ accepts connections.
+
+    True at once for a profile without RabbitMQ. After ``timeout_s`` (s) it says so on
+    stderr (the daemon log) and returns False: the worker then starts and fails as
+    aiida-core reports it, and circus starts the next one.
+    """
+    address = broker_address(profile)
+    if address is None:
+        return True
+    if wait_for_port(*address, timeout_s):
+        return True
+    host, port = address
+    print(f"broker {host}:{port} still down after {timeout_s:.0f} s", file=sys.stderr)
+    return False
 
 
 def wait_for_port(host: str, port: int, timeout_s: float, poll_s: float = POLL_S) -> bool:
@@ -122,24 +135,3 @@ def wait_for_port(host: str, port: int, timeout_s: float, poll_s: float = POLL_S
             if time.monotonic() >= deadline:
                 return False
             time.sleep(poll_s)
-
-
-def main(argv: list[str] | None = None) -> None:
-    """The waiter: ``python -m workflows.engine.broker_guard --host H --port P -- WORKER ARGV``."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--host", required=True)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--timeout", type=float, default=WAIT_TIMEOUT_S)
-    parser.add_argument("worker", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    worker = args.worker[1:] if args.worker[:1] == ["--"] else args.worker
-    if not worker:
-        parser.error("give the worker's command line after --")
-    if not wait_for_port(args.host, args.port, args.timeout):
-        down = f"broker {args.host}:{args.port} still down after {args.timeout:.0f} s"
-        print(f"{down}: starting the worker anyway", file=sys.stderr)
-    os.execv(worker[0], worker)
-
-
-if __name__ == "__main__":
-    main()

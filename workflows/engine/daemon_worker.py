@@ -21,7 +21,8 @@ environment of ``aiida-janus daemon start`` (circus passes it on to the workers)
 - ``JANUS_SUBMIT_REUSE``: ``workflows/engine/submit_reuse.py`` (a janus step re-run after a kill
   re-uses the child it had launched);
 - ``JANUS_BROKER_GUARD``: ``workflows/engine/broker_guard.py`` (RabbitMQ only: a worker whose
-  connection the broker drops re-executes itself).
+  connection the broker drops stops cleanly, and the one circus starts next waits for
+  the broker).
 
 With both off, the only changes to aiida-core are the repairs of `workflows/engine/repairs.py`.
 """
@@ -92,8 +93,12 @@ def run_worker(profile_name: str) -> None:
     from aiida.engine.daemon.worker import start_daemon_worker
     from aiida.manage import get_manager
 
-    load_profile(profile_name)
+    from workflows.engine import broker_guard
+
+    profile = load_profile(profile_name)
     get_manager().get_profile_storage()  # as `verdi`'s with_dbenv: fails early on a bad storage
+    if opted_in(BROKER_GUARD_ENV):
+        broker_guard.wait_for_broker(profile)  # before install_in_worker connects to it
     installed = install_in_worker()
     # stderr goes to the daemon log (circus): which worker carries what, for users and tests
     print(f"janus daemon worker {os.getpid()}: installed {installed}", file=sys.stderr, flush=True)

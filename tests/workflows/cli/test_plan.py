@@ -1,7 +1,7 @@
 """``aiida-janus plan``: per-step core-hours for each protocol, bad input refused.
 
 Reference: the fast study's measured wall times (docs/measurements.md demo table and
-docs/alignment-series.md): 64.4 min on 2 cores = 2.147 core-h; the contract of the CLI
+docs/alignment-series.md): 72.0 min on 2 cores = 2.400 core-h; the contract of the CLI
 for bad input (one ``Error:`` line naming the option, exit 2, nothing stored, no profile
 created).
 """
@@ -37,8 +37,8 @@ def test_fast_plan_is_the_measured_demo() -> None:
     assert result.exit_code == 0, result.output
     table = rows(result.output)
     assert set(table) == {*STEP_NAMES, "total"}
-    assert core_hours(table["total"]) == pytest.approx(2.147, abs=1e-3)
-    assert "64.4 min" in table["total"]
+    assert core_hours(table["total"]) == pytest.approx(2.400, abs=1e-3)
+    assert "72.0 min" in table["total"]
     assert core_hours(table["total"]) == pytest.approx(
         sum(core_hours(table[step]) for step in STEP_NAMES), abs=4e-3
     )

@@ -1,34 +1,36 @@
-"""The RabbitMQ broker guard (``workflows/engine/broker_guard.py``): when and how it restarts.
+"""The RabbitMQ broker guard (``workflows/engine/broker_guard.py``): when and how it stops a worker.
 
 The guard's effect on a real daemon is the raw RabbitMQ restart fault test
-(``test_faults.py``); here each decision is checked alone, with ``os.execv`` captured.
+(``test_faults.py``); here each decision is checked alone, with ``os.kill`` captured.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
+from types import SimpleNamespace
 
 import pytest
 
 from workflows.engine import broker_guard
 
 
-class ExecvCalledError(Exception):
-    """Raised by the captured ``os.execv`` so the code under test stops there."""
-
-
 @pytest.fixture
-def execv(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    calls: list[list[str]] = []
-
-    def capture(path: str, argv: list[str]) -> None:
-        assert path == argv[0]
-        calls.append(list(argv))
-        raise ExecvCalledError
-
-    monkeypatch.setattr(broker_guard.os, "execv", capture)
+def kills(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """``os.kill`` captured; the guard's once-only flag reset around each test."""
+    calls: list[tuple[int, int]] = []
+    monkeypatch.setattr(broker_guard.os, "kill", lambda pid, sig: calls.append((pid, sig)))
+    monkeypatch.setattr(broker_guard, "_stopping", [])
     return calls
+
+
+def free_port() -> int:
+    """A local TCP port nobody listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 @pytest.mark.parametrize(
@@ -63,56 +65,46 @@ def test_not_installed_outside_a_daemon_worker() -> None:
     assert not broker_guard.install()  # pytest is no `verdi daemon worker`
 
 
-def test_a_drop_replaces_the_worker_by_the_waiter(
-    aiida_profile: object, execv: list[list[str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_drop_sends_this_worker_sigterm_once(kills: list[tuple[int, int]]) -> None:
+    """aiida-core's SIGTERM handler is the clean stop ``verdi daemon stop`` uses."""
     from aiormq.exceptions import ConnectionClosed
 
-    worker = ["-m", "workflows.engine.daemon_worker", "-p", "group", "daemon", "worker"]
-    monkeypatch.setattr(broker_guard.sys, "orig_argv", ["/venv/bin/python", *worker])
-    monkeypatch.setattr(broker_guard.sys, "argv", ["/repo/workflows/engine/daemon_worker.py"])
-    with pytest.raises(ExecvCalledError):
-        broker_guard._restart_worker(object(), ConnectionClosed(320, "CONNECTION_FORCED"))
-    (argv,) = execv
-    separator = argv.index("--")
-    assert argv[1:3] == ["-m", "workflows.engine.broker_guard"]
-    # the janus worker entry again (``-m`` kept), so the new worker has the engine repairs
-    assert argv[separator + 1 :] == [broker_guard.sys.executable, *worker]
+    broker_guard._stop_worker(object(), ConnectionClosed(320, "CONNECTION_FORCED"))
+    broker_guard._stop_worker(object(), ConnectionResetError())  # a second close: no signal
+    assert kills == [(broker_guard.os.getpid(), signal.SIGTERM)]
 
 
-def test_the_worker_own_close_does_not_restart(execv: list[list[str]]) -> None:
-    broker_guard._restart_worker(object(), asyncio.CancelledError())
-    broker_guard._restart_worker(object(), None)
-    assert execv == []
+def test_the_worker_own_close_does_not_stop_it(kills: list[tuple[int, int]]) -> None:
+    broker_guard._stop_worker(object(), asyncio.CancelledError())
+    broker_guard._stop_worker(object(), None)
+    assert kills == []
 
 
-def test_the_waiter_becomes_the_worker_once_the_port_answers(execv: list[list[str]]) -> None:
+def rabbitmq_profile(port: int) -> SimpleNamespace:
+    """The two attributes of an aiida ``Profile`` the guard reads."""
+    config = {"broker_host": "127.0.0.1", "broker_port": port}
+    return SimpleNamespace(process_control_backend="core.rabbitmq", process_control_config=config)
+
+
+def test_the_new_worker_starts_once_the_broker_answers() -> None:
     with socket.socket() as server:
         server.bind(("127.0.0.1", 0))
         server.listen()
-        port = server.getsockname()[1]
-        with pytest.raises(ExecvCalledError):
-            broker_guard.main(
-                ["--host", "127.0.0.1", "--port", str(port), "--", "/bin/echo", "--", "x"]
-            )
-    assert execv == [["/bin/echo", "--", "x"]]
+        assert broker_guard.wait_for_broker(rabbitmq_profile(server.getsockname()[1]), 5.0)
 
 
-def test_the_waiter_gives_up_waiting_with_a_message(
-    execv: list[list[str]], capsys: pytest.CaptureFixture[str]
-) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    args = ["--host", "127.0.0.1", "--port", str(port), "--timeout", "0.2", "--", "/bin/true"]
-    with pytest.raises(ExecvCalledError):
-        broker_guard.main(args)
-    assert execv == [["/bin/true"]]
-    assert f"127.0.0.1:{port} still down" in capsys.readouterr().err
+def test_the_new_worker_gives_up_waiting_with_a_message(capsys: pytest.CaptureFixture[str]) -> None:
+    port = free_port()
+    assert not broker_guard.wait_for_broker(rabbitmq_profile(port), timeout_s=0.2)
+    assert f"127.0.0.1:{port} still down after 0 s" in capsys.readouterr().err
+
+
+def test_a_profile_without_rabbitmq_does_not_wait() -> None:
+    zeromq = SimpleNamespace(process_control_backend="core.zeromq", process_control_config={})
+    assert broker_guard.broker_address(zeromq) is None
+    assert broker_guard.wait_for_broker(zeromq, timeout_s=0.0)
+    assert broker_guard.broker_address(SimpleNamespace()) is None
 
 
 def test_wait_for_port_times_out() -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    assert not broker_guard.wait_for_port("127.0.0.1", port, timeout_s=0.1, poll_s=0.05)
+    assert not broker_guard.wait_for_port("127.0.0.1", free_port(), timeout_s=0.1, poll_s=0.05)
