@@ -158,6 +158,15 @@ class FaultProfile:
                 pids.append(int(proc.name))
         return pids
 
+    def worker_pids(self) -> list[int]:
+        """The daemon workers alone (``... daemon worker``; not circus or its stats process)."""
+        pids = []
+        for pid in self.daemon_pids():
+            with contextlib.suppress(OSError):
+                if Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[-2:-1] == [b"worker"]:
+                    pids.append(pid)
+        return pids
+
     def stop_daemon(self) -> None:
         """Stop the daemon if it runs; kill what a timed-out stop leaves behind."""
         if not self.daemon_pids():
@@ -352,6 +361,46 @@ def test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process(
     after = profile.wait_terminated(pk)
     assert "broker connection lost" in profile.daemon_log(), "the guard did not restart workers"
     _assert_every_calculation_accounted(after, profile, submit_window=True)
+
+
+def _until(condition: Any, timeout_s: float, what: str) -> Any:
+    """Poll ``condition()`` every 0.5 s until it is truthy; fail naming ``what``."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what}: not after {timeout_s:.0f} s"
+        time.sleep(0.5)
+    return value
+
+
+@pytest.mark.slow  # 4.3 min beside a pw.x run (set-up included): `make pytest-slow`
+@pytest.mark.daemon
+def test_the_guard_stops_a_dropped_worker_and_its_successor_waits_for_the_broker(
+    production_profile: FaultProfile,
+) -> None:
+    """The mechanism of ``workflows/engine/broker_guard.py`` on a real daemon, no study.
+
+    RabbitMQ's application is stopped (its connections close with CONNECTION_FORCED and
+    its port refuses): the worker must end by itself (SIGTERM to itself, aiida-core's
+    shutdown), circus must start another, and that one must not start its worker (no
+    "installed" line in the log) until the broker is back.
+    """
+    profile = production_profile
+    profile.opt_in("JANUS_BROKER_GUARD")
+    profile.janus("daemon", "start", "--profile", PROFILE, "--workers", "1")
+    log_line = "janus daemon worker {}: installed"
+    (first,) = _until(profile.worker_pids, 60, "no daemon worker")
+    _until(lambda: log_line.format(first) in profile.daemon_log(), 120, "worker not started")
+    try:
+        subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True)
+        _until(lambda: not Path(f"/proc/{first}").exists(), 60, f"worker {first} still runs")
+        (second,) = _until(profile.worker_pids, 60, "circus started no new worker")
+        time.sleep(5.0)  # the broker is down: the new worker must still be waiting
+        assert log_line.format(second) not in profile.daemon_log()
+    finally:
+        _restart_rabbitmq()
+    _until(lambda: log_line.format(second) in profile.daemon_log(), 120, "worker never started")
+    assert "broker connection lost" in profile.daemon_log()
+    assert "'broker_guard': True" in profile.daemon_log().split(log_line.format(second))[-1]
 
 
 @pytest.mark.slow  # 2-4 min a trial; 10/10 on 2026-12-06 (docs/faults/): `make pytest-slow`
