@@ -63,6 +63,9 @@ FIXED_OPT_IN = {
     "test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process": (
         "on (broker guard only)"
     ),
+    "test_the_guard_stops_a_dropped_worker_and_its_successor_waits_for_the_broker": (
+        "on (broker guard only)"
+    ),
     "test_full_disk_gives_a_clear_error_and_stores_nothing": "n/a",
     "test_read_only_repository_gives_a_clear_error_and_stores_nothing": "n/a",
 }
