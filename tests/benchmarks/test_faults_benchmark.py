@@ -6,13 +6,12 @@ records are synthetic, and ``--list`` only collects the real fault test files.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.benchmarks.scripts import load_script
 from tests.workflows.fault_record import RECORD_DIR_ENV, write_record
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "faults.py"
@@ -24,13 +23,7 @@ CASE = '<testcase classname="tests.workflows.test_faults" name="test_x" time="1.
 @pytest.fixture(scope="module")
 def faults() -> Any:
     """The script as a module (``benchmarks/`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("faults_benchmark", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_script("faults.py", "faults_benchmark")
 
 
 def junit(tmp_path: Path, body: str | None) -> Path:

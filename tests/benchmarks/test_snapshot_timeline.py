@@ -8,13 +8,12 @@ a space, and the end line puts the time before the date.
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "snapshot_timeline.py"
+from tests.benchmarks.scripts import load_script
+
 QE67_OUTPUT = (
     "     Program PWSCF v.6.7MaX starts on  6Dec2026 at  5:45:44 \n"
     "     PWSCF        :     13.85s CPU     30.52s WALL\n"
@@ -25,12 +24,7 @@ QE67_OUTPUT = (
 @pytest.fixture(scope="module")
 def timeline() -> Any:
     """The script as a module (``benchmarks/`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("snapshot_timeline", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("snapshot_timeline.py", "snapshot_timeline")
 
 
 def test_stamps_of_a_real_qe67_output(timeline: Any) -> None:
