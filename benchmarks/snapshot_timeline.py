@@ -50,11 +50,18 @@ def pw_stamps(output: str, day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return at(start), at(end)
 
 
-def snapshot_times(base: Any) -> dict[str, dt.datetime]:
-    """The time stamps of one snapshot's ``PwBaseWorkChain`` (its last ``PwCalculation``)."""
-    calc = [node for node in base.called if node.process_type.endswith("quantumespresso.pw")][-1]
+def snapshot_times(base: Any) -> dict[str, Any]:
+    """The time stamps of one snapshot's ``PwBaseWorkChain``, and the folders that chain it.
+
+    Times are of its last ``PwCalculation`` (the one parsed); ``restarts_from`` is the
+    ``parent_folder`` of its first (the previous snapshot's folder, None for a chain's
+    first), ``folder`` the last one's ``remote_folder`` (what the next snapshot restarts from).
+    """
+    calcs = [node for node in base.called if node.process_type.endswith("quantumespresso.pw")]
+    calc = calcs[-1]
     output = calc.outputs.retrieved.base.repository.get_object_content("aiida.out")
     pw_start, pw_end = pw_stamps(output, calc.ctime.astimezone(dt.UTC).date())
+    first_inputs = calcs[0].inputs
     return {
         "launched": base.ctime,
         "created": calc.ctime,
@@ -63,28 +70,22 @@ def snapshot_times(base: Any) -> dict[str, dt.datetime]:
         "pw_end": pw_end,
         "retrieved": calc.outputs.retrieved.ctime,
         "parsed": calc.outputs.output_parameters.ctime,
+        "folder": calc.outputs.remote_folder.uuid,
+        "restarts_from": (
+            first_inputs.parent_folder.uuid if "parent_folder" in first_inputs else None
+        ),
     }
 
 
-def chain_gaps(bases: list[Any]) -> list[float]:
-    """Seconds from a snapshot's parse to the launch of the next snapshot of its chain.
-
-    The next one is the snapshot whose ``PwCalculation`` restarts from this one's
-    ``remote_folder`` (its ``parent_folder`` input); its workchain's launch time counts.
-    """
-    parsed_by_folder = {}
-    for base in bases:
-        for calc in base.called:
-            if calc.process_type.endswith("quantumespresso.pw"):
-                parsed = calc.outputs.output_parameters.ctime
-                parsed_by_folder[calc.outputs.remote_folder.uuid] = parsed
-    gaps = []
-    for base in bases:
-        calc = next(n for n in base.called if n.process_type.endswith("quantumespresso.pw"))
-        parent = calc.inputs.parent_folder.uuid if "parent_folder" in calc.inputs else None
-        if parent in parsed_by_folder:
-            gaps.append((base.ctime - parsed_by_folder[parent]).total_seconds())
-    return gaps
+def chain_gaps(times: list[dict[str, Any]]) -> list[float]:
+    """Seconds from a snapshot's parse to the launch of the next snapshot of its chain
+    (the one that restarts from its folder)."""
+    parsed = {row["folder"]: row["parsed"] for row in times}
+    return [
+        (row["launched"] - parsed[row["restarts_from"]]).total_seconds()
+        for row in times
+        if row["restarts_from"] in parsed
+    ]
 
 
 def main() -> None:
@@ -104,7 +105,7 @@ def main() -> None:
         seconds = [(row[last] - row[first]).total_seconds() for row in times]
         median, mean = statistics.median(seconds), statistics.mean(seconds)
         print(f"  {name:<46} median {median:6.1f} s  mean {mean:6.1f} s")
-    gaps = chain_gaps(bases)
+    gaps = chain_gaps(times)
     if gaps:
         name = "parsed -> next snapshot of the chain launched"
         median, mean = statistics.median(gaps), statistics.mean(gaps)
