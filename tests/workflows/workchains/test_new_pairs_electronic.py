@@ -51,7 +51,7 @@ if TYPE_CHECKING:
 
 PAIRS = (("CsPbCl3", "CdS"), ("CsPbI3", "CdS"), ("CsPbBr3", "ZnS"))
 PAIR_IDS = [f"{perovskite}-{chalcogenide}" for perovskite, chalcogenide in PAIRS]
-RECORDED_PAIRS: tuple[tuple[str, str], ...] = ()
+RECORDED_PAIRS: tuple[tuple[str, str], ...] = (("CsPbI3", "CdS"),)
 """Pairs whose route 2 run is recorded (tests/fixtures/mock), replayed in CI."""
 CONVERGED_GAPS_EV = {
     "CsPbCl3": 2.155,
