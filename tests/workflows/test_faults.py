@@ -337,7 +337,7 @@ def _restart_rabbitmq() -> None:
     subprocess.run(["rabbitmqctl", "-q", "await_startup"], check=True, capture_output=True)
 
 
-@pytest.mark.slow  # 2 min a trial; 8/10 on 2026-12-06 (docs/faults/): `make pytest-slow`
+@pytest.mark.slow  # 2 min a trial; 10/10 on 2026-12-06 (docs/faults/): `make pytest-slow`
 @pytest.mark.daemon
 def test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process(
     production_profile: FaultProfile,
@@ -352,7 +352,8 @@ def test_rabbitmq_restarted_under_load_with_the_guard_loses_no_process(
     each worker whose connection the broker drops stops as on ``verdi daemon stop``, and
     circus starts a new one once the broker answers: what may then run twice is what a
     stop mid-step allows (twins of a re-run step, aiida-core's submit window), asserted
-    exactly. The first guard (``os.execv``, a kill) passed 8 of 10 trials on 2026-12-06.
+    exactly. This guard passed 10 of 10 trials, the first one (``os.execv``, a kill) 8 of 10
+    (2026-12-06, docs/faults/).
     """
     profile = production_profile
     profile.opt_in("JANUS_BROKER_GUARD")

@@ -19,9 +19,12 @@ again, so it does not fail to start while RabbitMQ is still down. A close that t
 worker itself starts (``verdi daemon stop``) is left alone: aio-pika reports it with no
 error or a ``CancelledError``.
 
+Measured with ``benchmarks/faults.py --trials 10`` (the raw RabbitMQ restart under a
+2-worker daemon, aiida-core 2.9.4): this version 10 of 10, no calculation lost or run
+twice, the guard firing in both workers of every trial (docs/faults/rabbit_guard_on.md).
 The first version replaced the worker with ``os.execv``, which killed its processes
-mid-step: 8 of 10 fault trials (2026-12-06, docs/faults/rabbit_guard_on.md), one study
-failed with a ``PwBaseWorkChain`` ending in exit 11 after the restart.
+mid-step: 8 of 10 (docs/faults/rabbit_guard_on_first_version.md), one study failed with a
+``PwBaseWorkChain`` ending in exit 11 after the restart.
 
 Opt-in (``JANUS_BROKER_GUARD=1`` in the environment of ``aiida-janus daemon start``,
 see ``workflows/engine/daemon_worker.py``), and only in daemon workers of a RabbitMQ
