@@ -11,7 +11,9 @@
 #   scripts/record_fixtures.sh 'tests/workflows/mock/test_mock.py::test_x'   # chosen tests
 #   scripts/record_fixtures.sh --prune              # full run, then delete untouched recordings
 # Environment: JANUS_MOCK_MPI_RANKS=N records through `mpirun -np N` (default: serial);
-#   JANUS_MOCK_KEEP_WAVEFUNCTIONS=1 keeps wfc*.dat files (tiny systems only: budget a few MB).
+#   JANUS_MOCK_KEEP_WAVEFUNCTIONS=1 keeps wfc*.dat files (tiny systems only: budget a few MB),
+#   =batch only those of janus.snapshot_batch jobs (the replay's overlap code reads them).
+#   JANUS_MOCK_RECORD=missing in the environment is not overridden: only misses are recorded.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,7 +39,7 @@ mkdir -p "$store"
 stamp="$(mktemp)"
 trap 'rm -f "$stamp"' EXIT
 sleep 0.01
-export JANUS_MOCK_RECORD=1 OMP_NUM_THREADS=1
+export JANUS_MOCK_RECORD="${JANUS_MOCK_RECORD:-1}" OMP_NUM_THREADS=1
 
 status=0
 cd "$repo"

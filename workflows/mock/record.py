@@ -5,8 +5,12 @@ through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as
 flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1.
 Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
 one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
-few MB. ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1`` also leaves out ``charge-density.dat`` for
-recordings that no later step restarts from (a 13-atom PAW density is several MB).
+few MB. ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps them only for the pw.x runs of a
+``janus.snapshot_batch`` job (its folder holds :data:`BATCH_DRIVER_FILE`), the one place a
+replay reads them (the job's own overlap code): a whole-study recording then keeps no
+wavefunction of its SCF, MD or NSCF steps. ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1`` also
+leaves out ``charge-density.dat`` for recordings that no later step restarts from (a
+13-atom PAW density is several MB).
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ from workflows.mock.store import Recording, RecordingMetadata, RecordingStore
 
 MPI_RANKS_VARIABLE = "JANUS_MOCK_MPI_RANKS"
 KEEP_WAVEFUNCTIONS_VARIABLE = "JANUS_MOCK_KEEP_WAVEFUNCTIONS"
+KEEP_IN_BATCHES = "batch"
+"""``JANUS_MOCK_KEEP_WAVEFUNCTIONS`` value: keep ``wfc*.dat`` only inside batch job folders."""
+BATCH_DRIVER_FILE = "janus_batch_driver.sh"
+"""The driver a ``janus.snapshot_batch`` job folder holds (``snapshot_batch_files.DRIVER_FILE``;
+a test checks they agree, so the mock need not import the CalcJob's modules)."""
 SKIP_DENSITY_VARIABLE = "JANUS_MOCK_SKIP_CHARGE_DENSITY"
 CHARGE_DENSITY_PATTERN = "*charge-density.*"
 LARGE_RECORDING_BYTES = 5_000_000
@@ -89,9 +98,17 @@ def _wanted(relative_path: str, keep_wavefunctions: bool) -> bool:
     return not is_transient(relative_path)
 
 
+def keeps_wavefunctions(workdir: Path) -> bool:
+    """Whether this run's ``wfc*.dat`` are recorded (``JANUS_MOCK_KEEP_WAVEFUNCTIONS``)."""
+    setting = os.environ.get(KEEP_WAVEFUNCTIONS_VARIABLE, "0")
+    if setting == KEEP_IN_BATCHES:
+        return (workdir / BATCH_DRIVER_FILE).is_file()
+    return setting == "1"
+
+
 def written_files(invocation: Invocation, before: FileState) -> dict[str, bytes]:
     """Files the run created or changed, minus scratch and (by default) wavefunctions."""
-    keep_wavefunctions = os.environ.get(KEEP_WAVEFUNCTIONS_VARIABLE) == "1"
+    keep_wavefunctions = keeps_wavefunctions(invocation.workdir)
     skipped = {path.resolve() for path in invocation.redirected_files}
     outputs = {}
     for name, state in sorted(file_state(invocation.workdir).items()):

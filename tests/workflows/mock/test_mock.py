@@ -353,3 +353,23 @@ def test_post_processing_hash_sees_the_parent_system(tmp_path: Path) -> None:
         digests[snapshot] = hash_inputs("pp.x", pp_input, workdir).digest
         assert hash_inputs("pw.x", pp_input, workdir).parent_system == ""
     assert digests["snapshot_0"] != digests["snapshot_1"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "in_batch", "kept"),
+    [("0", True, False), ("1", False, True), ("batch", False, False), ("batch", True, True)],
+)
+def test_wavefunctions_kept_only_where_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, in_batch: bool, kept: bool
+) -> None:
+    """``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps ``wfc*.dat`` in a snapshot-batch job
+    folder only; the driver name the mock looks for is the CalcJob's own (reference: the
+    ``janus.snapshot_batch`` module's constant)."""
+    from workflows.calculations.snapshot_batch_files import DRIVER_FILE
+    from workflows.mock.record import BATCH_DRIVER_FILE, keeps_wavefunctions
+
+    assert BATCH_DRIVER_FILE == DRIVER_FILE
+    if in_batch:
+        (tmp_path / DRIVER_FILE).write_text("#!/bin/bash\n")
+    monkeypatch.setenv("JANUS_MOCK_KEEP_WAVEFUNCTIONS", setting)
+    assert keeps_wavefunctions(tmp_path) is kept

@@ -5,12 +5,15 @@
 with extrapolation, batched NA snapshots) and caps the work. References: each step's own
 exit status (0, not a warning code) and the inputs the real calculations read.
 
-Not run yet (no recording): once it has run here, add a twin on ``mock_code`` (the same
-``_run_capped`` with ``mock_code`` codes) and record it with pw.x, projwfc.x and pp.x on
-PATH (the batched NA snapshots need the wavefunctions):
+The twin on ``mock_code`` is the real run when recorded: with pw.x, projwfc.x and pp.x on
+PATH it runs them through the recorder (2 MPI ranks) and stores each output under its
+input hash. ``JANUS_MOCK_RECORD=missing`` records only what is not stored yet, so a
+recording stopped part-way (a session's end) resumes at the first step not recorded, the
+earlier ones replayed; the batched NA snapshots need the wavefunctions kept:
 
-    JANUS_MOCK_KEEP_WAVEFUNCTIONS=1 scripts/record_fixtures.sh \\
-        'tests/workflows/workchains/test_capped_pipeline.py::<the twin>'
+    JANUS_MOCK_RECORD=missing JANUS_MOCK_MPI_RANKS=2 JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch \\
+        scripts/record_fixtures.sh -s \\
+        tests/workflows/workchains/test_capped_pipeline.py::test_capped_balanced_on_mocks
 """
 
 from __future__ import annotations
@@ -77,4 +80,14 @@ def test_capped_balanced_with_real_qe(
     """The capped ``balanced`` study with the real pw.x, projwfc.x and pp.x (hours on 2
     cores: an estimate, DEVELOPERS.md)."""
     codes = {name: real_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
+    _run_capped(codes, pseudo_family, "balanced")
+
+
+@pytest.mark.slow
+def test_capped_balanced_on_mocks(
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+) -> None:
+    """The capped ``balanced`` study on mock codes: the recording run (module docstring)."""
+    codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
     _run_capped(codes, pseudo_family, "balanced")
