@@ -5,8 +5,10 @@ Every estimate rests on one named measurement (:data:`MEASUREMENTS`): a step of 
 both cores busy, so core-seconds = wall seconds × 2). It is scaled to the study asked for
 by three measured laws, each applied only where the study differs from the measurement:
 
-- atoms: pw.x time per SCF iteration ∝ N^p with p ≈ 1.89, fitted through the two NC
-  superlattice SCFs of DESIGN.md (:func:`heterostructures.structure.paper_model.cost_estimate`);
+- atoms: pw.x time per SCF iteration, piecewise ∝ N^p through the measured NC SCFs of
+  13, 26 and 100 atoms (p = 1.89 up to 26 atoms, 3.27 above:
+  :func:`heterostructures.structure.paper_model.seconds_per_iteration`); the SCF
+  iteration count of the measured step is kept;
 - work: linear in the number of MD steps, snapshot SCFs or hopping realisations;
 - pseudopotentials: PAW against NC on the same 13-atom model, ×108 for an SCF
   (9 min against 5 s) and ×16.4 for the electronic step (22.7 min against 83 s).
@@ -23,9 +25,10 @@ thickness series measured later, and the NA snapshots of the 2026-12-06 demo).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from heterostructures.structure.paper_model import cost_estimate
+from heterostructures.structure.paper_model import seconds_per_iteration
 
 MACHINE = "project machine: 2 cores, 24 GB, Debian 12, QE 6.7, 2 MPI ranks"
 """Where every measurement below was taken (docs/measurements.md, "Cost and accuracy")."""
@@ -168,9 +171,9 @@ class StepEstimate:
         return self.core_seconds / cores
 
 
-def atom_exponent() -> float:
-    """p of t_iteration ∝ N^p, from the two measured NC superlattice SCFs (DESIGN.md)."""
-    return cost_estimate(13).exponent
+def atom_factor(measured_atoms: int, atoms: int) -> float:
+    """pw.x time per SCF iteration at ``atoms`` over that at ``measured_atoms``."""
+    return seconds_per_iteration(atoms) / seconds_per_iteration(measured_atoms)
 
 
 def _scaled(step: str, atoms: int, work: float, paw_factor: float, pseudo: str) -> StepEstimate:
@@ -178,8 +181,10 @@ def _scaled(step: str, atoms: int, work: float, paw_factor: float, pseudo: str) 
     measured = MEASUREMENTS[step]
     factor, parts = 1.0, []
     if measured.atoms and atoms != measured.atoms:
-        factor *= (atoms / measured.atoms) ** atom_exponent()
-        parts.append(f"({atoms}/{measured.atoms} atoms)^{atom_exponent():.2f}")
+        by_atoms = atom_factor(measured.atoms, atoms)
+        factor *= by_atoms
+        exponent = math.log(by_atoms) / math.log(atoms / measured.atoms)
+        parts.append(f"({atoms}/{measured.atoms} atoms)^{exponent:.2f}")
     if work != measured.work:
         factor *= work / measured.work
         parts.append(f"{work:g}/{measured.work:g} units")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from heterostructures.structure.paper_model import MEASURED_SCF
 from heterostructures.structure.study_cost import (
     MACHINE,
     MACHINE_CORES,
@@ -17,7 +18,6 @@ from heterostructures.structure.study_cost import (
     PAW_OVER_NC_SCF,
     StepEstimate,
     StudySize,
-    atom_exponent,
     study_cost,
 )
 from workflows.cli.lattices import check_lattices, lattice_options
@@ -68,7 +68,11 @@ def plan_lines(size: StudySize, cores: int) -> list[str]:
     )
     lines.append(f"measured on the {MACHINE}:")
     lines.extend(f"  [{step}] {m.name}: {m.source}" for step, m in MEASUREMENTS.items())
-    lines.append(f"  [atoms] t ∝ N^{atom_exponent():.2f}: DESIGN.md, NC SCFs of 13 and 26 atoms")
+    points = ", ".join(f"{n} ({t / i:.3g} s/it)" for n, i, t in MEASURED_SCF)
+    lines.append(
+        f"  [atoms] t per SCF iteration piecewise ∝ N^p through NC 30/120 Ry Γ SCFs of {points}"
+        " atoms: DESIGN.md, docs/epitaxy.md"
+    )
     lines.append(
         f"  [PAW/NC] ×{PAW_OVER_NC_SCF:.0f} SCF, ×{PAW_OVER_NC_ELECTRONIC:.1f} electronic:"
     )

@@ -1,8 +1,9 @@
 """The study cost model against the wall times it is built from.
 
 Reference: the measured wall times typed in here from docs/measurements.md (demo study,
-2026-11-26, 2 cores) and docs/alignment-series.md (2026-12-05), and the two NC SCFs of
+2026-11-26, 2 cores) and docs/alignment-series.md (2026-12-05), the two NC SCFs of
 DESIGN.md ("Measured cost": 13 atoms 18 s / 23 iterations, 26 atoms 84 s / 29
+iterations) and the 100-atom CsPbI3/CdS SCF of docs/epitaxy.md (8040 s CPU / 34
 iterations) — hand calculations, not the module's own tables.
 """
 
@@ -63,6 +64,17 @@ def test_doubling_atoms_scales_like_the_two_measured_scfs() -> None:
     for step in ("interface", "electronic", "aimd", "na"):
         assert doubled[step] / single[step] == pytest.approx(ratio, rel=1e-9), step
     assert doubled["bulk"] == single["bulk"], "bulk cells do not depend on the interface"
+
+
+def test_a_100_atom_model_scales_to_the_measured_100_atom_scf() -> None:
+    """Per-iteration cost 8040/34 s at 100 atoms against 18/23 s at 13: ×302.2, where the
+    two small models' N^1.89 alone gave ×47.1 (the 2026-12-06 measurement it misses)."""
+    ratio = (8040 / 34) / (18 / 23)
+    assert ratio == pytest.approx(302.2, abs=0.05)
+    hundred = by_step(dataclasses.replace(FAST, interface_atoms=100))
+    single = by_step(FAST)
+    for step in ("interface", "electronic", "aimd", "na"):
+        assert hundred[step] / single[step] == pytest.approx(ratio, rel=1e-9), step
 
 
 def test_work_counts_and_paw_multiply_the_measurement() -> None:

@@ -68,7 +68,7 @@ def test_build_paper_relation_prints_atoms_strain_and_cost(tmp_path: Path) -> No
     assert "strain (principal, %" in result.output
     assert "--strain-weight 0.5)" in result.output
     assert "strain_weight" not in result.output
-    assert "fitted to 13 atoms 18 s/23 it and 26 atoms 84 s/29 it" in result.output
+    assert "13 atoms 18 s/23 it, 26 atoms 84 s/29 it, 100 atoms 8040 s/34 it" in result.output
     assert "relaxation (10 ionic steps)" in result.output
 
 
