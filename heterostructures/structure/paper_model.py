@@ -92,7 +92,7 @@ MEASURED_SCF = ((13, 23, 18.0), (26, 29, 84.0), (100, 34, 8040.0))
 """(atoms, SCF iterations, pw.x CPU s of rank 0) of measured NC 30/120 Ry Γ SCFs, 2 ranks:
 the CsPbBr3/CdS periodic superlattices of DESIGN.md ("Measured cost", 13 and 26 atoms,
 local-TF β 0.3) and the 100-atom CsPbI3/CdS coincidence cell recorded on 2026-12-06
-(``pw.x/f003f28a80058d30``: 346 bands, 676 electrons, local-TF β 0.4 with 0.005 Ry
+(``pw.x/04d9657bf31a2f1b``: 346 bands, 676 electrons, local-TF β 0.4 with 0.005 Ry
 Gaussian smearing; "2h14m CPU 2h45m WALL"; docs/epitaxy.md). The 100-atom CsPbBr3/ZnS
 cell of 2026-12-05 (8489 s wall in 29 iterations, 293 s per iteration against 291 s
 wall here) agrees within 1 %."""

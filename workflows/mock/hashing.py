@@ -38,6 +38,8 @@ from pathlib import Path
 VOLATILE_KEYS = ("outdir", "pseudo_dir", "wfcdir", "max_seconds")
 _VOLATILE_LINE = re.compile(rf"^\s*({'|'.join(VOLATILE_KEYS)})\s*=", re.IGNORECASE)
 _PSEUDO_DIR = re.compile(r"^\s*pseudo_dir\s*=\s*['\"]([^'\"]*)['\"]", re.IGNORECASE | re.MULTILINE)
+_SIGNED_ZERO = re.compile(r"(?<![\w.+-])-(0\.0*(?:[dDeE][+-]?\d+)?)(?![\w.])")
+"""A negative zero as a whole number token (preceded by a blank, ``=`` or ``,``)."""
 _UPF_DATE_ATTRIBUTE = re.compile(r'date="[^"]*"')
 _UPF_DATE_LINE = re.compile(r"Generation date:.*")
 _CARD_NAMES = (
@@ -103,9 +105,23 @@ class HashedInputs:
         return hashlib.sha256(self.material.encode()).hexdigest()
 
 
+def unsigned_zeros(line: str) -> str:
+    """``-0.0000000000`` (and ``-0.0d0``) written as `` 0.0000000000``: the same number.
+
+    Why: a coordinate that is zero up to rounding noise (±1e-17 from a rotation or a
+    primitive-cell reduction) prints as ``-0.0000000000`` or ``0.0000000000`` depending on
+    the numpy/spglib build; on 2026-12-06 a fresh venv flipped the sign of two zeros of the
+    CsPbI3 reference cell and its recording missed. pw.x reads both as 0. The sign becomes
+    a blank, not nothing, because the writers right-align numbers in fixed-width fields:
+    a positive zero takes the minus sign's column as a blank.
+    """
+    return _SIGNED_ZERO.sub(r" \1", line)
+
+
 def normalise_input(text: str) -> str:
-    """Drop volatile lines (paths, wall-time limits), trailing blanks and blank lines."""
-    kept = [line.rstrip() for line in text.splitlines()]
+    """Drop volatile lines (paths, wall-time limits), trailing blanks and blank lines;
+    write signed zeros unsigned (:func:`unsigned_zeros`)."""
+    kept = [unsigned_zeros(line.rstrip()) for line in text.splitlines()]
     return "\n".join(line for line in kept if line and not _VOLATILE_LINE.match(line)) + "\n"
 
 

@@ -70,7 +70,7 @@ def test_paper_model_atom_count_and_strain_by_hand() -> None:
 def test_cost_law_is_the_piecewise_power_law_through_the_measured_points() -> None:
     """Reference: closed forms p = ln(t2/t1)/ln(N2/N1) of the per-iteration CPU times, by
     hand from the pw.x outputs (DESIGN.md: 13 atoms 18 s in 23 iterations, 26 atoms 84 s
-    in 29; recording ``pw.x/f003f28a80058d30``: 100 atoms "2h14m CPU" = 8040 s in 34)."""
+    in 29; recording ``pw.x/04d9657bf31a2f1b``: 100 atoms "2h14m CPU" = 8040 s in 34)."""
     assert MEASURED_SCF == ((13, 23, 18.0), (26, 29, 84.0), (100, 34, 8040.0))
     small = np.log((84 / 29) / (18 / 23)) / np.log(26 / 13)
     large = np.log((8040 / 34) / (84 / 29)) / np.log(100 / 26)

@@ -46,7 +46,7 @@ def test_a_superlattice_keeps_its_inputs_node(aiida_profile: object) -> None:
     assert with_dipole_correction(pw, structure)["parameters"] is node
 
 
-RECORDED_DIPOLE_RELAX = "28484e56bb819946"
+RECORDED_DIPOLE_RELAX = "49f53f4100791481"
 """tests/fixtures/mock/pw.x: a real pw.x 6.7 ``relax`` of a 12 Å-vacuum slab with
 ``tefield``/``dipfield`` and ``tstress = .true.`` (test_interface.py's polar stack)."""
 

@@ -373,3 +373,22 @@ def test_wavefunctions_kept_only_where_asked(
         (tmp_path / DRIVER_FILE).write_text("#!/bin/bash\n")
     monkeypatch.setenv("JANUS_MOCK_KEEP_WAVEFUNCTIONS", setting)
     assert keeps_wavefunctions(tmp_path) is kept
+
+
+def test_signed_zeros_hash_like_unsigned_ones(tmp_path: Path) -> None:
+    """Two inputs that differ only in the sign of a zero (rounding noise of the structure
+    code, seen on 2026-12-06 between two venvs) hash alike; a real sign does not.
+    Reference: the two fixed-width lines Python's ``{:18.10f}`` writes for -0.0 and 0.0."""
+    from workflows.mock.hashing import unsigned_zeros
+
+    negative = "I" + "".join(f"{x:18.10f}" for x in (-0.0, -0.0, -3.1046877050))
+    positive = "I" + "".join(f"{x:18.10f}" for x in (0.0, 0.0, -3.1046877050))
+    assert negative != positive
+    assert unsigned_zeros(negative) == positive
+    assert unsigned_zeros("x = -0.0001 -1.0d-02 a-0.0") == "x = -0.0001 -1.0d-02 a-0.0"
+    card = "&CONTROL\n/\nATOMIC_POSITIONS angstrom\n{}\n"
+    hashes = [
+        hash_inputs("pw.x", card.format(line), tmp_path).digest
+        for line in (negative, positive, positive.replace("-3.1", "3.1"))
+    ]
+    assert hashes[0] == hashes[1] != hashes[2]
