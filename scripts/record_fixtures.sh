@@ -35,6 +35,11 @@ for code in pw.x projwfc.x pp.x dos.x; do
     }
 done
 
+if [[ $prune -eq 1 && "${JANUS_MOCK_RECORD:-1}" != "1" ]]; then
+    echo "record_fixtures.sh: --prune needs JANUS_MOCK_RECORD=1 (a replayed recording is not touched, so it would be deleted)" >&2
+    exit 2
+fi
+
 mkdir -p "$store"
 stamp="$(mktemp)"
 trap 'rm -f "$stamp"' EXIT
@@ -60,7 +65,11 @@ if [[ -n "$untouched" ]]; then
             rm -f "$store/$name" "$store/${name%.json}.tar.xz"
         done <<< "$untouched"
     else
-        echo "Not touched by this run (stale after input changes? use --prune on a full run):"
+        if [[ "$JANUS_MOCK_RECORD" == "missing" ]]; then
+            echo "Not recorded by this run (replayed or unused: JANUS_MOCK_RECORD=missing):"
+        else
+            echo "Not touched by this run (stale after input changes? use --prune on a full run):"
+        fi
         sed 's/^/  /' <<< "$untouched"
     fi
 fi

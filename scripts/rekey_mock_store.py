@@ -50,16 +50,24 @@ def planned_renames(store: Path) -> list[tuple[Path, str, str]]:
 
 
 def apply(store: Path, renames: list[tuple[Path, str, str]]) -> dict[str, str]:
-    """Rename each pair and rewrite its metadata; old stem → new stem."""
+    """Rename each pair and rewrite its metadata; old stem → new stem.
+
+    Every target name is checked before anything is renamed, so a collision (a recording
+    of the normalised twin already stored) leaves the store as it was.
+    """
+    targets = [
+        metadata.with_name(f"{digest[:DIGEST_STEM_LENGTH]}.json") for metadata, _, digest in renames
+    ]
+    clashes = [str(target) for target in targets if target.exists()]
+    if clashes or len(set(targets)) != len(targets):
+        where = ", ".join(clashes) or "within this run"
+        sys.exit(f"rekey: two recordings would share a key ({where}); nothing renamed")
     mapping = {}
     for metadata, old, digest in renames:
         recorded = RecordingMetadata.from_json(metadata.read_text())
         rekeyed = replace(recorded, material=renormalised(recorded.material), digest=digest)
         new = digest[:DIGEST_STEM_LENGTH]
-        target = metadata.with_name(f"{new}.json")
-        if target.exists():
-            sys.exit(f"rekey: {target} exists already: two recordings would share a key")
-        target.write_text(rekeyed.to_json())
+        metadata.with_name(f"{new}.json").write_text(rekeyed.to_json())
         metadata.unlink()
         metadata.with_name(f"{old}.tar.xz").rename(metadata.with_name(f"{new}.tar.xz"))
         mapping[old] = new

@@ -39,7 +39,9 @@ VOLATILE_KEYS = ("outdir", "pseudo_dir", "wfcdir", "max_seconds")
 _VOLATILE_LINE = re.compile(rf"^\s*({'|'.join(VOLATILE_KEYS)})\s*=", re.IGNORECASE)
 _PSEUDO_DIR = re.compile(r"^\s*pseudo_dir\s*=\s*['\"]([^'\"]*)['\"]", re.IGNORECASE | re.MULTILINE)
 _SIGNED_ZERO = re.compile(r"(?<![\w.+-])-(0\.0*(?:[dDeE][+-]?\d+)?)(?![\w.])")
-"""A negative zero as a whole number token (preceded by a blank, ``=`` or ``,``)."""
+"""A negative zero as a whole number token (not part of a name or a longer number). The
+blank put for its sign matches a positive zero only where the writer pads numbers to a
+fixed width, as aiida-quantumespresso does for every number it writes (18 characters)."""
 _UPF_DATE_ATTRIBUTE = re.compile(r'date="[^"]*"')
 _UPF_DATE_LINE = re.compile(r"Generation date:.*")
 _CARD_NAMES = (

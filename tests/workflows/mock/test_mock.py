@@ -389,6 +389,31 @@ def test_signed_zeros_hash_like_unsigned_ones(tmp_path: Path) -> None:
     card = "&CONTROL\n/\nATOMIC_POSITIONS angstrom\n{}\n"
     hashes = [
         hash_inputs("pw.x", card.format(line), tmp_path).digest
-        for line in (negative, positive, positive.replace("-3.1", "3.1"))
+        for line in (negative, positive, "I" + "".join(f"{x:18.10f}" for x in (0, 0, 3.104687705)))
     ]
     assert hashes[0] == hashes[1] != hashes[2]
+
+
+def test_every_stored_recording_is_keyed_by_its_normalised_material() -> None:
+    """Each committed recording's stored material is already in the current normal form
+    and its sha256 names the files (reference: hashlib over the stored text), so no
+    recording can miss because the normalisation changed after it was made
+    (``scripts/rekey_mock_store.py`` re-keys them)."""
+    import hashlib
+    import json
+
+    from workflows.mock.codes import DEFAULT_STORE
+    from workflows.mock.hashing import unsigned_zeros
+
+    stale = []
+    for path in sorted(DEFAULT_STORE.glob("*/*.json")):
+        data = json.loads(path.read_text())
+        material = data["material"]
+        lines = material.split("\n")
+        renormalised = "\n".join(
+            line if line.startswith("# ") else unsigned_zeros(line) for line in lines
+        )
+        digest = hashlib.sha256(material.encode()).hexdigest()
+        if renormalised != material or digest != data["digest"] or path.stem != digest[:16]:
+            stale.append(path.name)
+    assert not stale, f"run scripts/rekey_mock_store.py --apply: {stale}"
