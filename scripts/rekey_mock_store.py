@@ -27,14 +27,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from workflows.mock.codes import DEFAULT_STORE  # noqa: E402
-from workflows.mock.hashing import unsigned_zeros  # noqa: E402
+from workflows.mock.hashing import renormalised_material  # noqa: E402
 from workflows.mock.store import DIGEST_STEM_LENGTH, RecordingMetadata  # noqa: E402
-
-
-def renormalised(material: str) -> str:
-    """The material with the current normalisation applied to its input lines."""
-    lines = material.split("\n")
-    return "\n".join(line if line.startswith("# ") else unsigned_zeros(line) for line in lines)
 
 
 def planned_renames(store: Path) -> list[tuple[Path, str, str]]:
@@ -42,7 +36,7 @@ def planned_renames(store: Path) -> list[tuple[Path, str, str]]:
     renames = []
     for metadata in sorted(store.glob("*/*.json")):
         data = json.loads(metadata.read_text())
-        material = renormalised(data["material"])
+        material = renormalised_material(data["material"])
         digest = hashlib.sha256(material.encode()).hexdigest()
         if digest != data["digest"]:
             renames.append((metadata, metadata.stem, digest))
@@ -65,7 +59,9 @@ def apply(store: Path, renames: list[tuple[Path, str, str]]) -> dict[str, str]:
     mapping = {}
     for metadata, old, digest in renames:
         recorded = RecordingMetadata.from_json(metadata.read_text())
-        rekeyed = replace(recorded, material=renormalised(recorded.material), digest=digest)
+        rekeyed = replace(
+            recorded, material=renormalised_material(recorded.material), digest=digest
+        )
         new = digest[:DIGEST_STEM_LENGTH]
         metadata.with_name(f"{new}.json").write_text(rekeyed.to_json())
         metadata.unlink()

@@ -112,10 +112,15 @@ def _segment(n_atoms: float) -> tuple[tuple[int, int, float], tuple[int, int, fl
     return points[-2], points[-1]
 
 
+def _exponent(low: tuple[int, int, float], high: tuple[int, int, float]) -> float:
+    """p of t_iteration ∝ N^p through two measured (atoms, iterations, s) points."""
+    (n1, i1, t1), (n2, i2, t2) = low, high
+    return float(np.log((t2 / i2) / (t1 / i1)) / np.log(n2 / n1))
+
+
 def local_exponent(n_atoms: float) -> float:
     """p of t_iteration ∝ N^p on the measured segment covering ``n_atoms``."""
-    (n1, i1, t1), (n2, i2, t2) = _segment(n_atoms)
-    return float(np.log((t2 / i2) / (t1 / i1)) / np.log(n2 / n1))
+    return _exponent(*_segment(n_atoms))
 
 
 def seconds_per_iteration(n_atoms: float) -> float:
@@ -126,8 +131,9 @@ def seconds_per_iteration(n_atoms: float) -> float:
     segment: steeper than the two small models' 1.89, and steeper than the N³ of dense
     diagonalisation, so it is the cautious choice for planning).
     """
-    (n1, i1, t1), _ = _segment(n_atoms)
-    return t1 / i1 * (n_atoms / n1) ** local_exponent(n_atoms)
+    low, high = _segment(n_atoms)
+    n1, i1, t1 = low
+    return t1 / i1 * (n_atoms / n1) ** _exponent(low, high)
 
 
 def scf_iterations(n_atoms: float) -> int:

@@ -403,16 +403,13 @@ def test_every_stored_recording_is_keyed_by_its_normalised_material() -> None:
     import json
 
     from workflows.mock.codes import DEFAULT_STORE
-    from workflows.mock.hashing import unsigned_zeros
+    from workflows.mock.hashing import renormalised_material
 
     stale = []
     for path in sorted(DEFAULT_STORE.glob("*/*.json")):
         data = json.loads(path.read_text())
         material = data["material"]
-        lines = material.split("\n")
-        renormalised = "\n".join(
-            line if line.startswith("# ") else unsigned_zeros(line) for line in lines
-        )
+        renormalised = renormalised_material(material)
         digest = hashlib.sha256(material.encode()).hexdigest()
         if renormalised != material or digest != data["digest"] or path.stem != digest[:16]:
             stale.append(path.name)
