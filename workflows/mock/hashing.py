@@ -10,7 +10,8 @@ that a miss can be diffed against the nearest recording):
 * the sha256 of every pseudopotential named in ``ATOMIC_SPECIES``, with the generation
   date that ld1.x stamps into UPF files masked;
 * the **names** of the parent files present in the working directory (restart folders
-  such as ``out/aiida.save/charge-density.dat``), never their bytes;
+  such as ``out/aiida.save/data-file-schema.xml``), never their bytes, and not the name
+  of the charge density (see :data:`UNHASHED_PARENT_PATTERNS`);
 * for post-processing codes (``projwfc.x``, ``pp.x``, ``dos.x``), whose input file names
   no structure, the parent's *system*: species and positions from its
   ``data-file-schema.xml``, rounded to 1e-3 bohr (well above run-to-run noise), so two
@@ -107,6 +108,19 @@ class HashedInputs:
         return hashlib.sha256(self.material.encode()).hexdigest()
 
 
+UNHASHED_PARENT_PATTERNS = ("*charge-density.*",)
+"""Parent files whose *presence* is not hashed: the charge density.
+
+Why: a 13-atom PAW density is ~10 MB, so a recording keeps it only when asked
+(``JANUS_MOCK_SKIP_CHARGE_DENSITY`` leaves it out). A step downstream of a recording
+that kept it (the real chain when it was recorded) and downstream of one that did not
+(its replay) must hash alike, or every chained replay would need a 10 MB parent. What
+this gives up: a real chained run whose parent lost its density fails in pw.x ("file
+not found"), which the mock cannot tell from one that had it; that is a broken restart
+folder, not a different calculation."""
+_UNHASHED_PARENT_LINE = re.compile(r"^# parent file (?:.*/)?[^/]*charge-density\.[^/]*$")
+
+
 def unsigned_zeros(line: str) -> str:
     """``-0.0000000000`` (and ``-0.0d0``) written as `` 0.0000000000``: the same number.
 
@@ -124,11 +138,12 @@ def renormalised_material(material: str) -> str:
     """A stored hash material with the current normalisation of its input lines.
 
     The ``# code``/``# pseudo``/``# parent`` lines of :attr:`HashedInputs.material` are left
-    as they are (the input normalisation never applies to them): this is how a recording
+    as they are (the input normalisation never applies to them), except that a parent file
+    no longer hashed (:data:`UNHASHED_PARENT_PATTERNS`) is dropped: this is how a recording
     made before a normalisation change is re-keyed (``scripts/rekey_mock_store.py``) and
     how a test finds one that was not.
     """
-    lines = material.split("\n")
+    lines = [line for line in material.split("\n") if not _UNHASHED_PARENT_LINE.match(line)]
     return "\n".join(line if line.startswith("# ") else unsigned_zeros(line) for line in lines)
 
 
@@ -179,14 +194,16 @@ def is_transient(relative_path: str) -> bool:
 
 
 def parent_file_names(workdir: Path, exclude: Iterable[Path]) -> tuple[str, ...]:
-    """Relative names of the files present before the run, minus inputs and scratch."""
+    """Relative names of the files present before the run, minus inputs, scratch and the
+    charge density (:data:`UNHASHED_PARENT_PATTERNS`)."""
     excluded = {path.resolve() for path in exclude}
     names = []
     for path in sorted(workdir.rglob("*")):
         if not path.is_file() or path.resolve() in excluded:
             continue
         relative = path.relative_to(workdir).as_posix()
-        if not is_transient(relative):
+        unhashed = any(fnmatch.fnmatch(path.name, pattern) for pattern in UNHASHED_PARENT_PATTERNS)
+        if not is_transient(relative) and not unhashed:
             names.append(relative)
     return tuple(names)
 

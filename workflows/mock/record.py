@@ -9,8 +9,11 @@ few MB. ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps them only for the pw.x run
 ``janus.snapshot_batch`` job (its folder holds :data:`BATCH_DRIVER_FILE`), the one place a
 replay reads them (the job's own overlap code): a whole-study recording then keeps no
 wavefunction of its SCF, MD or NSCF steps. ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1`` also
-leaves out ``charge-density.dat`` for recordings that no later step restarts from (a
-13-atom PAW density is several MB).
+leaves out ``charge-density.dat`` (a 13-atom PAW density is ~10 MB). A replayed chained
+step still hits, since the density's presence is not hashed
+(``hashing.UNHASHED_PARENT_PATTERNS``); but a step recorded *later* needs its parent's
+density, so a chain is recorded in one run (a replayed parent without it makes the real
+child fail).
 """
 
 from __future__ import annotations

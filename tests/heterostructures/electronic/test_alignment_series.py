@@ -129,7 +129,7 @@ def recorded_alignment(tmp_path: Path) -> dict[str, Any]:
     from heterostructures.electronic.alignment_analysis import SiteLabels, analyse_alignment
     from heterostructures.electronic.band_offsets import BulkReference
 
-    recordings = (("p", "projwfc.x", "9e3b4503c967e001"), ("c", "pp.x", "a89faf7375930fab"))
+    recordings = (("p", "projwfc.x", "d26aab6b45502e9d"), ("c", "pp.x", "a89faf7375930fab"))
     for name, code, digest in recordings:
         with tarfile.open(MOCK / code / f"{digest}.tar.xz") as archive:
             archive.extractall(tmp_path / name, filter="data")

@@ -126,9 +126,18 @@ def _digest(workdir: Path) -> str:
             ),
             False,
         ),
-        (lambda d: (d / "out" / "aiida.save" / "charge-density.dat").write_text("x"), False),
+        (lambda d: (d / "out" / "aiida.save" / "data-file-schema.xml").write_text("x"), False),
+        (lambda d: (d / "out" / "aiida.save" / "charge-density.dat").write_text("x"), True),
     ],
-    ids=["outdir", "upf-date", "wavefunction", "ecutwfc", "pseudo-content", "parent-file"],
+    ids=[
+        "outdir",
+        "upf-date",
+        "wavefunction",
+        "ecutwfc",
+        "pseudo-content",
+        "parent-file",
+        "parent-density",
+    ],
 )
 def test_hash_ignores_volatile_paths_but_not_physics(
     tmp_path: Path, edit: Callable[[Path], object], same_hash: bool
@@ -142,7 +151,7 @@ def test_hash_ignores_volatile_paths_but_not_physics(
 
 def test_parent_file_bytes_are_not_hashed(tmp_path: Path) -> None:
     write_si_input(tmp_path)
-    density = tmp_path / "out" / "aiida.save" / "charge-density.dat"
+    density = tmp_path / "out" / "aiida.save" / "data-file-schema.xml"
     density.parent.mkdir(parents=True)
     density.write_bytes(b"\x00" * 8)
     before = _digest(tmp_path)
@@ -414,3 +423,17 @@ def test_every_stored_recording_is_keyed_by_its_normalised_material() -> None:
         if renormalised != material or digest != data["digest"] or path.stem != digest[:16]:
             stale.append(path.name)
     assert not stale, f"run scripts/rekey_mock_store.py --apply: {stale}"
+
+
+def test_renormalised_material_drops_only_the_density_parent_line() -> None:
+    """A material stored before the density stopped being hashed loses that one line and
+    keeps every other parent (reference: the hand-written expected text)."""
+    from workflows.mock.hashing import renormalised_material
+
+    stored = (
+        "# code pw.x\n&CONTROL\n/\n"
+        "# parent file out/aiida.save/charge-density.dat\n"
+        "# parent file out/aiida.save/data-file-schema.xml\n"
+    )
+    expected = "# code pw.x\n&CONTROL\n/\n# parent file out/aiida.save/data-file-schema.xml\n"
+    assert renormalised_material(stored) == expected
