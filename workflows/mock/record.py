@@ -9,7 +9,8 @@ few MB. ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps them only for the pw.x run
 ``janus.snapshot_batch`` job (its folder holds :data:`BATCH_DRIVER_FILE`), the one place a
 replay reads them (the job's own overlap code): a whole-study recording then keeps no
 wavefunction of its SCF, MD or NSCF steps. ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1`` also
-leaves out ``charge-density.dat`` (a 13-atom PAW density is ~10 MB). A replayed chained
+leaves out ``charge-density.dat`` (a 13-atom PAW density is ~10 MB), except in a batch job's
+folder, whose driver checkpoints each frame's density and fails without it. A replayed chained
 step still hits, since the density's presence is not hashed
 (``hashing.UNHASHED_PARENT_PATTERNS``); but a step recorded *later* needs its parent's
 density, so a chain is recorded in one run (a replayed parent without it makes the real
@@ -91,8 +92,8 @@ def file_state(workdir: Path) -> FileState:
     return state
 
 
-def _wanted(relative_path: str, keep_wavefunctions: bool) -> bool:
-    skip_density = os.environ.get(SKIP_DENSITY_VARIABLE) == "1"
+def _wanted(relative_path: str, keep_wavefunctions: bool, in_batch: bool) -> bool:
+    skip_density = os.environ.get(SKIP_DENSITY_VARIABLE) == "1" and not in_batch
     if skip_density and fnmatch.fnmatch(relative_path, CHARGE_DENSITY_PATTERN):
         return False
     is_wavefunction = any(fnmatch.fnmatch(relative_path, p) for p in WAVEFUNCTION_PATTERNS)
@@ -112,13 +113,14 @@ def keeps_wavefunctions(workdir: Path) -> bool:
 def written_files(invocation: Invocation, before: FileState) -> dict[str, bytes]:
     """Files the run created or changed, minus scratch and (by default) wavefunctions."""
     keep_wavefunctions = keeps_wavefunctions(invocation.workdir)
+    in_batch = (invocation.workdir / BATCH_DRIVER_FILE).is_file()
     skipped = {path.resolve() for path in invocation.redirected_files}
     outputs = {}
     for name, state in sorted(file_state(invocation.workdir).items()):
         path = invocation.workdir / name
         if before.get(name) == state or path.resolve() in skipped:
             continue
-        if _wanted(name, keep_wavefunctions):
+        if _wanted(name, keep_wavefunctions, in_batch):
             outputs[name] = path.read_bytes()
     return outputs
 

@@ -384,6 +384,32 @@ def test_wavefunctions_kept_only_where_asked(
     assert keeps_wavefunctions(tmp_path) is kept
 
 
+@pytest.mark.parametrize(("in_batch", "kept"), [(False, False), (True, True)])
+def test_skipped_density_is_kept_in_batch_folders(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, in_batch: bool, kept: bool
+) -> None:
+    """``JANUS_MOCK_SKIP_CHARGE_DENSITY=1`` leaves the density out of a recording, except in
+    a snapshot-batch folder: its driver copies each frame's ``charge-density.*`` to a
+    checkpoint and fails without it (reference: the driver text the CalcJob writes)."""
+    from workflows.calculations.snapshot_batch_files import DRIVER_FILE, driver_script
+    from workflows.mock.invocation import Invocation
+    from workflows.mock.record import file_state, written_files
+
+    assert '"$SAVE"/charge-density.*' in driver_script([1], ["pw.x"], "python3")
+    if in_batch:
+        (tmp_path / DRIVER_FILE).write_text("#!/bin/bash\n")
+    invocation = Invocation("pw.x", ("-in", "aiida.in"), tmp_path, "", False, ())
+    before = file_state(tmp_path)
+    save = tmp_path / "out" / "aiida.save"
+    save.mkdir(parents=True)
+    (save / "charge-density.dat").write_bytes(b"rho")
+    (save / "data-file-schema.xml").write_text("<qes/>")
+    monkeypatch.setenv("JANUS_MOCK_SKIP_CHARGE_DENSITY", "1")
+    written = written_files(invocation, before)
+    assert "out/aiida.save/data-file-schema.xml" in written
+    assert ("out/aiida.save/charge-density.dat" in written) is kept
+
+
 def test_signed_zeros_hash_like_unsigned_ones(tmp_path: Path) -> None:
     """Two inputs that differ only in the sign of a zero (rounding noise of the structure
     code, seen on 2026-12-06 between two venvs) hash alike; a real sign does not.

@@ -91,3 +91,15 @@ def test_capped_balanced_on_mocks(
     """The capped ``balanced`` study on mock codes: the recording run (module docstring)."""
     codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
     _run_capped(codes, pseudo_family, "balanced")
+
+
+@pytest.mark.slow
+def test_capped_stringent_on_mocks(
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+) -> None:
+    """The capped ``stringent`` study on mock codes (the production model kind: 15 Å
+    vacuum, dual 10, 8 + 8 carrier bands): recorded as the ``balanced`` twin is, with
+    ``test_capped_stringent_on_mocks`` in the command of the module docstring."""
+    codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
+    _run_capped(codes, pseudo_family, "stringent")
