@@ -26,7 +26,7 @@ from pathlib import Path
 
 from workflows.mock.hashing import InputHashingError, hash_inputs
 from workflows.mock.invocation import InvocationError, read_invocation
-from workflows.mock.record import RealCodeNotFoundError, run_and_record
+from workflows.mock.record import RealCodeNotFoundError, replayed_parent, run_and_record
 from workflows.mock.replay import (
     EXIT_MISSING_RECORDING,
     RECORD_VARIABLE,
@@ -80,6 +80,14 @@ def run(code: str, arguments: tuple[str, ...], store: RecordingStore, record: st
         return run_and_record(invocation, hashed, store)
     recording = store.load(hashed)
     if recording is None and record == "missing":
+        parent = replayed_parent(invocation)
+        if parent is not None:
+            report_failure(
+                f"{PROGRAM}: cannot record {code} downstream of a replayed parent "
+                f"({parent.relative_to(invocation.workdir)} has no wavefunctions or density): "
+                "record the chain from its parent with JANUS_MOCK_RECORD=1\n"
+            )
+            return EXIT_MISSING_RECORDING
         return run_and_record(invocation, hashed, store)
     if recording is None:
         report_failure(missing_recording_message(invocation, hashed, store, PROGRAM))

@@ -144,6 +144,32 @@ def split_pseudo_copies(
     return kept, tuple(copies)
 
 
+_READS_PARENT = re.compile(r"calculation\s*=\s*['\"](nscf|bands)['\"]", re.IGNORECASE)
+READING_CODES = ("projwfc.x", "pp.x", "dos.x")
+"""Codes that read their parent run's wavefunctions or density (as pw.x nscf/bands do)."""
+
+
+def replayed_parent(invocation: Invocation) -> Path | None:
+    """The parent ``*.save`` folder a real run would read but a replay left incomplete.
+
+    Why: a recording keeps no ``wfc*.dat`` (and, with ``JANUS_MOCK_SKIP_CHARGE_DENSITY``,
+    no density), so a child step recorded downstream of a *replayed* parent (the
+    ``JANUS_MOCK_RECORD=missing`` resume) would fail inside QE with a missing-file error
+    that names neither cause nor fix. A real parent always leaves both files.
+    """
+    reads_parent = invocation.code in READING_CODES or (
+        invocation.code == "pw.x" and _READS_PARENT.search(invocation.input_text) is not None
+    )
+    if not reads_parent:
+        return None
+    for schema in sorted(invocation.workdir.glob("*/*.save/data-file-schema.xml")):
+        save = schema.parent
+        has_density = any(save.glob(CHARGE_DENSITY_PATTERN))
+        if not has_density or not any(save.glob("wfc*.dat")):
+            return save
+    return None
+
+
 def run_and_record(invocation: Invocation, hashed: HashedInputs, store: RecordingStore) -> int:
     """Run the real code, forward its output, store the recording; return its exit status."""
     command = real_command(invocation)

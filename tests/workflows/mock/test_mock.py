@@ -463,3 +463,33 @@ def test_renormalised_material_drops_only_the_density_parent_line() -> None:
     )
     expected = "# code pw.x\n&CONTROL\n/\n# parent file out/aiida.save/data-file-schema.xml\n"
     assert renormalised_material(stored) == expected
+
+
+@pytest.mark.parametrize(
+    ("code", "calculation", "parent_files", "refused"),
+    [
+        ("pw.x", "nscf", ("data-file-schema.xml",), True),
+        ("pw.x", "nscf", ("data-file-schema.xml", "charge-density.dat"), True),
+        ("pw.x", "nscf", ("data-file-schema.xml", "charge-density.dat", "wfc1.dat"), False),
+        ("pw.x", "scf", ("data-file-schema.xml",), False),
+        ("projwfc.x", "", ("data-file-schema.xml", "charge-density.dat"), True),
+        ("pp.x", "", ("data-file-schema.xml", "charge-density.dat", "wfc1.dat"), False),
+        ("pp.x", "", (), False),
+    ],
+)
+def test_a_child_is_not_recorded_downstream_of_a_replayed_parent(
+    tmp_path: Path, code: str, calculation: str, parent_files: tuple[str, ...], refused: bool
+) -> None:
+    """A step that reads its parent (pw.x nscf/bands, projwfc.x, pp.x) is refused in
+    ``missing`` mode when the parent's save folder lacks the wavefunctions or density a
+    real parent leaves (reference: the files QE 6.7 writes to ``prefix.save``)."""
+    from workflows.mock.invocation import Invocation
+    from workflows.mock.record import replayed_parent
+
+    save = tmp_path / "out" / "aiida.save"
+    save.mkdir(parents=True)
+    for name in parent_files:
+        (save / name).write_text("x")
+    text = f"&CONTROL\n  calculation = '{calculation}'\n/\n" if calculation else "&INPUTPP\n/\n"
+    invocation = Invocation(code, ("-in", "aiida.in"), tmp_path, text, False, ())
+    assert replayed_parent(invocation) == (save if refused else None)
