@@ -1,13 +1,14 @@
 """Re-key mock recordings after a change of the input normalisation (no QE run).
 
 Why: a recording is stored under the sha256 of its hash material (workflows/mock/hashing.py),
-and the material keeps the normalised input text. When the normalisation changes (here:
-signed zeros written unsigned, ``hashing.unsigned_zeros``), every recording whose text it
-touches would miss. The stored material holds all that is needed: this script applies the
-new normalisation to the input lines of each stored material (not to the ``# code``,
-``# pseudo``, ``# parent`` lines, which it does not touch), recomputes the digest, renames
-the ``.json``/``.tar.xz`` pair and rewrites every reference to the old 16-digit name in the
-repository's text files (tests, READMEs, docs).
+and the material keeps the normalised input text. When the normalisation changes (so far:
+signed zeros written unsigned, ``hashing.unsigned_zeros``; the charge density's presence
+no longer hashed, ``hashing.UNHASHED_PARENT_PATTERNS``), every recording whose material it
+touches would miss. The stored material holds all that is needed: this script applies
+``hashing.renormalised_material`` to each stored material (the input lines renormalised,
+``# parent file`` lines of unhashed files dropped, ``# code``/``# pseudo`` lines kept as
+they are), recomputes the digest, renames the ``.json``/``.tar.xz`` pair and rewrites every
+reference to the old 16-digit name in the repository's text files (tests, READMEs, docs).
 
     python scripts/rekey_mock_store.py            # show what would change
     python scripts/rekey_mock_store.py --apply    # do it

@@ -26,7 +26,8 @@ from pathlib import Path
 
 from workflows.mock.hashing import InputHashingError, hash_inputs
 from workflows.mock.invocation import InvocationError, read_invocation
-from workflows.mock.record import RealCodeNotFoundError, replayed_parent, run_and_record
+from workflows.mock.parent_reads import incomplete_parent
+from workflows.mock.record import RealCodeNotFoundError, run_and_record
 from workflows.mock.replay import (
     EXIT_MISSING_RECORDING,
     RECORD_VARIABLE,
@@ -80,12 +81,13 @@ def run(code: str, arguments: tuple[str, ...], store: RecordingStore, record: st
         return run_and_record(invocation, hashed, store)
     recording = store.load(hashed)
     if recording is None and record == "missing":
-        parent = replayed_parent(invocation)
+        parent = incomplete_parent(code, invocation.input_text, invocation.workdir)
         if parent is not None:
             report_failure(
-                f"{PROGRAM}: cannot record {code} downstream of a replayed parent "
-                f"({parent.relative_to(invocation.workdir)} has no wavefunctions or density): "
-                "record the chain from its parent with JANUS_MOCK_RECORD=1\n"
+                f"{PROGRAM}: cannot record {code} here: its parent "
+                f"{parent.relative_to(invocation.workdir)} was replayed without the files it "
+                "reads; remove the parent step's recording from the store and resume, so "
+                "the two are recorded together\n"
             )
             return EXIT_MISSING_RECORDING
         return run_and_record(invocation, hashed, store)

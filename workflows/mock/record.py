@@ -12,9 +12,9 @@ wavefunction of its SCF, MD or NSCF steps. ``JANUS_MOCK_SKIP_CHARGE_DENSITY=1`` 
 leaves out ``charge-density.dat`` (a 13-atom PAW density is ~10 MB), except in a batch job's
 folder, whose driver checkpoints each frame's density and fails without it. A replayed chained
 step still hits, since the density's presence is not hashed
-(``hashing.UNHASHED_PARENT_PATTERNS``); but a step recorded *later* needs its parent's
-density, so a chain is recorded in one run (a replayed parent without it makes the real
-child fail).
+(``hashing.UNHASHED_PARENT_PATTERNS``); but a step recorded *later* reads its parent's
+files, so a chain is recorded in one run (``parent_reads``: a step is refused downstream
+of a replayed parent).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ import sys
 from pathlib import Path
 
 from workflows.mock.hashing import (
+    CHARGE_DENSITY_PATTERN,
     WAVEFUNCTION_PATTERNS,
     HashedInputs,
     is_transient,
@@ -48,7 +49,6 @@ BATCH_DRIVER_FILE = "janus_batch_driver.sh"
 """The driver a ``janus.snapshot_batch`` job folder holds (``snapshot_batch_files.DRIVER_FILE``;
 a test checks they agree, so the mock need not import the CalcJob's modules)."""
 SKIP_DENSITY_VARIABLE = "JANUS_MOCK_SKIP_CHARGE_DENSITY"
-CHARGE_DENSITY_PATTERN = "*charge-density.*"
 LARGE_RECORDING_BYTES = 5_000_000
 _QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
 _ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
@@ -142,32 +142,6 @@ def split_pseudo_copies(
         else:
             copies.append((path, source))
     return kept, tuple(copies)
-
-
-_READS_PARENT = re.compile(r"calculation\s*=\s*['\"](nscf|bands)['\"]", re.IGNORECASE)
-READING_CODES = ("projwfc.x", "pp.x", "dos.x")
-"""Codes that read their parent run's wavefunctions or density (as pw.x nscf/bands do)."""
-
-
-def replayed_parent(invocation: Invocation) -> Path | None:
-    """The parent ``*.save`` folder a real run would read but a replay left incomplete.
-
-    Why: a recording keeps no ``wfc*.dat`` (and, with ``JANUS_MOCK_SKIP_CHARGE_DENSITY``,
-    no density), so a child step recorded downstream of a *replayed* parent (the
-    ``JANUS_MOCK_RECORD=missing`` resume) would fail inside QE with a missing-file error
-    that names neither cause nor fix. A real parent always leaves both files.
-    """
-    reads_parent = invocation.code in READING_CODES or (
-        invocation.code == "pw.x" and _READS_PARENT.search(invocation.input_text) is not None
-    )
-    if not reads_parent:
-        return None
-    for schema in sorted(invocation.workdir.glob("*/*.save/data-file-schema.xml")):
-        save = schema.parent
-        has_density = any(save.glob(CHARGE_DENSITY_PATTERN))
-        if not has_density or not any(save.glob("wfc*.dat")):
-            return save
-    return None
 
 
 def run_and_record(invocation: Invocation, hashed: HashedInputs, store: RecordingStore) -> int:

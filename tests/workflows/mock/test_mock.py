@@ -151,11 +151,11 @@ def test_hash_ignores_volatile_paths_but_not_physics(
 
 def test_parent_file_bytes_are_not_hashed(tmp_path: Path) -> None:
     write_si_input(tmp_path)
-    density = tmp_path / "out" / "aiida.save" / "data-file-schema.xml"
-    density.parent.mkdir(parents=True)
-    density.write_bytes(b"\x00" * 8)
+    parent = tmp_path / "out" / "aiida.save" / "data-file-schema.xml"
+    parent.parent.mkdir(parents=True)
+    parent.write_bytes(b"\x00" * 8)
     before = _digest(tmp_path)
-    density.write_bytes(b"\x01" * 16)
+    parent.write_bytes(b"\x01" * 16)
     assert _digest(tmp_path) == before
 
 
@@ -465,31 +465,63 @@ def test_renormalised_material_drops_only_the_density_parent_line() -> None:
     assert renormalised_material(stored) == expected
 
 
+DENSITY_ONLY = ("data-file-schema.xml", "charge-density.dat")
+BOTH = (*DENSITY_ONLY, "wfc1.dat")
+
+
 @pytest.mark.parametrize(
-    ("code", "calculation", "parent_files", "refused"),
+    ("code", "namelist", "parent_files", "refused"),
     [
-        ("pw.x", "nscf", ("data-file-schema.xml",), True),
-        ("pw.x", "nscf", ("data-file-schema.xml", "charge-density.dat"), True),
-        ("pw.x", "nscf", ("data-file-schema.xml", "charge-density.dat", "wfc1.dat"), False),
-        ("pw.x", "scf", ("data-file-schema.xml",), False),
-        ("projwfc.x", "", ("data-file-schema.xml", "charge-density.dat"), True),
-        ("pp.x", "", ("data-file-schema.xml", "charge-density.dat", "wfc1.dat"), False),
-        ("pp.x", "", (), False),
+        ("pw.x", "calculation = 'nscf'", ("data-file-schema.xml", "wfc1.dat"), True),
+        ("pw.x", "calculation = 'nscf'", DENSITY_ONLY, False),
+        ("pw.x", "calculation = 'scf'", ("data-file-schema.xml",), False),
+        ("pw.x", "restart_mode = 'restart'", DENSITY_ONLY, True),
+        ("pw.x", "restart_mode = 'restart'", BOTH, False),
+        ("pw.x", "startingwfc = 'file'", DENSITY_ONLY, True),
+        ("pw.x", "startingpot = 'file'", ("data-file-schema.xml", "wfc1.dat"), True),
+        ("projwfc.x", "", DENSITY_ONLY, True),
+        ("projwfc.x", "", BOTH, False),
+        ("pp.x", "plot_num = 11", DENSITY_ONLY, False),
+        ("pp.x", "plot_num = 11", ("data-file-schema.xml",), True),
+        ("pp.x", "plot_num = 7", DENSITY_ONLY, True),
+        ("dos.x", "", DENSITY_ONLY, False),
+        ("pp.x", "plot_num = 11", (), False),
     ],
 )
 def test_a_child_is_not_recorded_downstream_of_a_replayed_parent(
-    tmp_path: Path, code: str, calculation: str, parent_files: tuple[str, ...], refused: bool
+    tmp_path: Path, code: str, namelist: str, parent_files: tuple[str, ...], refused: bool
 ) -> None:
-    """A step that reads its parent (pw.x nscf/bands, projwfc.x, pp.x) is refused in
-    ``missing`` mode when the parent's save folder lacks the wavefunctions or density a
-    real parent leaves (reference: the files QE 6.7 writes to ``prefix.save``)."""
-    from workflows.mock.invocation import Invocation
-    from workflows.mock.record import replayed_parent
+    """A step is refused in ``missing`` mode when its parent's save folder lacks a file
+    the step reads: the density for nscf, restarts, ``startingpot='file'``, projwfc.x,
+    pp.x and dos.x; the wavefunctions for restarts, ``startingwfc='file'``, projwfc.x and
+    orbital pp.x plots. Reference: QE 6.7 source (``potinit.f90``, ``io_base.f90``,
+    ``postproc.f90``, ``dos.f90``; ``parent_reads`` docstring)."""
+    from workflows.mock.parent_reads import incomplete_parent
 
     save = tmp_path / "out" / "aiida.save"
     save.mkdir(parents=True)
     for name in parent_files:
         (save / name).write_text("x")
-    text = f"&CONTROL\n  calculation = '{calculation}'\n/\n" if calculation else "&INPUTPP\n/\n"
-    invocation = Invocation(code, ("-in", "aiida.in"), tmp_path, text, False, ())
-    assert replayed_parent(invocation) == (save if refused else None)
+    text = f"&CONTROL\n  {namelist}\n/\n"
+    assert incomplete_parent(code, text, tmp_path) == (save if refused else None)
+
+
+def test_refusal_is_one_line_and_runs_nothing(tmp_path: Path, fake_pw_path: str) -> None:
+    """Through the executable: a missing-mode NSCF over a parent replayed without its
+    density exits 3 with one line, runs no pw.x and stores nothing."""
+    store = record_fake(tmp_path, fake_pw_path)
+    workdir = tmp_path / "child"
+    write_si_input(workdir)
+    text = (workdir / "aiida.in").read_text().replace("'scf'", "'nscf'")
+    (workdir / "aiida.in").write_text(text)
+    save = workdir / "out" / "aiida.save"
+    save.mkdir(parents=True)
+    (save / "data-file-schema.xml").write_text("<qes/>")
+    stored = sorted(store.rglob("*"))
+    env = {"JANUS_MOCK_RECORD": "missing", "PATH": fake_pw_path}
+    result = run_mock(workdir, store, env)
+    assert result.returncode == 3
+    assert result.stderr.count("\n") == 1
+    assert "remove the parent step's recording" in result.stderr
+    assert fake_runs(tmp_path) == 1
+    assert sorted(store.rglob("*")) == stored

@@ -2,7 +2,8 @@
 
 Reference: the capped ``balanced`` CdS bulk vc-relax recording, whose pw.x stdout says
 (read by eye) 2 atoms, 8 k-points, 14 SCF iterations over its ionic steps, 19.19 s CPU and
-2 min 30 s wall on 2 MPI ranks (also quoted in tests/fixtures/mock/README.md).
+2 min 30 s wall on 2 MPI ranks (atoms, k-points and wall time are also quoted in
+tests/fixtures/mock/README.md).
 """
 
 from __future__ import annotations

@@ -5,15 +5,27 @@
 with extrapolation, batched NA snapshots) and caps the work. References: each step's own
 exit status (0, not a warning code) and the inputs the real calculations read.
 
-The twin on ``mock_code`` is the real run when recorded: with pw.x, projwfc.x and pp.x on
+The recording run is ``test_capped_balanced_recording``: with pw.x, projwfc.x and pp.x on
 PATH it runs them through the recorder (2 MPI ranks) and stores each output under its
 input hash. ``JANUS_MOCK_RECORD=missing`` records only what is not stored yet, so a
 recording stopped part-way (a session's end) resumes at the first step not recorded, the
-earlier ones replayed; the batched NA snapshots need the wavefunctions kept:
+earlier ones replayed, unless that step reads its parent's files (an NSCF, projwfc.x,
+pp.x, an MD restart chunk): a replayed parent has no wavefunctions, and the mock refuses
+with one line naming the fix (remove the parent's recording, so both are recorded
+together). The batched NA snapshots need the wavefunctions kept; no density need be
+stored (its presence is not hashed):
 
     JANUS_MOCK_RECORD=missing JANUS_MOCK_MPI_RANKS=2 JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch \\
-        scripts/record_fixtures.sh -s \\
-        tests/workflows/workchains/test_capped_pipeline.py::test_capped_balanced_on_mocks
+        JANUS_MOCK_SKIP_CHARGE_DENSITY=1 scripts/record_fixtures.sh -s \\
+        tests/workflows/workchains/test_capped_pipeline.py::test_capped_balanced_recording
+
+What CI is to replay (``test_capped_balanced_on_mocks``, ``slow`` until every step it
+runs is recorded) is every step but the NA snapshots: each NA frame of the 13-atom model
+keeps a ``wfc1.dat`` the batch job's own overlap code reads in a replay, estimated at
+≈ 10 MB (≈ 66 bands × ≈ 10⁴ Γ plane waves × 16 B; the slab's PAW SCF has 43 113 at
+48.9 Ry), too much for the fixture store, so those recordings are not committed. The batch
+job kind is replayed in CI on small models (``test_na_snapshots_batched.py``); the capped
+frames' acceptance by pw.x is in the recording run's note (DEVELOPERS.md).
 """
 
 from __future__ import annotations
@@ -38,8 +50,10 @@ def _run_capped(
     codes: dict[str, InstalledCode],
     family: Callable[[str], CutoffsPseudoPotentialFamily],
     protocol: str,
+    skip: tuple[str, ...] = (),
 ) -> Any:
-    """Run the capped pipeline of ``protocol`` serially; check every step and job."""
+    """Run the capped pipeline of ``protocol`` serially, minus ``skip``; check every step
+    and job."""
     from aiida import orm
     from aiida.engine import run_get_node
 
@@ -51,6 +65,8 @@ def _run_capped(
     builder = PipelineWorkChain.get_builder_from_protocol(
         codes, "CsPbBr3", "CdS", protocol, overrides=capped_overrides(protocol)
     )
+    if skip:
+        builder.skip = orm.List(list(skip))
     _, node = run_get_node(_serial(builder))
     assert node.is_finished_ok, node.exit_message
     for child in node.called:
@@ -88,18 +104,31 @@ def test_capped_balanced_on_mocks(
     mock_code: Callable[..., InstalledCode],
     pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
 ) -> None:
-    """The capped ``balanced`` study on mock codes: the recording run (module docstring)."""
+    """The capped ``balanced`` study replayed from its recordings, all but the NA
+    snapshots (module docstring)."""
+    codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
+    _run_capped(codes, pseudo_family, "balanced", skip=("na",))
+
+
+@pytest.mark.slow
+def test_capped_balanced_recording(
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+) -> None:
+    """The whole capped ``balanced`` study on mock codes: the recording run (module
+    docstring); its NA frames are recorded anew each time (their wavefunctions are not
+    committed)."""
     codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
     _run_capped(codes, pseudo_family, "balanced")
 
 
 @pytest.mark.slow
-def test_capped_stringent_on_mocks(
+def test_capped_stringent_recording(
     mock_code: Callable[..., InstalledCode],
     pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
 ) -> None:
-    """The capped ``stringent`` study on mock codes (the production model kind: 15 Å
-    vacuum, dual 10, 8 + 8 carrier bands): recorded as the ``balanced`` twin is, with
-    ``test_capped_stringent_on_mocks`` in the command of the module docstring."""
+    """The capped ``stringent`` study (the production model kind: 15 Å vacuum, dual 10,
+    8 + 8 carrier bands) on mock codes: recorded as the ``balanced`` one is, with this
+    test's id in the command of the module docstring."""
     codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
     _run_capped(codes, pseudo_family, "stringent")
