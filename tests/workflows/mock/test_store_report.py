@@ -8,25 +8,17 @@ tests/fixtures/mock/README.md).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "mock_store_report.py"
+from tests.benchmarks.scripts import SCRIPTS, load_script
+
 CDS_BULK = "pw.x/62452fbd47849029"
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("mock_store_report", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mock_store_report.py", "mock_store_report", SCRIPTS)
 
 
 def test_row_reads_the_recorded_stdout(capsys: pytest.CaptureFixture[str]) -> None:
