@@ -19,13 +19,13 @@ stored (its presence is not hashed):
         JANUS_MOCK_SKIP_CHARGE_DENSITY=1 scripts/record_fixtures.sh -s \\
         tests/workflows/workchains/test_capped_pipeline.py::test_capped_balanced_recording
 
-What CI is to replay (``test_capped_balanced_on_mocks``, ``slow`` until every step it
-runs is recorded) is every step but the NA snapshots: each NA frame of the 13-atom model
-keeps a ``wfc1.dat`` the batch job's own overlap code reads in a replay, estimated at
-≈ 10 MB (≈ 66 bands × ≈ 10⁴ Γ plane waves × 16 B; the slab's PAW SCF has 43 113 at
-48.9 Ry), too much for the fixture store, so those recordings are not committed. The batch
-job kind is replayed in CI on small models (``test_na_snapshots_batched.py``); the capped
-frames' acceptance by pw.x is in the recording run's note (DEVELOPERS.md).
+What CI replays (``test_capped_balanced_on_mocks``) is every step recorded so far, and
+never the NA snapshots: each NA frame of the 13-atom model keeps a ``wfc1.dat`` the batch
+job's own overlap code reads in a replay, estimated at ≈ 10 MB (≈ 66 bands × ≈ 10⁴ Γ plane
+waves × 16 B; the slab's PAW SCF has 43 113 at 48.9 Ry), too much for the fixture store,
+so those recordings are not committed. The batch job kind is replayed in CI on small
+models (``test_na_snapshots_batched.py``); the capped frames' acceptance by pw.x is in the
+recording run's note (DEVELOPERS.md).
 """
 
 from __future__ import annotations
@@ -82,8 +82,9 @@ def _run_capped(
     control = [p.get("CONTROL", {}) for p in read]
     assert any(c.get("dipfield") for c in control), "dipole correction read by pw.x"
     assert any(p.get("SYSTEM", {}).get("occupations") == "tetrahedra_opt" for p in read)
-    temperatures = {p.get("IONS", {}).get("ion_temperature") for p in read}
-    assert {"berendsen", "not_controlled"} <= temperatures
+    if "aimd" not in skip:
+        temperatures = {p.get("IONS", {}).get("ion_temperature") for p in read}
+        assert {"berendsen", "not_controlled"} <= temperatures
     return node
 
 
@@ -99,15 +100,19 @@ def test_capped_balanced_with_real_qe(
     _run_capped(codes, pseudo_family, "balanced")
 
 
-@pytest.mark.slow
+NOT_RECORDED_YET = ("alignment", "charge_densities", "aimd")
+"""Steps of capped ``balanced`` whose recording is still to be made (2026-12-06: the bulk,
+interface and electronic steps are recorded); this shrinks to () as recordings land."""
+
+
 def test_capped_balanced_on_mocks(
     mock_code: Callable[..., InstalledCode],
     pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
 ) -> None:
-    """The capped ``balanced`` study replayed from its recordings, all but the NA
-    snapshots (module docstring)."""
+    """The capped ``balanced`` study replayed from its recordings: every recorded step
+    (:data:`NOT_RECORDED_YET`), never the NA snapshots (module docstring)."""
     codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
-    _run_capped(codes, pseudo_family, "balanced", skip=("na",))
+    _run_capped(codes, pseudo_family, "balanced", skip=(*NOT_RECORDED_YET, "na"))
 
 
 @pytest.mark.slow
