@@ -2,7 +2,9 @@
 
 The real executable is the code name looked up on ``PATH`` (``pw.x``), run serially, or
 through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as-root
-flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1.
+flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1. Real runs
+go one at a time (a file lock, :func:`one_real_run_at_a_time`), so the steps a workflow
+launches together queue instead of crowding the cores.
 Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
 one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
 few MB. ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps them only for the pw.x runs of a
@@ -20,6 +22,7 @@ of a replayed parent).
 from __future__ import annotations
 
 import datetime
+import fcntl
 import fnmatch
 import hashlib
 import os
@@ -28,6 +31,9 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from workflows.mock.hashing import (
@@ -50,6 +56,8 @@ BATCH_DRIVER_FILE = "janus_batch_driver.sh"
 a test checks they agree, so the mock need not import the CalcJob's modules)."""
 SKIP_DENSITY_VARIABLE = "JANUS_MOCK_SKIP_CHARGE_DENSITY"
 LARGE_RECORDING_BYTES = 5_000_000
+LOCK_VARIABLE = "JANUS_MOCK_RECORD_LOCK"
+"""The lock file that makes real runs wait for each other (default: in the temp folder)."""
 _QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
 _ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 
@@ -144,21 +152,43 @@ def split_pseudo_copies(
     return kept, tuple(copies)
 
 
+@contextmanager
+def one_real_run_at_a_time() -> Iterator[None]:
+    """Hold an exclusive lock on the recording lock file while the real code runs.
+
+    Why: a workflow launches independent steps together (the alignment's reference SCFs
+    beside its model), and each real run takes ``JANUS_MOCK_MPI_RANKS`` ranks. Three
+    2-rank runs on 2 cores were measured on 2026-12-06 at a third of the cores' time in
+    useful CPU (1 min 16 s CPU in 7 min wall), and the wall times they recorded measured the
+    crowd, not the run. Queued one at a time, a recording's wall time is its own.
+    """
+    path = Path(
+        os.environ.get(LOCK_VARIABLE) or Path(tempfile.gettempdir()) / "janus-mock-record.lock"
+    )
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def run_and_record(invocation: Invocation, hashed: HashedInputs, store: RecordingStore) -> int:
     """Run the real code, forward its output, store the recording; return its exit status."""
     command = real_command(invocation)
     environment = {**os.environ, **_ROOT_FLAGS}
     environment.setdefault("OMP_NUM_THREADS", "1")
-    before = file_state(invocation.workdir)
-    completed = subprocess.run(
-        command,
-        input=invocation.input_text.encode() if invocation.input_from_stdin else None,
-        stdin=None if invocation.input_from_stdin else subprocess.DEVNULL,
-        capture_output=True,
-        cwd=invocation.workdir,
-        env=environment,
-        check=False,
-    )
+    with one_real_run_at_a_time():
+        before = file_state(invocation.workdir)
+        completed = subprocess.run(
+            command,
+            input=invocation.input_text.encode() if invocation.input_from_stdin else None,
+            stdin=None if invocation.input_from_stdin else subprocess.DEVNULL,
+            capture_output=True,
+            cwd=invocation.workdir,
+            env=environment,
+            check=False,
+        )
     files, pseudo_copies = split_pseudo_copies(invocation, written_files(invocation, before))
     version = _QE_VERSION.search(completed.stdout.decode(errors="replace"))
     metadata = RecordingMetadata(

@@ -525,3 +525,28 @@ def test_refusal_is_one_line_and_runs_nothing(tmp_path: Path, fake_pw_path: str)
     assert "remove the parent step's recording" in result.stderr
     assert fake_runs(tmp_path) == 1
     assert sorted(store.rglob("*")) == stored
+
+
+def test_real_runs_wait_for_each_other(tmp_path: Path, fake_pw_path: str) -> None:
+    """A recording starts its real code only once no other real run holds the lock
+    (reference: the fake pw.x's own run log, written when it starts)."""
+    import fcntl
+    import time
+
+    workdir, lock = tmp_path / "recorded", tmp_path / "record.lock"
+    write_si_input(workdir)
+    command = [*mock_program(), "--store", str(tmp_path / "store"), "pw.x", "-in", "aiida.in"]
+    env = {**os.environ, "JANUS_MOCK_RECORD": "1", "PATH": fake_pw_path}
+    env["JANUS_MOCK_RECORD_LOCK"] = str(lock)
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        with (workdir / "aiida.out").open("w") as stdout:
+            process = subprocess.Popen(
+                command, cwd=workdir, env=env, stdout=stdout, stderr=subprocess.DEVNULL
+            )
+        time.sleep(2.0)
+        assert process.poll() is None
+        assert not (tmp_path / "fake-bin" / "runs.log").exists()
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    assert process.wait(timeout=60) == 0
+    assert fake_runs(tmp_path) == 1
