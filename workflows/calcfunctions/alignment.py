@@ -31,11 +31,18 @@ def model_label(perovskite_planes: int, chalcogenide_planes: int) -> str:
     return f"p{perovskite_planes}_c{chalcogenide_planes}"
 
 
+MIN_DOMAIN_PLANES = 2
+"""Fewest atomic planes per domain of an alignment model (see :func:`plan_models`)."""
+
+
 def plan_models(thicknesses: Sequence[Any]) -> list[tuple[int, int]]:
     """(perovskite planes, chalcogenide planes) pairs, checked and sorted thin to thick.
 
     Raises ``ValueError`` naming the fix: fewer than two models (no convergence can be
-    stated), pairs that are not two positive integers, or the same model twice.
+    stated), pairs that are not two positive integers, a domain of one atomic plane (no
+    stacking period for the potential line-up and no bulk-like middle layer for the band
+    edges: the electronic analysis would refuse it after every SCF had run), or the same
+    model twice.
     """
     pairs = []
     for item in thicknesses:
@@ -43,6 +50,11 @@ def plan_models(thicknesses: Sequence[Any]) -> list[tuple[int, int]]:
         if len(values) != 2 or not all(isinstance(v, int) and v > 0 for v in values):
             raise ValueError(
                 f"{item!r} is not [perovskite planes, chalcogenide planes] (positive integers)"
+            )
+        if min(values) < MIN_DOMAIN_PLANES:
+            raise ValueError(
+                f"{item!r} has a domain of one atomic plane: give each domain at least "
+                f"{MIN_DOMAIN_PLANES} planes (e.g. [3, 2])"
             )
         pairs.append((int(values[0]), int(values[1])))
     if len(set(pairs)) != len(pairs):

@@ -33,7 +33,8 @@ Capped (values below, all named constants):
   stress); ``nstep`` is left alone (reaching it is pw.x's error, exit 500 here).
 * Model size: the interface and the AIMD/NA model has :data:`CAPPED_PLANES` (3 perovskite
   + 2 CdS planes, 1 × 1 in-plane cell: 13 atoms), the alignment series the two smallest
-  periodic models :data:`CAPPED_THICKNESSES` (9 and 13 atoms), one at a time.
+  periodic models with two or more planes per domain, :data:`CAPPED_THICKNESSES` (13 and
+  17 atoms), one at a time.
 * k-point density: ``kpoints_distance`` at least :data:`KPOINTS_DISTANCE_FLOOR` (1/Å, the
   ``fast`` values): still meshes, tetrahedra and all, with fewer points.
 * MD: :data:`EQUILIBRATION_STEPS` heating steps, then ``MIN_SAMPLES`` (8) NVE steps, the
@@ -74,8 +75,11 @@ KPOINTS_DISTANCE_FLOOR = {"scf": 0.5, "nscf": 0.35, "bulk": 0.5}
 """Smallest k-point spacing (1/Å) of a capped run: ``fast``'s spacings."""
 CAPPED_PLANES = {"perovskite_planes": 3, "chalcogenide_planes": 2, "supercell": [1, 1]}
 """Interface model of a capped run: 13 atoms (CsPbBr3/CdS), the protocol's vacuum kept."""
-CAPPED_THICKNESSES = [[3, 1], [3, 2]]
-"""Alignment series of a capped run: periodic 9- and 13-atom models."""
+CAPPED_THICKNESSES = [[3, 2], [3, 3]]
+"""Alignment series of a capped run: periodic 13- and 17-atom models. Not [3, 1] (9 atoms):
+its one-plane CdS domain has no stacking period, which the first capped ``balanced`` run
+(2026-12-06) met after the model's whole electronic step (``alignment.plan_models`` now
+refuses it up front)."""
 EQUILIBRATION_STEPS = 2
 """Heating steps of the capped MD (the thermostat's chunk, then an NVE restart chunk)."""
 NA_DYNAMICS_CAPS = {

@@ -51,6 +51,10 @@ CASES: list[tuple[str, str]] = [
     ("submit --perovskite CsPbQ3 --computer badinput", "is not a chemical element"),
     ("alignment --thickness 3 2 --computer badinput", "--thickness: give at least two models"),
     ("alignment --thickness 3 2 --thickness 3 2 --computer badinput", "repeats a model"),
+    (
+        "alignment --thickness 3 1 --thickness 3 2 --computer badinput",
+        "--thickness: [3, 1] has a domain of one atomic plane",
+    ),
     ("alignment --thickness 0 2 --computer badinput", "0 is not in the range x>=1"),
     ("alignment --thickness 3 x --computer badinput", "is not a valid integer"),
     ("alignment --chalcogenide ZzS --computer badinput", "Zz"),

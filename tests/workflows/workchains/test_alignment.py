@@ -122,6 +122,16 @@ def test_models_are_sorted_thin_to_thick() -> None:
     assert plan_models([[7, 6], [3, 2], [5, 4]]) == [(3, 2), (5, 4), (7, 6)]
 
 
+def test_a_one_plane_domain_is_refused_before_anything_runs() -> None:
+    """[3, 1] has one CdS plane (reference: the builder's 9-atom Br3Cd2CsPbS2 model), which
+    ``stacking_period`` refuses after the model's whole electronic step; the series refuses
+    it up front, naming the fix."""
+    from workflows.calcfunctions.alignment import plan_models
+
+    with pytest.raises(ValueError, match=r"\[3, 1\] has a domain of one atomic plane"):
+        plan_models([[3, 1], [3, 2]])
+
+
 def test_thinnest_model_runs_alone_then_the_rest_in_batches() -> None:
     """Hand-written batches: the first model's references serve the later ones."""
     from workflows.calcfunctions.alignment import model_batches

@@ -46,6 +46,22 @@ ACCEPTED_VC_RELAX_EXIT = 501
 PwRelaxWorkChain (the bulk references)."""
 
 
+def _failure_reports(node: Any) -> str:
+    """The study's exit message, then every failed process below it with its exit status,
+    message and report (what ``verdi process report`` shows), since the test profile is
+    gone once pytest ends."""
+    from aiida.cmdline.utils.common import get_workchain_report
+
+    lines = [str(node.exit_message)]
+    for failed in (n for n in node.called_descendants if n.is_failed):
+        lines.append(
+            f"{failed.process_label}<{failed.pk}> [{failed.exit_status}] {failed.exit_message}"
+        )
+        if hasattr(failed, "called"):
+            lines.append(get_workchain_report(failed, "REPORT"))
+    return "\n".join(lines)
+
+
 def _run_capped(
     codes: dict[str, InstalledCode],
     family: Callable[[str], CutoffsPseudoPotentialFamily],
@@ -68,7 +84,7 @@ def _run_capped(
     if skip:
         builder.skip = orm.List(list(skip))
     _, node = run_get_node(_serial(builder))
-    assert node.is_finished_ok, node.exit_message
+    assert node.is_finished_ok, _failure_reports(node)
     for child in node.called:
         assert child.exit_status == 0, (child.process_label, child.pk, child.exit_status)
     jobs = [n for n in node.called_descendants if isinstance(n, orm.CalcJobNode)]
