@@ -52,6 +52,18 @@ def janus_test_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("janus")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def own_record_lock(janus_test_dir: Path) -> None:
+    """Recordings made by this test session queue on a lock of their own.
+
+    Why: the recorder's default lock is machine-wide (``workflows.mock.record``); a real
+    recording running beside the test suite would hold it, and the suite's record-mode
+    tests (fake codes, a second each) would wait for it. An explicit
+    ``JANUS_MOCK_RECORD_LOCK`` is kept.
+    """
+    os.environ.setdefault("JANUS_MOCK_RECORD_LOCK", str(janus_test_dir / "record.lock"))
+
+
 @pytest.fixture
 def localhost(aiida_profile: object, janus_test_dir: Path) -> Computer:
     """The ``localhost`` computer (core.local, core.direct), scratch under the session tmp."""
