@@ -127,7 +127,11 @@ def _is_unhashed_parent_line(line: str) -> bool:
     prefix = "# parent file "
     if not line.startswith(prefix):
         return False
-    name = line[len(prefix) :].rsplit("/", 1)[-1]
+    return is_unhashed_parent(line[len(prefix) :].rsplit("/", 1)[-1])
+
+
+def is_unhashed_parent(name: str) -> bool:
+    """Whether a parent file of this base name is left out of the hash."""
     return any(fnmatch.fnmatch(name, pattern) for pattern in UNHASHED_PARENT_PATTERNS)
 
 
@@ -212,8 +216,7 @@ def parent_file_names(workdir: Path, exclude: Iterable[Path]) -> tuple[str, ...]
         if not path.is_file() or path.resolve() in excluded:
             continue
         relative = path.relative_to(workdir).as_posix()
-        unhashed = any(fnmatch.fnmatch(path.name, pattern) for pattern in UNHASHED_PARENT_PATTERNS)
-        if not is_transient(relative) and not unhashed:
+        if not is_transient(relative) and not is_unhashed_parent(path.name):
             names.append(relative)
     return tuple(names)
 

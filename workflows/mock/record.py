@@ -110,18 +110,23 @@ def _wanted(relative_path: str, keep_wavefunctions: bool, in_batch: bool) -> boo
     return not is_transient(relative_path)
 
 
+def is_batch_folder(workdir: Path) -> bool:
+    """Whether ``workdir`` is a ``janus.snapshot_batch`` job folder (it holds the driver)."""
+    return (workdir / BATCH_DRIVER_FILE).is_file()
+
+
 def keeps_wavefunctions(workdir: Path) -> bool:
     """Whether this run's ``wfc*.dat`` are recorded (``JANUS_MOCK_KEEP_WAVEFUNCTIONS``)."""
     setting = os.environ.get(KEEP_WAVEFUNCTIONS_VARIABLE, "0")
     if setting == KEEP_IN_BATCHES:
-        return (workdir / BATCH_DRIVER_FILE).is_file()
+        return is_batch_folder(workdir)
     return setting == "1"
 
 
 def written_files(invocation: Invocation, before: FileState) -> dict[str, bytes]:
     """Files the run created or changed, minus scratch and (by default) wavefunctions."""
     keep_wavefunctions = keeps_wavefunctions(invocation.workdir)
-    in_batch = (invocation.workdir / BATCH_DRIVER_FILE).is_file()
+    in_batch = is_batch_folder(invocation.workdir)
     skipped = {path.resolve() for path in invocation.redirected_files}
     outputs = {}
     for name, state in sorted(file_state(invocation.workdir).items()):
