@@ -13,6 +13,7 @@ from typing import Any
 
 from aiida import orm
 
+from heterostructures.structure.interface_spec import build_from_spec
 from workflows.inputs.pw_builders import (
     insulator_bands,
     protocol_thresholds_per_atom,
@@ -54,3 +55,39 @@ def model_electronic_inputs(
         pw["parameters"] = orm.Dict(parameters)
         inputs[step] = {**inputs[step], "pw": pw}
     return inputs
+
+
+def _occupied_and_atoms(spec: Mapping[str, Any], pseudos: Mapping[str, Any]) -> tuple[int, int]:
+    """Occupied bands and atoms of the interface a build ``spec`` makes (its composition)."""
+    atoms = build_from_spec(dict(spec), {}).atoms
+    return insulator_bands(orm.StructureData(ase=atoms), dict(pseudos), 0), len(atoms)
+
+
+def model_relax_inputs(
+    relax: Mapping[str, Any], template_spec: Mapping[str, Any], model_spec: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The series' relaxation inputs (``janus.interface``'s ``relax``, made by its builder
+    for ``template_spec``) fitted to the model ``model_spec`` builds: ``nbnd`` is the
+    model's occupied bands plus the template's empty ones, and ``conv_thr`` and
+    ``etot_conv_thr`` scale with its atoms (extensive, as aiida-quantumespresso's per-atom
+    values make them).
+
+    Why: the template is one interface (the protocol's, e.g. 5 + 4 planes: 116 occupied
+    bands); every model of the series was relaxed with its ``nbnd``, too few bands for a
+    thicker model (pw.x refuses a closed shell it cannot fill) and twice the work for a
+    thinner one (the capped run of 2026-12-06 gave a 13-atom model 124 bands for 58
+    occupied).
+    """
+    pw = dict(relax["pw"])
+    parameters = pw["parameters"].get_dict()
+    system = parameters.setdefault("SYSTEM", {})
+    if "nbnd" in system:
+        template_occupied, template_atoms = _occupied_and_atoms(template_spec, pw["pseudos"])
+        occupied, atoms = _occupied_and_atoms(model_spec, pw["pseudos"])
+        system["nbnd"] = occupied + int(system["nbnd"]) - template_occupied
+        for namelist, name in (("ELECTRONS", "conv_thr"), ("CONTROL", "etot_conv_thr")):
+            value = parameters.get(namelist, {}).get(name)
+            if value is not None:
+                parameters[namelist][name] = value * atoms / template_atoms
+    pw["parameters"] = orm.Dict(parameters)
+    return {**relax, "pw": pw}

@@ -40,7 +40,11 @@ from workflows.calcfunctions.alignment import (
 )
 from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
 from workflows.engine.stranded import SealsStrandedChildren
-from workflows.inputs.alignment_models import electronic_thresholds, model_electronic_inputs
+from workflows.inputs.alignment_models import (
+    electronic_thresholds,
+    model_electronic_inputs,
+    model_relax_inputs,
+)
 from workflows.inputs.cutoff_floors import floored_inputs, pair_elements
 from workflows.inputs.hybrid_scf import (
     DEFAULT_HYBRID_SETTINGS,
@@ -195,11 +199,12 @@ class AlignmentSeriesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkCh
         spec = template["interface"].get_dict()
         planes = dict(zip(self.ctx.labels, self.ctx.thicknesses, strict=True))
         for label in self._batch():
-            perovskite, chalcogenide = planes[label]
-            inputs = dict(template)
-            inputs["interface"] = orm.Dict(
-                spec | {"perovskite_planes": perovskite, "chalcogenide_planes": chalcogenide}
+            model_spec = spec | dict(
+                zip(("perovskite_planes", "chalcogenide_planes"), planes[label], strict=True)
             )
+            inputs = dict(template, interface=orm.Dict(model_spec))
+            if "relax" in template:
+                inputs["relax"] = model_relax_inputs(template["relax"], spec, model_spec)
             inputs["lattices"] = dict(self.inputs.get("lattices", {}))
             inputs["metadata"] = {"call_link_label": f"model_{label}"}
             running[f"model_{label}"] = self.submit(InterfaceWorkChain, **inputs)
