@@ -4,7 +4,8 @@ The real executable is the code name looked up on ``PATH`` (``pw.x``), run seria
 through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as-root
 flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1. Real runs
 go one at a time (a file lock, :func:`one_real_run_at_a_time`), so the steps a workflow
-launches together queue instead of crowding the cores.
+launches together queue instead of crowding the cores. A run ended by a signal is
+forwarded but not stored (:func:`ended_by_signal`).
 Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
 one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
 few MB. ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps them only for the pw.x runs of a
@@ -60,6 +61,9 @@ LOCK_VARIABLE = "JANUS_MOCK_RECORD_LOCK"
 """The lock file that makes real runs wait for each other (default: in the temp folder)."""
 _QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
 _ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+_OPEN_MPI_SIGNAL = re.compile(rb"exited on signal (\d+)")
+"""Open MPI 4.1's report when a rank dies by a signal (mpirun itself then exits 1 or 128+N)."""
+SHELL_SIGNAL_BASE = 128
 
 FileState = dict[str, tuple[int, int]]
 
@@ -178,6 +182,30 @@ def one_real_run_at_a_time() -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def ended_by_signal(returncode: int, stderr: bytes) -> int | None:
+    """The signal that ended a real run, or ``None`` if the code exited by itself.
+
+    Why: a run killed by a signal (a stopped session, a kill by hand, the OOM killer) wrote
+    a truncated output; stored, it would replay that truncation forever as if QE had
+    produced it. Three forms are recognised: a negative status (the code run directly), a
+    status above 128 (the shell's and mpirun's 128 + N), and Open MPI 4.1's
+    ``exited on signal N`` line (mpirun then may exit 1). QE itself exits 0, 1 or 2.
+    """
+    if returncode < 0:
+        return -returncode
+    if returncode > SHELL_SIGNAL_BASE:
+        return returncode - SHELL_SIGNAL_BASE
+    reported = _OPEN_MPI_SIGNAL.search(stderr)
+    return int(reported.group(1)) if reported else None
+
+
+def _forward(completed: subprocess.CompletedProcess[bytes]) -> None:
+    sys.stdout.buffer.write(completed.stdout)
+    sys.stdout.flush()
+    sys.stderr.buffer.write(completed.stderr)
+    sys.stderr.flush()
+
+
 def run_and_record(invocation: Invocation, hashed: HashedInputs, store: RecordingStore) -> int:
     """Run the real code, forward its output, store the recording; return its exit status."""
     command = real_command(invocation)
@@ -194,6 +222,15 @@ def run_and_record(invocation: Invocation, hashed: HashedInputs, store: Recordin
             env=environment,
             check=False,
         )
+    signal_number = ended_by_signal(completed.returncode, completed.stderr)
+    if signal_number is not None:
+        _forward(completed)
+        print(
+            f"janus-mock-code: not recorded: {invocation.code} ended by signal {signal_number};"
+            " run it again to record it",
+            file=sys.stderr,
+        )
+        return SHELL_SIGNAL_BASE + signal_number
     files, pseudo_copies = split_pseudo_copies(invocation, written_files(invocation, before))
     version = _QE_VERSION.search(completed.stdout.decode(errors="replace"))
     metadata = RecordingMetadata(
@@ -210,9 +247,7 @@ def run_and_record(invocation: Invocation, hashed: HashedInputs, store: Recordin
     )
     archive = store.save(Recording(metadata, files, completed.stdout, completed.stderr))
     # Only now forward the output: a CalcJob monitor that reads it may kill this process.
-    sys.stdout.buffer.write(completed.stdout)
-    sys.stdout.flush()
-    sys.stderr.buffer.write(completed.stderr)
+    _forward(completed)
     size = archive.stat().st_size
     note = " (large: keep recordings small)" if size > LARGE_RECORDING_BYTES else ""
     print(f"janus-mock-code: recorded {archive} ({size} bytes){note}", file=sys.stderr)

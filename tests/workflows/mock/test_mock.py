@@ -32,7 +32,7 @@ FamilyFactory = Callable[[str], "CutoffsPseudoPotentialFamily"]
 PSEUDO_INPUTS = Path(__file__).resolve().parents[3] / "profiles" / "pseudos" / "nc"
 FAKE_PW = """#!/bin/sh
 # Stands in for pw.x: writes an XML whose bytes change every run, a wavefunction and a
-# pseudo copy, like the real code; FAKE_EXIT sets its exit status.
+# pseudo copy, like the real code; FAKE_EXIT sets its exit status, FAKE_SIGNAL kills it.
 mkdir -p out/aiida.save
 echo "     Program PWSCF v.6.7MaX starts on fake"
 grep ecutwfc "$2"
@@ -42,6 +42,8 @@ echo wavefunction > out/aiida.save/wfc1.dat
 cp pseudo/Si.upf out/aiida.save/
 echo run >> "$(dirname "$0")/runs.log"
 echo "fake warning" >&2
+if [ -n "$FAKE_STDERR" ]; then echo "$FAKE_STDERR" >&2; fi
+if [ -n "$FAKE_SIGNAL" ]; then kill -"$FAKE_SIGNAL" $$; fi
 exit "${FAKE_EXIT:-0}"
 """
 FAKE_UPF = (
@@ -550,3 +552,38 @@ def test_real_runs_wait_for_each_other(tmp_path: Path, fake_pw_path: str) -> Non
         fcntl.flock(handle, fcntl.LOCK_UN)
     assert process.wait(timeout=60) == 0
     assert fake_runs(tmp_path) == 1
+
+
+@pytest.mark.parametrize(
+    ("env", "status"),
+    [
+        ({"FAKE_SIGNAL": "TERM"}, 128 + 15),
+        ({"FAKE_EXIT": "137"}, 137),
+        (
+            {
+                "FAKE_EXIT": "1",
+                "FAKE_STDERR": "mpirun noticed that process rank 0 with PID 0 on node vm"
+                " exited on signal 15 (Terminated).",
+            },
+            128 + 15,
+        ),
+    ],
+    ids=["killed", "shell-status", "open-mpi-report"],
+)
+def test_a_run_ended_by_a_signal_is_not_stored(
+    tmp_path: Path, fake_pw_path: str, env: dict[str, str], status: int
+) -> None:
+    """Reference for the Open MPI line: ``mpirun -np 1 sleep 30`` with ``sleep`` killed by
+    SIGTERM, Open MPI 4.1.4 on this machine (2026-12-06): that exact stderr line, rc 143."""
+    store, workdir = tmp_path / "store", tmp_path / "recorded"
+    write_si_input(workdir)
+    result = run_mock(workdir, store, {"JANUS_MOCK_RECORD": "1", "PATH": fake_pw_path, **env})
+    assert result.returncode == status
+    assert result.stderr.splitlines()[-1] == (
+        f"janus-mock-code: not recorded: pw.x ended by signal {status - 128}; run it again to"
+        " record it"
+    )
+    assert "Program PWSCF" in (workdir / "aiida.out").read_text()
+    assert fake_runs(tmp_path) == 1
+    assert not list(store.rglob("*.tar*"))
+    assert not RecordingStore(store).metadata_for_code("pw.x")
