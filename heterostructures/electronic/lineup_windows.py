@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from ase import Atoms
 
 from heterostructures.electronic.densities import (
     macroscopic_average,
@@ -115,6 +116,36 @@ def stacking_period(
     else:
         period = float(n * (heights[-1] - heights[0]) / (n - 1))
     return StackingPeriod(domain, period, repeat, n)
+
+
+def domain_plane_counts(sites: AtomSites, length: float) -> dict[str, int]:
+    """Atomic planes (:data:`PLANE_TOLERANCE_ANG`) of each domain in a cell ``length`` Å long.
+
+    Why: a domain of one plane has no stacking period, so the route 2 line-up
+    (:func:`potential_lineup_step`) refuses it after the whole electronic step has run;
+    callers check this before anything runs.
+    """
+    z = np.asarray(sites.z_ang, dtype=float)
+    domains = np.asarray(sites.domains)
+    counts = {}
+    for domain in dict.fromkeys(sites.domains):
+        members = domains == domain
+        planes = assign_layers(z[members], length, PLANE_TOLERANCE_ANG, periodic=True)
+        counts[domain] = len(planes.positions)
+    return counts
+
+
+def one_plane_domains(atoms: Atoms) -> list[str]:
+    """Domains of a labelled interface (``domain``/``layer`` arrays, third cell vector
+    along the normal) that have a single atomic plane: the line-up cannot use them."""
+    sites = AtomSites(
+        atoms.positions[:, 2],
+        atoms.get_chemical_symbols(),
+        [str(domain) for domain in atoms.arrays["domain"]],
+        [int(layer) for layer in atoms.arrays["layer"]],
+    )
+    counts = domain_plane_counts(sites, float(atoms.cell.lengths()[2]))
+    return [domain for domain, n in counts.items() if n < 2]
 
 
 def domain_periods(sites: AtomSites, pair: Sequence[str], length: float) -> dict[str, float]:

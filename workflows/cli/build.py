@@ -127,6 +127,7 @@ def build(
       aiida-janus build --relation paper --periodic      # the paper's relation
       aiida-janus build --chalcogenide CdTe --chalcogenide-a 6.48
     """
+    from heterostructures.electronic.lineup_windows import one_plane_domains
     from heterostructures.structure.interface_spec import build_from_spec
     from heterostructures.structure.paper_model import cost_estimate
     from heterostructures.structure.report import format_summary, write_interface_files
@@ -146,6 +147,11 @@ def build(
     paths = write_interface_files(interface, output)
     # the summary names the library's `strain_weight`; on the command line it is the option
     click.echo(format_summary(interface).replace("strain_weight ", "--strain-weight "))
+    for domain in one_plane_domains(interface.atoms):
+        click.echo(
+            f"  note: domain {domain!r} has one atomic plane: `run --structure` refuses it"
+            " (the potential line-up needs two planes per domain)"
+        )
     if protocol is not None:
         click.echo(f"  model of `run --protocol {protocol}` (run relaxes the bulk lattices first)")
     for kind, path in paths.items():

@@ -256,6 +256,22 @@ def check_structure_pair(atoms: Atoms, perovskite: str, chalcogenide: str, path:
         )
 
 
+def check_structure_planes(atoms: Atoms, path: Path) -> None:
+    """Each domain of the file needs two atomic planes: the electronic step's potential
+    line-up averages over a domain's stacking period, and refuses a one-plane domain only
+    after its SCF, NSCF, projwfc.x and pp.x have run (``lineup_windows``)."""
+    from heterostructures.electronic.lineup_windows import one_plane_domains
+
+    thin = one_plane_domains(atoms)
+    if thin:
+        raise click.BadParameter(
+            f"{path}: domain {', '.join(map(repr, thin))} has one atomic plane, and the"
+            " potential line-up needs two: rebuild it with `aiida-janus build"
+            " --perovskite-planes N --chalcogenide-planes M` (N, M >= 2)",
+            param_hint="'--structure'",
+        )
+
+
 @dataclass(frozen=True)
 class Study:
     """A ready ``janus.pipeline`` builder and the lines ``--dry-run`` prints about it."""
@@ -289,6 +305,7 @@ def pipeline_builder(
             return builder, None
         atoms = read_structure(structure_file)
         check_structure_pair(atoms, perovskite, chalcogenide, structure_file)
+        check_structure_planes(atoms, structure_file)
         structure = orm.StructureData(ase=atoms)
         builder = pipeline_builder_on_structure(
             codes, *pair, structure, orm.Dict(labels_from_atoms(atoms)), overrides, options

@@ -14,6 +14,7 @@ from heterostructures.electronic.densities import (
 )
 from heterostructures.electronic.lineup_windows import (
     AtomSites,
+    one_plane_domains,
     potential_lineup_step,
     stacking_period,
 )
@@ -121,3 +122,18 @@ def test_synthetic_two_material_step_is_recovered_with_flat_plateaus() -> None:
 def test_one_plane_domain_has_no_period_and_says_what_to_do() -> None:
     with pytest.raises(ElectronicStructureError, match="lineup_periods_ang"):
         stacking_period([1.0, 1.1], ["Cd", "S"], 10.0, "chalcogenide")
+
+
+@pytest.mark.parametrize(
+    ("perovskite_planes", "chalcogenide_planes", "thin"),
+    [(3, 1, ["chalcogenide"]), (3, 2, []), (5, 4, [])],
+)
+def test_one_plane_domains_are_those_built_with_one_plane(
+    perovskite_planes: int, chalcogenide_planes: int, thin: list[str]
+) -> None:
+    """Reference: the plane counts the builder was asked for (superlattices, where the
+    CdS plane wraps across the cell boundary as well)."""
+    spec = InterfaceSpec(
+        perovskite_planes=perovskite_planes, chalcogenide_planes=chalcogenide_planes, periodic=True
+    )
+    assert one_plane_domains(build_interface(spec).atoms) == thin

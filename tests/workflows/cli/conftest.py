@@ -72,9 +72,15 @@ def small_interface() -> Atoms:
 
 
 def write_structure_files(folder: Path) -> None:
-    """``interface.extxyz`` (with labels, as ``aiida-janus build`` writes it) and
-    ``plain.cif`` (the same atoms without labels) in ``folder``."""
+    """``interface.extxyz`` (with labels, as ``aiida-janus build`` writes it),
+    ``plain.cif`` (the same atoms without labels) and ``thin.extxyz`` (one CdS plane) in
+    ``folder``."""
     from ase.io import write
+
+    from heterostructures.structure.interface_spec import build_from_spec
+
+    thin = build_from_spec({**SMALL_MODEL, "chalcogenide_planes": 1}, {}).atoms
+    write(folder / "thin.extxyz", thin, format="extxyz")
 
     atoms = small_interface()
     write(folder / "interface.extxyz", atoms, format="extxyz")

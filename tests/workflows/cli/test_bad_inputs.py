@@ -158,6 +158,10 @@ CASES: list[tuple[str, str]] = [
         "run --structure {tmp}/interface.extxyz --chalcogenide ZnS --computer badinput",
         "holds Br, Cd, Cs, Pb, S, but --perovskite CsPbBr3 --chalcogenide ZnS have",
     ),
+    (
+        "run --structure {tmp}/thin.extxyz --computer badinput",
+        "domain 'chalcogenide' has one atomic plane, and the potential line-up needs two",
+    ),
     ("build --chalcogenide CdTe -o {tmp}/b", "give it with --chalcogenide-a"),
     ("epitaxy --chalcogenide ZnTe", "zinc-blende ZnTe: give it with --chalcogenide-a"),
     # issue 23, found by the session 9 audit: empty identifiers and profile names (aiida's
