@@ -136,15 +136,16 @@ def domain_plane_counts(sites: AtomSites, length: float) -> dict[str, int]:
 
 
 def one_plane_domains(atoms: Atoms) -> list[str]:
-    """Domains of a labelled interface (``domain``/``layer`` arrays, third cell vector
-    along the normal) that have a single atomic plane: the line-up cannot use them."""
+    """Domains of a labelled interface (``domain``/``layer`` arrays; the builder's cell,
+    whose first two vectors lie in the interface plane, so heights repeat every
+    ``cell[2, 2]`` Å) that have a single atomic plane: the line-up cannot use them."""
     sites = AtomSites(
         atoms.positions[:, 2],
         atoms.get_chemical_symbols(),
         [str(domain) for domain in atoms.arrays["domain"]],
         [int(layer) for layer in atoms.arrays["layer"]],
     )
-    counts = domain_plane_counts(sites, float(atoms.cell.lengths()[2]))
+    counts = domain_plane_counts(sites, float(atoms.cell[2, 2]))
     return [domain for domain, n in counts.items() if n < 2]
 
 

@@ -256,6 +256,10 @@ def check_structure_pair(atoms: Atoms, perovskite: str, chalcogenide: str, path:
         )
 
 
+MIN_PLANES = {"perovskite": 3, "chalcogenide": 2}
+"""Fewest planes ``build`` accepts with a line-up: a compensated perovskite slab has 3."""
+
+
 def check_structure_planes(atoms: Atoms, path: Path) -> None:
     """Each domain of the file needs two atomic planes: the electronic step's potential
     line-up averages over a domain's stacking period, and refuses a one-plane domain only
@@ -264,10 +268,12 @@ def check_structure_planes(atoms: Atoms, path: Path) -> None:
 
     thin = one_plane_domains(atoms)
     if thin:
+        domains = " and ".join(f"{domain!r}" for domain in thin)
+        fixes = " ".join(f"--{domain}-planes {MIN_PLANES[domain]}" for domain in thin)
         raise click.BadParameter(
-            f"{path}: domain {', '.join(map(repr, thin))} has one atomic plane, and the"
-            " potential line-up needs two: rebuild it with `aiida-janus build"
-            " --perovskite-planes N --chalcogenide-planes M` (N, M >= 2)",
+            f"{path}: {domains} {'has' if len(thin) == 1 else 'have'} one atomic plane, and"
+            " the potential line-up needs two per domain: rebuild it with"
+            f" `aiida-janus build {fixes}` (or more planes)",
             param_hint="'--structure'",
         )
 

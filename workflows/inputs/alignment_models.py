@@ -20,6 +20,7 @@ from workflows.inputs.pw_builders import (
     scf_for_size,
     with_thresholds,
 )
+from workflows.inputs.size_fit import fitted_to_structure
 
 
 def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any]) -> orm.Dict:
@@ -57,20 +58,20 @@ def model_electronic_inputs(
     return inputs
 
 
-def _occupied_and_atoms(spec: Mapping[str, Any], pseudos: Mapping[str, Any]) -> tuple[int, int]:
-    """Occupied bands and atoms of the interface a build ``spec`` makes (its composition)."""
-    atoms = build_from_spec(dict(spec), {}).atoms
-    return insulator_bands(orm.StructureData(ase=atoms), dict(pseudos), 0), len(atoms)
+def _preview(spec: Mapping[str, Any]) -> orm.StructureData:
+    """The interface a build ``spec`` makes on the experimental lattices (as builders
+    preview it)."""
+    return orm.StructureData(ase=build_from_spec(dict(spec), {}).atoms)
 
 
 def model_relax_inputs(
     relax: Mapping[str, Any], template_spec: Mapping[str, Any], model_spec: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The series' relaxation inputs (``janus.interface``'s ``relax``, made by its builder
-    for ``template_spec``) fitted to the model ``model_spec`` builds: ``nbnd`` is the
-    model's occupied bands plus the template's empty ones, and ``conv_thr`` and
-    ``etot_conv_thr`` scale with its atoms (extensive, as aiida-quantumespresso's per-atom
-    values make them).
+    for ``template_spec``) fitted to the model ``model_spec`` builds on the same lattices
+    (:func:`size_fit.fitted_to_structure`: its occupied bands plus the template's empty
+    ones, thresholds scaled with its atoms). ``janus.interface`` fits them again to the
+    model it actually builds (relaxed lattices may change its cell).
 
     Why: the template is one interface (the protocol's, e.g. 5 + 4 planes: 116 occupied
     bands); every model of the series was relaxed with its ``nbnd``, too few bands for a
@@ -79,15 +80,8 @@ def model_relax_inputs(
     occupied).
     """
     pw = dict(relax["pw"])
-    parameters = pw["parameters"].get_dict()
-    system = parameters.setdefault("SYSTEM", {})
-    if "nbnd" in system:
-        template_occupied, template_atoms = _occupied_and_atoms(template_spec, pw["pseudos"])
-        occupied, atoms = _occupied_and_atoms(model_spec, pw["pseudos"])
-        system["nbnd"] = occupied + int(system["nbnd"]) - template_occupied
-        for namelist, name in (("ELECTRONS", "conv_thr"), ("CONTROL", "etot_conv_thr")):
-            value = parameters.get(namelist, {}).get(name)
-            if value is not None:
-                parameters[namelist][name] = value * atoms / template_atoms
-    pw["parameters"] = orm.Dict(parameters)
+    fitted = fitted_to_structure(
+        pw["parameters"].get_dict(), pw["pseudos"], _preview(template_spec), _preview(model_spec)
+    )
+    pw["parameters"] = orm.Dict(fitted)
     return {**relax, "pw": pw}

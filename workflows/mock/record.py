@@ -5,7 +5,8 @@ through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as
 flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1. Real runs
 go one at a time (a file lock, :func:`one_real_run_at_a_time`), so the steps a workflow
 launches together queue instead of crowding the cores. A run ended by a signal is
-forwarded but not stored (:func:`ended_by_signal`).
+forwarded but not stored (:func:`ended_by_signal`); a code killed directly then exits
+128 + N, as from a shell.
 Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
 one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
 few MB. ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps them only for the pw.x runs of a
@@ -63,7 +64,6 @@ _QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
 _ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 _OPEN_MPI_SIGNAL = re.compile(rb"exited on signal (\d+)")
 """Open MPI 4.1's report when a rank dies by a signal (mpirun itself then exits 1 or 128+N)."""
-SHELL_SIGNAL_BASE = 128
 
 FileState = dict[str, tuple[int, int]]
 
@@ -185,17 +185,17 @@ def one_real_run_at_a_time() -> Iterator[None]:
 def ended_by_signal(returncode: int, stderr: bytes) -> int | None:
     """The signal that ended a real run, or ``None`` if the code exited by itself.
 
-    Why: a run killed by a signal (a stopped session, a kill by hand, the OOM killer) wrote
-    a truncated output; stored, it would replay that truncation forever as if QE had
-    produced it. Three forms are recognised: a negative status (the code run directly), a
-    status above 128 (the shell's and mpirun's 128 + N), and Open MPI 4.1's
-    ``exited on signal N`` line (mpirun then may exit 1). QE itself exits 0, 1 or 2.
+    Why: a run killed by a signal (a stopped session, a kill by hand, the OOM killer, a
+    crash) wrote a truncated output; stored, it would replay that truncation forever as if
+    QE had produced it. The command has no shell in between, so a code run directly shows a
+    signal as a negative status; under mpirun, Open MPI 4.1 reports a rank's signal as
+    ``exited on signal N`` (mpirun itself then exits 1 or 128 + N). A status alone is not
+    read as a signal: QE 6.7's pw.x exits 255 by itself (``max_seconds`` reached, an exit
+    file, ``nstep = 0``) and 3 for an unconverged relaxation (``run_pwscf.f90``).
     """
     if returncode < 0:
         return -returncode
-    if returncode > SHELL_SIGNAL_BASE:
-        return returncode - SHELL_SIGNAL_BASE
-    reported = _OPEN_MPI_SIGNAL.search(stderr)
+    reported = _OPEN_MPI_SIGNAL.search(stderr) if returncode != 0 else None
     return int(reported.group(1)) if reported else None
 
 
@@ -226,11 +226,11 @@ def run_and_record(invocation: Invocation, hashed: HashedInputs, store: Recordin
     if signal_number is not None:
         _forward(completed)
         print(
-            f"janus-mock-code: not recorded: {invocation.code} ended by signal {signal_number};"
-            " run it again to record it",
+            f"janus-mock-code: not recorded: {invocation.code} ended by signal {signal_number}"
+            " (stopped from outside, or crashed): its output is cut short",
             file=sys.stderr,
         )
-        return SHELL_SIGNAL_BASE + signal_number
+        return completed.returncode if completed.returncode > 0 else 128 + signal_number
     files, pseudo_copies = split_pseudo_copies(invocation, written_files(invocation, before))
     version = _QE_VERSION.search(completed.stdout.decode(errors="replace"))
     metadata = RecordingMetadata(

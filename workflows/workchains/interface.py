@@ -36,6 +36,7 @@ from workflows.inputs.pw_builders import (
     with_dipole_correction,
 )
 from workflows.inputs.site_labels import fixed_coords
+from workflows.inputs.size_fit import fitted_to_structure
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.workchains.pw_base import JanusPwBaseWorkChain
 
@@ -140,6 +141,7 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     def run_relax(self) -> Any:
         """Relax atoms with fixed layers held, cell fixed, dipole correction in vacuum."""
         inputs = self.exposed_inputs(JanusPwBaseWorkChain, namespace="relax")
+        self._fit_relax_to_model(inputs["pw"])
         with_dipole_correction(inputs["pw"], self.ctx.structure)
         settings = inputs["pw"].get("settings", orm.Dict()).get_dict()
         settings["FIXED_COORDS"] = fixed_coords(self.ctx.site_labels)
@@ -147,6 +149,19 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         inputs["pw"]["structure"] = self.ctx.structure
         inputs["metadata"]["call_link_label"] = "relax"
         return ToContext(relax=self.submit(JanusPwBaseWorkChain, **inputs))
+
+    def _fit_relax_to_model(self, pw: dict[str, Any]) -> None:
+        """``nbnd`` and thresholds, set by the builder on its preview (experimental
+        lattices), fitted to the model built here: relaxed lattices can change the cell."""
+        preview = orm.StructureData(ase=build_from_spec(self.inputs.interface.get_dict(), {}).atoms)
+        given = pw["parameters"].get_dict()
+        fitted = fitted_to_structure(given, pw["pseudos"], preview, self.ctx.structure)
+        if fitted != given:
+            self.report(
+                f"the built model ({len(self.ctx.structure.sites)} atoms) differs from the "
+                f"builder's preview ({len(preview.sites)}): nbnd and thresholds fitted to it"
+            )
+            pw["parameters"] = orm.Dict(fitted)
 
     def inspect_relax(self) -> Any:
         """Fail with 310 if the SCF diverged also with safe mixing, 401 on any other failure.

@@ -14,6 +14,7 @@ from heterostructures.electronic.densities import (
 )
 from heterostructures.electronic.lineup_windows import (
     AtomSites,
+    domain_plane_counts,
     one_plane_domains,
     potential_lineup_step,
     stacking_period,
@@ -124,16 +125,41 @@ def test_one_plane_domain_has_no_period_and_says_what_to_do() -> None:
         stacking_period([1.0, 1.1], ["Cd", "S"], 10.0, "chalcogenide")
 
 
+@pytest.mark.parametrize("periodic", [True, False], ids=["superlattice", "slab"])
 @pytest.mark.parametrize(
     ("perovskite_planes", "chalcogenide_planes", "thin"),
-    [(3, 1, ["chalcogenide"]), (3, 2, []), (5, 4, [])],
+    [(3, 1, ["chalcogenide"]), (5, 1, ["chalcogenide"]), (3, 2, []), (5, 4, [])],
 )
 def test_one_plane_domains_are_those_built_with_one_plane(
-    perovskite_planes: int, chalcogenide_planes: int, thin: list[str]
+    perovskite_planes: int, chalcogenide_planes: int, thin: list[str], periodic: bool
 ) -> None:
-    """Reference: the plane counts the builder was asked for (superlattices, where the
-    CdS plane wraps across the cell boundary as well)."""
+    """Reference: the plane counts the builder was asked for."""
     spec = InterfaceSpec(
-        perovskite_planes=perovskite_planes, chalcogenide_planes=chalcogenide_planes, periodic=True
+        perovskite_planes=perovskite_planes,
+        chalcogenide_planes=chalcogenide_planes,
+        periodic=periodic,
     )
     assert one_plane_domains(build_interface(spec).atoms) == thin
+
+
+def test_a_plane_straddling_the_cell_boundary_is_one_plane() -> None:
+    """The 3 + 2 superlattice shifted so that its lowest CdS plane sits on z = 0, half its
+    atoms 0.1 Å below (wrapped to L − 0.1) and half 0.1 Å above: still one plane
+    (reference: the builder's 2 CdS planes and 3 perovskite planes)."""
+    atoms = build_interface(
+        InterfaceSpec(perovskite_planes=3, chalcogenide_planes=2, periodic=True)
+    ).atoms
+    chalcogenide = atoms.arrays["domain"] == "chalcogenide"
+    atoms.positions[:, 2] -= atoms.positions[chalcogenide, 2].min()
+    plane = np.flatnonzero(chalcogenide & (atoms.positions[:, 2] < 0.5))
+    assert plane.size >= 2
+    atoms.positions[plane[::2], 2] -= 0.1
+    atoms.positions[plane[1::2], 2] += 0.1
+    length = float(atoms.cell[2, 2])
+    sites = AtomSites(
+        atoms.positions[:, 2] % length,
+        atoms.get_chemical_symbols(),
+        list(atoms.arrays["domain"]),
+        list(atoms.arrays["layer"]),
+    )
+    assert domain_plane_counts(sites, length) == {"perovskite": 3, "chalcogenide": 2}

@@ -160,7 +160,8 @@ CASES: list[tuple[str, str]] = [
     ),
     (
         "run --structure {tmp}/thin.extxyz --computer badinput",
-        "domain 'chalcogenide' has one atomic plane, and the potential line-up needs two",
+        "'chalcogenide' has one atomic plane, and the potential line-up needs two per domain:"
+        " rebuild it with `aiida-janus build --chalcogenide-planes 2` (or more planes)",
     ),
     ("build --chalcogenide CdTe -o {tmp}/b", "give it with --chalcogenide-a"),
     ("epitaxy --chalcogenide ZnTe", "zinc-blende ZnTe: give it with --chalcogenide-a"),

@@ -555,35 +555,46 @@ def test_real_runs_wait_for_each_other(tmp_path: Path, fake_pw_path: str) -> Non
 
 
 @pytest.mark.parametrize(
-    ("env", "status"),
+    ("env", "status", "signal"),
     [
-        ({"FAKE_SIGNAL": "TERM"}, 128 + 15),
-        ({"FAKE_EXIT": "137"}, 137),
+        ({"FAKE_SIGNAL": "TERM"}, 128 + 15, 15),
         (
             {
                 "FAKE_EXIT": "1",
                 "FAKE_STDERR": "mpirun noticed that process rank 0 with PID 0 on node vm"
                 " exited on signal 15 (Terminated).",
             },
-            128 + 15,
+            1,
+            15,
         ),
     ],
-    ids=["killed", "shell-status", "open-mpi-report"],
+    ids=["killed", "open-mpi-report"],
 )
 def test_a_run_ended_by_a_signal_is_not_stored(
-    tmp_path: Path, fake_pw_path: str, env: dict[str, str], status: int
+    tmp_path: Path, fake_pw_path: str, env: dict[str, str], status: int, signal: int
 ) -> None:
     """Reference for the Open MPI line: ``mpirun -np 1 sleep 30`` with ``sleep`` killed by
-    SIGTERM, Open MPI 4.1.4 on this machine (2026-12-06): that exact stderr line, rc 143."""
+    SIGTERM, Open MPI 4.1.4 on this machine (2026-12-06): that exact stderr line."""
     store, workdir = tmp_path / "store", tmp_path / "recorded"
     write_si_input(workdir)
     result = run_mock(workdir, store, {"JANUS_MOCK_RECORD": "1", "PATH": fake_pw_path, **env})
     assert result.returncode == status
     assert result.stderr.splitlines()[-1] == (
-        f"janus-mock-code: not recorded: pw.x ended by signal {status - 128}; run it again to"
-        " record it"
+        f"janus-mock-code: not recorded: pw.x ended by signal {signal} (stopped from outside,"
+        " or crashed): its output is cut short"
     )
     assert "Program PWSCF" in (workdir / "aiida.out").read_text()
     assert fake_runs(tmp_path) == 1
     assert not list(store.rglob("*.tar*"))
     assert not RecordingStore(store).metadata_for_code("pw.x")
+
+
+@pytest.mark.parametrize("fake_exit", [3, 137, 255])
+def test_a_status_qe_gives_itself_is_stored(
+    tmp_path: Path, fake_pw_path: str, fake_exit: int
+) -> None:
+    """QE 6.7 pw.x exits 255 by itself (``max_seconds`` reached, ``run_pwscf.f90``) and 3 for
+    an unconverged relaxation; no status alone is read as a signal."""
+    store = record_fake(tmp_path, fake_pw_path, fake_exit)
+    (metadata,) = RecordingStore(store).metadata_for_code("pw.x")
+    assert metadata.exit_status == fake_exit
