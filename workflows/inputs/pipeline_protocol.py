@@ -82,6 +82,7 @@ def add_structure_steps(
             cutoff_elements=elements,
         )
         builder[f"{side}_bulk"] = namespace_inputs(bulk)
+    interface.keep_preview_composition = orm.Bool(True)  # later steps are set up on it
     builder.interface = namespace_inputs(interface)
     return structure, labels
 

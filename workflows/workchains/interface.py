@@ -79,6 +79,14 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             help="Bulk energies per formula unit (eV), same cutoffs, for γ.",
         )
         spec.input("relax_atoms", valid_type=orm.Bool, default=lambda: orm.Bool(True))
+        spec.input(
+            "keep_preview_composition",
+            valid_type=orm.Bool,
+            default=lambda: orm.Bool(False),
+            help="Stop (320) before relaxing if the lattices build a model of another "
+            "composition than the spec on experimental lattices (the preview a caller set "
+            "its later steps up on: janus.pipeline).",
+        )
         spec.expose_inputs(
             JanusPwBaseWorkChain, namespace="relax", exclude=("pw.structure", "clean_workdir")
         )
@@ -111,7 +119,8 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
 
     @staticmethod
     def _define_exit_codes(spec: Any) -> None:
-        """310: the SCF diverged even with safe mixing; 401: the relaxation failed."""
+        """310: the SCF diverged even with safe mixing; 320: the lattices changed the
+        model's composition; 401: the relaxation failed."""
         spec.exit_code(
             310,
             "ERROR_SCF_DIVERGED",
@@ -120,12 +129,20 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             "build report, raise the cutoffs or use a superlattice (periodic: true)",
         )
         spec.exit_code(
+            320,
+            "ERROR_MODEL_CHANGED",
+            message="the relaxed bulk lattices build a {built}-atom model, not the "
+            "{preview}-atom one the later steps were set up for (band counts, NA band "
+            "window): build it with `aiida-janus build --perovskite-a A --chalcogenide-a A` "
+            "at those lattices and run the study on it with --structure",
+        )
+        spec.exit_code(
             401,
             "ERROR_SUB_PROCESS_FAILED_RELAX",
             message="the relaxation JanusPwBaseWorkChain<{pk}> failed with exit {status}",
         )
 
-    def build(self) -> None:
+    def build(self) -> Any:
         """Build the interface through the provenance-recording calcfunction."""
         lattices = dict(self.inputs.get("lattices", {}))
         built = build_interface_structure(self.inputs.interface, **lattices)
@@ -133,6 +150,18 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         self.ctx.site_labels = built["site_labels"]
         self.ctx.build_report = built["report"]
         self.ctx.strained_bulk = strained_bulk_structures(self.inputs.interface, **lattices)
+        preview = self._preview()
+        if self.inputs.keep_preview_composition.value and (
+            preview.get_composition() != self.ctx.structure.get_composition()
+        ):
+            return self.exit_codes.ERROR_MODEL_CHANGED.format(
+                built=len(self.ctx.structure.sites), preview=len(preview.sites)
+            )
+        return None
+
+    def _preview(self) -> orm.StructureData:
+        """The model of the spec on experimental lattices, as the builders preview it."""
+        return orm.StructureData(ase=build_from_spec(self.inputs.interface.get_dict(), {}).atoms)
 
     def should_relax(self) -> bool:
         """Relax unless told not to."""
@@ -153,7 +182,7 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     def _fit_relax_to_model(self, pw: dict[str, Any]) -> None:
         """``nbnd`` and thresholds, set by the builder on its preview (experimental
         lattices), fitted to the model built here: relaxed lattices can change the cell."""
-        preview = orm.StructureData(ase=build_from_spec(self.inputs.interface.get_dict(), {}).atoms)
+        preview = self._preview()
         given = pw["parameters"].get_dict()
         fitted = fitted_to_structure(given, pw["pseudos"], preview, self.ctx.structure)
         if fitted != given:

@@ -372,3 +372,34 @@ def test_interface_ends_with_310_when_safe_mixing_also_diverges(
     expected = InterfaceWorkChain.exit_codes.ERROR_SCF_DIVERGED
     assert (node.exit_status, node.exit_message) == (expected.status, expected.message)
     assert "structure" not in node.outputs
+
+
+@pytest.mark.usefixtures("families")
+@pytest.mark.parametrize(("keep", "status"), [(True, 320), (False, 0)])
+def test_lattices_that_change_the_model_stop_a_study_before_its_relaxation(
+    mock_code: Callable[..., InstalledCode], keep: bool, status: int
+) -> None:
+    """Lattices 5.75 / 6.00 Å (4 % mismatch) move the 13-atom superlattice into a
+    coincidence cell (reference: ``aiida-janus build --perovskite-a 5.75 --chalcogenide-a
+    6.0`` prints another atom count). With ``keep_preview_composition`` (janus.pipeline's
+    setting) the workchain stops with 320 before any pw.x; without it, it builds that
+    model."""
+    from aiida.engine import run_get_node
+    from aiida.orm import Bool, Dict
+
+    from workflows.workchains.interface import InterfaceWorkChain
+
+    builder = InterfaceWorkChain.get_builder_from_protocol(
+        mock_code("pw.x"), protocol="fast", overrides=TINY_INTERFACE, options=SERIAL
+    )
+    builder.lattices = {"perovskite": Dict({"a": 5.75}), "chalcogenide": Dict({"a": 6.00})}
+    builder.relax_atoms = Bool(False)
+    builder.keep_preview_composition = Bool(keep)
+    results, node = run_get_node(builder)
+    assert node.exit_status == status
+    assert not [called for called in node.called if called.process_label.endswith("WorkChain")]
+    if keep:
+        assert "13-atom one the later steps were set up for" in node.exit_message
+        assert "--structure" in node.exit_message
+    else:
+        assert len(results["structure"].sites) != 13
