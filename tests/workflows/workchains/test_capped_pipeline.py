@@ -116,7 +116,7 @@ def test_capped_balanced_with_real_qe(
     _run_capped(codes, pseudo_family, "balanced")
 
 
-NOT_RECORDED_YET = ("alignment", "charge_densities", "aimd")
+NOT_RECORDED_YET = ("alignment", "aimd")
 """Steps of capped ``balanced`` whose recording is still to be made (2026-12-06: the bulk,
 interface and electronic steps are recorded); this shrinks to () as recordings land."""
 
