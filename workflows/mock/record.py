@@ -5,7 +5,7 @@ through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as
 flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1. Real runs
 go one at a time (a file lock, :func:`one_real_run_at_a_time`), so the steps a workflow
 launches together queue instead of crowding the cores. A run ended by a signal is
-forwarded but not stored (:func:`ended_by_signal`); a code killed directly then exits
+forwarded but not stored (:func:`cut_short`); a code killed directly then exits
 128 + N, as from a shell.
 Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
 one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
@@ -63,6 +63,8 @@ LOCK_VARIABLE = "JANUS_MOCK_RECORD_LOCK"
 _QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
 _ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 _OPEN_MPI_SIGNAL = re.compile(rb"exited on signal (\d+)")
+_QE_ENDINGS = (b"JOB DONE.", b"Error in routine")
+"""How a QE 6.7 program's output ends when the program stopped by itself."""
 """Open MPI 4.1's report when a rank dies by a signal (mpirun itself then exits 1 or 128+N)."""
 
 FileState = dict[str, tuple[int, int]]
@@ -183,20 +185,41 @@ def one_real_run_at_a_time() -> Iterator[None]:
 
 
 def ended_by_signal(returncode: int, stderr: bytes) -> int | None:
-    """The signal that ended a real run, or ``None`` if the code exited by itself.
+    """The signal that ended a real run, or ``None`` if none is reported.
 
-    Why: a run killed by a signal (a stopped session, a kill by hand, the OOM killer, a
-    crash) wrote a truncated output; stored, it would replay that truncation forever as if
-    QE had produced it. The command has no shell in between, so a code run directly shows a
-    signal as a negative status; under mpirun, Open MPI 4.1 reports a rank's signal as
-    ``exited on signal N`` (mpirun itself then exits 1 or 128 + N). A status alone is not
-    read as a signal: QE 6.7's pw.x exits 255 by itself (``max_seconds`` reached, an exit
-    file, ``nstep = 0``) and 3 for an unconverged relaxation (``run_pwscf.f90``).
+    The command has no shell in between, so a code run directly shows a signal as a
+    negative status; under mpirun, Open MPI 4.1 reports a rank's signal as ``exited on
+    signal N`` (mpirun itself then exits 1 or 128 + N). A status alone is not read as a
+    signal: QE 6.7's pw.x exits 255 by itself (``max_seconds`` reached, an exit file,
+    ``nstep = 0``) and 3 for an unconverged relaxation (``run_pwscf.f90``).
     """
     if returncode < 0:
         return -returncode
     reported = _OPEN_MPI_SIGNAL.search(stderr) if returncode != 0 else None
     return int(reported.group(1)) if reported else None
+
+
+def cut_short(completed: subprocess.CompletedProcess[bytes]) -> str | None:
+    """Why a real run's output is cut short, or ``None`` if the code ended by itself.
+
+    Why: a run stopped from outside (a stopped session, a kill by hand, the OOM killer) or
+    crashed wrote a truncated output; stored, it would replay that truncation forever as
+    if QE had produced it. Besides a signal (:func:`ended_by_signal`), a failed run must
+    show how QE ended it: every QE 6.7 program prints ``JOB DONE.`` when it stops by itself
+    (also with exit 2 or 255) and an ``Error in routine`` banner when it stops on an error
+    (both seen in this store's recordings). ``mpirun`` killed by SIGTERM exits 1 with
+    neither and an empty stderr (measured 2026-12-06, Open MPI 4.1.4).
+    """
+    signal_number = ended_by_signal(completed.returncode, completed.stderr)
+    if signal_number is not None:
+        return f"ended by signal {signal_number} (stopped from outside, or crashed)"
+    output = completed.stdout + completed.stderr
+    if completed.returncode != 0 and not any(mark in output for mark in _QE_ENDINGS):
+        return (
+            f"exited {completed.returncode} without QE's 'JOB DONE.' or error message"
+            " (stopped from outside?)"
+        )
+    return None
 
 
 def _forward(completed: subprocess.CompletedProcess[bytes]) -> None:
@@ -222,15 +245,14 @@ def run_and_record(invocation: Invocation, hashed: HashedInputs, store: Recordin
             env=environment,
             check=False,
         )
-    signal_number = ended_by_signal(completed.returncode, completed.stderr)
-    if signal_number is not None:
+    reason = cut_short(completed)
+    if reason is not None:
         _forward(completed)
         print(
-            f"janus-mock-code: not recorded: {invocation.code} ended by signal {signal_number}"
-            " (stopped from outside, or crashed): its output is cut short",
+            f"janus-mock-code: not recorded: {invocation.code} {reason}: its output is cut short",
             file=sys.stderr,
         )
-        return completed.returncode if completed.returncode > 0 else 128 + signal_number
+        return completed.returncode if completed.returncode > 0 else 128 - completed.returncode
     files, pseudo_copies = split_pseudo_copies(invocation, written_files(invocation, before))
     version = _QE_VERSION.search(completed.stdout.decode(errors="replace"))
     metadata = RecordingMetadata(

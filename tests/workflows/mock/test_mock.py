@@ -32,7 +32,8 @@ FamilyFactory = Callable[[str], "CutoffsPseudoPotentialFamily"]
 PSEUDO_INPUTS = Path(__file__).resolve().parents[3] / "profiles" / "pseudos" / "nc"
 FAKE_PW = """#!/bin/sh
 # Stands in for pw.x: writes an XML whose bytes change every run, a wavefunction and a
-# pseudo copy, like the real code; FAKE_EXIT sets its exit status, FAKE_SIGNAL kills it.
+# pseudo copy, like the real code; FAKE_EXIT sets its exit status, FAKE_SIGNAL kills it,
+# FAKE_CUT leaves out QE's closing 'JOB DONE.'.
 mkdir -p out/aiida.save
 echo "     Program PWSCF v.6.7MaX starts on fake"
 grep ecutwfc "$2"
@@ -44,6 +45,7 @@ echo run >> "$(dirname "$0")/runs.log"
 echo "fake warning" >&2
 if [ -n "$FAKE_STDERR" ]; then echo "$FAKE_STDERR" >&2; fi
 if [ -n "$FAKE_SIGNAL" ]; then kill -"$FAKE_SIGNAL" $$; fi
+if [ -z "$FAKE_CUT" ]; then echo "   JOB DONE."; fi
 exit "${FAKE_EXIT:-0}"
 """
 FAKE_UPF = (
@@ -554,34 +556,39 @@ def test_real_runs_wait_for_each_other(tmp_path: Path, fake_pw_path: str) -> Non
     assert fake_runs(tmp_path) == 1
 
 
+OPEN_MPI_REPORT = (
+    "mpirun noticed that process rank 0 with PID 0 on node vm exited on signal 15 (Terminated)."
+)
+"""Open MPI 4.1.4's line for ``mpirun -np 1 sleep 30`` with ``sleep`` killed by SIGTERM
+(this machine, 2026-12-06)."""
+SIGTERM_REASON = "ended by signal 15 (stopped from outside, or crashed)"
+
+
 @pytest.mark.parametrize(
-    ("env", "status", "signal"),
+    ("env", "status", "reason"),
     [
-        ({"FAKE_SIGNAL": "TERM"}, 128 + 15, 15),
+        ({"FAKE_SIGNAL": "TERM"}, 128 + 15, SIGTERM_REASON),
+        ({"FAKE_EXIT": "1", "FAKE_CUT": "1", "FAKE_STDERR": OPEN_MPI_REPORT}, 1, SIGTERM_REASON),
         (
-            {
-                "FAKE_EXIT": "1",
-                "FAKE_STDERR": "mpirun noticed that process rank 0 with PID 0 on node vm"
-                " exited on signal 15 (Terminated).",
-            },
+            {"FAKE_EXIT": "1", "FAKE_CUT": "1"},
             1,
-            15,
+            "exited 1 without QE's 'JOB DONE.' or error message (stopped from outside?)",
         ),
     ],
-    ids=["killed", "open-mpi-report"],
+    ids=["killed", "open-mpi-report", "mpirun-killed"],
 )
-def test_a_run_ended_by_a_signal_is_not_stored(
-    tmp_path: Path, fake_pw_path: str, env: dict[str, str], status: int, signal: int
+def test_a_run_cut_short_is_not_stored(
+    tmp_path: Path, fake_pw_path: str, env: dict[str, str], status: int, reason: str
 ) -> None:
-    """Reference for the Open MPI line: ``mpirun -np 1 sleep 30`` with ``sleep`` killed by
-    SIGTERM, Open MPI 4.1.4 on this machine (2026-12-06): that exact stderr line."""
+    """References: the Open MPI line above; ``mpirun`` itself killed by SIGTERM exited 1
+    with an empty stderr and a pw.x output cut after its header (recording
+    ``pw.x/5e718fee8e2ad9b7``, stored by the earlier rule and removed, 2026-12-06)."""
     store, workdir = tmp_path / "store", tmp_path / "recorded"
     write_si_input(workdir)
     result = run_mock(workdir, store, {"JANUS_MOCK_RECORD": "1", "PATH": fake_pw_path, **env})
     assert result.returncode == status
     assert result.stderr.splitlines()[-1] == (
-        f"janus-mock-code: not recorded: pw.x ended by signal {signal} (stopped from outside,"
-        " or crashed): its output is cut short"
+        f"janus-mock-code: not recorded: pw.x {reason}: its output is cut short"
     )
     assert "Program PWSCF" in (workdir / "aiida.out").read_text()
     assert fake_runs(tmp_path) == 1
@@ -589,12 +596,26 @@ def test_a_run_ended_by_a_signal_is_not_stored(
     assert not RecordingStore(store).metadata_for_code("pw.x")
 
 
-@pytest.mark.parametrize("fake_exit", [3, 137, 255])
+@pytest.mark.parametrize(
+    ("fake_exit", "env"),
+    [
+        (3, {}),
+        (137, {}),
+        (255, {}),
+        (1, {"FAKE_CUT": "1", "FAKE_STDERR": "     Error in routine check_atoms (1):"}),
+    ],
+    ids=["3", "137", "255", "qe-error"],
+)
 def test_a_status_qe_gives_itself_is_stored(
-    tmp_path: Path, fake_pw_path: str, fake_exit: int
+    tmp_path: Path, fake_pw_path: str, fake_exit: int, env: dict[str, str]
 ) -> None:
     """QE 6.7 pw.x exits 255 by itself (``max_seconds`` reached, ``run_pwscf.f90``) and 3 for
-    an unconverged relaxation; no status alone is read as a signal."""
-    store = record_fake(tmp_path, fake_pw_path, fake_exit)
+    an unconverged relaxation, after ``JOB DONE.``; an error ends with QE's ``Error in
+    routine`` banner (recordings ``pw.x/96909d74312ab0c1``, ``pw.x/dbb94f4ca2b290f9``). No
+    status alone is read as a signal."""
+    store, workdir = tmp_path / "store", tmp_path / "recorded"
+    write_si_input(workdir)
+    environment = {"JANUS_MOCK_RECORD": "1", "PATH": fake_pw_path, "FAKE_EXIT": str(fake_exit)}
+    assert run_mock(workdir, store, {**environment, **env}).returncode == fake_exit
     (metadata,) = RecordingStore(store).metadata_for_code("pw.x")
     assert metadata.exit_status == fake_exit
