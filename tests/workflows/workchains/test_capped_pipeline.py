@@ -118,7 +118,8 @@ def test_capped_balanced_with_real_qe(
 
 NOT_RECORDED_YET = ("alignment", "aimd")
 """Steps of capped ``balanced`` whose recording is still to be made (2026-12-06: the bulk,
-interface and electronic steps are recorded); this shrinks to () as recordings land."""
+interface, electronic and charge-density steps are recorded, and of the alignment series its
+strained references and its [3, 2] model); this shrinks to () as recordings land."""
 
 
 def test_capped_balanced_on_mocks(
