@@ -242,7 +242,9 @@ def interface_preview(spec: orm.Dict) -> tuple[orm.StructureData, orm.Dict]:
 
     Composition, site order and labels are those the pipeline will have (only the lattice
     and the relaxed positions differ), which is all the later steps' protocol builders
-    read from it (pseudopotentials, cutoffs, band counts, label checks).
+    read from it (pseudopotentials, cutoffs, band counts, label checks). Relaxed lattices
+    that build another composition stop the interface step with exit 320
+    (``keep_preview_composition``) before anything is set up on the wrong model.
     """
     atoms = build_from_spec(spec.get_dict(), {}).atoms
     return orm.StructureData(ase=atoms), orm.Dict(labels_from_atoms(atoms))
