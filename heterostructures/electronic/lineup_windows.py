@@ -34,6 +34,8 @@ AVERAGE = (
     "double macroscopic average (Baldereschi/Peressi): box windows of the stacking period "
     "of each domain (Å) applied in turn; ΔV from plateaus in the middle of each domain"
 )
+MIN_DOMAIN_PLANES = 2
+"""Fewest atomic planes of a domain with a stacking period (and a middle layer)."""
 PLANE_TOLERANCE_ANG = 0.5
 """Atoms of a domain closer than this along the normal (Å) form one plane (as layers.py)."""
 
@@ -98,7 +100,7 @@ def stacking_period(
     one repeat gets m = its plane count (the period it would have if it repeated)."""
     heights, compositions = _plane_sequence(np.asarray(z_ang, dtype=float), symbols, length)
     n = len(heights)
-    if n < 2:
+    if n < MIN_DOMAIN_PLANES:
         raise ElectronicStructureError(
             f"domain {domain!r} has one atomic plane: no stacking period to average over; "
             "give lineup_periods_ang (Å) or build a thicker domain"
@@ -146,7 +148,7 @@ def one_plane_domains(atoms: Atoms) -> list[str]:
         [int(layer) for layer in atoms.arrays["layer"]],
     )
     counts = domain_plane_counts(sites, float(atoms.cell[2, 2]))
-    return [domain for domain, n in counts.items() if n < 2]
+    return [domain for domain, n in counts.items() if n < MIN_DOMAIN_PLANES]
 
 
 def domain_periods(sites: AtomSites, pair: Sequence[str], length: float) -> dict[str, float]:

@@ -17,6 +17,7 @@ from aiida.engine import calcfunction
 from heterostructures.electronic.alignment_series import SeriesModel
 from heterostructures.electronic.alignment_verdict import VERDICT_ROUTES, analyse_series
 from heterostructures.electronic.band_gaps import experimental_gap
+from heterostructures.electronic.lineup_windows import MIN_DOMAIN_PLANES
 from heterostructures.plots.alignment import (
     alignment_diagram_columns,
     alignment_diagram_figure,
@@ -29,10 +30,6 @@ from workflows.calcfunctions.figures import figure_nodes
 def model_label(perovskite_planes: int, chalcogenide_planes: int) -> str:
     """Namespace-safe label of a model, e.g. ``p5_c4`` (5 perovskite, 4 chalcogenide planes)."""
     return f"p{perovskite_planes}_c{chalcogenide_planes}"
-
-
-MIN_DOMAIN_PLANES = 2
-"""Fewest atomic planes per domain of an alignment model (see :func:`plan_models`)."""
 
 
 def plan_models(thicknesses: Sequence[Any]) -> list[tuple[int, int]]:

@@ -13,14 +13,13 @@ from typing import Any
 
 from aiida import orm
 
-from heterostructures.structure.interface_spec import build_from_spec
 from workflows.inputs.pw_builders import (
     insulator_bands,
     protocol_thresholds_per_atom,
     scf_for_size,
     with_thresholds,
 )
-from workflows.inputs.size_fit import fitted_to_structure
+from workflows.inputs.size_fit import fitted_to_structure, preview_structure
 
 
 def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any]) -> orm.Dict:
@@ -58,12 +57,6 @@ def model_electronic_inputs(
     return inputs
 
 
-def _preview(spec: Mapping[str, Any]) -> orm.StructureData:
-    """The interface a build ``spec`` makes on the experimental lattices (as builders
-    preview it)."""
-    return orm.StructureData(ase=build_from_spec(dict(spec), {}).atoms)
-
-
 def model_relax_inputs(
     relax: Mapping[str, Any], template_spec: Mapping[str, Any], model_spec: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -81,7 +74,10 @@ def model_relax_inputs(
     """
     pw = dict(relax["pw"])
     fitted = fitted_to_structure(
-        pw["parameters"].get_dict(), pw["pseudos"], _preview(template_spec), _preview(model_spec)
+        pw["parameters"].get_dict(),
+        pw["pseudos"],
+        preview_structure(template_spec),
+        preview_structure(model_spec),
     )
     pw["parameters"] = orm.Dict(fitted)
     return {**relax, "pw": pw}

@@ -16,10 +16,17 @@ from typing import Any
 
 from aiida import orm
 
+from heterostructures.structure.interface_spec import build_from_spec
 from workflows.inputs.pw_builders import insulator_bands
 
 EXTENSIVE_THRESHOLDS = (("ELECTRONS", "conv_thr"), ("CONTROL", "etot_conv_thr"))
 """pw.x thresholds (Ry) on the total energy of the cell: they grow with its atoms."""
+
+
+def preview_structure(spec: Mapping[str, Any]) -> orm.StructureData:
+    """The interface a build ``spec`` makes on the experimental lattices: the model every
+    builder sets its inputs up on (unstored)."""
+    return orm.StructureData(ase=build_from_spec(dict(spec), {}).atoms)
 
 
 def fitted_to_structure(

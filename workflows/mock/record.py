@@ -4,9 +4,9 @@ The real executable is the code name looked up on ``PATH`` (``pw.x``), run seria
 through ``mpirun -np N`` when ``JANUS_MOCK_MPI_RANKS=N`` (with Open MPI's run-as-root
 flags, since containers and CI run as root). ``OMP_NUM_THREADS`` defaults to 1. Real runs
 go one at a time (a file lock, :func:`one_real_run_at_a_time`), so the steps a workflow
-launches together queue instead of crowding the cores. A run ended by a signal is
-forwarded but not stored (:func:`cut_short`); a code killed directly then exits
-128 + N, as from a shell.
+launches together queue instead of crowding the cores. A run cut short (ended by a
+signal, or failed without QE's own ending) is forwarded but not stored
+(:func:`cut_short`); a code killed directly then exits 128 + N, as from a shell.
 Wavefunction files (``wfc*.dat``) are left out unless ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=1``:
 one 26-atom Γ snapshot is ~50 MB and does not compress, and the whole fixture budget is a
 few MB. ``JANUS_MOCK_KEEP_WAVEFUNCTIONS=batch`` keeps them only for the pw.x runs of a
@@ -63,9 +63,9 @@ LOCK_VARIABLE = "JANUS_MOCK_RECORD_LOCK"
 _QE_VERSION = re.compile(r"Program\s+\S+\s+v\.(\S+)\s+starts")
 _ROOT_FLAGS = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
 _OPEN_MPI_SIGNAL = re.compile(rb"exited on signal (\d+)")
+"""Open MPI 4.1's report when a rank dies by a signal (mpirun itself then exits 1 or 128+N)."""
 _QE_ENDINGS = (b"JOB DONE.", b"Error in routine")
 """How a QE 6.7 program's output ends when the program stopped by itself."""
-"""Open MPI 4.1's report when a rank dies by a signal (mpirun itself then exits 1 or 128+N)."""
 
 FileState = dict[str, tuple[int, int]]
 

@@ -36,7 +36,7 @@ from workflows.inputs.pw_builders import (
     with_dipole_correction,
 )
 from workflows.inputs.site_labels import fixed_coords
-from workflows.inputs.size_fit import fitted_to_structure
+from workflows.inputs.size_fit import fitted_to_structure, preview_structure
 from workflows.protocols import JanusProtocolMixin, namespace_inputs
 from workflows.workchains.pw_base import JanusPwBaseWorkChain
 
@@ -150,18 +150,14 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         self.ctx.site_labels = built["site_labels"]
         self.ctx.build_report = built["report"]
         self.ctx.strained_bulk = strained_bulk_structures(self.inputs.interface, **lattices)
-        preview = self._preview()
-        if self.inputs.keep_preview_composition.value and (
-            preview.get_composition() != self.ctx.structure.get_composition()
-        ):
+        if not self.inputs.keep_preview_composition.value:
+            return None
+        preview = preview_structure(self.inputs.interface.get_dict())
+        if preview.get_composition() != self.ctx.structure.get_composition():
             return self.exit_codes.ERROR_MODEL_CHANGED.format(
                 built=len(self.ctx.structure.sites), preview=len(preview.sites)
             )
         return None
-
-    def _preview(self) -> orm.StructureData:
-        """The model of the spec on experimental lattices, as the builders preview it."""
-        return orm.StructureData(ase=build_from_spec(self.inputs.interface.get_dict(), {}).atoms)
 
     def should_relax(self) -> bool:
         """Relax unless told not to."""
@@ -182,7 +178,7 @@ class InterfaceWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     def _fit_relax_to_model(self, pw: dict[str, Any]) -> None:
         """``nbnd`` and thresholds, set by the builder on its preview (experimental
         lattices), fitted to the model built here: relaxed lattices can change the cell."""
-        preview = self._preview()
+        preview = preview_structure(self.inputs.interface.get_dict())
         given = pw["parameters"].get_dict()
         fitted = fitted_to_structure(given, pw["pseudos"], preview, self.ctx.structure)
         if fitted != given:
