@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from aiida import orm
 from aiida.engine import WorkChain
 from aiida_quantumespresso.common.types import ElectronicType
@@ -108,6 +109,7 @@ def add_electronic_steps(
         options=steps.options_of("electronic"),
     )
     builder.electronic = namespace_inputs(electronic, "structure", "site_labels")
+    check_lineup_planes(structure, labels, electronic.analysis.get_dict())
     alignment = AlignmentSeriesWorkChain.get_builder_from_protocol(
         codes,
         protocol,
@@ -130,6 +132,36 @@ def add_electronic_steps(
     )["selection"]
     densities.selection = transfer_selection(steps.md_gamma_only, selection)
     builder.charge_densities = namespace_inputs(densities, "structure", "site_labels")
+
+
+def check_lineup_planes(
+    structure: orm.StructureData, labels: orm.Dict, analysis: Mapping[str, Any]
+) -> None:
+    """Raise ``ValueError`` naming the override when a domain of the interface has one
+    atomic plane and ``analysis`` gives no ``lineup_periods_ang``.
+
+    Why here: the electronic step's potential line-up averages over each domain's stacking
+    period (``lineup_windows``), and would refuse such a domain only after its SCF, NSCF,
+    projwfc.x and pp.x had run (``run --structure`` refuses a file the same way).
+    """
+    from heterostructures.electronic.lineup_windows import MIN_DOMAIN_PLANES, one_plane_domains
+
+    if analysis.get("lineup_periods_ang"):
+        return
+    atoms = structure.get_ase()
+    for key in ("domain", "layer"):
+        atoms.arrays[key] = np.asarray(labels[key])
+    thin = one_plane_domains(atoms)
+    if thin:
+        fixes = " and ".join(
+            f"overrides['interface']['interface']['{domain}_planes']" for domain in thin
+        )
+        raise ValueError(
+            f"the interface's {' and '.join(repr(d) for d in thin)} domain has one atomic"
+            f" plane, and the electronic step's potential line-up needs {MIN_DOMAIN_PLANES}:"
+            f" set {fixes} to {MIN_DOMAIN_PLANES} or more, or give the stacking periods as"
+            " overrides['electronic']['analysis']['lineup_periods_ang'] (windows, Å)"
+        )
 
 
 def add_dynamics_steps(builder: Any, steps: StepProtocols, structure: orm.StructureData) -> None:

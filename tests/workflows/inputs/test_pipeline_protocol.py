@@ -90,3 +90,22 @@ def test_fast_md_keeps_its_explicit_nc_cutoffs(study_codes: dict[str, Any]) -> N
     (the recorded fast MD inputs do not move)."""
     md = _pipeline(study_codes, "fast").aimd.md.pw.parameters.get_dict()["SYSTEM"]
     assert (md["ecutwfc"], md["ecutrho"]) == (30.0, 120.0)
+
+
+def test_one_plane_domain_is_refused_before_any_step(study_codes: dict[str, Any]) -> None:
+    """A one-plane CdS domain through the Python API: refused at build time, naming the
+    override, instead of after the electronic step's SCF, NSCF, projwfc.x and pp.x (the
+    ``run --structure`` refusal's rule, ``lineup_windows.one_plane_domains``). Reference:
+    the builder's requested plane count (1), not the code's own plane count."""
+    from workflows.workchains.pipeline import PipelineWorkChain
+
+    thin = {"interface": {"interface": {"chalcogenide_planes": 1}}}
+    with pytest.raises(ValueError, match=r"\['interface'\]\['chalcogenide_planes'\] to 2"):
+        PipelineWorkChain.get_builder_from_protocol(
+            study_codes, "CsPbBr3", "CdS", "fast", overrides=thin
+        )
+    periods = {"electronic": {"analysis": {"lineup_periods_ang": [3.6]}}}
+    builder = PipelineWorkChain.get_builder_from_protocol(
+        study_codes, "CsPbBr3", "CdS", "fast", overrides=thin | periods
+    )
+    assert builder.electronic.analysis["lineup_periods_ang"] == [3.6]
