@@ -116,10 +116,11 @@ def test_capped_balanced_with_real_qe(
     _run_capped(codes, pseudo_family, "balanced")
 
 
-NOT_RECORDED_YET = ("alignment", "aimd")
+NOT_RECORDED_YET = ("alignment",)
 """Steps of capped ``balanced`` whose recording is still to be made (2026-12-06: the bulk,
-interface, electronic and charge-density steps are recorded, and of the alignment series its
-strained references and its [3, 2] model); this shrinks to () as recordings land."""
+interface, electronic, charge-density and AIMD steps are recorded, and of the alignment
+series its strained references and its [3, 2] model); this shrinks to () as recordings
+land."""
 
 
 def test_capped_balanced_on_mocks(
