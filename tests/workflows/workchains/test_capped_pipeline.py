@@ -21,11 +21,11 @@ stored (its presence is not hashed):
 
 What CI replays (``test_capped_balanced_on_mocks``) is every step recorded so far, and
 never the NA snapshots: each NA frame of the 13-atom model keeps a ``wfc1.dat`` the batch
-job's own overlap code reads in a replay, estimated at ≈ 10 MB (≈ 66 bands × ≈ 10⁴ Γ plane
-waves × 16 B; the slab's PAW SCF has 43 113 at 48.9 Ry), too much for the fixture store,
-so those recordings are not committed. The batch job kind is replayed in CI on small
-models (``test_na_snapshots_batched.py``); the capped frames' acceptance by pw.x is in the
-recording run's note (DEVELOPERS.md).
+job's own overlap code reads in a replay: 24.1 MB measured for the first capped frame
+(2026-12-06: NC 60/240 Ry, Γ, 57 bands; 5.8 MB of charge density besides), too much for
+the fixture store, so those recordings are not committed. The batch job kind is replayed
+in CI on small models (``test_na_snapshots_batched.py``); the capped frames' acceptance by
+pw.x is in the recording run's note (DEVELOPERS.md).
 """
 
 from __future__ import annotations
