@@ -36,6 +36,10 @@ AVERAGE = (
 )
 MIN_DOMAIN_PLANES = 2
 """Fewest atomic planes of a domain with a stacking period (and a middle layer)."""
+PLANES_TO_REBUILD = {"perovskite": 3, "chalcogenide": MIN_DOMAIN_PLANES}
+"""Planes to ask the builder for when a domain is too thin for the line-up: at least
+:data:`MIN_DOMAIN_PLANES`, and 3 for the perovskite, whose compensated (110) film has an
+odd plane count. One table for every refusal that names the fix."""
 PLANE_TOLERANCE_ANG = 0.5
 """Atoms of a domain closer than this along the normal (Å) form one plane (as layers.py)."""
 

@@ -256,21 +256,16 @@ def check_structure_pair(atoms: Atoms, perovskite: str, chalcogenide: str, path:
         )
 
 
-MIN_PEROVSKITE_PLANES = 3
-"""Fewest perovskite planes ``build`` accepts: a compensated perovskite slab has 3."""
-
-
 def check_structure_planes(atoms: Atoms, path: Path) -> None:
     """Each domain of the file needs two atomic planes: the electronic step's potential
     line-up averages over a domain's stacking period, and refuses a one-plane domain only
     after its SCF, NSCF, projwfc.x and pp.x have run (``lineup_windows``)."""
-    from heterostructures.electronic.lineup_windows import MIN_DOMAIN_PLANES, one_plane_domains
+    from heterostructures.electronic.lineup_windows import PLANES_TO_REBUILD, one_plane_domains
 
     thin = one_plane_domains(atoms)
     if thin:
-        fewest = {"perovskite": MIN_PEROVSKITE_PLANES, "chalcogenide": MIN_DOMAIN_PLANES}
         domains = " and ".join(f"{domain!r}" for domain in thin)
-        fixes = " ".join(f"--{domain}-planes {fewest[domain]}" for domain in thin)
+        fixes = " ".join(f"--{domain}-planes {PLANES_TO_REBUILD[domain]}" for domain in thin)
         raise click.BadParameter(
             f"{path}: {domains} {'has' if len(thin) == 1 else 'have'} one atomic plane, and"
             " the potential line-up needs two per domain: rebuild it with"

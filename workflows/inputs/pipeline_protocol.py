@@ -144,7 +144,11 @@ def check_lineup_planes(
     period (``lineup_windows``), and would refuse such a domain only after its SCF, NSCF,
     projwfc.x and pp.x had run (``run --structure`` refuses a file the same way).
     """
-    from heterostructures.electronic.lineup_windows import MIN_DOMAIN_PLANES, one_plane_domains
+    from heterostructures.electronic.lineup_windows import (
+        MIN_DOMAIN_PLANES,
+        PLANES_TO_REBUILD,
+        one_plane_domains,
+    )
 
     if analysis.get("lineup_periods_ang"):
         return
@@ -153,14 +157,17 @@ def check_lineup_planes(
         atoms.arrays[key] = np.asarray(labels[key])
     thin = one_plane_domains(atoms)
     if thin:
+        domains = " and ".join(f"{domain!r}" for domain in thin)
         fixes = " and ".join(
-            f"overrides['interface']['interface']['{domain}_planes']" for domain in thin
+            f"overrides['interface']['interface']['{domain}_planes'] to {PLANES_TO_REBUILD[domain]}"
+            for domain in thin
         )
         raise ValueError(
-            f"the interface's {' and '.join(repr(d) for d in thin)} domain has one atomic"
-            f" plane, and the electronic step's potential line-up needs {MIN_DOMAIN_PLANES}:"
-            f" set {fixes} to {MIN_DOMAIN_PLANES} or more, or give the stacking periods as"
-            " overrides['electronic']['analysis']['lineup_periods_ang'] (windows, Å)"
+            f"the interface's {domains} {'domain has' if len(thin) == 1 else 'domains have'}"
+            f" one atomic plane, and the electronic step's potential line-up needs"
+            f" {MIN_DOMAIN_PLANES} per domain: set {fixes} (or more planes), or give the"
+            " stacking periods as overrides['electronic']['analysis']['lineup_periods_ang']"
+            " (windows, Å)"
         )
 
 
