@@ -56,15 +56,20 @@ def _numpy_only() -> None:
 
 
 def scf_facts(save: Path) -> dict[str, Any]:
-    """Convergence, SCF steps and pw.x's own wall time (s) from ``data-file-schema.xml``."""
+    """Convergence, SCF steps, pw.x's own wall time (s) and valence electron count from
+    ``data-file-schema.xml``: the count gives the highest occupied band, which the
+    pipeline maps the electronic step's IS/FS bands with (a batch job has no
+    ``output_parameters``)."""
     root = ET.parse(save / "data-file-schema.xml").getroot()
     achieved = root.findtext("output/convergence_info/scf_conv/convergence_achieved", "false")
     steps = root.findtext("output/convergence_info/scf_conv/n_scf_steps", "0")
     wall = root.findtext("timing_info/total/wall", "nan")
+    electrons = root.findtext("output/band_structure/nelec", "nan")
     return {
         "converged": achieved.strip() == "true",
         "n_scf_steps": int(steps),
         "pw_wall_seconds": float(wall),
+        "number_of_electrons": float(electrons),
     }
 
 

@@ -32,12 +32,21 @@ def validate_pipeline(inputs: dict[str, Any], _: Any) -> str | None:
 
 
 def highest_occupied_band(process: orm.ProcessNode) -> int:
-    """Highest occupied band (1-based) of the first pw.x run in or under ``process``."""
+    """Highest occupied band (1-based) of the first pw.x run in or under ``process``: a
+    ``PwCalculation``'s ``output_parameters`` or a ``janus.snapshot_batch`` job's
+    ``frame_facts`` (valence electrons read from each frame's ``data-file-schema.xml``)."""
     calcs = [process] if isinstance(process, orm.CalcJobNode) else process.called_descendants
     for calc in calcs:
-        if isinstance(calc, orm.CalcJobNode) and "output_parameters" in calc.outputs:
+        if not isinstance(calc, orm.CalcJobNode):
+            continue
+        if "output_parameters" in calc.outputs:
             return round(calc.outputs.output_parameters["number_of_electrons"] / 2)
-    raise ValueError(f"<{process.pk}> ran no pw.x calculation with output_parameters")
+        frames = calc.outputs.frame_facts["frames"] if "frame_facts" in calc.outputs else []
+        if frames and "number_of_electrons" in frames[0]:
+            return round(frames[0]["number_of_electrons"] / 2)
+    raise ValueError(
+        f"<{process.pk}> ran no pw.x calculation with output_parameters or frame_facts"
+    )
 
 
 def formation_energy_blocker(inputs: Any) -> str | None:

@@ -24,8 +24,8 @@ never the NA snapshots: each NA frame of the 13-atom model keeps a ``wfc1.dat`` 
 job's own overlap code reads in a replay: 24.1 MB measured for the first capped frame
 (2026-12-06: NC 60/240 Ry, Γ, 57 bands; 5.8 MB of charge density besides), too much for
 the fixture store, so those recordings are not committed. The batch job kind is replayed
-in CI on small models (``test_na_snapshots_batched.py``); the capped frames' acceptance by
-pw.x is in the recording run's note (DEVELOPERS.md).
+in CI on small models (``test_na_snapshots_batched.py``); the capped frames' one end-to-end
+run with real pw.x (2026-12-07, all 8 exit 0) is in DEVELOPERS.md.
 """
 
 from __future__ import annotations

@@ -77,6 +77,8 @@ def test_batched_snapshots_give_todays_nacs(mock_code: Callable[..., InstalledCo
     every pair after the boundary flips sign (measured −5.8e-4 against +5.4e-4)."""
     from aiida.engine import run_get_node
 
+    from workflows.inputs.pipeline_inputs import highest_occupied_band
+
     code = mock_code("pw.x")
     today, today_node = run_get_node(_builder(code, TINY_SCF))
     assert today_node.is_finished_ok, today_node.exit_message
@@ -100,6 +102,9 @@ def test_batched_snapshots_give_todays_nacs(mock_code: Callable[..., InstalledCo
     nac = reference.get_array("nac_per_fs")
     assert np.abs(nac[:, 0, 1]).min() > 4e-4
     np.testing.assert_array_equal(np.sign(result.get_array("nac_per_fs")), np.sign(nac))
+    # The pipeline maps IS/FS bands through the highest occupied band: from the batch's
+    # frame facts (pw.x's XML) as from today's output_parameters (aiida-qe's PwParser).
+    assert highest_occupied_band(node) == highest_occupied_band(today_node) > 0
     # Only small result files come back: no wavefunction, no pw.x output.
     for job in jobs:
         names = job.outputs.retrieved.base.repository.list_object_names()
