@@ -15,22 +15,10 @@ from aiida import orm
 
 from workflows.inputs.pw_builders import (
     insulator_bands,
-    protocol_thresholds_per_atom,
     scf_for_size,
     with_thresholds,
 )
 from workflows.inputs.size_fit import fitted_to_structure, preview_structure
-
-
-def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any]) -> orm.Dict:
-    """Per-atom SCF thresholds (Ry per atom) of the series' electronic step: those of
-    aiida-quantumespresso's ``protocol``, with the ``meta_parameters`` its ``scf`` and
-    ``nscf`` protocol inputs (``steps``, janus.electronic's) give; one set for both, so the
-    two never silently differ."""
-    scf, nscf = (protocol_thresholds_per_atom(protocol, steps[step]) for step in ("scf", "nscf"))
-    if scf != nscf:
-        raise ValueError(f"electronic meta_parameters: scf {scf} ≠ nscf {nscf}; give one set")
-    return orm.Dict(scf)
 
 
 def model_electronic_inputs(

@@ -6,6 +6,7 @@ Kept beside the workchain so that its module holds only the steps it runs.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from typing import Any
 
 from aiida import orm
@@ -14,6 +15,7 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 from workflows.inputs.cutoff_floors import with_ecutrho
 from workflows.inputs.pw_builders import (
     family_overrides,
+    protocol_thresholds_per_atom,
     restart_once_on_unhandled_failure,
     scf_for_size,
 )
@@ -123,3 +125,20 @@ def with_scf_cutoffs(pw: Any, scf_parameters: orm.Dict) -> dict[str, tuple[Any, 
         system.update({key: scf for key, (_, scf) in changed.items()})
         pw.parameters = orm.Dict(parameters)
     return changed
+
+
+def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any]) -> orm.Dict:
+    """Per-atom SCF thresholds (Ry per atom) of a ``janus.electronic`` step: those of
+    aiida-quantumespresso's ``protocol``, with the ``meta_parameters`` its ``scf`` and
+    ``nscf`` protocol inputs (``steps``, janus.electronic's merged) give; one set for both,
+    so the two never silently differ.
+
+    Why: the step's line-up reference SCFs (strained bulk, a few atoms) and a series'
+    models are other systems than the interface its ``scf`` was made for; each gets these
+    × its own atoms (``with_thresholds``), the accuracy per atom aiida-quantumespresso's
+    protocol asks, instead of the interface's absolute ``conv_thr``.
+    """
+    scf, nscf = (protocol_thresholds_per_atom(protocol, steps[step]) for step in ("scf", "nscf"))
+    if scf != nscf:
+        raise ValueError(f"electronic meta_parameters: scf {scf} ≠ nscf {nscf}; give one set")
+    return orm.Dict(scf)

@@ -41,7 +41,6 @@ from workflows.calcfunctions.alignment import (
 from workflows.calcfunctions.hybrid_gap import hybrid_band_gap
 from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.alignment_models import (
-    electronic_thresholds,
     model_electronic_inputs,
     model_relax_inputs,
 )
@@ -368,9 +367,6 @@ class AlignmentSeriesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkCh
         builder.model = namespace_inputs(model)
         # A = perovskite, B = chalcogenide in every model, as the paper states its levels.
         electronic.analysis = orm.Dict(electronic.analysis.get_dict() | {"domains": list(SIDES)})
-        electronic.thresholds_per_atom = electronic_thresholds(
-            protocol, ElectronicWorkChain.checked_protocol_inputs(protocol, inputs["electronic"])
-        )
         builder.electronic = namespace_inputs(electronic, "structure", "site_labels")
         _series_settings(builder, inputs, (perovskite, chalcogenide), electronic.scf.pw)
         return builder

@@ -38,6 +38,7 @@ from workflows.calculations.projwfc_raw import RawProjwfcCalculation
 from workflows.engine.stranded import SealsStrandedChildren
 from workflows.inputs.electronic_steps import (
     DEFAULT_ANALYSIS,
+    electronic_thresholds,
     post_processing_inputs,
     pw_step_builder,
     validate_electronic_inputs,
@@ -132,7 +133,8 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             valid_type=orm.Dict,
             required=False,
             help="aiida-qe's conv_thr_per_atom, etot_conv_thr_per_atom (Ry/atom): each "
-            "lineup_references SCF gets them × its atoms (else the scf's as given).",
+            "lineup_references SCF gets them × its atoms (else the scf's as given); the "
+            "protocol builder sets the protocol's.",
         )
 
     @staticmethod
@@ -386,6 +388,7 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         builder.structure = structure
         builder.site_labels = site_labels
         builder.analysis = orm.Dict(DEFAULT_ANALYSIS | inputs.get("analysis", {}))
+        builder.thresholds_per_atom = electronic_thresholds(protocol, inputs)
         for step in ("scf", "nscf"):
             pw = pw_step_builder(code_pw, structure, protocol, inputs, step, options)
             builder[step] = namespace_inputs(pw, "clean_workdir", "pw.structure")

@@ -109,3 +109,38 @@ def test_one_plane_domain_is_refused_before_any_step(study_codes: dict[str, Any]
         study_codes, "CsPbBr3", "CdS", "fast", overrides=thin | periods
     )
     assert builder.electronic.analysis["lineup_periods_ang"] == [3.6]
+
+
+@pytest.mark.parametrize("protocol", ["fast", "balanced"])
+def test_line_up_reference_scfs_get_their_own_per_atom_thresholds(
+    protocol: str, study_codes: dict[str, Any]
+) -> None:
+    """The pipeline's strained bulk reference SCFs (route 2) get conv_thr and etot_conv_thr
+    = aiida-quantumespresso's per-atom values × their OWN atoms; before, they got the
+    interface's absolute values (13 or 26 atoms' worth on a 2- or 5-atom cell). Reference:
+    the per-atom thresholds of the installed aiida-quantumespresso's protocol YAML."""
+    from aiida.orm import StructureData
+
+    from heterostructures.structure.interface import strained_bulk_units
+    from heterostructures.structure.interface_spec import spec_with_lattices
+    from tests.workflows.workchains.test_alignment import _protocol_thresholds_per_atom
+    from workflows.inputs.lineup_references import reference_scf_inputs
+    from workflows.protocols import namespace_inputs
+
+    builder = _pipeline(study_codes, protocol)
+    electronic = namespace_inputs(builder.electronic)
+    per_atom = _protocol_thresholds_per_atom(protocol)
+    assert electronic["thresholds_per_atom"].get_dict() == per_atom
+    units = strained_bulk_units(spec_with_lattices(builder.interface.interface.get_dict(), {}))
+    for side, unit in units.items():
+        parameters = reference_scf_inputs(
+            dict(electronic["scf"]),
+            StructureData(ase=unit),
+            electronic["thresholds_per_atom"].get_dict(),
+        )["pw"]["parameters"].get_dict()
+        for key, (namelist, name) in {
+            "conv_thr_per_atom": ("ELECTRONS", "conv_thr"),
+            "etot_conv_thr_per_atom": ("CONTROL", "etot_conv_thr"),
+        }.items():
+            expected = per_atom[key] * len(unit)
+            assert parameters[namelist][name] == pytest.approx(expected, rel=1e-12), side
