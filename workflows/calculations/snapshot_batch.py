@@ -67,6 +67,11 @@ def validate_batch(inputs: dict[str, Any], _: Any) -> str | None:
 class SnapshotBatchCalculation(CalcJob):
     """pw.x SCF on K consecutive trajectory frames in one job; per-frame overlaps retrieved."""
 
+    CACHE_VERSION = 1
+    """In AiiDA's cache hash (a CalcJob's ``version`` attribute is not): bump it when what a
+    job retrieves or its parser outputs change, so an older job is not reused for the same
+    inputs. 1 (0.13.1): ``frame_facts`` carry ``number_of_electrons``."""
+
     @classmethod
     def define(cls, spec: Any) -> None:
         """Frames, pw.x inputs, band window settings, optional labels and parent; outputs."""

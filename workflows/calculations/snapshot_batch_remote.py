@@ -59,17 +59,18 @@ def scf_facts(save: Path) -> dict[str, Any]:
     """Convergence, SCF steps, pw.x's own wall time (s) and valence electron count from
     ``data-file-schema.xml``: the count gives the highest occupied band, which the
     pipeline maps the electronic step's IS/FS bands with (a batch job has no
-    ``output_parameters``)."""
+    ``output_parameters``). A value the XML lacks is None (JSON null: AiiDA refuses to
+    store a NaN, and the frame's other results would be lost with it)."""
     root = ET.parse(save / "data-file-schema.xml").getroot()
     achieved = root.findtext("output/convergence_info/scf_conv/convergence_achieved", "false")
     steps = root.findtext("output/convergence_info/scf_conv/n_scf_steps", "0")
-    wall = root.findtext("timing_info/total/wall", "nan")
-    electrons = root.findtext("output/band_structure/nelec", "nan")
+    wall = root.findtext("timing_info/total/wall")
+    electrons = root.findtext("output/band_structure/nelec")
     return {
         "converged": achieved.strip() == "true",
         "n_scf_steps": int(steps),
-        "pw_wall_seconds": float(wall),
-        "number_of_electrons": float(electrons),
+        "pw_wall_seconds": None if wall is None else float(wall),
+        "number_of_electrons": None if electrons is None else float(electrons),
     }
 
 

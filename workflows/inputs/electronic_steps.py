@@ -14,6 +14,7 @@ from aiida_quantumespresso.workflows.protocols.utils import recursive_merge
 
 from workflows.inputs.cutoff_floors import with_ecutrho
 from workflows.inputs.pw_builders import (
+    THRESHOLDS_PER_ATOM,
     family_overrides,
     protocol_thresholds_per_atom,
     restart_once_on_unhandled_failure,
@@ -127,18 +128,24 @@ def with_scf_cutoffs(pw: Any, scf_parameters: orm.Dict) -> dict[str, tuple[Any, 
     return changed
 
 
-def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any]) -> orm.Dict:
-    """Per-atom SCF thresholds (Ry per atom) of a ``janus.electronic`` step: those of
-    aiida-quantumespresso's ``protocol``, with the ``meta_parameters`` its ``scf`` and
-    ``nscf`` protocol inputs (``steps``, janus.electronic's merged) give; one set for both,
-    so the two never silently differ.
+def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any], atoms: int) -> orm.Dict:
+    """Per-atom SCF thresholds (Ry per atom) of a ``janus.electronic`` step on ``atoms``
+    atoms: those of aiida-quantumespresso's ``protocol``, with the ``meta_parameters`` its
+    ``scf`` and ``nscf`` protocol inputs (``steps``, janus.electronic's merged) give; one
+    set for both, so the two never silently differ. An absolute ``conv_thr`` or
+    ``etot_conv_thr`` the caller gives the ``scf`` wins there, as in aiida-quantumespresso
+    ("overrides are considered absolute"), and counts as that value / ``atoms`` per atom.
 
     Why: the step's line-up reference SCFs (strained bulk, a few atoms) and a series'
     models are other systems than the interface its ``scf`` was made for; each gets these
-    × its own atoms (``with_thresholds``), the accuracy per atom aiida-quantumespresso's
-    protocol asks, instead of the interface's absolute ``conv_thr``.
+    × its own atoms (``with_thresholds``), the accuracy per atom asked for the interface,
+    instead of the interface's absolute ``conv_thr``.
     """
     scf, nscf = (protocol_thresholds_per_atom(protocol, steps[step]) for step in ("scf", "nscf"))
     if scf != nscf:
         raise ValueError(f"electronic meta_parameters: scf {scf} ≠ nscf {nscf}; give one set")
+    parameters = steps["scf"].get("pw", {}).get("parameters", {})
+    for key, (namelist, name) in THRESHOLDS_PER_ATOM.items():
+        if name in parameters.get(namelist, {}):
+            scf[key] = float(parameters[namelist][name]) / atoms
     return orm.Dict(scf)

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiida import orm
 
+from heterostructures.electronic.bands import occupied_bands
 from workflows.calcfunctions.summary import energies_incomparable
 from workflows.inputs.pipeline_steps import SIDES, STEPS
 
@@ -31,22 +32,37 @@ def validate_pipeline(inputs: dict[str, Any], _: Any) -> str | None:
     return None
 
 
+def valence_electrons(calc: orm.CalcJobNode) -> float | None:
+    """Valence electrons of a pw.x job, or None if it is no pw.x job.
+
+    Read, in order of preference, from a ``PwCalculation``'s ``output_parameters``
+    (aiida-quantumespresso's parser), from a ``janus.snapshot_batch`` job's ``frame_facts``
+    (pw.x's XML ``nelec``, any frame: a job resumed from one that predates the fact lacks
+    it in its first frames), or else from that job's own inputs: Σ ``z_valence`` of its
+    pseudopotentials over the trajectory's sites − ``tot_charge``.
+    """
+    outputs, inputs = calc.outputs, calc.inputs
+    if "output_parameters" in outputs:
+        return float(outputs.output_parameters["number_of_electrons"])
+    if "frame_facts" not in outputs:
+        return None
+    for frame in outputs.frame_facts["frames"]:
+        if frame.get("number_of_electrons") is not None:
+            return float(frame["number_of_electrons"])
+    pseudos = inputs.pseudos
+    charge = inputs.parameters.get_dict().get("SYSTEM", {}).get("tot_charge", 0.0)
+    return sum(pseudos[symbol].z_valence for symbol in inputs.trajectory.symbols) - charge
+
+
 def highest_occupied_band(process: orm.ProcessNode) -> int:
-    """Highest occupied band (1-based) of the first pw.x run in or under ``process``: a
-    ``PwCalculation``'s ``output_parameters`` or a ``janus.snapshot_batch`` job's
-    ``frame_facts`` (valence electrons read from each frame's ``data-file-schema.xml``)."""
+    """Highest occupied band (1-based) of a pw.x run in or under ``process`` (all runs of a
+    step have the same electrons): :func:`valence_electrons` / 2. Raises ``ValueError``
+    for an odd count (no spin-unpolarised gap) or when no pw.x job ran."""
     calcs = [process] if isinstance(process, orm.CalcJobNode) else process.called_descendants
     for calc in calcs:
-        if not isinstance(calc, orm.CalcJobNode):
-            continue
-        if "output_parameters" in calc.outputs:
-            return round(calc.outputs.output_parameters["number_of_electrons"] / 2)
-        frames = calc.outputs.frame_facts["frames"] if "frame_facts" in calc.outputs else []
-        if frames and "number_of_electrons" in frames[0]:
-            return round(frames[0]["number_of_electrons"] / 2)
-    raise ValueError(
-        f"<{process.pk}> ran no pw.x calculation with output_parameters or frame_facts"
-    )
+        if isinstance(calc, orm.CalcJobNode) and (count := valence_electrons(calc)) is not None:
+            return occupied_bands(count)
+    raise ValueError(f"<{process.pk}> ran no pw.x calculation to count its electrons")
 
 
 def formation_energy_blocker(inputs: Any) -> str | None:

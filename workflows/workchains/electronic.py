@@ -388,7 +388,7 @@ class ElectronicWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         builder.structure = structure
         builder.site_labels = site_labels
         builder.analysis = orm.Dict(DEFAULT_ANALYSIS | inputs.get("analysis", {}))
-        builder.thresholds_per_atom = electronic_thresholds(protocol, inputs)
+        builder.thresholds_per_atom = electronic_thresholds(protocol, inputs, len(structure.sites))
         for step in ("scf", "nscf"):
             pw = pw_step_builder(code_pw, structure, protocol, inputs, step, options)
             builder[step] = namespace_inputs(pw, "clean_workdir", "pw.structure")

@@ -125,6 +125,7 @@ class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             "inspect it with `verdi process report {pk}`, fix, and re-run with "
             "its predecessors' outputs as inputs (e.g. structure, trajectory)",
         )
+        spec.exit_code(402, "ERROR_NA_BANDS", message="IS/FS → NA snapshot bands: {error}")
 
     @classmethod
     def get_builder_from_protocol(
@@ -138,15 +139,13 @@ class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
     ) -> Any:
         """A ready builder for a materials pair; ``codes`` needs ``pw``, ``projwfc``, ``pp``.
 
-        Each step's namespace is the builder of that workchain's own
-        ``get_builder_from_protocol`` without the inputs the pipeline provides at run
-        time, as aiida-quantumespresso's ``PdosWorkChain`` composes ``scf``/``nscf``. Steps
-        that need a structure get the preview of the interface
+        Each step's namespace is its workchain's own ``get_builder_from_protocol`` minus
+        what the pipeline provides at run time (as aiida-quantumespresso's
+        ``PdosWorkChain`` composes ``scf``/``nscf``), on the interface preview
         (:func:`~workflows.inputs.pipeline_protocol.interface_preview`). ``overrides`` maps
-        step namespaces (``interface``, ``electronic``, ``aimd``, …) to that step's
-        protocol overrides (the protocol's own cutoffs first raised to the pair's floor,
-        ``cutoff_floors.py``); ``options`` (scheduler options, e.g. MPI ranks) go on top of
-        the protocol's per-step ones. Raises ``ValueError``s before anything is stored.
+        step namespaces (``interface``, ``aimd``, …) to their protocol overrides (cutoffs
+        first raised to the pair's floor, ``cutoff_floors.py``); ``options`` (scheduler
+        options) go on top. Raises ``ValueError``s before anything is stored.
         """
         protocol = protocol or cls.get_default_protocol()
         settings = cls.checked_protocol_inputs(protocol, None)
@@ -350,21 +349,22 @@ class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
         return ToContext(na_snapshots=running)
 
     def inspect_na_snapshots(self) -> Any:
-        """Keep the NA Hamiltonian."""
+        """Keep the NA Hamiltonian and the occupied bands the IS/FS are mapped with."""
         if failed := self._failed("na_snapshots"):
             return failed
         self.ctx.na_hamiltonian = self.ctx.na_snapshots.outputs.na_hamiltonian
+        states = self.ctx.pieces.get("charge_transfer_states")
+        try:
+            electronic = self.ctx.get("electronic")
+            bands = na_band_inputs(self.ctx.na_snapshots, electronic, states)
+        except ValueError as error:
+            return self.exit_codes.ERROR_NA_BANDS.format(error=error)
+        self.ctx.na_bands = bands.get_dict()  # a checkpoint holds stored nodes only
         return None
 
     def run_na_analysis(self) -> Any:
         """Spectral density, dephasing and surface hopping between IS and FS."""
-        bands = na_transfer_bands(
-            na_band_inputs(
-                self.ctx.na_snapshots,
-                self.ctx.get("electronic"),
-                self.ctx.pieces.get("charge_transfer_states"),
-            )
-        )
+        bands = na_transfer_bands(orm.Dict(self.ctx.na_bands))
         running = self._submit(
             "na_analysis",
             NaAnalysisWorkChain,

@@ -9,6 +9,7 @@ half sphere unfolded with c(−G) = c(G)*, plane waves matched by a Python dict)
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,11 @@ def test_remote_script_equals_todays_path_and_direct_overlap(
     assert facts["ecutwfc_ry"] == pytest.approx(25.0)
     assert facts["converged"] is True
     assert facts["n_scf_steps"] > 0
+    # pw.x's XML count = "number of electrons = 18.00" of the same run's text output.
+    pw_out = (FIXTURE / "snapshot_1" / "pw.out").read_text()
+    printed = re.search(r"number of electrons\s*=\s*(\S+)", pw_out)
+    assert printed
+    assert facts["number_of_electrons"] == pytest.approx(float(printed.group(1)))
     np.testing.assert_allclose(remote["overlap"], _direct_overlap(*WINDOW), atol=1e-12)
 
 
