@@ -35,6 +35,8 @@ STEP_CALLS = {
 TTY_POLL_S = 2.0
 PLAIN_POLL_S = 60.0
 OUTPUT_FILE = "aiida.out"
+BATCH_FRAME_GLOB = "frame_[0-9][0-9][0-9][0-9]"
+"""pw.x input/output stem of each frame of a batch job (``snapshot_batch_remote.frame_name``)."""
 
 
 @dataclass(frozen=True)
@@ -73,8 +75,14 @@ def _top_label(row: ProcessRow, by_pk: dict[int, ProcessRow], root: int) -> str:
 
 
 def job_activity(workdir: Path) -> str:
-    """MD/BFGS step and SCF iteration of the pw.x job writing ``workdir/aiida.out``."""
-    return pw_progress(read_tail(workdir / OUTPUT_FILE)).describe()
+    """MD/BFGS step and SCF iteration of the pw.x job writing ``workdir/aiida.out``; in a
+    batch of NA snapshots (``janus.snapshot_batch``: one ``frame_NNNN.out`` per frame,
+    no ``aiida.out``), the newest frame's, named."""
+    frames = sorted(workdir.glob(f"{BATCH_FRAME_GLOB}.out"))
+    if not frames:
+        return pw_progress(read_tail(workdir / OUTPUT_FILE)).describe()
+    current = pw_progress(read_tail(frames[-1])).describe()
+    return f"{frames[-1].stem}" + (f", {current}" if current else "")
 
 
 def _remaining(

@@ -49,8 +49,9 @@ DESCRIPTION_CHARS = 100
 class CalculationRecord:
     """One calculation of a workflow.
 
-    ``runtime_s`` is the code's own wall time (s) when it reports one (pw.x does), else
-    the node's creation-to-last-change time (s), which includes queueing.
+    ``runtime_s`` is the code's own wall time (s) when it reports one (pw.x does; a batch
+    of NA snapshots: the sum over its frames), else the node's creation-to-last-change
+    time (s), which includes queueing.
     """
 
     pk: int
@@ -147,6 +148,8 @@ def flatten_mapping(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, A
 
 
 def _runtime_s(node: orm.CalculationNode) -> float | None:
+    """pw.x's own wall time (s): ``output_parameters`` of a pw.x job, Σ over the frames of a
+    ``janus.snapshot_batch`` job (``frame_facts``); else creation to last change."""
     from aiida.orm import Dict
 
     parameters = node.base.links.get_outgoing(link_label_filter="output_parameters").all_nodes()
@@ -154,6 +157,11 @@ def _runtime_s(node: orm.CalculationNode) -> float | None:
         wall = parameters[0].get("wall_time_seconds")
         if wall is not None:
             return float(wall)
+    facts = node.base.links.get_outgoing(link_label_filter="frame_facts").all_nodes()
+    if facts and isinstance(facts[0], Dict):
+        walls = [frame.get("pw_wall_seconds") for frame in facts[0].get("frames", [])]
+        if walls and None not in walls:
+            return float(sum(walls))
     if not node.is_terminated:
         return None
     return (node.mtime - node.ctime).total_seconds()

@@ -122,6 +122,19 @@ def test_running_job_shows_its_md_step(tmp_path: Path) -> None:
     assert job_activity(tmp_path / "nothing") == ""
 
 
+def test_job_activity_of_a_snapshot_batch_names_its_newest_frame(tmp_path: Path) -> None:
+    """A batch job writes frame_NNNN.out per frame and no aiida.out: the newest frame is
+    named with its pw.x counters (reference: the recorded MD output's last lines)."""
+    from workflows.calculations.snapshot_batch_remote import frame_name
+
+    (tmp_path / f"{frame_name(2)}.out").write_text("     iteration #  9\n")
+    shutil.copy(MD_OUTPUT, tmp_path / f"{frame_name(3)}.out")
+    steps = MD_OUTPUT.read_text().count("Entering Dynamics:")
+    assert job_activity(tmp_path).startswith(f"frame_0003, MD step {steps}, SCF it ")
+    (tmp_path / f"{frame_name(4)}.out").write_text("")
+    assert job_activity(tmp_path) == "frame_0004"
+
+
 def test_status_draws_the_tree_like_verdi(bulk_study: tuple[int, str]) -> None:
     from workflows.provenance.process_status import workflow_status
 

@@ -1,0 +1,21 @@
+"""Run time of a batch of NA snapshots as ``calculation_record`` reports it.
+
+Reference: a hand-built node with the batch job's ``frame_facts`` output; hand arithmetic.
+"""
+
+from __future__ import annotations
+
+from aiida import orm
+from aiida.common.links import LinkType
+
+
+def test_a_snapshot_batch_runtime_is_its_frames_pw_wall_times(aiida_profile: object) -> None:
+    """A ``janus.snapshot_batch`` job has no output_parameters: its runtime is Σ of pw.x's
+    wall time per frame (12.5 + 7.25 s, hand arithmetic), not creation to last change."""
+    from workflows.provenance.queries import calculation_record
+
+    node = orm.CalcJobNode(process_type="aiida.calculations:janus.snapshot_batch").store()
+    facts = orm.Dict({"frames": [{"pw_wall_seconds": 12.5}, {"pw_wall_seconds": 7.25}]})
+    facts.base.links.add_incoming(node, LinkType.CREATE, "frame_facts")
+    facts.store()
+    assert calculation_record("na_snapshots/batch", node).runtime_s == 19.75
