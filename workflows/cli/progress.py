@@ -35,8 +35,8 @@ STEP_CALLS = {
 TTY_POLL_S = 2.0
 PLAIN_POLL_S = 60.0
 OUTPUT_FILE = "aiida.out"
-BATCH_FRAME_GLOB = "frame_[0-9][0-9][0-9][0-9]"
-"""pw.x input/output stem of each frame of a batch job (``snapshot_batch_remote.frame_name``)."""
+BATCH_FRAME_PREFIX = "frame_"
+"""Stem of each frame's pw.x output in a batch job, + its position (``frame_name``)."""
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,9 @@ def job_activity(workdir: Path) -> str:
     """MD/BFGS step and SCF iteration of the pw.x job writing ``workdir/aiida.out``; in a
     batch of NA snapshots (``janus.snapshot_batch``: one ``frame_NNNN.out`` per frame,
     no ``aiida.out``), the newest frame's, named."""
-    frames = sorted(workdir.glob(f"{BATCH_FRAME_GLOB}.out"))
+    outputs = workdir.glob(f"{BATCH_FRAME_PREFIX}*.out")
+    numbered = [path for path in outputs if path.stem[len(BATCH_FRAME_PREFIX) :].isdigit()]
+    frames = sorted(numbered, key=lambda path: int(path.stem[len(BATCH_FRAME_PREFIX) :]))
     if not frames:
         return pw_progress(read_tail(workdir / OUTPUT_FILE)).describe()
     current = pw_progress(read_tail(frames[-1])).describe()

@@ -128,13 +128,26 @@ def with_scf_cutoffs(pw: Any, scf_parameters: orm.Dict) -> dict[str, tuple[Any, 
     return changed
 
 
+def absolute_scf_thresholds(steps: Mapping[str, Any]) -> dict[str, float]:
+    """The absolute thresholds (Ry) the merged ``janus.electronic`` inputs ``steps`` give
+    its ``scf``, by per-atom key (``conv_thr_per_atom`` for ``conv_thr``, …). No janus
+    protocol sets one (they give ``meta_parameters``), so these are the caller's."""
+    parameters = steps.get("scf", {}).get("pw", {}).get("parameters", {})
+    return {
+        key: float(parameters[namelist][name])
+        for key, (namelist, name) in THRESHOLDS_PER_ATOM.items()
+        if name in parameters.get(namelist, {})
+    }
+
+
 def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any], atoms: int) -> orm.Dict:
     """Per-atom SCF thresholds (Ry per atom) of a ``janus.electronic`` step on ``atoms``
     atoms: those of aiida-quantumespresso's ``protocol``, with the ``meta_parameters`` its
     ``scf`` and ``nscf`` protocol inputs (``steps``, janus.electronic's merged) give; one
     set for both, so the two never silently differ. An absolute ``conv_thr`` or
-    ``etot_conv_thr`` the caller gives the ``scf`` wins there, as in aiida-quantumespresso
-    ("overrides are considered absolute"), and counts as that value / ``atoms`` per atom.
+    ``etot_conv_thr`` given to the ``scf`` (:func:`absolute_scf_thresholds`) wins there, as
+    in aiida-quantumespresso ("overrides are considered absolute"), and counts as that
+    value / ``atoms`` per atom (a series refuses it: its template is its thickest model).
 
     Why: the step's line-up reference SCFs (strained bulk, a few atoms) and a series'
     models are other systems than the interface its ``scf`` was made for; each gets these
@@ -144,8 +157,5 @@ def electronic_thresholds(protocol: str | None, steps: Mapping[str, Any], atoms:
     scf, nscf = (protocol_thresholds_per_atom(protocol, steps[step]) for step in ("scf", "nscf"))
     if scf != nscf:
         raise ValueError(f"electronic meta_parameters: scf {scf} ≠ nscf {nscf}; give one set")
-    parameters = steps["scf"].get("pw", {}).get("parameters", {})
-    for key, (namelist, name) in THRESHOLDS_PER_ATOM.items():
-        if name in parameters.get(namelist, {}):
-            scf[key] = float(parameters[namelist][name]) / atoms
+    scf |= {key: value / atoms for key, value in absolute_scf_thresholds(steps).items()}
     return orm.Dict(scf)

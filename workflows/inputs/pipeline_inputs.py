@@ -33,7 +33,7 @@ def validate_pipeline(inputs: dict[str, Any], _: Any) -> str | None:
 
 
 def valence_electrons(calc: orm.CalcJobNode) -> float | None:
-    """Valence electrons of a pw.x job, or None if it is no pw.x job.
+    """Valence electrons of a pw.x job, or None if it is no pw.x job or did not say.
 
     Read, in order of preference, from a ``PwCalculation``'s ``output_parameters``
     (aiida-quantumespresso's parser), from a ``janus.snapshot_batch`` job's ``frame_facts``
@@ -42,8 +42,9 @@ def valence_electrons(calc: orm.CalcJobNode) -> float | None:
     pseudopotentials over the trajectory's sites − ``tot_charge``.
     """
     outputs, inputs = calc.outputs, calc.inputs
-    if "output_parameters" in outputs:
-        return float(outputs.output_parameters["number_of_electrons"])
+    if "output_parameters" in outputs:  # a pw.x stopped before its XML has no count
+        count = outputs.output_parameters.get("number_of_electrons")
+        return None if count is None else float(count)
     if "frame_facts" not in outputs:
         return None
     for frame in outputs.frame_facts["frames"]:

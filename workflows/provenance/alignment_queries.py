@@ -12,7 +12,8 @@ from typing import Any
 from aiida import orm
 
 from workflows.provenance.process_tree import stored_pk
-from workflows.provenance.queries import _runtime_s, find_studies
+from workflows.provenance.queries import find_studies
+from workflows.provenance.runtimes import calculation_runtime_s
 
 ALIGNMENT_PROCESS_TYPE = "aiida.workflows:janus.alignment"
 
@@ -52,7 +53,7 @@ def model_wall_seconds(series: orm.WorkflowNode) -> dict[str, float | None]:
             totals.setdefault(model, None)
             if node.base.caching.is_created_from_cache:
                 continue
-            totals[model] = (totals[model] or 0.0) + (_runtime_s(node) or 0.0)
+            totals[model] = (totals[model] or 0.0) + (calculation_runtime_s(node) or 0.0)
     return totals
 
 

@@ -36,6 +36,7 @@ from workflows.provenance.process_tree import (
     process_state,
     stored_pk,
 )
+from workflows.provenance.runtimes import calculation_runtime_s
 
 if TYPE_CHECKING:
     from aiida import orm
@@ -147,26 +148,6 @@ def flatten_mapping(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, A
     return flat
 
 
-def _runtime_s(node: orm.CalculationNode) -> float | None:
-    """pw.x's own wall time (s): ``output_parameters`` of a pw.x job, Σ over the frames of a
-    ``janus.snapshot_batch`` job (``frame_facts``); else creation to last change."""
-    from aiida.orm import Dict
-
-    parameters = node.base.links.get_outgoing(link_label_filter="output_parameters").all_nodes()
-    if parameters and isinstance(parameters[0], Dict):
-        wall = parameters[0].get("wall_time_seconds")
-        if wall is not None:
-            return float(wall)
-    facts = node.base.links.get_outgoing(link_label_filter="frame_facts").all_nodes()
-    if facts and isinstance(facts[0], Dict):
-        walls = [frame.get("pw_wall_seconds") for frame in facts[0].get("frames", [])]
-        if walls and None not in walls:
-            return float(sum(walls))
-    if not node.is_terminated:
-        return None
-    return (node.mtime - node.ctime).total_seconds()
-
-
 def calculation_record(path: str, node: orm.CalculationNode) -> CalculationRecord:
     """Summary of one calculation: code, inputs (one line each), state, job id, runtime."""
     from aiida.common.links import LinkType
@@ -189,7 +170,7 @@ def calculation_record(path: str, node: orm.CalculationNode) -> CalculationRecor
         exit_status=node.exit_status,
         job_id=job_id,
         scheduler_state=scheduler_state,
-        runtime_s=_runtime_s(node),
+        runtime_s=calculation_runtime_s(node),
         inputs=dict(sorted(inputs.items())),
     )
 

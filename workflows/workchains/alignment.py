@@ -45,6 +45,7 @@ from workflows.inputs.alignment_models import (
     model_relax_inputs,
 )
 from workflows.inputs.cutoff_floors import floored_inputs, pair_elements
+from workflows.inputs.electronic_steps import absolute_scf_thresholds
 from workflows.inputs.hybrid_scf import (
     DEFAULT_HYBRID_SETTINGS,
     check_norm_conserving,
@@ -351,6 +352,11 @@ class AlignmentSeriesWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkCh
             for p, c in thicknesses
         ]
         thickest = previews[-1].atoms
+        if absolute := sorted(absolute_scf_thresholds(inputs["electronic"])):
+            raise ValueError(
+                f"alignment.electronic.scf: give meta_parameters {absolute} (Ry per atom), not "
+                "an absolute threshold: each model of a series gets its own atoms' worth"
+            )
         electronic = ElectronicWorkChain.get_builder_from_protocol(
             codes["pw"],
             codes["projwfc"],

@@ -125,7 +125,7 @@ class PipelineWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain):
             "inspect it with `verdi process report {pk}`, fix, and re-run with "
             "its predecessors' outputs as inputs (e.g. structure, trajectory)",
         )
-        spec.exit_code(402, "ERROR_NA_BANDS", message="IS/FS → NA snapshot bands: {error}")
+        spec.exit_code(301, "ERROR_NA_BANDS", message="IS/FS → NA snapshot bands: {error}")
 
     @classmethod
     def get_builder_from_protocol(

@@ -133,6 +133,8 @@ def test_job_activity_of_a_snapshot_batch_names_its_newest_frame(tmp_path: Path)
     assert job_activity(tmp_path).startswith(f"frame_0003, MD step {steps}, SCF it ")
     (tmp_path / f"{frame_name(4)}.out").write_text("")
     assert job_activity(tmp_path) == "frame_0004"
+    (tmp_path / f"{frame_name(10000)}.out").write_text("")  # five digits: still the newest
+    assert job_activity(tmp_path) == "frame_10000"
 
 
 def test_status_draws_the_tree_like_verdi(bulk_study: tuple[int, str]) -> None:

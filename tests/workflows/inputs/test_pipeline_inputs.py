@@ -81,6 +81,15 @@ def test_batch_frame_facts_give_the_band(aiida_profile: object) -> None:
     assert highest_occupied_band(step) == 49
 
 
+def test_a_pw_job_without_its_count_is_passed_over(aiida_profile: object) -> None:
+    """aiida-qe's PwParser gives output_parameters also to a pw.x stopped before its XML
+    (no number_of_electrons): the next pw.x job of the step is read instead."""
+    step = orm.WorkflowNode().store()
+    _job(step, {"output_parameters": orm.Dict({"wall_time_seconds": 3.0})})
+    _job(step, {"output_parameters": orm.Dict({"number_of_electrons": 58.0})})
+    assert highest_occupied_band(step) == 29
+
+
 def test_batch_without_the_fact_counts_its_pseudopotentials(
     aiida_profile: object, upf: Any
 ) -> None:

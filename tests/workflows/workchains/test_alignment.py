@@ -89,6 +89,16 @@ def test_hybrid_gaps_refused_with_paw_before_anything_runs(
     assert validate_hybrid(nc._inputs(prune=True), None) is None
 
 
+def test_an_absolute_scf_threshold_is_refused_by_a_series(study_codes: dict[str, Any]) -> None:
+    """An absolute conv_thr on the series' template (its thickest model) would give one
+    model other inputs in another series: refused, naming the per-atom key to give."""
+    from workflows.workchains.alignment import AlignmentSeriesWorkChain
+
+    absolute = {"electronic": {"scf": {"pw": {"parameters": {"ELECTRONS": {"conv_thr": 1e-8}}}}}}
+    with pytest.raises(ValueError, match=r"meta_parameters \['conv_thr_per_atom'\]"):
+        AlignmentSeriesWorkChain.get_builder_from_protocol(study_codes, "fast", absolute)
+
+
 def test_electronic_takes_each_reference_once() -> None:
     """A domain's route 2 reference comes computed or as a structure, never both; given
     references need the interface potential like computed ones (janus.electronic)."""
