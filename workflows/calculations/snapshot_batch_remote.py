@@ -35,9 +35,18 @@ PAIR_FACTS = ("ecutwfc_ry", "band_window", "domains")
 batch parser and the chain-boundary re-phasing copy them)."""
 
 
+FRAME_PREFIX = "frame_"
+
+
 def frame_name(frame: int) -> str:
     """``frame_NNNN``: the stem of a frame's input, checkpoint and result files."""
-    return f"frame_{frame:04d}"
+    return f"{FRAME_PREFIX}{frame:04d}"
+
+
+def frame_position(stem: str) -> int | None:
+    """The position a :func:`frame_name` stem names (any number of digits), else None."""
+    digits = stem[len(FRAME_PREFIX) :]
+    return int(digits) if stem.startswith(FRAME_PREFIX) and digits.isdigit() else None
 
 
 def _refuse_tracking(*_: Any, **__: Any) -> Any:

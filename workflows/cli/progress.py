@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from heterostructures.io.pw_progress import pw_progress, read_tail
+from workflows.calculations.snapshot_batch_remote import frame_position
 from workflows.provenance.process_tree import stored_pk
 from workflows.provenance.status_tree import ACTIVE_STATES, ProcessRow, process_rows
 
@@ -35,8 +36,6 @@ STEP_CALLS = {
 TTY_POLL_S = 2.0
 PLAIN_POLL_S = 60.0
 OUTPUT_FILE = "aiida.out"
-BATCH_FRAME_PREFIX = "frame_"
-"""Stem of each frame's pw.x output in a batch job, + its position (``frame_name``)."""
 
 
 @dataclass(frozen=True)
@@ -78,13 +77,13 @@ def job_activity(workdir: Path) -> str:
     """MD/BFGS step and SCF iteration of the pw.x job writing ``workdir/aiida.out``; in a
     batch of NA snapshots (``janus.snapshot_batch``: one ``frame_NNNN.out`` per frame,
     no ``aiida.out``), the newest frame's, named."""
-    outputs = workdir.glob(f"{BATCH_FRAME_PREFIX}*.out")
-    numbered = [path for path in outputs if path.stem[len(BATCH_FRAME_PREFIX) :].isdigit()]
-    frames = sorted(numbered, key=lambda path: int(path.stem[len(BATCH_FRAME_PREFIX) :]))
+    positions = {path: frame_position(path.stem) for path in workdir.glob("*.out")}
+    frames = sorted((at, path) for path, at in positions.items() if at is not None)
     if not frames:
         return pw_progress(read_tail(workdir / OUTPUT_FILE)).describe()
-    current = pw_progress(read_tail(frames[-1])).describe()
-    return f"{frames[-1].stem}" + (f", {current}" if current else "")
+    newest = frames[-1][1]
+    current = pw_progress(read_tail(newest)).describe()
+    return newest.stem + (f", {current}" if current else "")
 
 
 def _remaining(

@@ -14,7 +14,9 @@ import numpy as np
 from aiida import orm
 
 from heterostructures.dynamics.md_diagnostics import select_snapshots
+from heterostructures.electronic.bands import occupied_bands
 from heterostructures.io.pw_md_output import TrajectoryError
+from workflows.inputs.pw_builders import pseudo_valence_electrons
 
 
 class NaInputError(ValueError):
@@ -123,6 +125,30 @@ def check_carrier_window(band_window: list[int], carrier: str, highest_occupied:
             f"(HOMO = band {highest_occupied}); the hole basis ends at the HOMO: "
             f"band_window = [{highest_occupied} - hole_bands + 1, {highest_occupied}]",
         )
+
+
+def snapshot_highest_occupied(
+    structure: orm.StructureData, pseudos: Any, parameters: dict[str, Any]
+) -> int:
+    """Highest occupied band (1-based) of the snapshot SCFs: pw.x's electron count (Σ
+    ``z_valence`` − ``SYSTEM.tot_charge``) / 2, the HOMO that the carrier windows and
+    ``janus.pipeline``'s IS/FS mapping are measured from.
+
+    An odd count is refused before any SCF: pw.x accepts it with smearing, but without
+    spin the top band is half filled, so there is no HOMO/LUMO to put a carrier's basis
+    on (and the pipeline would find out only after every snapshot had run).
+    """
+    charge = float(parameters.get("SYSTEM", {}).get("tot_charge", 0.0))
+    count = pseudo_valence_electrons((site.kind_name for site in structure.sites), pseudos, charge)
+    try:
+        return occupied_bands(count)
+    except ValueError as error:
+        raise NaInputError(
+            "ERROR_ODD_ELECTRONS",
+            f"odd electron count {count:g} (pseudopotentials, tot_charge {charge:g}): the "
+            "snapshots have no HOMO without spin; make it even with "
+            "scf.pw.parameters.SYSTEM.tot_charge or a model of whole formula units",
+        ) from error
 
 
 def check_spin_unpolarised(parameters: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ from aiida import orm
 from heterostructures.electronic.bands import occupied_bands
 from workflows.calcfunctions.summary import energies_incomparable
 from workflows.inputs.pipeline_steps import SIDES, STEPS
+from workflows.inputs.pw_builders import pseudo_valence_electrons
 
 
 def validate_skip(value: orm.List, _: Any) -> str | None:
@@ -50,9 +51,8 @@ def valence_electrons(calc: orm.CalcJobNode) -> float | None:
     for frame in outputs.frame_facts["frames"]:
         if frame.get("number_of_electrons") is not None:
             return float(frame["number_of_electrons"])
-    pseudos = inputs.pseudos
     charge = inputs.parameters.get_dict().get("SYSTEM", {}).get("tot_charge", 0.0)
-    return sum(pseudos[symbol].z_valence for symbol in inputs.trajectory.symbols) - charge
+    return pseudo_valence_electrons(inputs.trajectory.symbols, inputs.pseudos, charge)
 
 
 def highest_occupied_band(process: orm.ProcessNode) -> int:

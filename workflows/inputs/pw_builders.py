@@ -9,7 +9,7 @@ far above what our accuracy needs), and enough empty bands to see a gap.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -127,12 +127,22 @@ def cutoffs_from_dual(
     return merged
 
 
+def pseudo_valence_electrons(
+    kind_names: Iterable[str], pseudos: Mapping[str, Any], tot_charge: float = 0.0
+) -> float:
+    """Valence electrons pw.x counts (its ``nelec``): Σ ``z_valence`` of the
+    pseudopotentials over the sites (by kind name) − ``SYSTEM.tot_charge`` (in e, positive
+    for a cation)."""
+    return float(sum(pseudos[name].z_valence for name in kind_names)) - tot_charge
+
+
 def insulator_bands(
-    structure: StructureData, pseudos: dict[str, Any], empty_bands: int = EMPTY_BANDS
+    structure: StructureData, pseudos: Mapping[str, Any], empty_bands: int = EMPTY_BANDS
 ) -> int:
     """``nbnd`` of a closed-shell insulator: the occupied bands of ``structure`` with these
-    pseudopotentials (by kind name) plus ``empty_bands`` empty ones to see its gap."""
-    valence = sum(pseudos[site.kind_name].z_valence for site in structure.sites)
+    pseudopotentials (by kind name) plus ``empty_bands`` empty ones to see its gap (an odd
+    count is rounded down here: room enough for the bands; an NA basis refuses it)."""
+    valence = pseudo_valence_electrons((site.kind_name for site in structure.sites), pseudos)
     return round(valence) // 2 + empty_bands
 
 

@@ -52,12 +52,12 @@ from workflows.inputs.na_requests import (
     check_fixed_cell,
     check_spin_unpolarised,
     selected_frames,
+    snapshot_highest_occupied,
     snapshot_spacing_fs,
 )
 from workflows.inputs.pw_builders import (
     EMPTY_BANDS,
     family_overrides,
-    insulator_bands,
     per_atom_conv_thr_given,
     restart_once_on_unhandled_failure,
     use_gamma_tricks,
@@ -114,6 +114,7 @@ EXIT_CODES = (
     (206, "ERROR_CHAINS", "{error}"),
     (207, "ERROR_SPIN_POLARISED", "{error}"),
     (208, "ERROR_SITE_LABELS", "{error}"),
+    (209, "ERROR_ODD_ELECTRONS", "{error}"),
     (301, "ERROR_CUTOFF_MISMATCH", "{error}"),
     (302, "ERROR_SNAPSHOT_MISMATCH", "snapshots {pair} cannot be overlapped: {error}"),
     (
@@ -189,12 +190,10 @@ class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain)
             parameters = self.inputs.scf.pw.parameters.get_dict()
             check_spin_unpolarised(parameters)
             check_band_window(list(self.inputs.band_window), parameters)
-            check_carrier_window(
-                list(self.inputs.band_window),
-                self.inputs.carrier.value,
-                insulator_bands(trajectory.get_step_structure(0), self.inputs.scf.pw.pseudos)
-                - EMPTY_BANDS,
+            homo = snapshot_highest_occupied(
+                trajectory.get_step_structure(0), self.inputs.scf.pw.pseudos, parameters
             )
+            check_carrier_window(list(self.inputs.band_window), self.inputs.carrier.value, homo)
             self.ctx.chains = chain_layout(len(frames), self.inputs.n_chains.value)
             per_job = self.inputs.frames_per_job.value
             self.ctx.batches = batch_layout(self.ctx.chains, per_job) if per_job > 0 else None

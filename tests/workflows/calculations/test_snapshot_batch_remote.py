@@ -153,3 +153,13 @@ def test_remote_script_refuses_bad_use(tmp_path: Path) -> None:
     run = subprocess.run(command, cwd=job, env={"PATH": "/usr/bin:/bin"}, capture_output=True)
     assert run.returncode == 2
     assert b"usage: janus_frame_results.py CONFIG.json FRAME PW_SECONDS" in run.stderr
+
+
+def test_frame_position_reads_back_frame_name() -> None:
+    """Reference: :func:`frame_name` itself, round trip; other stems name no frame."""
+    from workflows.calculations.snapshot_batch_remote import frame_name, frame_position
+
+    for position in (0, 7, 9999, 10000):
+        assert frame_position(frame_name(position)) == position
+    for stem in ("aiida", "frame_", "frame_12a", "xframe_0001"):
+        assert frame_position(stem) is None

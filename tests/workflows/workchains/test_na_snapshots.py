@@ -125,7 +125,22 @@ def test_carrier_window_from_hand_counted_homo(
         ({"band_window": [10, 14]}, 203, "outside the computed bands 1..12"),
         ({"band_window": [8, 11]}, 203, "holds occupied bands (HOMO = band 9)"),
         ({"band_window": [9, 10], "carrier": "hole"}, 203, "holds empty bands (HOMO = band 9)"),
-        ({"spin": {"nspin": 2, "starting_magnetization(1)": 0.5}}, 207, "need nspin=1"),
+        ({"system": {"nspin": 2, "starting_magnetization(1)": 0.5}}, 207, "need nspin=1"),
+        # Hand count 18 - 1 = 17 e: the top band is half filled, no HOMO to start from.
+        (
+            {"system": {"tot_charge": 1.0}},
+            209,
+            "odd electron count 17 (pseudopotentials, tot_charge 1)",
+        ),
+        # tot_charge counts (a cation loses electrons): 18 - 2 = 16 e, HOMO = band 8, so a
+        # neutral model's hole window (8, 9) holds an empty band; 18 + 2 = 20 e, HOMO =
+        # band 10, inside the neutral electron window (10, 11).
+        (
+            {"system": {"tot_charge": 2.0}, "carrier": "hole", "band_window": [8, 9]},
+            203,
+            "holds empty bands (HOMO = band 8)",
+        ),
+        ({"system": {"tot_charge": -2.0}}, 203, "holds occupied bands (HOMO = band 10)"),
         ({"snapshots": {"frame_indices": [0, 1, 3]}}, 204, "not evenly spaced"),
         ({"dt_fs": 2.0}, 204, "1 fs apart"),
         ({"trajectory": "variable_cell"}, 205, "cell changes"),
@@ -146,7 +161,7 @@ def test_snapshots_bad_input_stops_before_any_scf(
         "carrier": orm.Str,
     }
     for name, value in changes.items():
-        if name == "spin":
+        if name == "system":
             parameters = builder.scf.pw.parameters.get_dict()
             parameters["SYSTEM"].update(value)
             builder.scf.pw.parameters = orm.Dict(parameters)
