@@ -25,7 +25,9 @@ job's own overlap code reads in a replay: 24.1 MB measured for the first capped 
 (2026-12-06: NC 60/240 Ry, Γ, 57 bands; 5.8 MB of charge density besides), too much for
 the fixture store, so those recordings are not committed. The batch job kind is replayed
 in CI on small models (``test_na_snapshots_batched.py``); the capped frames' one end-to-end
-run with real pw.x (2026-12-07, all 8 exit 0) is in DEVELOPERS.md.
+run with real pw.x (2026-12-07, all 8 exit 0) is in DEVELOPERS.md. Capped ``stringent``
+is recorded and replayed the same way (``test_capped_stringent_recording``,
+``test_capped_stringent_on_mocks``).
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ def _run_capped(
     read = [job.inputs.parameters.get_dict() for job in jobs if "parameters" in job.inputs]
     control = [p.get("CONTROL", {}) for p in read]
     assert any(c.get("dipfield") for c in control), "dipole correction read by pw.x"
-    assert any(p.get("SYSTEM", {}).get("occupations") == "tetrahedra_opt" for p in read)
+    if "electronic" not in skip:
+        assert any(p.get("SYSTEM", {}).get("occupations") == "tetrahedra_opt" for p in read)
     if "aimd" not in skip:
         temperatures = {p.get("IONS", {}).get("ion_temperature") for p in read}
         assert {"berendsen", "not_controlled"} <= temperatures
@@ -154,3 +157,24 @@ def test_capped_stringent_recording(
     test's id in the command of the module docstring."""
     codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
     _run_capped(codes, pseudo_family, "stringent")
+
+
+STRINGENT_NOT_RECORDED_YET: tuple[str, ...] = (
+    "electronic",
+    "alignment",
+    "charge_densities",
+    "aimd",
+)
+"""Steps of capped ``stringent`` whose recording is still to be made (a recording is
+committed only with the successors that read its files, module docstring); a step listed
+here is skipped by the CI twin."""
+
+
+def test_capped_stringent_on_mocks(
+    mock_code: Callable[..., InstalledCode],
+    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
+) -> None:
+    """The capped ``stringent`` study replayed from its recordings: every recorded step
+    (:data:`STRINGENT_NOT_RECORDED_YET`), never the NA snapshots (module docstring)."""
+    codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
+    _run_capped(codes, pseudo_family, "stringent", skip=(*STRINGENT_NOT_RECORDED_YET, "na"))
