@@ -14,7 +14,7 @@ import shlex
 from pathlib import Path
 
 from workflows.calculations import snapshot_batch_remote
-from workflows.calculations.snapshot_batch_remote import CHECKPOINTS, RESULTS
+from workflows.calculations.snapshot_batch_remote import CHECKPOINTS, FRAME_PREFIX, RESULTS
 
 REMOTE_DIR = "janus_remote"
 REMOTE_SCRIPT = f"{REMOTE_DIR}/janus_frame_results.py"
@@ -91,10 +91,10 @@ SAVE=out/{prefix}.save
 restored=no
 job_start=$(date +%s.%N)
 for frame in {frames}; do
-    name=$(printf 'frame_%04d' "$frame")
+    name=$(printf '{FRAME_PREFIX}%04d' "$frame")
     if [ -f "{RESULTS}/$name.json" ]; then echo "$name: finished before, skipped"; continue; fi
     if [ "$restored" = no ]; then
-        last=$(ls -d {CHECKPOINTS}/frame_* 2>/dev/null | sort | tail -n 1)
+        last=$(ls -d {CHECKPOINTS}/{FRAME_PREFIX}* 2>/dev/null | sort -V | tail -n 1)
         if [ -n "$last" ]; then
             mkdir -p "$SAVE" && cp "$last/{prefix}.save/"* "$SAVE/"
             echo "$name: restarting from checkpoint $last"

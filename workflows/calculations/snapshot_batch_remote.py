@@ -46,7 +46,8 @@ def frame_name(frame: int) -> str:
 def frame_position(stem: str) -> int | None:
     """The position a :func:`frame_name` stem names (any number of digits), else None."""
     digits = stem[len(FRAME_PREFIX) :]
-    return int(digits) if stem.startswith(FRAME_PREFIX) and digits.isdigit() else None
+    numbered = stem.startswith(FRAME_PREFIX) and digits.isascii() and digits.isdigit()
+    return int(digits) if numbered else None
 
 
 def _refuse_tracking(*_: Any, **__: Any) -> Any:

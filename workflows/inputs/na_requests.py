@@ -16,7 +16,7 @@ from aiida import orm
 from heterostructures.dynamics.md_diagnostics import select_snapshots
 from heterostructures.electronic.bands import occupied_bands
 from heterostructures.io.pw_md_output import TrajectoryError
-from workflows.inputs.pw_builders import pseudo_valence_electrons
+from workflows.inputs.pw_builders import pseudo_valence_electrons, system_namelist
 
 
 class NaInputError(ValueError):
@@ -87,7 +87,7 @@ def snapshot_spacing_fs(
 
 def check_band_window(band_window: list[int], parameters: dict[str, Any]) -> None:
     """The window must lie in 1..nbnd; nbnd must be set explicitly in ``SYSTEM``."""
-    nbnd = parameters.get("SYSTEM", {}).get("nbnd")
+    nbnd = system_namelist(parameters).get("nbnd")
     if nbnd is None:
         raise NaInputError(
             "ERROR_BAND_WINDOW", "set scf.pw.parameters.SYSTEM.nbnd: the band window needs it"
@@ -104,7 +104,8 @@ def check_band_window(band_window: list[int], parameters: dict[str, Any]) -> Non
 def check_carrier_window(band_window: list[int], carrier: str, highest_occupied: int) -> None:
     """An electron's window must start above the HOMO, a hole's end at or below it.
 
-    ``highest_occupied`` (1-based) counts the valence electrons of the pseudopotentials:
+    ``highest_occupied`` (1-based, :func:`snapshot_highest_occupied`: the pseudopotentials'
+    valence electrons − ``tot_charge``, halved):
     with occupied bands in an electron's basis the electron could hop into them.
     """
     if carrier not in ("electron", "hole"):
@@ -138,23 +139,23 @@ def snapshot_highest_occupied(
     spin the top band is half filled, so there is no HOMO/LUMO to put a carrier's basis
     on (and the pipeline would find out only after every snapshot had run).
     """
-    charge = float(parameters.get("SYSTEM", {}).get("tot_charge", 0.0))
+    charge = float(system_namelist(parameters).get("tot_charge", 0.0))
     count = pseudo_valence_electrons((site.kind_name for site in structure.sites), pseudos, charge)
     try:
         return occupied_bands(count)
     except ValueError as error:
         raise NaInputError(
             "ERROR_ODD_ELECTRONS",
-            f"odd electron count {count:g} (pseudopotentials, tot_charge {charge:g}): the "
-            "snapshots have no HOMO without spin; make it even with "
-            "scf.pw.parameters.SYSTEM.tot_charge or a model of whole formula units",
+            f"{count:g} valence electrons (pseudopotentials, tot_charge {charge:g}) is not an "
+            "even whole number: the snapshots have no HOMO without spin; use a model of whole "
+            "formula units, or set na_snapshots.scf.pw.parameters.SYSTEM.tot_charge",
         ) from error
 
 
 def check_spin_unpolarised(parameters: dict[str, Any]) -> None:
     """Refuse spin-polarised SCFs: QE then writes ``wfcup``/``wfcdw`` files and the
     one-carrier window, HOMO and overlaps of this workchain assume one spin channel."""
-    system = parameters.get("SYSTEM", {})
+    system = system_namelist(parameters)
     magnetised = any(key.startswith("starting_magnetization") for key in system)
     if int(system.get("nspin", 1)) != 1 or magnetised:
         raise NaInputError(
@@ -180,3 +181,27 @@ def check_fixed_cell(trajectory: orm.TrajectoryData, frames: list[int]) -> None:
             "ERROR_VARIABLE_CELL",
             "the cell changes between snapshots: overlaps need one plane-wave basis (NVE/NVT)",
         )
+
+
+CARRIERS = ("electron", "hole")
+
+
+def carrier_band_window(
+    highest_occupied: int, empty_bands: int, carrier: str, n_bands: int
+) -> list[int]:
+    """(first, last) pw.x bands (1-based, inclusive) of the one-carrier basis.
+
+    ``highest_occupied`` is the HOMO of the snapshots (:func:`snapshot_highest_occupied`),
+    ``empty_bands`` the bands above it (``nbnd`` − HOMO). An electron may only hop among
+    empty states: LUMO .. LUMO + n − 1 (a doubly occupied band in its basis would let it
+    fall into the valence band). A hole lives in the occupied ones: HOMO − n + 1 .. HOMO.
+    """
+    if carrier == "electron":
+        if not 0 < n_bands <= empty_bands:
+            raise ValueError(f"electron_bands must be in 1..{empty_bands} (the empty bands)")
+        return [highest_occupied + 1, highest_occupied + n_bands]
+    if carrier == "hole":
+        if not 0 < n_bands <= highest_occupied:
+            raise ValueError(f"hole_bands must be in 1..{highest_occupied} (the occupied bands)")
+        return [highest_occupied - n_bands + 1, highest_occupied]
+    raise ValueError(f"carrier must be one of {CARRIERS}, got {carrier!r}")

@@ -14,7 +14,7 @@ from aiida import orm
 from heterostructures.electronic.bands import occupied_bands
 from workflows.calcfunctions.summary import energies_incomparable
 from workflows.inputs.pipeline_steps import SIDES, STEPS
-from workflows.inputs.pw_builders import pseudo_valence_electrons
+from workflows.inputs.pw_builders import pseudo_valence_electrons, system_namelist
 
 
 def validate_skip(value: orm.List, _: Any) -> str | None:
@@ -51,7 +51,7 @@ def valence_electrons(calc: orm.CalcJobNode) -> float | None:
     for frame in outputs.frame_facts["frames"]:
         if frame.get("number_of_electrons") is not None:
             return float(frame["number_of_electrons"])
-    charge = inputs.parameters.get_dict().get("SYSTEM", {}).get("tot_charge", 0.0)
+    charge = float(system_namelist(inputs.parameters.get_dict()).get("tot_charge", 0.0))
     return pseudo_valence_electrons(inputs.trajectory.symbols, inputs.pseudos, charge)
 
 

@@ -127,6 +127,18 @@ def cutoffs_from_dual(
     return merged
 
 
+def system_namelist(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """pw.x's ``SYSTEM`` namelist of ``parameters`` as pw.x reads it: namelist and key names
+    in any case (aiida-quantumespresso upper-cases namelists and lower-cases keys when it
+    writes the input), keys lower-cased here."""
+    return {
+        key.lower(): value
+        for name, namelist in parameters.items()
+        if name.upper() == "SYSTEM"
+        for key, value in namelist.items()
+    }
+
+
 def pseudo_valence_electrons(
     kind_names: Iterable[str], pseudos: Mapping[str, Any], tot_charge: float = 0.0
 ) -> float:

@@ -46,6 +46,7 @@ from workflows.inputs.na_batches import (
 )
 from workflows.inputs.na_requests import (
     NaInputError,
+    carrier_band_window,
     chain_layout,
     check_band_window,
     check_carrier_window,
@@ -60,6 +61,7 @@ from workflows.inputs.pw_builders import (
     family_overrides,
     per_atom_conv_thr_given,
     restart_once_on_unhandled_failure,
+    system_namelist,
     use_gamma_tricks,
     with_dipole_correction,
 )
@@ -72,29 +74,6 @@ PW_PREFIX = "aiida"
 
 def _key(position: int) -> str:
     return f"snapshot_{position:04d}"
-
-
-CARRIERS = ("electron", "hole")
-
-
-def protocol_band_window(nbnd: int, carrier: str, n_bands: int) -> list[int]:
-    """(first, last) pw.x bands (1-based, inclusive) of the one-carrier basis.
-
-    The highest occupied band (HOMO) is ``nbnd − EMPTY_BANDS`` (the protocol's nbnd).
-    An electron may only hop among empty states: LUMO .. LUMO + n − 1 (a doubly occupied
-    band in its basis would let it fall into the valence band). A hole lives in the
-    occupied ones: HOMO − n + 1 .. HOMO.
-    """
-    highest_occupied = nbnd - EMPTY_BANDS
-    if carrier == "electron":
-        if not 0 < n_bands <= EMPTY_BANDS:
-            raise ValueError(f"electron_bands must be in 1..{EMPTY_BANDS} (the empty bands)")
-        return [highest_occupied + 1, highest_occupied + n_bands]
-    if carrier == "hole":
-        if not 0 < n_bands <= highest_occupied:
-            raise ValueError(f"hole_bands must be in 1..{highest_occupied} (the occupied bands)")
-        return [highest_occupied - n_bands + 1, highest_occupied]
-    raise ValueError(f"carrier must be one of {CARRIERS}, got {carrier!r}")
 
 
 def _gamma_only(scf_inputs: dict[str, Any]) -> dict[str, Any]:
@@ -354,8 +333,6 @@ class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain)
         inputs = cls.checked_protocol_inputs(protocol, overrides)
         structure, scf_given = trajectory.get_step_structure(0), (overrides or {}).get("scf")
         family = family_overrides(structure, inputs["pseudo_flavour"], inputs["dual"])
-        carrier, nbnd = inputs["carrier"], family["pw"]["parameters"]["SYSTEM"]["nbnd"]
-        window = protocol_band_window(nbnd, carrier, inputs.get(f"{carrier}_bands", 0))
         given = with_ecutrho(per_atom_conv_thr_given(inputs["scf"], scf_given), inputs["dual"])
         scf = PwBaseWorkChain.get_builder_from_protocol(
             code,
@@ -364,6 +341,13 @@ class NaSnapshotsWorkChain(SealsStrandedChildren, JanusProtocolMixin, WorkChain)
             overrides=recursive_merge(family, given),
             options=options,
         )
+        parameters = scf.pw.parameters.get_dict()
+        homo = snapshot_highest_occupied(structure, scf.pw.pseudos, parameters)
+        if "nbnd" not in system_namelist(given.get("pw", {}).get("parameters", {})):
+            parameters["SYSTEM"]["nbnd"] = homo + EMPTY_BANDS  # the family's is uncharged
+            scf.pw.parameters = orm.Dict(parameters)
+        nbnd, carrier = system_namelist(parameters)["nbnd"], inputs["carrier"]
+        window = carrier_band_window(homo, nbnd - homo, carrier, inputs.get(f"{carrier}_bands", 0))
         builder = cls.get_builder()
         builder.trajectory = trajectory
         builder.scf = restart_once_on_unhandled_failure(_gamma_only(namespace_inputs(scf)))

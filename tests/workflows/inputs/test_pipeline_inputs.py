@@ -40,7 +40,7 @@ def _frames(*counts: float | None) -> orm.Dict:
     )
 
 
-def _cds_inputs(pseudo: Any) -> dict[str, orm.Data]:
+def _cds_inputs(pseudo: Any, system: dict[str, Any] | None = None) -> dict[str, orm.Data]:
     trajectory = orm.TrajectoryData()
     cell = np.eye(3) * 5.0
     trajectory.set_trajectory(
@@ -51,7 +51,7 @@ def _cds_inputs(pseudo: Any) -> dict[str, orm.Data]:
     )
     return {
         "trajectory": trajectory,
-        "parameters": orm.Dict({"SYSTEM": {"ecutwfc": 25.0}}),
+        "parameters": orm.Dict(system or {"SYSTEM": {"ecutwfc": 25.0}}),
         "pseudos__Cd": pseudo("Cd", 12.0),
         "pseudos__S": pseudo("S", 6.0),
     }
@@ -97,6 +97,23 @@ def test_batch_without_the_fact_counts_its_pseudopotentials(
     step = orm.WorkflowNode().store()
     _job(step, {"frame_facts": _frames(None)}, _cds_inputs(upf))
     assert highest_occupied_band(step) == 9
+
+
+@pytest.mark.parametrize(
+    ("system", "homo"),
+    [
+        ({"SYSTEM": {"tot_charge": 2.0}}, 8),  # pw.x: a positive charge removes electrons
+        ({"SYSTEM": {"tot_charge": -2.0}}, 10),
+        ({"system": {"TOT_CHARGE": 2.0}}, 8),  # any case, as aiida-qe writes it for pw.x
+    ],
+)
+def test_the_pseudopotential_count_takes_the_charge(
+    aiida_profile: object, upf: Any, system: dict[str, Any], homo: int
+) -> None:
+    """Reference: hand count 12 + 6 − tot_charge, halved (pw.x's ``nelec``)."""
+    step = orm.WorkflowNode().store()
+    _job(step, {"frame_facts": _frames(None)}, _cds_inputs(upf, system))
+    assert highest_occupied_band(step) == homo
 
 
 def test_an_odd_count_or_no_pw_job_is_refused(aiida_profile: object) -> None:

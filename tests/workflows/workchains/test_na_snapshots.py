@@ -117,6 +117,40 @@ def test_carrier_window_from_hand_counted_homo(
 
 @pytest.mark.usefixtures("nc_family")
 @pytest.mark.parametrize(
+    ("charge", "carrier", "window", "nbnd"),
+    [(-2.0, "electron", [11, 12], 18), (2.0, "hole", [7, 8], 16)],
+)
+def test_charged_snapshots_window_from_hand_count(
+    charge: float,
+    carrier: str,
+    window: list[int],
+    nbnd: int,
+    real_code: Callable[[str], InstalledCode],
+) -> None:
+    """Reference: the hand count 12 + 6 − tot_charge (pw.x's ``nelec``: a positive charge
+    removes electrons): HOMO 10 at −2, 8 at +2; the window starts at that HOMO, with the
+    protocol's 8 empty bands above it, not at the neutral model's band 9."""
+    system = {"ecutwfc": 20.0, "ecutrho": 80.0, "tot_charge": charge}
+    overrides = {"carrier": carrier, "scf": {"pw": {"parameters": {"SYSTEM": system}}}}
+    builder = _snapshots_builder(real_code("pw.x"), overrides=overrides)
+    assert list(builder.band_window) == window
+    assert builder.scf.pw.parameters["SYSTEM"]["nbnd"] == nbnd
+
+
+@pytest.mark.usefixtures("nc_family")
+def test_an_odd_electron_count_is_refused_by_the_builder(
+    real_code: Callable[[str], InstalledCode],
+) -> None:
+    """Reference: hand count 12 + 6 − 1 = 17: no HOMO without spin, refused before any node
+    is stored (the pipeline's builder calls this one on its preview model)."""
+    system = {"ecutwfc": 20.0, "ecutrho": 80.0, "tot_charge": 1.0}
+    overrides = {"scf": {"pw": {"parameters": {"SYSTEM": system}}}}
+    with pytest.raises(ValueError, match=r"17 valence electrons .* not an even whole number"):
+        _snapshots_builder(real_code("pw.x"), overrides=overrides)
+
+
+@pytest.mark.usefixtures("nc_family")
+@pytest.mark.parametrize(
     ("changes", "status", "message"),
     [
         ({"snapshots": {"stride": 1, "start_fs": 50.0}}, 201, "no frame in the snapshot window"),
@@ -130,7 +164,7 @@ def test_carrier_window_from_hand_counted_homo(
         (
             {"system": {"tot_charge": 1.0}},
             209,
-            "odd electron count 17 (pseudopotentials, tot_charge 1)",
+            "17 valence electrons (pseudopotentials, tot_charge 1) is not an even whole number",
         ),
         # tot_charge counts (a cation loses electrons): 18 - 2 = 16 e, HOMO = band 8, so a
         # neutral model's hole window (8, 9) holds an empty band; 18 + 2 = 20 e, HOMO =
@@ -145,11 +179,15 @@ def test_carrier_window_from_hand_counted_homo(
         ({"dt_fs": 2.0}, 204, "1 fs apart"),
         ({"trajectory": "variable_cell"}, 205, "cell changes"),
         ({"n_chains": 5}, 206, "n_chains must be in 1..4"),
+        ({"site_labels": {"domains": ["CdS"]}}, 208, "site labels lack"),
     ],
 )
 def test_snapshots_bad_input_stops_before_any_scf(
     mock_code: Callable[..., InstalledCode], changes: dict[str, Any], status: int, message: str
 ) -> None:
+    """Each bad request ends in its 2xx exit with a message naming the fix, and no pw.x job
+    is created. Reference: the hand counts of the module comment (CdS: HOMO = band 9 of 12
+    bands, 4 evenly spaced frames 1 fs apart)."""
     from aiida import orm
     from aiida.engine import run_get_node
 
@@ -169,6 +207,8 @@ def test_snapshots_bad_input_stops_before_any_scf(
             builder.trajectory = _trajectory(variable_cell=True)
         elif name == "n_chains":
             builder.n_chains = orm.Int(value)
+        elif name == "site_labels":
+            builder.site_labels = orm.Dict(value)
         else:
             builder[name] = node_types[name](value)
     _, node = run_get_node(builder)

@@ -45,10 +45,13 @@ def _builder(code: InstalledCode, overrides: dict[str, Any], protocol: str = "fa
 
 @pytest.mark.usefixtures("nc_family")
 def test_frames_per_job_from_the_protocol(mock_code: Callable[..., InstalledCode]) -> None:
-    """K = batch walltime // seconds per snapshot; fast keeps one CalcJob per snapshot."""
+    """K = batch walltime // seconds per snapshot; fast keeps one CalcJob per snapshot.
+    (``balanced`` asks for 4 electron bands: its own nbnd, not TINY_SCF's 3 empty ones.)"""
     code = mock_code("pw.x")
     assert "frames_per_job" not in _builder(code, TINY_SCF)
-    assert _builder(code, TINY_SCF, "balanced").frames_per_job.value == 3600 // 60
+    assert _builder(code, {}, "balanced").frames_per_job.value == 3600 // 60
+    with pytest.raises(ValueError, match=r"electron_bands must be in 1\.\.3"):
+        _builder(code, TINY_SCF, "balanced")
     assert _builder(code, {**TINY_SCF, **BATCHED}).frames_per_job.value == 2
 
 
