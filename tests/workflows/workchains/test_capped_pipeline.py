@@ -19,7 +19,7 @@ stored (its presence is not hashed):
         JANUS_MOCK_SKIP_CHARGE_DENSITY=1 scripts/record_fixtures.sh -s \\
         tests/workflows/workchains/test_capped_pipeline.py::test_capped_balanced_recording
 
-What CI replays (``test_capped_balanced_on_mocks``) is every step recorded so far, and
+What CI replays (``test_capped_on_mocks``) is every step recorded so far, and
 never the NA snapshots: each NA frame of the 13-atom model keeps a ``wfc1.dat`` the batch
 job's own overlap code reads in a replay: 24.1 MB measured for the first capped frame
 (2026-12-06: NC 60/240 Ry, Γ, 57 bands; 5.8 MB of charge density besides), too much for
@@ -27,7 +27,7 @@ the fixture store, so those recordings are not committed. The batch job kind is 
 in CI on small models (``test_na_snapshots_batched.py``); the capped frames' one end-to-end
 run with real pw.x (2026-12-07, all 8 exit 0) is in DEVELOPERS.md. Capped ``stringent``
 is recorded and replayed the same way (``test_capped_stringent_recording``,
-``test_capped_stringent_on_mocks``).
+``test_capped_on_mocks[stringent]``).
 """
 
 from __future__ import annotations
@@ -119,20 +119,26 @@ def test_capped_balanced_with_real_qe(
     _run_capped(codes, pseudo_family, "balanced")
 
 
-NOT_RECORDED_YET: tuple[str, ...] = ()
-"""Steps of capped ``balanced`` whose recording is still to be made: none since 2026-12-06
-(every step but the NA snapshots, which are never committed, module docstring). A step
-listed here is skipped by the CI twin."""
+NOT_RECORDED_YET: dict[str, tuple[str, ...]] = {
+    "balanced": (),
+    "stringent": ("electronic", "alignment", "charge_densities", "aimd"),
+}
+"""Steps of each capped protocol whose recording is still to be made (a recording is
+committed only with the successors that read its files): none of ``balanced`` since
+2026-12-06 (every step but the NA snapshots, which are never committed, module
+docstring). A step listed here is skipped by the CI twin."""
 
 
-def test_capped_balanced_on_mocks(
+@pytest.mark.parametrize("protocol", sorted(NOT_RECORDED_YET))
+def test_capped_on_mocks(
+    protocol: str,
     mock_code: Callable[..., InstalledCode],
     pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
 ) -> None:
-    """The capped ``balanced`` study replayed from its recordings: every recorded step
+    """A capped study replayed from its recordings: every recorded step
     (:data:`NOT_RECORDED_YET`), never the NA snapshots (module docstring)."""
     codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
-    _run_capped(codes, pseudo_family, "balanced", skip=(*NOT_RECORDED_YET, "na"))
+    _run_capped(codes, pseudo_family, protocol, skip=(*NOT_RECORDED_YET[protocol], "na"))
 
 
 @pytest.mark.slow
@@ -157,24 +163,3 @@ def test_capped_stringent_recording(
     test's id in the command of the module docstring."""
     codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
     _run_capped(codes, pseudo_family, "stringent")
-
-
-STRINGENT_NOT_RECORDED_YET: tuple[str, ...] = (
-    "electronic",
-    "alignment",
-    "charge_densities",
-    "aimd",
-)
-"""Steps of capped ``stringent`` whose recording is still to be made (a recording is
-committed only with the successors that read its files, module docstring); a step listed
-here is skipped by the CI twin."""
-
-
-def test_capped_stringent_on_mocks(
-    mock_code: Callable[..., InstalledCode],
-    pseudo_family: Callable[[str], CutoffsPseudoPotentialFamily],
-) -> None:
-    """The capped ``stringent`` study replayed from its recordings: every recorded step
-    (:data:`STRINGENT_NOT_RECORDED_YET`), never the NA snapshots (module docstring)."""
-    codes = {name: mock_code(f"{name}.x") for name in ("pw", "projwfc", "pp")}
-    _run_capped(codes, pseudo_family, "stringent", skip=(*STRINGENT_NOT_RECORDED_YET, "na"))
