@@ -18,6 +18,9 @@ from heterostructures.electronic.bands import occupied_bands
 from heterostructures.io.pw_md_output import TrajectoryError
 from workflows.inputs.pw_builders import pseudo_valence_electrons, system_namelist
 
+CARRIERS = ("electron", "hole")
+"""The carriers a one-carrier NA basis can hold."""
+
 
 class NaInputError(ValueError):
     """A snapshot or analysis request that cannot run; ``exit_code`` names the 2xx code."""
@@ -108,7 +111,7 @@ def check_carrier_window(band_window: list[int], carrier: str, highest_occupied:
     valence electrons − ``tot_charge``, halved):
     with occupied bands in an electron's basis the electron could hop into them.
     """
-    if carrier not in ("electron", "hole"):
+    if carrier not in CARRIERS:
         raise NaInputError("ERROR_BAND_WINDOW", f"carrier is 'electron' or 'hole', not {carrier!r}")
     first, last = (int(band) for band in band_window)
     lumo = highest_occupied + 1
@@ -181,9 +184,6 @@ def check_fixed_cell(trajectory: orm.TrajectoryData, frames: list[int]) -> None:
             "ERROR_VARIABLE_CELL",
             "the cell changes between snapshots: overlaps need one plane-wave basis (NVE/NVT)",
         )
-
-
-CARRIERS = ("electron", "hole")
 
 
 def carrier_band_window(

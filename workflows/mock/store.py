@@ -80,7 +80,9 @@ def _check_member_name(name: str, archive: Path) -> None:
         raise RecordingStoreError(f"{archive} has an unsafe member {name!r}: re-record it")
 
 
-def _read_archive(archive: Path) -> dict[str, bytes]:
+def read_archive(archive: Path) -> dict[str, bytes]:
+    """Relative name → bytes of every regular file of a recording archive; an unsafe member
+    name (absolute, or with ``..``) or an unreadable archive raises ``RecordingStoreError``."""
     try:
         with tarfile.open(archive, "r:xz") as tar:
             contents = {}
@@ -147,7 +149,7 @@ class RecordingStore:
             )
         for target, _ in metadata.pseudo_copies:
             _check_member_name(target, metadata_path)
-        contents = _read_archive(archive)
+        contents = read_archive(archive)
         stdout, stderr = contents.pop(STDOUT_MEMBER, None), contents.pop(STDERR_MEMBER, b"")
         if stdout is None:
             raise RecordingStoreError(f"{archive} has no recorded stdout: re-record it")

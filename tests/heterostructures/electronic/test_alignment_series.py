@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -121,22 +120,6 @@ def test_table_rows_markdown_and_json_round_trip() -> None:
     assert set(stored["rows"][0]) == set(table.rows[0].as_dict())
 
 
-def _unpack_files(archive_path: Path, target: Path) -> None:
-    """The regular files of a recording archive under ``target``, by hand: ``extractall``'s
-    ``filter`` argument needs Python ≥ 3.11.4, and Debian 12 ships 3.11.2."""
-    with tarfile.open(archive_path) as archive:
-        for member in archive.getmembers():
-            if not member.isfile():
-                continue
-            relative = Path(member.name)
-            assert not relative.is_absolute(), member.name
-            assert ".." not in relative.parts, member.name
-            stream = archive.extractfile(member)
-            assert stream is not None
-            (target / relative).parent.mkdir(parents=True, exist_ok=True)
-            (target / relative).write_bytes(stream.read())
-
-
 def recorded_alignment(tmp_path: Path) -> dict[str, Any]:
     """``band_alignment`` of the recorded tiny CdS/ZnS run (A = ZnS, B = CdS), made by the
     electronic step's own analysis from the recorded projwfc.x and pp.x outputs laid out
@@ -144,10 +127,13 @@ def recorded_alignment(tmp_path: Path) -> dict[str, Any]:
     PBE gaps 0.48 / 1.27 eV, edges and mean potentials chosen): they fix numbers only."""
     from heterostructures.electronic.alignment_analysis import SiteLabels, analyse_alignment
     from heterostructures.electronic.band_offsets import BulkReference
+    from workflows.mock.store import read_archive
 
     recordings = (("p", "projwfc.x", "d26aab6b45502e9d"), ("c", "pp.x", "a89faf7375930fab"))
     for name, code, digest in recordings:
-        _unpack_files(MOCK / code / f"{digest}.tar.xz", tmp_path / name)
+        for member, data in read_archive(MOCK / code / f"{digest}.tar.xz").items():
+            (tmp_path / name / member).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name / member).write_bytes(data)
     folder = tmp_path / "retrieved"
     folder.mkdir()
     for pdos in (tmp_path / "p").glob("aiida.pdos*"):
