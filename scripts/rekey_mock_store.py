@@ -1,24 +1,24 @@
-"""Re-key mock recordings after a change of the input normalisation (no QE run).
+"""Re-key mock recordings after a change of the hashing (no QE run).
 
-Why: a recording is stored under the sha256 of its hash material (workflows/mock/hashing.py),
-and the material keeps the normalised input text. When the normalisation changes (so far:
-signed zeros written unsigned, ``hashing.unsigned_zeros``; the charge density's presence
-no longer hashed, ``hashing.UNHASHED_PARENT_PATTERNS``), every recording whose material it
-touches would miss. The stored material holds all that is needed: this script applies
-``hashing.renormalised_material`` to each stored material (the input lines renormalised,
-``# parent file`` lines of unhashed files dropped, ``# code``/``# pseudo`` lines kept as
-they are), recomputes the digest, renames the ``.json``/``.tar.xz`` pair and rewrites every
+Why: a recording is stored under the sha256 of its hash material (workflows/mock/hashing.py).
+When the hashing changes, every recording whose material it touches would miss. So far:
+signed zeros written unsigned (``hashing.unsigned_zeros``); the charge density's presence
+no longer hashed (``hashing.UNHASHED_PARENT_PATTERNS``); since 2026-12-07 a post-processing
+run's parent basis (cell, cutoffs, FFT grid, bands, k-points: ``hashing.parent_basis``),
+read from its parent's recording in the store (``workflows/mock/rekey.py``). The script
+recomputes each digest, renames the ``.json``/``.tar.xz`` pair and rewrites every
 reference to the old 16-digit name in the repository's text files (tests, READMEs, docs).
 
     python scripts/rekey_mock_store.py            # show what would change
     python scripts/rekey_mock_store.py --apply    # do it
+    python scripts/rekey_mock_store.py --parent pp.x/<stem>=<pw.x stem>   # a parent the
+        # store cannot tell (its own output does not single it out): name it
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -28,41 +28,54 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from workflows.mock.codes import DEFAULT_STORE  # noqa: E402
-from workflows.mock.hashing import renormalised_material  # noqa: E402
+from workflows.mock.rekey import ParentNotFoundError, parent_bases, with_parent_basis  # noqa: E402
 from workflows.mock.store import DIGEST_STEM_LENGTH, RecordingMetadata  # noqa: E402
 
 
-def planned_renames(store: Path) -> list[tuple[Path, str, str]]:
-    """(metadata file, old stem, new digest) of every recording whose key changes."""
+def planned_renames(
+    store: Path, overrides: dict[str, str] | None = None
+) -> list[tuple[Path, str, str, str]]:
+    """(metadata file, old stem, new material, new digest) of every recording whose key
+    changes. ``overrides`` maps ``code/stem`` of a post-processing recording to its
+    parent's pw.x stem (``--parent``)."""
+    index = parent_bases(store)
     renames = []
+    unresolved = []
     for metadata in sorted(store.glob("*/*.json")):
-        data = json.loads(metadata.read_text())
-        material = renormalised_material(data["material"])
+        recorded = RecordingMetadata.from_json(metadata.read_text())
+        name = f"{metadata.parent.name}/{metadata.stem}"
+        archive = metadata.with_name(f"{metadata.stem}.tar.xz")
+        try:
+            material = with_parent_basis(recorded, archive, index, (overrides or {}).get(name))
+        except ParentNotFoundError as error:
+            unresolved.append(str(error))
+            continue
         digest = hashlib.sha256(material.encode()).hexdigest()
-        if digest != data["digest"]:
-            renames.append((metadata, metadata.stem, digest))
+        if digest != recorded.digest:
+            renames.append((metadata, metadata.stem, material, digest))
+    if unresolved:
+        sys.exit("rekey: nothing renamed:\n" + "\n".join(unresolved))
     return renames
 
 
-def apply(store: Path, renames: list[tuple[Path, str, str]]) -> dict[str, str]:
+def apply(store: Path, renames: list[tuple[Path, str, str, str]]) -> dict[str, str]:
     """Rename each pair and rewrite its metadata; old stem → new stem.
 
     Every target name is checked before anything is renamed, so a collision (a recording
     of the normalised twin already stored) leaves the store as it was.
     """
     targets = [
-        metadata.with_name(f"{digest[:DIGEST_STEM_LENGTH]}.json") for metadata, _, digest in renames
+        metadata.with_name(f"{digest[:DIGEST_STEM_LENGTH]}.json")
+        for metadata, _, _, digest in renames
     ]
     clashes = [str(target) for target in targets if target.exists()]
     if clashes or len(set(targets)) != len(targets):
         where = ", ".join(clashes) or "within this run"
         sys.exit(f"rekey: two recordings would share a key ({where}); nothing renamed")
     mapping = {}
-    for metadata, old, digest in renames:
+    for metadata, old, material, digest in renames:
         recorded = RecordingMetadata.from_json(metadata.read_text())
-        rekeyed = replace(
-            recorded, material=renormalised_material(recorded.material), digest=digest
-        )
+        rekeyed = replace(recorded, material=material, digest=digest)
         new = digest[:DIGEST_STEM_LENGTH]
         metadata.with_name(f"{new}.json").write_text(rekeyed.to_json())
         metadata.unlink()
@@ -94,13 +107,30 @@ def rewrite_references(mapping: dict[str, str]) -> list[str]:
     return changed
 
 
+def _overrides(pairs: list[str]) -> dict[str, str]:
+    overrides = {}
+    for pair in pairs:
+        child, separator, parent = pair.partition("=")
+        if not separator or "/" not in child:
+            sys.exit(f"rekey: --parent takes <code>/<stem>=<pw.x stem>, not {pair!r}")
+        overrides[child] = parent.removeprefix("pw.x/")
+    return overrides
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--apply", action="store_true", help="rename and rewrite (default: list)")
     parser.add_argument("--store", type=Path, default=DEFAULT_STORE)
+    parser.add_argument(
+        "--parent",
+        action="append",
+        default=[],
+        metavar="CODE/STEM=PW_STEM",
+        help="the pw.x recording a post-processing recording was run on (repeatable)",
+    )
     options = parser.parse_args()
-    renames = planned_renames(options.store)
-    for metadata, old, digest in renames:
+    renames = planned_renames(options.store, _overrides(options.parent))
+    for metadata, old, _, digest in renames:
         print(f"{metadata.parent.name}/{old} -> {digest[:DIGEST_STEM_LENGTH]}")
     print(f"{len(renames)} recordings change key")
     if options.apply and renames:

@@ -15,7 +15,12 @@ that a miss can be diffed against the nearest recording):
 * for post-processing codes (``projwfc.x``, ``pp.x``, ``dos.x``), whose input file names
   no structure, the parent's *system*: species and positions from its
   ``data-file-schema.xml``, rounded to 1e-3 bohr (well above run-to-run noise), so two
-  systems with the same post-processing input never share a recording.
+  systems with the same post-processing input never share a recording;
+* for them too, the parent's *basis*, in clear text (:func:`parent_basis`): cell (bohr),
+  ``ecutwfc`` and ``ecutrho`` (Ha) and the FFT grid, from the output section of the same
+  file. Why: until 2026-12-07 two parents with the same atoms and other cutoffs (capped
+  ``balanced``'s and ``stringent``'s bulk references: dual 8 and 10) gave their pp.x runs
+  one key, and ``stringent`` replayed ``balanced``'s cube, on another FFT grid.
 
 Why parent bytes are not hashed: QE output is not bitwise reproducible from run to run
 (threading, FFT planning and summation order change the last digits). A recording of a
@@ -91,6 +96,7 @@ class HashedInputs:
     pseudo_checksums: tuple[tuple[str, str], ...]
     parent_files: tuple[str, ...]
     parent_system: str = ""
+    parent_basis: str = ""
 
     @property
     def material(self) -> str:
@@ -99,7 +105,9 @@ class HashedInputs:
         lines += [f"# pseudo {name} sha256 {digest}" for name, digest in self.pseudo_checksums]
         lines += [f"# parent file {name}" for name in self.parent_files]
         if self.parent_system:
-            lines.append(f"# parent system sha256 {self.parent_system}")
+            lines.append(f"{PARENT_SYSTEM_PREFIX}{self.parent_system}")
+        if self.parent_basis:
+            lines.append(f"{PARENT_BASIS_PREFIX}{self.parent_basis}")
         return "\n".join(lines) + "\n"
 
     @property
@@ -222,21 +230,80 @@ def parent_file_names(workdir: Path, exclude: Iterable[Path]) -> tuple[str, ...]
 
 
 _XML_ATOM = re.compile(r'<atom name="([^"]+)"[^>]*>\s*([^<]+)</atom>')
+_XML_CELL_VECTOR = re.compile(r"<a[123]>([^<]+)</a[123]>")
+_XML_FFT_GRID = re.compile(r'<fft_grid nr1="(\d+)" nr2="(\d+)" nr3="(\d+)"')
 POSITION_DECIMALS = 3
+CUTOFF_DECIMALS = 6
+PARENT_SYSTEM_PREFIX = "# parent system sha256 "
+PARENT_BASIS_PREFIX = "# parent basis "
+
+
+def parent_document(workdir: Path) -> str:
+    """The text of the parent run's ``data-file-schema.xml`` in ``workdir``; "" without one."""
+    documents = sorted(workdir.glob("*/*.save/data-file-schema.xml"))
+    return documents[0].read_text(errors="replace") if documents else ""
+
+
+def _output_structure(document: str) -> str:
+    """The last ``<atomic_structure>`` element: the output one (the input's comes first)."""
+    structure = document[document.rfind("<atomic_structure") :]
+    return structure[: structure.find("</atomic_structure>")]
+
+
+def system_digest(document: str) -> str:
+    """sha256 of a parent's species and rounded positions (bohr); "" for no document."""
+    if not document:
+        return ""
+    atoms = []
+    for name, position in _XML_ATOM.findall(_output_structure(document)):
+        values = " ".join(f"{float(x):.{POSITION_DECIMALS}f}" for x in position.split())
+        atoms.append(f"{name} {values}")
+    return hashlib.sha256("\n".join(atoms).encode()).hexdigest()
+
+
+def _unsigned_fixed(text: str) -> str:
+    """A length to 1e-3 bohr with no sign on a zero (``-0.000`` from ±1e-17 noise, as in
+    :func:`unsigned_zeros`)."""
+    return f"{round(float(text), POSITION_DECIMALS) + 0.0:.{POSITION_DECIMALS}f}"
+
+
+def _output_number(output: str, tag: str) -> str | None:
+    match = re.search(rf"<{tag}>\s*([^<\s]+)\s*</{tag}>", output)
+    return match.group(1) if match else None
+
+
+def parent_basis(document: str) -> str:
+    """One clear-text line of the parent's basis: cell vectors (bohr, 1e-3), ``ecutwfc``
+    and ``ecutrho`` (Ha, 1e-6) and the dense FFT grid, from the ``<output>`` section; ""
+    for no document. Clear text, so that a miss's diff names the cutoff that differs.
+
+    Not hashed: the parent's bands and k-points. Its own key covers them when the parent
+    changes; what is given up is telling apart two *stored* parents of the same atoms and
+    basis that differ only there (an SCF and its NSCF), which a pipeline never gives the
+    same post-processing input. Leaving them out is also what lets
+    :mod:`workflows.mock.rekey` find a stored child's parent from the child's own output.
+    """
+    if not document:
+        return ""
+    output = document[document.find("<output>") :]
+    parts = []
+    vectors = _XML_CELL_VECTOR.findall(_output_structure(document))
+    if vectors:
+        cell = " / ".join(" ".join(map(_unsigned_fixed, vector.split())) for vector in vectors)
+        parts.append(f"cell {cell} bohr")
+    for tag in ("ecutwfc", "ecutrho"):
+        value = _output_number(output, tag)
+        if value is not None:
+            parts.append(f"{tag} {float(value):.{CUTOFF_DECIMALS}f} Ha")
+    grid = _XML_FFT_GRID.search(output)
+    if grid:
+        parts.append("FFT " + "x".join(grid.groups()))
+    return "; ".join(parts)
 
 
 def parent_system_digest(workdir: Path) -> str:
     """sha256 of the parent run's species and rounded positions (bohr); "" without one."""
-    documents = sorted(workdir.glob("*/*.save/data-file-schema.xml"))
-    if not documents:
-        return ""
-    text = documents[0].read_text(errors="replace")
-    structure = text[text.rfind("<atomic_structure") :]
-    atoms = []
-    for name, position in _XML_ATOM.findall(structure[: structure.find("</atomic_structure>")]):
-        values = " ".join(f"{float(x):.{POSITION_DECIMALS}f}" for x in position.split())
-        atoms.append(f"{name} {values}")
-    return hashlib.sha256("\n".join(atoms).encode()).hexdigest()
+    return system_digest(parent_document(workdir))
 
 
 def hash_inputs(
@@ -260,5 +327,12 @@ def hash_inputs(
         checksums.append((name, pseudo_checksum(path)))
     pseudo_files = [pseudo_dir / name for name, _ in checksums]
     parents = parent_file_names(workdir, [*exclude, *pseudo_files])
-    system = "" if code == "pw.x" else parent_system_digest(workdir)
-    return HashedInputs(code, normalise_input(input_text), tuple(checksums), parents, system)
+    document = "" if code == "pw.x" else parent_document(workdir)
+    return HashedInputs(
+        code,
+        normalise_input(input_text),
+        tuple(checksums),
+        parents,
+        system_digest(document),
+        parent_basis(document),
+    )
