@@ -4,7 +4,7 @@ Why: a recording is stored under the sha256 of its hash material (workflows/mock
 When the hashing changes, every recording whose material it touches would miss. So far:
 signed zeros written unsigned (``hashing.unsigned_zeros``); the charge density's presence
 no longer hashed (``hashing.UNHASHED_PARENT_PATTERNS``); since 2026-12-07 a post-processing
-run's parent basis (cell, cutoffs, FFT grid, bands, k-points: ``hashing.parent_basis``),
+run's parent basis (cell, cutoffs, FFT grid, ``gamma_only``: ``hashing.parent_basis``),
 read from its parent's recording in the store (``workflows/mock/rekey.py``). The script
 recomputes each digest, renames the ``.json``/``.tar.xz`` pair and rewrites every
 reference to the old 16-digit name in the repository's text files (tests, READMEs, docs).
@@ -41,10 +41,13 @@ def planned_renames(
     index = parent_bases(store)
     renames = []
     unresolved = []
+    used = set()
     for metadata in sorted(store.glob("*/*.json")):
         recorded = RecordingMetadata.from_json(metadata.read_text())
         name = f"{metadata.parent.name}/{metadata.stem}"
         archive = metadata.with_name(f"{metadata.stem}.tar.xz")
+        if name in (overrides or {}):
+            used.add(name)
         try:
             material = with_parent_basis(recorded, archive, index, (overrides or {}).get(name))
         except ParentNotFoundError as error:
@@ -53,6 +56,9 @@ def planned_renames(
         digest = hashlib.sha256(material.encode()).hexdigest()
         if digest != recorded.digest:
             renames.append((metadata, metadata.stem, material, digest))
+    unused = sorted(set(overrides or {}) - used)
+    if unused:
+        unresolved.append(f"--parent names no stored post-processing recording: {unused}")
     if unresolved:
         sys.exit("rekey: nothing renamed:\n" + "\n".join(unresolved))
     return renames
@@ -61,25 +67,42 @@ def planned_renames(
 def apply(store: Path, renames: list[tuple[Path, str, str, str]]) -> dict[str, str]:
     """Rename each pair and rewrite its metadata; old stem → new stem.
 
-    Every target name is checked before anything is renamed, so a collision (a recording
-    of the normalised twin already stored) leaves the store as it was.
+    Every archive and target name is checked before anything is renamed, so a collision
+    (a recording of the normalised twin already stored) or a missing archive leaves the
+    store as it was. An I/O error part-way rewrites the references of the pairs already
+    renamed and stops with one line naming the pair it stopped at.
     """
+    missing = [
+        f"{metadata.parent.name}/{old}.tar.xz"
+        for metadata, old, _, _ in renames
+        if not metadata.with_name(f"{old}.tar.xz").is_file()
+    ]
+    if missing:
+        sys.exit(f"rekey: archives missing ({', '.join(missing)}); nothing renamed")
     targets = [
-        metadata.with_name(f"{digest[:DIGEST_STEM_LENGTH]}.json")
+        metadata.with_name(f"{digest[:DIGEST_STEM_LENGTH]}{suffix}")
         for metadata, _, _, digest in renames
+        for suffix in (".json", ".tar.xz")
     ]
     clashes = [str(target) for target in targets if target.exists()]
     if clashes or len(set(targets)) != len(targets):
         where = ", ".join(clashes) or "within this run"
         sys.exit(f"rekey: two recordings would share a key ({where}); nothing renamed")
-    mapping = {}
+    mapping: dict[str, str] = {}
     for metadata, old, material, digest in renames:
-        recorded = RecordingMetadata.from_json(metadata.read_text())
-        rekeyed = replace(recorded, material=material, digest=digest)
         new = digest[:DIGEST_STEM_LENGTH]
-        metadata.with_name(f"{new}.json").write_text(rekeyed.to_json())
-        metadata.unlink()
-        metadata.with_name(f"{old}.tar.xz").rename(metadata.with_name(f"{new}.tar.xz"))
+        try:
+            recorded = RecordingMetadata.from_json(metadata.read_text())
+            rekeyed = replace(recorded, material=material, digest=digest)
+            metadata.with_name(f"{old}.tar.xz").rename(metadata.with_name(f"{new}.tar.xz"))
+            metadata.with_name(f"{new}.json").write_text(rekeyed.to_json())
+            metadata.unlink()
+        except OSError as error:
+            rewrite_references(mapping)
+            sys.exit(
+                f"rekey: stopped at {metadata.parent.name}/{old} ({error}); the "
+                f"{len(mapping)} pairs before it are renamed and their references rewritten"
+            )
         mapping[old] = new
     return mapping
 

@@ -17,10 +17,11 @@ that a miss can be diffed against the nearest recording):
   ``data-file-schema.xml``, rounded to 1e-3 bohr (well above run-to-run noise), so two
   systems with the same post-processing input never share a recording;
 * for them too, the parent's *basis*, in clear text (:func:`parent_basis`): cell (bohr),
-  ``ecutwfc`` and ``ecutrho`` (Ha) and the FFT grid, from the output section of the same
-  file. Why: until 2026-12-07 two parents with the same atoms and other cutoffs (capped
-  ``balanced``'s and ``stringent``'s bulk references: dual 8 and 10) gave their pp.x runs
-  one key, and ``stringent`` replayed ``balanced``'s cube, on another FFT grid.
+  ``ecutwfc`` and ``ecutrho`` (Ha), the FFT grid and ``gamma_only``, from the output
+  section of the same file. Why: until 2026-12-07 two parents with the same atoms and
+  other cutoffs (capped ``balanced``'s and ``stringent``'s bulk references: dual 8 and
+  10) gave their pp.x runs one key, and ``stringent`` replayed ``balanced``'s cube, on
+  another FFT grid.
 
 Why parent bytes are not hashed: QE output is not bitwise reproducible from run to run
 (threading, FFT planning and summation order change the last digits). A recording of a
@@ -274,8 +275,9 @@ def _output_number(output: str, tag: str) -> str | None:
 
 def parent_basis(document: str) -> str:
     """One clear-text line of the parent's basis: cell vectors (bohr, 1e-3), ``ecutwfc``
-    and ``ecutrho`` (Ha, 1e-6) and the dense FFT grid, from the ``<output>`` section; ""
-    for no document. Clear text, so that a miss's diff names the cutoff that differs.
+    and ``ecutrho`` (Ha, 1e-6), the dense FFT grid and ``gamma_only`` (Γ tricks keep half
+    the G-vectors), from the ``<output>`` section; "" for no document. Clear text, so that
+    a miss's diff names the cutoff that differs.
 
     Not hashed: the parent's bands and k-points. Its own key covers them when the parent
     changes; what is given up is telling apart two *stored* parents of the same atoms and
@@ -298,6 +300,9 @@ def parent_basis(document: str) -> str:
     grid = _XML_FFT_GRID.search(output)
     if grid:
         parts.append("FFT " + "x".join(grid.groups()))
+    gamma_only = re.search(r"<gamma_only>\s*(\w+)\s*</gamma_only>", output)
+    if gamma_only:
+        parts.append(f"gamma_only {gamma_only.group(1).lower()}")
     return "; ".join(parts)
 
 

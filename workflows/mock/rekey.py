@@ -6,15 +6,16 @@ handled here, neither needing a QE run:
 
 * a change of the input normalisation (signed zeros, the density's presence):
   :func:`~workflows.mock.hashing.renormalised_material` rewrites the stored text;
-* a new line read from the parent (2026-12-07: the *parent basis* of a post-processing run,
+* a line read from the parent (2026-12-07: the *parent basis* of a post-processing run,
   :func:`~workflows.mock.hashing.parent_basis`): the parent is found in the store, since
   a post-processing run is only ever recorded downstream of a parent recorded in the same
   run (``record.py`` refuses otherwise). :func:`parent_bases` reads the output
   ``data-file-schema.xml`` of every stored pw.x recording; :func:`choose_parent` keeps
-  those with the child's atoms and, when they differ in basis, the one whose number of
-  dense G-vectors (``<ngm>``, set by ``ecutrho`` and the cell) is the one the child
-  printed (pp.x and projwfc.x print it in their ``Parallelization info``): evidence from
-  the child's own output, not from dates or names.
+  those with the child's atoms whose number of dense G-vectors (``<ngm>``, set by
+  ``ecutrho``, the cell and Γ tricks) is the one the child printed (the ``Sum`` row of
+  the G-vector table pp.x and projwfc.x print): evidence from the child's own output, not
+  from dates or names. The line is recomputed each time, so a change of its format
+  re-keys the same way.
 
 ``scripts/rekey_mock_store.py`` applies both and renames the files.
 """
@@ -42,8 +43,9 @@ PARENT_DOCUMENT_PATTERN = "*/*.save/data-file-schema.xml"
 
 
 _DENSE_GVECTORS_SUM = re.compile(r"^\s*Sum\s+\d+\s+\d+\s+\d+\s+(\d+)", re.MULTILINE)
-"""The ``Sum`` row of QE's ``Parallelization info`` table: sticks (dense, smooth, PW), then
-G-vectors (dense, ...); the fourth number is the dense G-vector count."""
+"""The ``Sum`` row of the G-vector table QE prints (``Parallelization info``, or ``G-vector
+sticks info`` in a serial run): sticks (dense, smooth, PW), then G-vectors (dense, ...);
+the fourth number is the dense G-vector count."""
 _XML_NGM = re.compile(r"<ngm>\s*(\d+)\s*</ngm>")
 
 
@@ -62,14 +64,17 @@ class ParentNotFoundError(LookupError):
 
 
 def _archive_member(archive: Path, wanted: str) -> str:
-    """The text of the first member matching ``wanted`` (fnmatch, same depth); ""."""
-    with tarfile.open(archive, "r:xz") as tar:
-        for member in tar.getmembers():
+    """The text of the first member matching ``wanted`` (fnmatch, same depth); "".
+
+    Read as a stream, stopping at that member: the members are stored in name order, so
+    ``.mock/stdout`` and ``out/...`` come before a pp.x run's cube of tens of MB.
+    """
+    with tarfile.open(archive, "r|xz") as tar:
+        for member in tar:
             same_depth = member.name.count("/") == wanted.count("/")
             if same_depth and fnmatch.fnmatch(member.name, wanted):
                 handle = tar.extractfile(member)
-                if handle is not None:
-                    return handle.read().decode(errors="replace")
+                return handle.read().decode(errors="replace") if handle else ""
     return ""
 
 
@@ -116,19 +121,22 @@ def choose_parent(
 ) -> StoredParent:
     """The parent of a child recording among stored pw.x runs of the same atoms.
 
-    One basis among them: that one. Several (the same atoms at other cutoffs or cells):
-    those whose ``<ngm>`` equals the count the child printed (``dense_gvectors``), if
-    they share one basis. Anything else is refused, unless ``override`` (a pw.x stem,
-    ``--parent`` of the script) names the parent.
+    The child printed its G-vector count (``dense_gvectors``): the candidates whose
+    ``<ngm>`` equals it, if they share one basis; none of them is refused, even when all
+    candidates share a basis (the real parent may have been removed, and a run of the
+    same atoms at other cutoffs is no stand-in). The child printed none: the candidates'
+    one basis, if they share one. Anything else is refused, unless ``override`` (a pw.x
+    stem, ``--parent`` of the script) names the parent.
     """
     if override is not None:
         chosen = [parent for parent in candidates if parent.stem == override]
         if not chosen:
             raise ParentNotFoundError(f"{name}: pw.x/{override} is not of this recording's system")
         return chosen[0]
-    if len({parent.basis for parent in candidates}) == 1:
-        return candidates[0]
-    matching = [parent for parent in candidates if parent.dense_gvectors == dense_gvectors]
+    if dense_gvectors is None:
+        matching = candidates
+    else:
+        matching = [parent for parent in candidates if parent.dense_gvectors == dense_gvectors]
     if matching and len({parent.basis for parent in matching}) == 1:
         return matching[0]
     stems = ", ".join(f"pw.x/{parent.stem} ({parent.dense_gvectors})" for parent in candidates)
@@ -144,14 +152,16 @@ def with_parent_basis(
     index: dict[str, list[StoredParent]],
     override: str | None = None,
 ) -> str:
-    """``metadata.material`` renormalised, with its parent's basis line added if missing.
+    """``metadata.material`` renormalised, with its parent's basis line (re)computed.
 
     ``archive`` is the recording's own ``.tar.xz`` (its stdout is the evidence that picks
-    the parent, :func:`choose_parent`).
+    the parent, :func:`choose_parent`). A material that names no parent system (pw.x, or a
+    child run without a parent) is only renormalised.
     """
-    material = renormalised_material(metadata.material)
+    lines = renormalised_material(metadata.material).split("\n")
+    material = "\n".join(line for line in lines if not line.startswith(PARENT_BASIS_PREFIX))
     system = _system_line(material)
-    if system is None or PARENT_BASIS_PREFIX in material:
+    if system is None:
         return material
     name = f"{metadata.code}/{archive.name.removesuffix('.tar.xz')}"
     candidates = index.get(system[len(PARENT_SYSTEM_PREFIX) :].strip(), [])

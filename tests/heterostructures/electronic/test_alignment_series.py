@@ -129,7 +129,7 @@ def recorded_alignment(tmp_path: Path) -> dict[str, Any]:
     from heterostructures.electronic.band_offsets import BulkReference
     from workflows.mock.store import read_archive
 
-    recordings = (("p", "projwfc.x", "887897eadc5b9be6"), ("c", "pp.x", "39b3c930dceb7a26"))
+    recordings = (("p", "projwfc.x", "b23bee7b131f7e10"), ("c", "pp.x", "d162899f13b5afd7"))
     for name, code, digest in recordings:
         for member, data in read_archive(MOCK / code / f"{digest}.tar.xz").items():
             (tmp_path / name / member).parent.mkdir(parents=True, exist_ok=True)
