@@ -121,14 +121,12 @@ def test_capped_balanced_with_real_qe(
 
 NOT_RECORDED_YET: dict[str, tuple[str, ...]] = {
     "balanced": (),
-    "stringent": ("alignment",),
+    "stringent": (),
 }
 """Steps of each capped protocol whose recording is still to be made (a recording is
 committed only with the successors that read its files): none of ``balanced`` since
 2026-12-06 (every step but the NA snapshots, which are never committed, module
-docstring). ``stringent``'s alignment series lacks only its two models' pp.x potential
-cubes (2026-12-07: they replayed ``balanced``'s under the mock's former key, which did
-not hold the parent's cutoffs; re-record each with its model's SCF). A step listed here
+docstring), and none of ``stringent`` since 2026-12-07. A step listed here
 is skipped by the CI twin."""
 
 
