@@ -237,11 +237,13 @@ POSITION_DECIMALS = 3
 CUTOFF_DECIMALS = 6
 PARENT_SYSTEM_PREFIX = "# parent system sha256 "
 PARENT_BASIS_PREFIX = "# parent basis "
+PARENT_DOCUMENT_PATTERN = "*/*.save/data-file-schema.xml"
+"""Where a parent run keeps its XML, relative to the child's working directory."""
 
 
 def parent_document(workdir: Path) -> str:
     """The text of the parent run's ``data-file-schema.xml`` in ``workdir``; "" without one."""
-    documents = sorted(workdir.glob("*/*.save/data-file-schema.xml"))
+    documents = sorted(workdir.glob(PARENT_DOCUMENT_PATTERN))
     return documents[0].read_text(errors="replace") if documents else ""
 
 
@@ -268,6 +270,11 @@ def _unsigned_fixed(text: str) -> str:
     return f"{round(float(text), POSITION_DECIMALS) + 0.0:.{POSITION_DECIMALS}f}"
 
 
+def output_section(document: str) -> str:
+    """The ``<output>`` element onwards: what the run computed, not what it was asked."""
+    return document[document.find("<output>") :]
+
+
 def _output_number(output: str, tag: str) -> str | None:
     match = re.search(rf"<{tag}>\s*([^<\s]+)\s*</{tag}>", output)
     return match.group(1) if match else None
@@ -287,7 +294,7 @@ def parent_basis(document: str) -> str:
     """
     if not document:
         return ""
-    output = document[document.find("<output>") :]
+    output = output_section(document)
     parts = []
     vectors = _XML_CELL_VECTOR.findall(_output_structure(document))
     if vectors:
@@ -304,11 +311,6 @@ def parent_basis(document: str) -> str:
     if gamma_only:
         parts.append(f"gamma_only {gamma_only.group(1).lower()}")
     return "; ".join(parts)
-
-
-def parent_system_digest(workdir: Path) -> str:
-    """sha256 of the parent run's species and rounded positions (bohr); "" without one."""
-    return system_digest(parent_document(workdir))
 
 
 def hash_inputs(

@@ -31,16 +31,14 @@ from pathlib import Path
 
 from workflows.mock.hashing import (
     PARENT_BASIS_PREFIX,
+    PARENT_DOCUMENT_PATTERN,
     PARENT_SYSTEM_PREFIX,
+    output_section,
     parent_basis,
     renormalised_material,
     system_digest,
 )
 from workflows.mock.store import RecordingMetadata
-
-PARENT_DOCUMENT_PATTERN = "*/*.save/data-file-schema.xml"
-"""Where a pw.x recording keeps its XML (the pattern ``hashing.parent_document`` reads)."""
-
 
 _DENSE_GVECTORS_SUM = re.compile(r"^\s*Sum\s+\d+\s+\d+\s+\d+\s+(\d+)", re.MULTILINE)
 """The ``Sum`` row of the G-vector table QE prints (``Parallelization info``, or ``G-vector
@@ -96,8 +94,7 @@ def parent_bases(store: Path) -> dict[str, list[StoredParent]]:
         document = stored_document(metadata_path.with_name(f"{metadata_path.stem}.tar.xz"))
         if not document:
             continue
-        output = document[document.find("<output>") :]
-        ngm = _XML_NGM.search(output)
+        ngm = _XML_NGM.search(output_section(document))
         index[system_digest(document)].append(
             StoredParent(
                 metadata_path.stem, parent_basis(document), int(ngm.group(1)) if ngm else None
